@@ -1,0 +1,3 @@
+//! Benchmark commands: each prints one JSON object, so results can be compared across runs.
+
+pub mod engine;

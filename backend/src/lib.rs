@@ -1,0 +1,14 @@
+//! peerlearn: small groups of children solve a design problem together in a chat, with a
+//! locally run language model taking part as the group's moderator or as a peer.
+//!
+//! The crate follows the domain: [`store`] keeps everything durable, [`engine`] runs the
+//! model for all rooms at once, [`http`] serves the pages, the API and the sockets.
+
+pub mod bench;
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod join_code;
+pub mod metrics;
+pub mod model;
+pub mod store;
