@@ -10,14 +10,17 @@
 //!
 //! all through [`Exporter`] / [`export()`], pseudonymised as described in [`pseudonym`].
 //! Memory does not grow with the transcript. [`codebook`] reads and writes codebooks (`.qdc`,
-//! CSV).
+//! CSV), [`agreement`] computes inter-rater reliability (Cohen's kappa, Krippendorff's alpha)
+//! and [`participation`] the participation analytics.
 
+pub mod agreement;
 pub mod codebook;
 pub mod csv;
 mod error;
 pub mod export;
 pub mod jsonl;
 pub mod model;
+pub mod participation;
 pub mod pseudonym;
 pub mod qdpx;
 mod rows;
