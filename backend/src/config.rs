@@ -1,1 +1,434 @@
-//! (being written)
+//! Configuration: command-line flag > `PEERLEARN_*` environment variable > `peerlearn.toml` >
+//! built-in default.
+//!
+//! clap resolves the first two layers (every flag carries an `env`), the file is read here, and
+//! [`Settings`] is the one resolved, validated view the rest of the program sees. A bad value is
+//! reported as a [`ConfigError`] naming the key and the form it expects; the binary exits with 2.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The file read when `--config` is not given (only if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "peerlearn.toml";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/peerlearn.db";
+pub const DEFAULT_MODEL: &str = "models/default.gguf";
+pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
+pub const DEFAULT_DB_CONNECT_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_SLOTS: u32 = 16;
+pub const DEFAULT_CONTEXT_PER_SLOT: u32 = 2048;
+
+/// A configuration value that cannot be used. The message names the key and the expected form.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: `{key}` {problem}; expected {expected}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+    pub expected: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, problem: impl Into<String>, expected: &str) -> Self {
+        ConfigError {
+            key: key.to_string(),
+            problem: problem.into(),
+            expected: expected.to_string(),
+        }
+    }
+}
+
+/// Where the configuration file is, shared by every subcommand.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigFileArg {
+    /// Configuration file (TOML). Without this flag `peerlearn.toml` in the working directory is
+    /// read when it exists.
+    #[arg(long, env = "PEERLEARN_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// The database flags, shared by every subcommand that touches the store.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DatabaseArgs {
+    /// Database: `sqlite://PATH` (embedded, created on first run) or `postgres://USER@HOST/DB`.
+    /// [file key: database_url] [default: sqlite://data/peerlearn.db]
+    #[arg(long, env = "PEERLEARN_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// How long to keep retrying (with backoff) while the database is unreachable at start.
+    /// [file key: db_connect_timeout_secs] [default: 30]
+    #[arg(long, env = "PEERLEARN_DB_CONNECT_TIMEOUT_SECS", value_name = "SECONDS")]
+    pub db_connect_timeout_secs: Option<u64>,
+}
+
+/// The engine flags, shared by `serve` and the commands that run the agent.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct EngineArgs {
+    /// GGUF model for the embedded engine (a Llama 3 Instruct GGUF for classrooms).
+    /// [file key: model] [default: models/default.gguf]
+    #[arg(long, env = "PEERLEARN_MODEL", value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Use a remote OpenAI-compatible engine (llama-server, vLLM, Ollama) at this base URL
+    /// instead of the embedded one. [file key: llm_url]
+    #[arg(long, env = "PEERLEARN_LLM_URL", value_name = "URL")]
+    pub llm_url: Option<String>,
+
+    /// API key sent as a bearer token to the remote engine. [file key: llm_api_key]
+    #[arg(long, env = "PEERLEARN_LLM_API_KEY", value_name = "KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+
+    /// CPU threads for the embedded engine. [file key: threads] [default: the machine's cores]
+    #[arg(long, env = "PEERLEARN_THREADS", value_name = "N")]
+    pub threads: Option<u32>,
+
+    /// Rooms whose conversation stays resident in the model's cache at once.
+    /// [file key: slots] [default: 16]
+    #[arg(long, env = "PEERLEARN_SLOTS", value_name = "N")]
+    pub slots: Option<u32>,
+
+    /// Context window (tokens) each room slot gets. [file key: context_per_slot] [default: 2048]
+    #[arg(long, env = "PEERLEARN_CONTEXT_PER_SLOT", value_name = "TOKENS")]
+    pub context_per_slot: Option<u32>,
+}
+
+/// Flags of `peerlearn serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. [file key: listen] [default: 127.0.0.1:8080]
+    #[arg(long, env = "PEERLEARN_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+
+    /// The address children and facilitators open, if it differs from the listen address (for
+    /// example behind a proxy); printed at start and on join cards. [file key: public_url]
+    #[arg(long, env = "PEERLEARN_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Folder with roles, activities and scenarios; built-in defaults are used when absent.
+    /// [file key: prompts_dir] [default: prompts]
+    #[arg(long, env = "PEERLEARN_PROMPTS_DIR", value_name = "DIR")]
+    pub prompts_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// The keys `peerlearn.toml` may hold. Unknown keys are refused, so a typo does not silently
+/// fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub prompts_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub db_connect_timeout_secs: Option<u64>,
+    pub model: Option<PathBuf>,
+    pub llm_url: Option<String>,
+    pub llm_api_key: Option<String>,
+    pub threads: Option<u32>,
+    pub slots: Option<u32>,
+    pub context_per_slot: Option<u32>,
+}
+
+impl FileConfig {
+    /// Reads the file named by `--config`, or `peerlearn.toml` when it exists.
+    pub fn load(arg: &ConfigFileArg) -> Result<FileConfig, ConfigError> {
+        let (path, required) = match &arg.config {
+            Some(path) => (path.clone(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        if !required && !path.exists() {
+            return Ok(FileConfig::default());
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConfigError::new(
+                "config",
+                format!("cannot read {}: {e}", path.display()),
+                "a readable TOML file",
+            )
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            // An unknown key is named in toml's message; a value of the wrong type is not, so
+            // the key is read off the line the error points at.
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let key = line
+                .and_then(|l| text.lines().nth(l - 1))
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim().to_string())
+                .filter(|k| !k.is_empty() && !e.message().contains('`'));
+            let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+            ConfigError::new(
+                key.as_deref().unwrap_or("config"),
+                format!("in {}{at}: {}", path.display(), e.message().trim()),
+                "the keys listed by `peerlearn serve --help`, each with a value of its form",
+            )
+        })
+    }
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DatabaseKind::Sqlite => "sqlite",
+            DatabaseKind::Postgres => "postgres",
+        }
+    }
+
+    pub fn of_url(url: &str) -> Option<DatabaseKind> {
+        if url.starts_with("sqlite:") {
+            Some(DatabaseKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DatabaseKind::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Resolved database settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub kind: DatabaseKind,
+    pub connect_timeout: Duration,
+}
+
+/// Resolved engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub model: PathBuf,
+    pub llm_url: Option<String>,
+    pub llm_api_key: Option<String>,
+    pub threads: u32,
+    pub slots: u32,
+    pub context_per_slot: u32,
+}
+
+/// Resolved settings of `peerlearn serve`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub prompts_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub engine: EngineSettings,
+}
+
+impl DatabaseSettings {
+    pub fn resolve(args: &DatabaseArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let url = pick(&args.database_url, &file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let kind = DatabaseKind::of_url(&url).ok_or_else(|| {
+            ConfigError::new(
+                "database_url",
+                format!("is {url:?}"),
+                "sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+            )
+        })?;
+        if kind == DatabaseKind::Sqlite && url.trim_start_matches("sqlite:").trim_start_matches("//").is_empty() {
+            return Err(ConfigError::new(
+                "database_url",
+                "names no file",
+                "sqlite://PATH, for example sqlite://data/peerlearn.db",
+            ));
+        }
+        let secs = pick(&args.db_connect_timeout_secs, &file.db_connect_timeout_secs)
+            .unwrap_or(DEFAULT_DB_CONNECT_TIMEOUT_SECS);
+        if secs > 3600 {
+            return Err(ConfigError::new(
+                "db_connect_timeout_secs",
+                format!("is {secs}"),
+                "a number of seconds from 0 to 3600",
+            ));
+        }
+        Ok(DatabaseSettings {
+            url,
+            kind,
+            connect_timeout: Duration::from_secs(secs),
+        })
+    }
+}
+
+impl EngineSettings {
+    pub fn resolve(args: &EngineArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let model = pick(&args.model, &file.model).unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
+        let llm_url = pick(&args.llm_url, &file.llm_url);
+        if let Some(url) = &llm_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                return Err(ConfigError::new(
+                    "llm_url",
+                    format!("is {url:?}"),
+                    "an http:// or https:// base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8081",
+                ));
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let threads = pick(&args.threads, &file.threads).unwrap_or(cores);
+        if !(1..=256).contains(&threads) {
+            return Err(ConfigError::new("threads", format!("is {threads}"), "a whole number from 1 to 256"));
+        }
+        let slots = pick(&args.slots, &file.slots).unwrap_or(DEFAULT_SLOTS);
+        if !(1..=256).contains(&slots) {
+            return Err(ConfigError::new("slots", format!("is {slots}"), "a whole number from 1 to 256"));
+        }
+        let context_per_slot =
+            pick(&args.context_per_slot, &file.context_per_slot).unwrap_or(DEFAULT_CONTEXT_PER_SLOT);
+        if !(256..=131_072).contains(&context_per_slot) {
+            return Err(ConfigError::new(
+                "context_per_slot",
+                format!("is {context_per_slot}"),
+                "a number of tokens from 256 to 131072",
+            ));
+        }
+        Ok(EngineSettings {
+            model,
+            llm_url,
+            llm_api_key: pick(&args.llm_api_key, &file.llm_api_key),
+            threads,
+            slots,
+            context_per_slot,
+        })
+    }
+}
+
+impl Settings {
+    pub fn resolve(args: &ServeArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let listen_text = pick(&args.listen, &file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::new("listen", format!("is {listen_text:?}"), "ADDRESS:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+        })?;
+        let public_url = match pick(&args.public_url, &file.public_url) {
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ConfigError::new("public_url", format!("is {url:?}"), "an http:// or https:// URL"));
+                }
+                url.trim_end_matches('/').to_string()
+            }
+            None => default_public_url(listen),
+        };
+        Ok(Settings {
+            listen,
+            public_url,
+            prompts_dir: pick(&args.prompts_dir, &file.prompts_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_PROMPTS_DIR)),
+            database: DatabaseSettings::resolve(&args.database, file)?,
+            engine: EngineSettings::resolve(&args.engine, file)?,
+        })
+    }
+}
+
+/// The address to print: an unspecified listen address (0.0.0.0) is opened as localhost here.
+fn default_public_url(listen: SocketAddr) -> String {
+    let host = if listen.ip().is_unspecified() {
+        "localhost".to_string()
+    } else if listen.is_ipv6() {
+        format!("[{}]", listen.ip())
+    } else {
+        listen.ip().to_string()
+    };
+    format!("http://{host}:{}", listen.port())
+}
+
+/// Flag or environment (already merged by clap) wins over the file.
+fn pick<T: Clone>(cli_or_env: &Option<T>, file: &Option<T>) -> Option<T> {
+    cli_or_env.clone().or_else(|| file.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: ServeArgs, file: &str) -> Result<Settings, ConfigError> {
+        let file = FileConfig::parse(file, Path::new("peerlearn.toml"))?;
+        Settings::resolve(&args, &file)
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = serve(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.database.url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.database.kind, DatabaseKind::Sqlite);
+        assert_eq!(s.engine.model, PathBuf::from(DEFAULT_MODEL));
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(s.engine.threads >= 1);
+    }
+
+    #[test]
+    fn flag_beats_file_and_file_beats_default() {
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:9000".into()),
+            ..Default::default()
+        };
+        let s = serve(args, "listen = \"0.0.0.0:7000\"\nslots = 4\n").unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.engine.slots, 4);
+    }
+
+    #[test]
+    fn unknown_file_key_is_named() {
+        let err = serve(ServeArgs::default(), "lisen = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_in_file_is_named() {
+        let err = serve(ServeArgs::default(), "threads = \"many\"").unwrap_err();
+        assert!(err.to_string().contains("threads"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases: Vec<(ServeArgs, &str)> = vec![
+            (ServeArgs { listen: Some("localhost".into()), ..Default::default() }, "listen"),
+            (ServeArgs { public_url: Some("example.org".into()), ..Default::default() }, "public_url"),
+        ];
+        for (args, key) in cases {
+            let err = serve(args, "").unwrap_err();
+            assert_eq!(err.key, key);
+        }
+        for (text, key) in [
+            ("database_url = \"mysql://x\"", "database_url"),
+            ("database_url = \"sqlite://\"", "database_url"),
+            ("threads = 0", "threads"),
+            ("slots = 1000", "slots"),
+            ("context_per_slot = 10", "context_per_slot"),
+            ("llm_url = \"ftp://x\"", "llm_url"),
+            ("db_connect_timeout_secs = 99999", "db_connect_timeout_secs"),
+        ] {
+            let err = serve(ServeArgs::default(), text).unwrap_err();
+            assert_eq!(err.key, key, "{text}: {err}");
+            assert!(err.to_string().contains("expected"), "{err}");
+        }
+    }
+
+    #[test]
+    fn postgres_urls_are_recognised() {
+        assert_eq!(DatabaseKind::of_url("postgres://u@h/db"), Some(DatabaseKind::Postgres));
+        assert_eq!(DatabaseKind::of_url("postgresql://u@h/db"), Some(DatabaseKind::Postgres));
+        assert_eq!(DatabaseKind::of_url("sqlite::memory:"), Some(DatabaseKind::Sqlite));
+    }
+
+    #[test]
+    fn unspecified_listen_prints_localhost() {
+        let args = ServeArgs { listen: Some("0.0.0.0:8080".into()), ..Default::default() };
+        assert_eq!(serve(args, "").unwrap().public_url, "http://localhost:8080");
+    }
+}

@@ -4,6 +4,7 @@
 //! The crate follows the domain: [`store`] keeps everything durable, [`engine`] runs the
 //! model for all rooms at once, [`http`] serves the pages, the API and the sockets.
 
+pub mod activity;
 pub mod bench;
 pub mod config;
 pub mod engine;
@@ -11,4 +12,8 @@ pub mod http;
 pub mod join_code;
 pub mod metrics;
 pub mod model;
+pub mod protocol;
+pub mod room;
+pub mod safety;
+pub mod server;
 pub mod store;

@@ -1,1 +1,178 @@
-fn main() {}
+//! The `peerlearn` binary: the command line over the library. Errors from the library are
+//! typed; here, at the edge, they become messages and exit codes (2 for bad configuration or
+//! bad arguments, 1 for everything else).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use peerlearn::activity::Catalog;
+use peerlearn::config::{
+    ConfigError, ConfigFileArg, DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings,
+    DEFAULT_PROMPTS_DIR,
+};
+use peerlearn::join_code;
+use peerlearn::store::{self, AgentRole, NewGroup, NewSession, Store};
+
+/// peerlearn: children solve a design problem together in a group chat, with an AI peer as
+/// their moderator or fellow participant, while a facilitator watches every group live.
+///
+/// Configuration: a flag beats its PEERLEARN_* environment variable, which beats the key of the
+/// same name in peerlearn.toml, which beats the built-in default.
+#[derive(Debug, Parser)]
+#[command(name = "peerlearn", version, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigFileArg,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: the classroom web app, the dashboard, the chat sockets and the agent.
+    Serve(ServeArgs),
+    /// Manage sessions (one workshop with one or more groups).
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Benchmarks; each prints one JSON object.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// Create a session and print its groups' join codes.
+    Create(SessionCreateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SessionCreateArgs {
+    /// The activity the groups work on (`peerlearn session create --activity ?` lists them).
+    #[arg(long)]
+    activity: String,
+    /// Number of groups.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    groups: u32,
+    /// The agent's role in every group: moderator, participant, or none (control condition).
+    #[arg(long, default_value = "moderator", value_parser = parse_role)]
+    agent_role: AgentRole,
+    /// The agent's name, as children see it.
+    #[arg(long, default_value = "Blue")]
+    agent_name: String,
+    /// The session's language (the agent speaks it), e.g. en, de, fr.
+    #[arg(long, default_value = "en")]
+    language: String,
+    /// Folder with roles, activities and scenarios. [file key: prompts_dir] [default: prompts]
+    #[arg(long, env = "PEERLEARN_PROMPTS_DIR", value_name = "DIR")]
+    prompts_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// The inference engine under a fixed multi-room group-chat workload.
+    Engine(peerlearn::bench::engine::EngineBenchArgs),
+}
+
+fn parse_role(s: &str) -> Result<AgentRole, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// A mistake in what the user asked for (exit code 2, like clap's own usage errors).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(&cli.config)?;
+    match cli.command {
+        Command::Serve(args) => serve(&args, &file).await,
+        Command::Session(SessionCommand::Create(args)) => create_session(args, &file).await,
+        Command::Bench(BenchCommand::Engine(args)) => {
+            let report = peerlearn::bench::engine::run(args).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args, file)?;
+    let server = peerlearn::server::start(&settings).await?;
+    tracing::info!(addr = %server.addr, database = settings.database.kind.name(), "listening");
+    println!("peerlearn is running. Open {}/ in a browser (Ctrl-C stops it).", settings.public_url);
+    server.run_until_signal().await.context("server stopped with an error")
+}
+
+async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let prompts_dir = args
+        .prompts_dir
+        .clone()
+        .or_else(|| file.prompts_dir.clone())
+        .unwrap_or_else(|| DEFAULT_PROMPTS_DIR.into());
+    let catalog = Catalog::load(&prompts_dir)?;
+    if catalog.get(&args.activity).is_none() {
+        let known = catalog
+            .all()
+            .map(|a| format!("  {:<14} {}", a.id, a.title))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(UsageError(format!("unknown activity {:?}; the known activities are:\n{known}", args.activity)).into());
+    }
+    let name = args.agent_name.trim();
+    if name.is_empty() || name.chars().count() > 24 {
+        return Err(UsageError("--agent-name must be 1 to 24 characters".into()).into());
+    }
+    let settings = DatabaseSettings::resolve(&args.database, file)?;
+    let store = Store::connect(&settings).await?;
+    let new = NewSession {
+        facilitator_id: None,
+        activity_id: args.activity.clone(),
+        language: args.language.clone(),
+        agent_name: name.to_string(),
+        groups: (1..=args.groups)
+            .map(|i| NewGroup { name: format!("Group {i}"), agent_role: args.agent_role })
+            .collect(),
+        created_at: store::now_ms(),
+    };
+    let (session, groups) = store.create_session(&new).await?;
+    println!("session {} created: activity {}, agent {} as {}", session.id, session.activity_id, session.agent_name, args.agent_role);
+    for g in &groups {
+        println!("  {:<10} join code {}", g.name, join_code::display(&g.join_code));
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PEERLEARN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

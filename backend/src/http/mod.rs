@@ -1,1 +1,46 @@
-//! (being written)
+//! The HTTP side: one module per feature, each exposing `router()`, sharing one [`AppContext`]
+//! and one error type ([`ApiError`]) that maps to status codes.
+
+mod chat_socket;
+mod error;
+mod health;
+pub mod join;
+mod pages;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+
+use crate::activity::Catalog;
+use crate::metrics::Metrics;
+use crate::room::Rooms;
+use crate::store::Store;
+
+pub use error::ApiError;
+
+/// What every handler can reach. Cloned per request as an `Arc`.
+#[derive(Debug)]
+pub struct AppContext {
+    pub store: Store,
+    pub activities: Arc<Catalog>,
+    pub metrics: Arc<Metrics>,
+    pub rooms: Rooms,
+    pub started: Instant,
+    /// The address children open (printed at start, shown on join cards).
+    pub public_url: String,
+    /// The model's display name for /healthz.
+    pub model_name: String,
+}
+
+pub type Ctx = Arc<AppContext>;
+
+/// The whole application's routes.
+pub fn router(ctx: Ctx) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(join::router())
+        .merge(chat_socket::router())
+        .merge(pages::router())
+        .with_state(ctx)
+}

@@ -1,0 +1,236 @@
+//! The chat protocol's frames (docs/protocol.md is their reference, with an example of each).
+//!
+//! Client frames are parsed strictly (unknown types and fields are `bad_request`); server frames
+//! are serialised once per broadcast and shared by every connection of the room.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{AgentRole, Message, SenderKind};
+
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Longest message a child may send, in characters.
+pub const MAX_TEXT_CHARS: usize = 500;
+/// Largest WebSocket frame accepted; larger ones close the socket with 1009.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    Hello {
+        v: u32,
+        #[serde(default)]
+        last_seq: i64,
+    },
+    Send {
+        client_msg_id: String,
+        text: String,
+        #[serde(default)]
+        reply_to: Option<i64>,
+    },
+    Typing {
+        on: bool,
+    },
+    /// A struct variant (not a unit one) so that unknown fields are refused here too.
+    Ping {},
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Welcome {
+        v: u32,
+        you: Person,
+        group: GroupInfo,
+        session_status: String,
+        phase: Option<PhaseInfo>,
+        last_seq: i64,
+    },
+    Message(MessageFrame),
+    Ack {
+        client_msg_id: String,
+        seq: i64,
+        duplicate: bool,
+    },
+    Synced {
+        last_seq: i64,
+    },
+    Presence {
+        online: Vec<Person>,
+    },
+    Typing {
+        participant_id: i64,
+        nickname: String,
+        on: bool,
+    },
+    AgentStart {
+        stream_id: u64,
+        name: String,
+        reply_to: Option<i64>,
+    },
+    AgentDelta {
+        stream_id: u64,
+        text: String,
+    },
+    AgentEnd {
+        stream_id: u64,
+        seq: Option<i64>,
+    },
+    Phase(PhaseInfo),
+    Hidden {
+        seq: i64,
+    },
+    Resync {
+        reason: String,
+        from_seq: i64,
+    },
+    Pong,
+    Error(ErrorFrame),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: i64,
+    pub nickname: String,
+    pub avatar: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupInfo {
+    pub id: i64,
+    pub name: String,
+    pub activity_title: String,
+    pub agent: Option<AgentInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentInfo {
+    pub name: String,
+    pub role: AgentRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseInfo {
+    pub index: usize,
+    pub name: String,
+    pub goal: String,
+    pub ends_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageFrame {
+    pub seq: i64,
+    pub client_msg_id: String,
+    pub sender: Sender,
+    pub text: String,
+    pub phase: Option<String>,
+    pub created_at_ms: i64,
+    pub reply_to: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sender {
+    pub kind: SenderKind,
+    pub id: Option<i64>,
+    pub name: String,
+    pub avatar: Option<String>,
+}
+
+impl MessageFrame {
+    pub fn new(m: &Message, sender: Sender) -> Self {
+        MessageFrame {
+            seq: m.seq,
+            client_msg_id: m.client_msg_id.clone(),
+            sender,
+            text: m.text.clone(),
+            phase: m.phase.clone(),
+            created_at_ms: m.created_at,
+            reply_to: m.reply_to,
+        }
+    }
+}
+
+/// Error codes; docs/protocol.md lists when each is sent and whether the socket stays open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    UnsupportedVersion,
+    NotReady,
+    MessageTooLong,
+    EmptyMessage,
+    RateLimited,
+    Muted,
+    SessionClosed,
+    Unauthorized,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorFrame {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ErrorFrame {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorFrame { code, message: message.into(), client_msg_id: None, retry_after_ms: None }
+    }
+
+    pub fn for_send(mut self, client_msg_id: &str) -> Self {
+        self.client_msg_id = Some(client_msg_id.to_string());
+        self
+    }
+}
+
+impl ServerFrame {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server frames always serialise")
+    }
+}
+
+/// Parses a client frame; the error is a sentence for the `bad_request` frame.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, String> {
+    serde_json::from_str(text).map_err(|e| format!("This frame could not be understood: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_parse_strictly() {
+        assert_eq!(
+            parse_client_frame(r#"{"type":"hello","v":1,"last_seq":4}"#).unwrap(),
+            ClientFrame::Hello { v: 1, last_seq: 4 }
+        );
+        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping {});
+        assert!(matches!(
+            parse_client_frame(r#"{"type":"send","client_msg_id":"a","text":"hi"}"#).unwrap(),
+            ClientFrame::Send { reply_to: None, .. }
+        ));
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"type":"shout"}"#,
+            r#"{"type":"send","text":"hi"}"#,
+            r#"{"type":"typing","on":"yes"}"#,
+            r#"{"type":"ping","extra":1}"#,
+        ] {
+            assert!(parse_client_frame(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_frames_are_tagged() {
+        let json = ServerFrame::Ack { client_msg_id: "x".into(), seq: 3, duplicate: false }.to_json();
+        assert_eq!(json, r#"{"type":"ack","client_msg_id":"x","seq":3,"duplicate":false}"#);
+        let e = ServerFrame::Error(ErrorFrame::new(ErrorCode::RateLimited, "slow").for_send("m")).to_json();
+        assert_eq!(e, r#"{"type":"error","code":"rate_limited","message":"slow","client_msg_id":"m"}"#);
+        assert_eq!(ServerFrame::Pong.to_json(), r#"{"type":"pong"}"#);
+    }
+}

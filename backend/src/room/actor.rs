@@ -1,0 +1,373 @@
+//! One group's actor: the only place that writes the group's messages and broadcasts its frames.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{broadcast, mpsc};
+
+use super::rate_limit::SlidingWindow;
+use super::{Ack, Command, Outbound, RoomDeps, SendRequest, Welcome};
+use crate::metrics::Metrics;
+use crate::protocol::{
+    AgentInfo, ErrorCode, ErrorFrame, GroupInfo, MessageFrame, Person, Sender, ServerFrame, MAX_CLIENT_MSG_ID_CHARS,
+    MAX_TEXT_CHARS, PROTOCOL_VERSION,
+};
+use crate::safety::Verdict;
+use crate::store::{self, AgentRole, Group, Message, Moderation, NewMessage, Participant, SenderKind, Session, SessionStatus, StoreError};
+
+/// Tunables of a room; the defaults are the product's rules.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// How many messages one child may send per `rate_window`.
+    pub rate_limit: usize,
+    pub rate_window: Duration,
+    /// Frames a connection may fall behind before it is told to resync.
+    pub broadcast_capacity: usize,
+    /// How long a room with nobody connected stays in memory.
+    pub idle_shutdown: Duration,
+}
+
+impl Default for RoomConfig {
+    fn default() -> Self {
+        RoomConfig {
+            rate_limit: 5,
+            rate_window: Duration::from_secs(10),
+            broadcast_capacity: 256,
+            idle_shutdown: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Client message ids remembered per room, to answer a retry without touching the database
+/// (the store's unique index remains the guarantee).
+const RECENT_IDS: usize = 2048;
+/// Messages read from the store per query while replaying.
+const REPLAY_PAGE: i64 = 500;
+
+pub(super) struct RoomActor {
+    deps: RoomDeps,
+    group: Group,
+    session: Session,
+    activity_title: String,
+    participants: HashMap<i64, Participant>,
+    /// connection id -> participant id
+    connections: HashMap<u64, i64>,
+    limits: HashMap<i64, SlidingWindow>,
+    recent_ids: HashMap<String, i64>,
+    recent_order: VecDeque<String>,
+    events: broadcast::Sender<Outbound>,
+    last_seq: i64,
+}
+
+impl RoomActor {
+    pub(super) async fn load(group_id: i64, deps: RoomDeps) -> Result<RoomActor, StoreError> {
+        let group = deps.store.group(group_id).await?;
+        let session = deps.store.session(group.session_id).await?;
+        let participants = deps.store.participants(group_id).await?.into_iter().map(|p| (p.id, p)).collect();
+        let activity_title = deps
+            .activities
+            .get(&session.activity_id)
+            .map_or_else(|| session.activity_id.clone(), |a| a.title.clone());
+        let (events, _) = broadcast::channel(deps.config.broadcast_capacity);
+        Ok(RoomActor {
+            last_seq: group.last_seq,
+            deps,
+            group,
+            session,
+            activity_title,
+            participants,
+            connections: HashMap::new(),
+            limits: HashMap::new(),
+            recent_ids: HashMap::new(),
+            recent_order: VecDeque::new(),
+            events,
+        })
+    }
+
+    /// Serves commands until nobody has been connected for `idle_shutdown`.
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        loop {
+            let command = if self.connections.is_empty() {
+                match tokio::time::timeout(self.deps.config.idle_shutdown, commands.recv()).await {
+                    Ok(Some(c)) => c,
+                    Ok(None) | Err(_) => break,
+                }
+            } else {
+                match commands.recv().await {
+                    Some(c) => c,
+                    None => break,
+                }
+            };
+            self.handle(command).await;
+        }
+        tracing::debug!(group = self.group.id, "room stopped");
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Hello { conn_id, participant, last_seq, reply } => {
+                let result = self.hello(conn_id, participant, last_seq).await;
+                let joined = result.is_ok();
+                let _ = reply.send(result);
+                if joined {
+                    self.broadcast_presence();
+                }
+            }
+            Command::Leave { conn_id } => {
+                if let Some(pid) = self.connections.remove(&conn_id) {
+                    if !self.connections.values().any(|p| *p == pid) {
+                        self.broadcast_presence();
+                    }
+                }
+            }
+            Command::Send { request, reply } => {
+                let result = self.send(request).await;
+                // Acknowledge first (the sender's socket writes the ack before it reads the
+                // broadcast), then show it to the group.
+                match result {
+                    Ok((ack, broadcast)) => {
+                        let _ = reply.send(Ok(ack));
+                        if let Some(out) = broadcast {
+                            let _ = self.events.send(out);
+                        }
+                    }
+                    Err(e) => {
+                        Metrics::inc(&self.deps.metrics.messages_rejected);
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Command::Typing { participant_id, on } => {
+                if let Some(p) = self.participants.get(&participant_id) {
+                    let frame = ServerFrame::Typing { participant_id, nickname: p.nickname.clone(), on };
+                    self.broadcast(&frame, None, Some(participant_id));
+                }
+            }
+            Command::SessionStatus(status) => {
+                self.session.status = status;
+            }
+        }
+    }
+
+    async fn hello(&mut self, conn_id: u64, participant: Participant, last_seq: i64) -> Result<Welcome, ErrorFrame> {
+        if participant.group_id != self.group.id {
+            return Err(ErrorFrame::new(ErrorCode::Unauthorized, "This is not your group."));
+        }
+        let you = person(&participant);
+        self.participants.insert(participant.id, participant.clone());
+        // Subscribe before reading the store: this actor is the only broadcaster and is busy
+        // here, so nothing can fall between the replay and the live stream.
+        let events = self.events.subscribe();
+        let mut replay = Vec::new();
+        let mut after = last_seq.max(0);
+        loop {
+            let page = self
+                .deps
+                .store
+                .messages_after(self.group.id, after, REPLAY_PAGE)
+                .await
+                .map_err(|e| internal("replay", e))?;
+            let done = (page.len() as i64) < REPLAY_PAGE;
+            for m in &page {
+                after = m.seq;
+                if m.moderation != Moderation::Hidden {
+                    replay.push(self.message_outbound(m));
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        self.connections.insert(conn_id, participant.id);
+        let welcome = ServerFrame::Welcome {
+            v: PROTOCOL_VERSION,
+            you,
+            group: GroupInfo {
+                id: self.group.id,
+                name: self.group.name.clone(),
+                activity_title: self.activity_title.clone(),
+                agent: (self.group.agent_role != AgentRole::None)
+                    .then(|| AgentInfo { name: self.session.agent_name.clone(), role: self.group.agent_role }),
+            },
+            session_status: self.session.status.to_string(),
+            // Phases and their timer arrive with the agent's activity runner.
+            phase: None,
+            last_seq: self.last_seq,
+        };
+        Ok(Welcome {
+            welcome: welcome.to_json().into(),
+            replay,
+            synced: ServerFrame::Synced { last_seq: self.last_seq }.to_json().into(),
+            last_seq: self.last_seq,
+            events,
+        })
+    }
+
+    /// The pipeline: validate -> moderation -> persist -> (ack, broadcast).
+    async fn send(&mut self, req: SendRequest) -> Result<(Ack, Option<Outbound>), ErrorFrame> {
+        let id = req.client_msg_id.as_str();
+        let reject = |code, message: String| ErrorFrame::new(code, message).for_send(id);
+        if !self.connections.values().any(|p| *p == req.participant_id) {
+            return Err(reject(ErrorCode::NotReady, "Say hello first.".into()));
+        }
+        // --- validate
+        if id.is_empty() || id.chars().count() > MAX_CLIENT_MSG_ID_CHARS || id.chars().any(char::is_control) {
+            return Err(reject(ErrorCode::BadRequest, format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID_CHARS} characters.")));
+        }
+        if let Some(&seq) = self.recent_ids.get(id) {
+            Metrics::inc(&self.deps.metrics.messages_deduplicated);
+            return Ok((Ack { seq, duplicate: true }, None));
+        }
+        let text = clean_text(&req.text);
+        if text.trim().is_empty() {
+            return Err(reject(ErrorCode::EmptyMessage, "Your message is empty.".into()));
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(reject(
+                ErrorCode::MessageTooLong,
+                format!("Your message is too long: please keep it under {MAX_TEXT_CHARS} letters."),
+            ));
+        }
+        if let Some(reply_to) = req.reply_to {
+            if reply_to < 1 || reply_to > self.last_seq {
+                return Err(reject(ErrorCode::BadRequest, "reply_to names no message of this group.".into()));
+            }
+        }
+        if matches!(self.session.status, SessionStatus::Paused | SessionStatus::Ended) {
+            let why = if self.session.status == SessionStatus::Paused { "paused" } else { "over" };
+            return Err(reject(ErrorCode::SessionClosed, format!("The session is {why}, so messages can't be sent right now.")));
+        }
+        let now = store::now_ms();
+        if let Some(until) = self.participants.get(&req.participant_id).and_then(|p| p.muted_until) {
+            if until > now {
+                return Err(reject(ErrorCode::Muted, "Your teacher has paused your messages for a little while.".into()));
+            }
+        }
+        let config = &self.deps.config;
+        let window = self
+            .limits
+            .entry(req.participant_id)
+            .or_insert_with(|| SlidingWindow::new(config.rate_limit, config.rate_window));
+        if let Err(wait) = window.try_send(Instant::now()) {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let mut e = reject(ErrorCode::RateLimited, format!("Slow down a little: you can send again in {secs} seconds."));
+            e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
+            return Err(e);
+        }
+        // --- moderation
+        let verdict = self.deps.filter.check(&text);
+        // --- persist
+        let new = NewMessage {
+            group_id: self.group.id,
+            client_msg_id: req.client_msg_id.clone(),
+            sender_kind: SenderKind::Child,
+            sender_id: Some(req.participant_id),
+            text,
+            phase: None,
+            created_at: now,
+            reply_to: req.reply_to,
+        };
+        let appended = self.deps.store.append_message(&new).await.map_err(|e| {
+            let mut f = internal("store", e);
+            f.client_msg_id = Some(req.client_msg_id.clone());
+            f
+        })?;
+        let message = appended.message;
+        self.remember(&message);
+        if appended.duplicate {
+            Metrics::inc(&self.deps.metrics.messages_deduplicated);
+            return Ok((Ack { seq: message.seq, duplicate: true }, None));
+        }
+        Metrics::inc(&self.deps.metrics.messages_stored);
+        self.last_seq = self.last_seq.max(message.seq);
+        let shown = match verdict {
+            Verdict::Allow => true,
+            Verdict::Flag { reason } => {
+                let _ = self.deps.store.raise_flag(self.group.id, Some(message.seq), "filter", &reason, now).await;
+                true
+            }
+            Verdict::Hold { reason } => {
+                let _ = self.deps.store.set_moderation(self.group.id, message.seq, Moderation::Hidden, None, now).await;
+                let _ = self.deps.store.raise_flag(self.group.id, Some(message.seq), "held", &reason, now).await;
+                false
+            }
+        };
+        let out = shown.then(|| self.message_outbound(&message));
+        Ok((Ack { seq: message.seq, duplicate: false }, out))
+    }
+
+    fn remember(&mut self, m: &Message) {
+        if self.recent_ids.insert(m.client_msg_id.clone(), m.seq).is_none() {
+            self.recent_order.push_back(m.client_msg_id.clone());
+            if self.recent_order.len() > RECENT_IDS {
+                if let Some(old) = self.recent_order.pop_front() {
+                    self.recent_ids.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn message_outbound(&self, m: &Message) -> Outbound {
+        let sender = match m.sender_kind {
+            SenderKind::Child => {
+                let p = m.sender_id.and_then(|id| self.participants.get(&id));
+                Sender {
+                    kind: SenderKind::Child,
+                    id: m.sender_id,
+                    name: p.map_or_else(|| "someone".to_string(), |p| p.nickname.clone()),
+                    avatar: p.map(|p| p.avatar.clone()),
+                }
+            }
+            SenderKind::Agent => Sender { kind: SenderKind::Agent, id: None, name: self.session.agent_name.clone(), avatar: None },
+            SenderKind::Facilitator => Sender { kind: SenderKind::Facilitator, id: m.sender_id, name: "Teacher".into(), avatar: None },
+            SenderKind::System => Sender { kind: SenderKind::System, id: None, name: "peerlearn".into(), avatar: None },
+        };
+        Outbound {
+            json: ServerFrame::Message(MessageFrame::new(m, sender)).to_json().into(),
+            seq: Some(m.seq),
+            skip_participant: None,
+        }
+    }
+
+    fn broadcast_presence(&self) {
+        let online: HashSet<i64> = self.connections.values().copied().collect();
+        let mut people: Vec<Person> = online.iter().filter_map(|id| self.participants.get(id)).map(person).collect();
+        people.sort_by_key(|p| p.id);
+        self.broadcast(&ServerFrame::Presence { online: people }, None, None);
+    }
+
+    fn broadcast(&self, frame: &ServerFrame, seq: Option<i64>, skip_participant: Option<i64>) {
+        let json: Utf8Bytes = frame.to_json().into();
+        // No receiver is fine: nobody is connected.
+        let _ = self.events.send(Outbound { json, seq, skip_participant });
+    }
+}
+
+fn person(p: &Participant) -> Person {
+    Person { id: p.id, nickname: p.nickname.clone(), avatar: p.avatar.clone() }
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
+    tracing::error!(error = %e, "{what} failed");
+    ErrorFrame::new(ErrorCode::Internal, "Something went wrong on our side; your message will be sent again.")
+}
+
+/// Drops control characters (but keeps line breaks and tabs) and normalises line endings, so
+/// what is stored is what every screen can show.
+fn clean_text(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_text;
+
+    #[test]
+    fn control_characters_are_dropped() {
+        assert_eq!(clean_text("a\u{0}b\r\nc\td\u{1b}[31m"), "ab\nc\td[31m");
+    }
+}

@@ -1,0 +1,203 @@
+//! Live groups. Each group with someone connected has one room actor (a task) that owns its
+//! state: who is online, rate limits, the order of messages. Every message goes through one
+//! pipeline in that actor: validate -> moderation -> persist -> acknowledge -> broadcast, so
+//! the order every client sees is the order of `seq`.
+//!
+//! Connections talk to their room through [`Rooms`]: commands go in over a bounded channel
+//! (back-pressure on a flood), frames come out over a broadcast channel that each connection
+//! reads at its own pace; a connection that falls too far behind is told to resync, never
+//! silently skipped.
+
+mod actor;
+mod rate_limit;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::activity::Catalog;
+use crate::metrics::Metrics;
+use crate::protocol::ErrorFrame;
+use crate::safety::ContentFilter;
+use crate::store::{Participant, SessionStatus, Store};
+
+pub use actor::RoomConfig;
+
+/// A frame for the connections of a room, serialised once for all of them.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub json: Utf8Bytes,
+    /// The `seq` when this is a `message` frame (so a connection knows how far it got).
+    pub seq: Option<i64>,
+    /// Not sent to this participant (their own typing indicator).
+    pub skip_participant: Option<i64>,
+}
+
+/// What a connection gets when its `hello` is accepted: the frames to send first, then the
+/// live stream.
+#[derive(Debug)]
+pub struct Welcome {
+    pub welcome: Utf8Bytes,
+    /// Missed messages, oldest first.
+    pub replay: Vec<Outbound>,
+    pub synced: Utf8Bytes,
+    pub last_seq: i64,
+    pub events: broadcast::Receiver<Outbound>,
+}
+
+/// A child's `send`, answered with the ack's seq or an error frame.
+#[derive(Debug)]
+pub struct SendRequest {
+    pub participant_id: i64,
+    pub client_msg_id: String,
+    pub text: String,
+    pub reply_to: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ack {
+    pub seq: i64,
+    pub duplicate: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum Command {
+    Hello {
+        conn_id: u64,
+        participant: Participant,
+        last_seq: i64,
+        reply: oneshot::Sender<Result<Welcome, ErrorFrame>>,
+    },
+    Leave {
+        conn_id: u64,
+    },
+    Send {
+        request: SendRequest,
+        reply: oneshot::Sender<Result<Ack, ErrorFrame>>,
+    },
+    Typing {
+        participant_id: i64,
+        on: bool,
+    },
+    SessionStatus(SessionStatus),
+}
+
+/// The room could not be reached (it failed to start, e.g. the group vanished).
+#[derive(Debug, thiserror::Error)]
+#[error("the room is not available: {0}")]
+pub struct RoomUnavailable(pub String);
+
+/// Shared by every room: what an actor needs from the rest of the server.
+#[derive(Debug, Clone)]
+pub struct RoomDeps {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub activities: Arc<Catalog>,
+    pub filter: Arc<dyn ContentFilter>,
+    pub config: RoomConfig,
+}
+
+/// The registry of live rooms, one actor per group.
+#[derive(Debug)]
+pub struct Rooms {
+    deps: RoomDeps,
+    live: Arc<Mutex<HashMap<i64, mpsc::Sender<Command>>>>,
+    next_conn: AtomicU64,
+}
+
+impl Rooms {
+    pub fn new(deps: RoomDeps) -> Self {
+        Rooms { deps, live: Arc::default(), next_conn: AtomicU64::new(1) }
+    }
+
+    /// A process-unique id for a new connection.
+    pub fn connection_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub async fn hello(&self, group_id: i64, conn_id: u64, participant: Participant, last_seq: i64) -> Result<Result<Welcome, ErrorFrame>, RoomUnavailable> {
+        let (reply, rx) = oneshot::channel();
+        self.send(group_id, Command::Hello { conn_id, participant, last_seq, reply }).await?;
+        rx.await.map_err(|_| RoomUnavailable("the room stopped".into()))
+    }
+
+    pub async fn send_message(&self, group_id: i64, request: SendRequest) -> Result<Result<Ack, ErrorFrame>, RoomUnavailable> {
+        let (reply, rx) = oneshot::channel();
+        self.send(group_id, Command::Send { request, reply }).await?;
+        rx.await.map_err(|_| RoomUnavailable("the room stopped".into()))
+    }
+
+    pub async fn typing(&self, group_id: i64, participant_id: i64, on: bool) {
+        let _ = self.send(group_id, Command::Typing { participant_id, on }).await;
+    }
+
+    pub async fn leave(&self, group_id: i64, conn_id: u64) {
+        // Only a live room has anything to forget; do not start one for a goodbye.
+        let tx = self.live.lock().expect("rooms lock").get(&group_id).cloned();
+        if let Some(tx) = tx {
+            let _ = tx.send(Command::Leave { conn_id }).await;
+        }
+    }
+
+    /// Tells a live room that its session changed state (paused, ended...).
+    pub async fn session_status(&self, group_id: i64, status: SessionStatus) {
+        let tx = self.live.lock().expect("rooms lock").get(&group_id).cloned();
+        if let Some(tx) = tx {
+            let _ = tx.send(Command::SessionStatus(status)).await;
+        }
+    }
+
+    /// Delivers a command to the group's actor, starting it if needed. An actor that has just
+    /// stopped (idle) hands the command back, and a fresh one is started for it.
+    async fn send(&self, group_id: i64, mut command: Command) -> Result<(), RoomUnavailable> {
+        for _ in 0..3 {
+            let tx = self.actor(group_id).await?;
+            match tx.send(command).await {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(back)) => {
+                    command = back;
+                    let mut live = self.live.lock().expect("rooms lock");
+                    if live.get(&group_id).is_some_and(|t| t.same_channel(&tx)) {
+                        live.remove(&group_id);
+                    }
+                }
+            }
+        }
+        Err(RoomUnavailable("the room keeps stopping".into()))
+    }
+
+    async fn actor(&self, group_id: i64) -> Result<mpsc::Sender<Command>, RoomUnavailable> {
+        if let Some(tx) = self.live.lock().expect("rooms lock").get(&group_id) {
+            return Ok(tx.clone());
+        }
+        // Load outside the lock; if two connections race, the first registered actor wins
+        // and the other's state is dropped before it ever runs.
+        let state = actor::RoomActor::load(group_id, self.deps.clone())
+            .await
+            .map_err(|e| RoomUnavailable(e.to_string()))?;
+        let mut live = self.live.lock().expect("rooms lock");
+        if let Some(tx) = live.get(&group_id) {
+            return Ok(tx.clone());
+        }
+        let (tx, rx) = mpsc::channel(256);
+        live.insert(group_id, tx.clone());
+        let registry = Arc::downgrade(&self.live);
+        let metrics = self.deps.metrics.clone();
+        let my_tx = tx.clone();
+        Metrics::add(&metrics.rooms_live, 1);
+        tokio::spawn(async move {
+            state.run(rx).await;
+            Metrics::add(&metrics.rooms_live, -1);
+            if let Some(live) = registry.upgrade() {
+                let mut live = live.lock().expect("rooms lock");
+                if live.get(&group_id).is_some_and(|t| t.same_channel(&my_tx)) {
+                    live.remove(&group_id);
+                }
+            }
+        });
+        Ok(tx)
+    }
+}

@@ -1,0 +1,121 @@
+//! The logs researchers and facilitators read: the agent's decisions, flags that need a
+//! facilitator, and the audit log of facilitator actions.
+
+use super::{AgentEvent, AuditEntry, Facilitator, Flag, Result, Store, StoreError};
+
+const EVENT_COLUMNS: &str = "id, group_id, created_at, trigger, decision, reason, message_seq, prompt_version, \
+                             model, prompt_tokens, cached_tokens, generated_tokens, ttft_ms, total_ms";
+const FLAG_COLUMNS: &str = "id, group_id, message_seq, kind, detail, created_at, resolved_at";
+const AUDIT_COLUMNS: &str = "id, facilitator_id, action, target, detail, created_at";
+
+impl Store {
+    /// Writes one agent decision (its `id` is ignored and assigned here).
+    pub async fn record_agent_event(&self, e: &AgentEvent) -> Result<AgentEvent> {
+        Ok(sqlx::query_as(&format!(
+            "INSERT INTO agent_events (group_id, created_at, trigger, decision, reason, message_seq, \
+               prompt_version, model, prompt_tokens, cached_tokens, generated_tokens, ttft_ms, total_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {EVENT_COLUMNS}"
+        ))
+        .bind(e.group_id)
+        .bind(e.created_at)
+        .bind(&e.trigger)
+        .bind(&e.decision)
+        .bind(&e.reason)
+        .bind(e.message_seq)
+        .bind(&e.prompt_version)
+        .bind(&e.model)
+        .bind(e.prompt_tokens)
+        .bind(e.cached_tokens)
+        .bind(e.generated_tokens)
+        .bind(e.ttft_ms)
+        .bind(e.total_ms)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn agent_events(&self, group_id: i64) -> Result<Vec<AgentEvent>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM agent_events WHERE group_id = $1 ORDER BY id"
+        ))
+        .bind(group_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn raise_flag(
+        &self,
+        group_id: i64,
+        message_seq: Option<i64>,
+        kind: &str,
+        detail: &str,
+        at: i64,
+    ) -> Result<Flag> {
+        Ok(sqlx::query_as(&format!(
+            "INSERT INTO flags (group_id, message_seq, kind, detail, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {FLAG_COLUMNS}"
+        ))
+        .bind(group_id)
+        .bind(message_seq)
+        .bind(kind)
+        .bind(detail)
+        .bind(at)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn flags(&self, group_id: i64) -> Result<Vec<Flag>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {FLAG_COLUMNS} FROM flags WHERE group_id = $1 ORDER BY id"
+        ))
+        .bind(group_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn audit(
+        &self,
+        facilitator_id: Option<i64>,
+        action: &str,
+        target: &str,
+        detail: &str,
+        at: i64,
+    ) -> Result<AuditEntry> {
+        Ok(sqlx::query_as(&format!(
+            "INSERT INTO audit_log (facilitator_id, action, target, detail, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {AUDIT_COLUMNS}"
+        ))
+        .bind(facilitator_id)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .bind(at)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id"))
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    pub async fn add_facilitator(&self, name: &str, password_hash: &str, at: i64) -> Result<Facilitator> {
+        Ok(sqlx::query_as(
+            "INSERT INTO facilitators (name, password_hash, created_at) VALUES ($1, $2, $3) \
+             RETURNING id, name, password_hash, created_at",
+        )
+        .bind(name)
+        .bind(password_hash)
+        .bind(at)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn facilitator_by_name(&self, name: &str) -> Result<Facilitator> {
+        sqlx::query_as("SELECT id, name, password_hash, created_at FROM facilitators WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound("facilitator"))
+    }
+}

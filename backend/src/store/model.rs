@@ -1,0 +1,184 @@
+//! The records the store keeps. Enumerations are stored as lower-case text so that both
+//! databases, and a researcher reading them with plain SQL, see the same words.
+
+use serde::{Deserialize, Serialize};
+
+/// Generates `as_str`, `FromStr`/`TryFrom<String>` and `Display` for a text-stored enum.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown {} {other:?}; expected one of: {}",
+                        stringify!($name),
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> { s.parse() }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What the agent is in a group; `None` is the control condition without an agent.
+    AgentRole { Moderator => "moderator", Participant => "participant", None => "none" }
+);
+text_enum!(
+    /// A session's life: created (joinable, not started), running, paused, ended (closed for good).
+    SessionStatus { Created => "created", Running => "running", Paused => "paused", Ended => "ended" }
+);
+text_enum!(
+    /// Who said something.
+    SenderKind { Child => "child", Agent => "agent", Facilitator => "facilitator", System => "system" }
+);
+text_enum!(
+    /// Whether a message is shown to the group. Hidden messages stay in the database.
+    Moderation { Visible => "visible", Hidden => "hidden", Flagged => "flagged" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Facilitator {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Session {
+    pub id: i64,
+    pub facilitator_id: Option<i64>,
+    pub activity_id: String,
+    pub language: String,
+    pub agent_name: String,
+    #[sqlx(try_from = "String")]
+    pub status: SessionStatus,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Group {
+    pub id: i64,
+    pub session_id: i64,
+    pub name: String,
+    pub join_code: String,
+    #[sqlx(try_from = "String")]
+    pub agent_role: AgentRole,
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Participant {
+    pub id: i64,
+    pub group_id: i64,
+    pub nickname: String,
+    pub avatar: String,
+    pub created_at: i64,
+    pub muted_until: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Message {
+    pub id: i64,
+    pub group_id: i64,
+    pub seq: i64,
+    pub client_msg_id: String,
+    #[sqlx(try_from = "String")]
+    pub sender_kind: SenderKind,
+    pub sender_id: Option<i64>,
+    pub text: String,
+    pub phase: Option<String>,
+    pub created_at: i64,
+    pub reply_to: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub moderation: Moderation,
+    pub moderated_by: Option<i64>,
+    pub moderated_at: Option<i64>,
+}
+
+/// A message about to be stored; `seq` and `id` are assigned by the store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub group_id: i64,
+    pub client_msg_id: String,
+    pub sender_kind: SenderKind,
+    pub sender_id: Option<i64>,
+    pub text: String,
+    pub phase: Option<String>,
+    pub created_at: i64,
+    pub reply_to: Option<i64>,
+}
+
+/// One entry of the agent's decision log, silent decisions included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, Default)]
+pub struct AgentEvent {
+    pub id: i64,
+    pub group_id: i64,
+    pub created_at: i64,
+    pub trigger: String,
+    pub decision: String,
+    pub reason: String,
+    pub message_seq: Option<i64>,
+    pub prompt_version: Option<String>,
+    pub model: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+    pub generated_tokens: Option<i64>,
+    pub ttft_ms: Option<i64>,
+    pub total_ms: Option<i64>,
+}
+
+/// Something a facilitator should look at (an ignored directive, a flagged message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Flag {
+    pub id: i64,
+    pub group_id: i64,
+    pub message_seq: Option<i64>,
+    pub kind: String,
+    pub detail: String,
+    pub created_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// A facilitator's action, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub facilitator_id: Option<i64>,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub created_at: i64,
+}

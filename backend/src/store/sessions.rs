@@ -1,0 +1,181 @@
+//! Sessions and their groups, with join codes.
+
+use super::{Group, Result, Session, SessionStatus, Store, StoreError};
+use crate::join_code;
+use crate::store::AgentRole;
+
+const SESSION_COLUMNS: &str = "id, facilitator_id, activity_id, language, agent_name, status, \
+                               created_at, started_at, ended_at";
+const GROUP_COLUMNS: &str = "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at";
+
+/// A session to create, with its groups.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub facilitator_id: Option<i64>,
+    pub activity_id: String,
+    pub language: String,
+    pub agent_name: String,
+    pub groups: Vec<NewGroup>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub name: String,
+    pub agent_role: AgentRole,
+}
+
+/// How often a freshly drawn join code may collide before we give up; with 31^6 codes this
+/// only happens when the code space is nearly exhausted.
+const JOIN_CODE_ATTEMPTS: usize = 20;
+
+impl Store {
+    /// Creates a session and its groups in one transaction, each group with a join code that
+    /// is unique among open groups.
+    pub async fn create_session(&self, new: &NewSession) -> Result<(Session, Vec<Group>)> {
+        let mut tx = self.pool().begin().await?;
+        let session: Session = sqlx::query_as(&format!(
+            "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SESSION_COLUMNS}"
+        ))
+        .bind(new.facilitator_id)
+        .bind(&new.activity_id)
+        .bind(&new.language)
+        .bind(&new.agent_name)
+        .bind(SessionStatus::Created.as_str())
+        .bind(new.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+
+        let mut groups = Vec::with_capacity(new.groups.len());
+        for group in &new.groups {
+            let mut attempt = 0;
+            let created = loop {
+                attempt += 1;
+                let code = join_code::generate();
+                // A unique violation aborts the whole transaction in PostgreSQL, so probe first;
+                // the index still guards against a race with another session being created.
+                let taken: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM groups WHERE join_code = $1 AND closed_at IS NULL",
+                )
+                .bind(&code)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if taken.is_some() {
+                    if attempt >= JOIN_CODE_ATTEMPTS {
+                        return Err(StoreError::Setup("no free join code could be drawn".into()));
+                    }
+                    continue;
+                }
+                break sqlx::query_as::<_, Group>(&format!(
+                    "INSERT INTO groups (session_id, name, join_code, agent_role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING {GROUP_COLUMNS}"
+                ))
+                .bind(session.id)
+                .bind(&group.name)
+                .bind(&code)
+                .bind(group.agent_role.as_str())
+                .bind(new.created_at)
+                .fetch_one(&mut *tx)
+                .await?;
+            };
+            groups.push(created);
+        }
+        tx.commit().await?;
+        Ok((session, groups))
+    }
+
+    pub async fn session(&self, id: i64) -> Result<Session> {
+        sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound("session"))
+    }
+
+    /// Sessions newest first; `facilitator` limits them to one facilitator's own.
+    pub async fn sessions(&self, facilitator: Option<i64>) -> Result<Vec<Session>> {
+        let rows = match facilitator {
+            Some(f) => {
+                sqlx::query_as(&format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE facilitator_id = $1 ORDER BY id DESC"
+                ))
+                .bind(f)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY id DESC"))
+                    .fetch_all(self.pool())
+                    .await?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Moves a session to `status`; ending it closes its groups and frees their join codes.
+    pub async fn set_session_status(&self, id: i64, status: SessionStatus, at: i64) -> Result<Session> {
+        let mut tx = self.pool().begin().await?;
+        let session: Session = sqlx::query_as(&format!(
+            "UPDATE sessions SET status = $1, \
+               started_at = CASE WHEN $1 = 'running' AND started_at IS NULL THEN $2 ELSE started_at END, \
+               ended_at = CASE WHEN $1 = 'ended' THEN $2 ELSE ended_at END \
+             WHERE id = $3 RETURNING {SESSION_COLUMNS}"
+        ))
+        .bind(status.as_str())
+        .bind(at)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("session"))?;
+        if status == SessionStatus::Ended {
+            sqlx::query("UPDATE groups SET closed_at = $1 WHERE session_id = $2 AND closed_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    pub async fn group(&self, id: i64) -> Result<Group> {
+        sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound("group"))
+    }
+
+    pub async fn groups_of_session(&self, session_id: i64) -> Result<Vec<Group>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE session_id = $1 ORDER BY id"
+        ))
+        .bind(session_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The open group a join code names (codes are compared in their normalised form).
+    pub async fn open_group_by_code(&self, code: &str) -> Result<Group> {
+        let code = join_code::normalise(code).ok_or(StoreError::NotFound("group"))?;
+        sqlx::query_as(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE join_code = $1 AND closed_at IS NULL"
+        ))
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound("group"))
+    }
+
+    pub async fn set_group_role(&self, group_id: i64, role: AgentRole) -> Result<Group> {
+        sqlx::query_as(&format!(
+            "UPDATE groups SET agent_role = $1 WHERE id = $2 RETURNING {GROUP_COLUMNS}"
+        ))
+        .bind(role.as_str())
+        .bind(group_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound("group"))
+    }
+}
