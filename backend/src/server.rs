@@ -59,6 +59,11 @@ impl RunningServer {
 
 /// Checks the configuration's files and services, binds, and starts serving in a task.
 pub async fn start(settings: &Settings) -> Result<RunningServer, StartError> {
+    start_with(settings, RoomConfig::default()).await
+}
+
+/// [`start`] with the rooms' tunables set (tests use small queues to provoke lagging clients).
+pub async fn start_with(settings: &Settings, room_config: RoomConfig) -> Result<RunningServer, StartError> {
     let model_name = match &settings.engine.llm_url {
         Some(url) => format!("remote: {url}"),
         None => {
@@ -74,7 +79,7 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, StartError> {
         metrics: metrics.clone(),
         activities: activities.clone(),
         filter: Arc::new(AllowAll),
-        config: RoomConfig::default(),
+        config: room_config,
     });
     let context = Arc::new(AppContext {
         store,

@@ -54,3 +54,4 @@ fn uuid_like() -> String {
     let mut rng = rand::thread_rng();
     (0..16).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
 }
+pub mod server;
