@@ -1,0 +1,656 @@
+// The chat page: draws what the socket reports. Every piece of chat text goes into the page
+// with textContent / createTextNode, never as HTML.
+
+import { ChatConnection, MAX_MESSAGE_CHARS, charCount } from './connection.js';
+
+const AGENT_AVATAR = '🤖';
+const FACILITATOR_AVATAR = '🧑‍🏫';
+const TYPING_CLEAR_MS = 6_000; // a typing indicator without news goes away (protocol)
+const TYPING_REPEAT_MS = 3_000; // how often we repeat "typing: on" while the child types
+const TYPING_IDLE_MS = 4_000; // no key for this long: "typing: off"
+const NOTICE_MS = 8_000;
+
+const FRIENDLY_ERRORS = {
+  bad_request: 'Oops, something went wrong. Please try again.',
+  unsupported_version: 'This page is out of date. Please reload it.',
+  message_too_long: `That message is too long. Please use at most ${MAX_MESSAGE_CHARS} characters.`,
+  empty_message: 'Type something first!',
+  rate_limited: 'Slow down a little: you can send again in a few seconds.',
+  muted: 'Your teacher paused your messages for a little while.',
+  session_closed: 'The chat is closed right now. Wait for your teacher.',
+  unauthorized: 'You need to join your group again.',
+  internal: 'Something went wrong on our side. We will try again.',
+};
+
+const $ = (id) => document.getElementById(id);
+
+const el = (tag, className, text) => {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+};
+
+// --- what the page was given ------------------------------------------------------------------
+
+const data = document.body.dataset;
+const state = {
+  groupId: Number(data.groupId),
+  me: { id: Number(data.meId), nickname: data.meNickname || '', avatar: data.meAvatar || '' },
+  agent: data.agentName ? { name: data.agentName, role: data.agentRole } : null,
+  sessionStatus: data.sessionStatus || 'created',
+  phaseCount: Number(data.phaseCount) || 0,
+  phase: null,
+  online: [],
+  synced: false,
+  connected: false,
+  unauthorized: false,
+  /** participant id -> { nickname, timer } */
+  typing: new Map(),
+  /** stream_id -> <li> while the agent's reply streams in */
+  streams: new Map(),
+};
+
+// The tablet's clock may be off; the phase's end time is the server's. The page was rendered a
+// moment ago with the server's time, which gives the difference well enough for a countdown.
+const serverNow = Number(data.serverNowMs);
+const clockOffset = Number.isFinite(serverNow) && Math.abs(serverNow - Date.now()) > 2_000 ? serverNow - Date.now() : 0;
+const now = () => Date.now() + clockOffset;
+
+const ui = {
+  messages: $('messages'),
+  people: $('people'),
+  peopleCount: $('people-count'),
+  typing: $('typing'),
+  notice: $('notice'),
+  banner: $('banner'),
+  bannerText: $('banner-text'),
+  composer: $('composer'),
+  text: $('text'),
+  send: $('send'),
+  counter: $('counter'),
+  announcer: $('announcer'),
+  jump: $('jump'),
+  phaseStep: $('phase-step'),
+  phaseName: $('phase-name'),
+  phaseTime: $('phase-time'),
+  phaseGoal: $('phase-goal'),
+  groupName: $('group-name'),
+  activityTitle: $('activity-title'),
+};
+
+// --- messages ----------------------------------------------------------------------------------
+
+/** A colour per child (by id), so names are easy to tell apart; all pass contrast on white. */
+const colourOf = (id) => `c${Math.abs(Number(id) || 0) % 8}`;
+
+const timeOf = (ms) => {
+  const d = new Date(Number(ms) || Date.now());
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+};
+
+function isMine(sender) {
+  return !!sender && sender.kind === 'child' && sender.id === state.me.id;
+}
+
+function senderLabel(sender) {
+  switch (sender?.kind) {
+    case 'agent':
+      return { avatar: AGENT_AVATAR, name: sender.name || state.agent?.name || 'AI helper', badge: 'AI helper', kind: 'agent' };
+    case 'facilitator':
+      return { avatar: FACILITATOR_AVATAR, name: sender.name || 'Teacher', badge: 'Teacher', kind: 'facilitator' };
+    case 'system':
+      return { avatar: '', name: '', badge: '', kind: 'system' };
+    default:
+      return { avatar: sender?.avatar || '🙂', name: sender?.name || 'Someone', badge: '', kind: 'child' };
+  }
+}
+
+/** Builds one message bubble. `m` has sender, text, created_at_ms and maybe seq, reply_to. */
+function buildMessage(m, { mine = false, status = '' } = {}) {
+  const who = senderLabel(m.sender);
+  const li = el('li', `msg msg-${who.kind}`);
+  li.dataset.sender = who.kind === 'child' || who.kind === 'facilitator' ? `${who.kind}:${m.sender?.id}` : who.kind;
+  li.dataset.at = String(Number(m.created_at_ms) || Date.now());
+  if (who.kind === 'system') {
+    li.append(el('p', 'msg-text', m.text));
+    return li;
+  }
+  if (mine) li.classList.add('mine');
+  if (who.kind === 'child') li.classList.add(colourOf(m.sender?.id));
+
+  const avatar = el('span', 'msg-avatar', who.avatar);
+  avatar.setAttribute('aria-hidden', 'true');
+
+  const body = el('div', 'msg-body');
+  const head = el('p', 'msg-head');
+  head.append(el('span', 'msg-name', mine ? `${who.name} (you)` : who.name));
+  if (who.badge) head.append(el('span', `badge badge-${who.kind}`, who.badge));
+  const time = el('time', 'msg-time', timeOf(m.created_at_ms));
+  if (m.created_at_ms) time.dateTime = new Date(m.created_at_ms).toISOString();
+  head.append(time);
+  body.append(head);
+
+  if (m.reply_to != null) {
+    const quoted = findBySeq(m.reply_to);
+    if (quoted) {
+      const q = el('p', 'msg-quote');
+      const name = quoted.querySelector('.msg-name')?.textContent || '';
+      const text = quoted.querySelector('.msg-text')?.textContent || '';
+      q.textContent = `↩ ${name}: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`;
+      body.append(q);
+    }
+  }
+
+  body.append(el('p', 'msg-text', m.text));
+  if (status) body.append(el('p', 'msg-status', status));
+  li.append(avatar, body);
+  return li;
+}
+
+/** Consecutive messages of one sender within a few minutes share one avatar and name. */
+function regroup() {
+  let prev = null;
+  for (const li of ui.messages.children) {
+    const same =
+      prev &&
+      li.dataset.sender !== 'system' &&
+      prev.dataset.sender === li.dataset.sender &&
+      Number(li.dataset.at) - Number(prev.dataset.at) < 3 * 60_000;
+    li.classList.toggle('cont', !!same);
+    prev = li;
+  }
+}
+
+function findBySeq(seq) {
+  return ui.messages.querySelector(`li[data-seq="${Number(seq)}"]`);
+}
+
+function nearBottom() {
+  const m = ui.messages;
+  return m.scrollHeight - m.scrollTop - m.clientHeight < 120;
+}
+
+function afterInsert(wasNearBottom, mine) {
+  regroup();
+  if (wasNearBottom || mine) {
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+    ui.jump.hidden = true;
+  } else {
+    ui.jump.hidden = false;
+  }
+}
+
+/** Inserts a stored message at its place in seq order, before anything still unstored. */
+function placeBySeq(li, seq) {
+  li.dataset.seq = String(seq);
+  let node = ui.messages.lastElementChild;
+  while (node && !(node.dataset.seq && Number(node.dataset.seq) < seq)) node = node.previousElementSibling;
+  if (node) node.after(li);
+  else ui.messages.prepend(li);
+}
+
+/** Inserts something not yet stored (a streaming reply) before our own pending messages. */
+function placeBeforePending(li) {
+  const firstPending = ui.messages.querySelector('li.pending');
+  if (firstPending) firstPending.before(li);
+  else ui.messages.append(li);
+}
+
+function showMessage(m) {
+  if (typeof m.seq !== 'number') return;
+  const wasNearBottom = nearBottom();
+  const mine = isMine(m.sender);
+  const li = buildMessage(m, { mine });
+  const existing = findBySeq(m.seq);
+  const streamed = ui.messages.querySelector(`li[data-await-seq="${m.seq}"]`);
+  const pending = m.client_msg_id ? ui.messages.querySelector(`li.pending[data-client-id="${cssEscape(m.client_msg_id)}"]`) : null;
+  if (pending && mine) pending.remove();
+  if (existing) {
+    existing.replaceWith(li);
+    li.dataset.seq = String(m.seq);
+  } else if (streamed) {
+    streamed.replaceWith(li);
+    li.dataset.seq = String(m.seq);
+  } else {
+    placeBySeq(li, m.seq);
+    if (state.synced && !mine) announce(m);
+  }
+  if (m.sender?.kind === 'child') clearTyping(m.sender.id);
+  afterInsert(wasNearBottom, mine && !existing);
+}
+
+function cssEscape(s) {
+  return globalThis.CSS?.escape ? CSS.escape(String(s)) : String(s).replace(/["\\]/g, '\\$&');
+}
+
+function announce(m) {
+  const who = senderLabel(m.sender);
+  const line = who.kind === 'system' ? m.text : `${who.name}${who.badge ? ` (${who.badge})` : ''} says: ${m.text}`;
+  const p = el('p', '', line);
+  ui.announcer.append(p);
+  while (ui.announcer.childElementCount > 5) ui.announcer.firstElementChild.remove();
+}
+
+// --- our own messages, before the server has them ----------------------------------------------
+
+const STATUS_TEXT = { queued: 'waiting for the connection…', sending: 'sending…', waiting: 'waiting a moment…' };
+
+function pendingBubble(entry) {
+  return ui.messages.querySelector(`li.pending[data-client-id="${cssEscape(entry.id)}"]`);
+}
+
+function showPending(entry, status) {
+  let li = pendingBubble(entry);
+  const text = STATUS_TEXT[status] || STATUS_TEXT.sending;
+  if (!li) {
+    li = buildMessage(
+      { sender: { kind: 'child', id: state.me.id, name: state.me.nickname, avatar: state.me.avatar }, text: entry.text, created_at_ms: Date.now() },
+      { mine: true, status: text },
+    );
+    li.classList.add('pending');
+    li.dataset.clientId = entry.id;
+    ui.messages.append(li);
+    afterInsert(true, true);
+  } else {
+    const s = li.querySelector('.msg-status');
+    if (s) s.textContent = text;
+  }
+}
+
+function onOutbox(entry, status, detail) {
+  if (status === 'queued' || status === 'sending' || status === 'waiting') {
+    showPending(entry, status);
+    return;
+  }
+  const li = pendingBubble(entry);
+  if (status === 'acked') {
+    if (!li) return;
+    if (findBySeq(detail.seq)) {
+      li.remove();
+      return;
+    }
+    // Stored: it takes its place in seq order (the broadcast, when it comes, replaces it).
+    li.classList.remove('pending');
+    delete li.dataset.clientId;
+    li.querySelector('.msg-status')?.remove();
+    li.remove();
+    placeBySeq(li, detail.seq);
+    afterInsert(true, true);
+  } else if (status === 'refused') {
+    li?.remove();
+    regroup();
+    // Give the words back, so nothing typed is lost.
+    const current = ui.text.value;
+    ui.text.value = current.trim() ? `${current}\n${entry.text}` : entry.text;
+    updateCounter();
+    showNotice(detail?.message || FRIENDLY_ERRORS[detail?.code] || FRIENDLY_ERRORS.bad_request);
+  }
+}
+
+// --- the agent's reply, word by word --------------------------------------------------------------
+
+function agentStart(f) {
+  const wasNearBottom = nearBottom();
+  const li = buildMessage({ sender: { kind: 'agent', name: f.name }, text: '', created_at_ms: now(), reply_to: f.reply_to });
+  li.classList.add('streaming');
+  li.dataset.streamId = String(f.stream_id);
+  li.querySelector('.msg-text').append(el('span', 'dots', '…'));
+  state.streams.set(f.stream_id, li);
+  placeBeforePending(li);
+  afterInsert(wasNearBottom, false);
+  renderTyping();
+}
+
+function agentDelta(f) {
+  const li = state.streams.get(f.stream_id);
+  if (!li || typeof f.text !== 'string') return;
+  const wasNearBottom = nearBottom();
+  const p = li.querySelector('.msg-text');
+  p.querySelector('.dots')?.remove();
+  p.append(document.createTextNode(f.text));
+  afterInsert(wasNearBottom, false);
+  renderTyping();
+}
+
+function agentEnd(f) {
+  const li = state.streams.get(f.stream_id);
+  state.streams.delete(f.stream_id);
+  renderTyping();
+  if (!li) return;
+  if (f.seq == null || findBySeq(f.seq)) {
+    li.remove(); // cancelled, or the stored message is already here
+    regroup();
+    return;
+  }
+  li.classList.remove('streaming');
+  li.querySelector('.dots')?.remove();
+  li.dataset.awaitSeq = String(f.seq);
+}
+
+function dropStreams() {
+  for (const li of state.streams.values()) li.remove();
+  state.streams.clear();
+  regroup();
+  renderTyping();
+}
+
+// --- who is here, who is typing ----------------------------------------------------------------------
+
+function renderPeople() {
+  const items = [];
+  if (state.agent) {
+    const li = el('li', 'person person-agent');
+    li.append(el('span', 'person-avatar', AGENT_AVATAR), el('span', 'person-name', state.agent.name), el('span', 'badge badge-agent', 'AI helper'));
+    li.firstChild.setAttribute('aria-hidden', 'true');
+    items.push(li);
+  }
+  const online = [...state.online].sort((a, b) => (a.id === state.me.id ? -1 : b.id === state.me.id ? 1 : a.nickname.localeCompare(b.nickname)));
+  for (const p of online) {
+    const li = el('li', `person ${colourOf(p.id)}`);
+    const avatar = el('span', 'person-avatar', p.avatar);
+    avatar.setAttribute('aria-hidden', 'true');
+    li.append(avatar, el('span', 'person-name', p.id === state.me.id ? `${p.nickname} (you)` : p.nickname));
+    items.push(li);
+  }
+  ui.people.replaceChildren(...items);
+  ui.peopleCount.textContent = state.online.length ? `(${state.online.length} online)` : '';
+}
+
+function clearTyping(id) {
+  const t = state.typing.get(id);
+  if (!t) return;
+  clearTimeout(t.timer);
+  state.typing.delete(id);
+  renderTyping();
+}
+
+function clearAllTyping() {
+  for (const t of state.typing.values()) clearTimeout(t.timer);
+  state.typing.clear();
+  renderTyping();
+}
+
+function onTyping(f) {
+  if (f.participant_id === state.me.id) return;
+  clearTimeout(state.typing.get(f.participant_id)?.timer);
+  if (f.on) {
+    const timer = setTimeout(() => clearTyping(f.participant_id), TYPING_CLEAR_MS);
+    state.typing.set(f.participant_id, { nickname: f.nickname || 'Someone', timer });
+  } else {
+    state.typing.delete(f.participant_id);
+  }
+  renderTyping();
+}
+
+function renderTyping() {
+  const names = [...state.typing.values()].map((t) => t.nickname);
+  const thinking = [...state.streams.values()].some((li) => li.querySelector('.dots'));
+  let text = '';
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+  else if (names.length > 2) text = `${names.length} friends are typing…`;
+  if (thinking && state.agent) text = text ? `${text} ${state.agent.name} is thinking…` : `${state.agent.name} is thinking…`;
+  ui.typing.textContent = text;
+}
+
+// --- the phase and its clock ---------------------------------------------------------------------
+
+function setPhase(phase) {
+  const changed = state.phase?.index !== phase?.index;
+  state.phase = phase || null;
+  renderPhase();
+  if (changed && phase && state.synced) announceText(`Now: ${phase.name}. ${phase.goal || ''}`);
+}
+
+function renderPhase() {
+  const p = state.phase;
+  if (state.sessionStatus === 'ended') {
+    ui.phaseStep.textContent = '';
+    ui.phaseName.textContent = 'This chat has ended. Thank you!';
+    ui.phaseGoal.textContent = '';
+    ui.phaseTime.textContent = '';
+    return;
+  }
+  if (!p) {
+    ui.phaseStep.textContent = '';
+    const waiting = state.sessionStatus === 'created';
+    ui.phaseName.textContent = state.sessionStatus === 'paused' ? 'Paused for a moment' : waiting ? 'Waiting for your teacher to start' : "Let's work together!";
+    ui.phaseGoal.textContent = waiting ? 'You can already say hello!' : '';
+    ui.phaseTime.textContent = '';
+    return;
+  }
+  const index = Number(p.index);
+  ui.phaseStep.textContent = state.phaseCount && Number.isFinite(index) ? `Part ${index + 1} of ${state.phaseCount}` : '';
+  ui.phaseName.textContent = state.sessionStatus === 'paused' ? `${p.name} (paused)` : p.name;
+  ui.phaseGoal.textContent = p.goal || '';
+  tick();
+}
+
+function tick() {
+  const p = state.phase;
+  if (!p || !Number.isFinite(p.ends_at_ms) || state.sessionStatus === 'ended') {
+    ui.phaseTime.textContent = '';
+    ui.phaseTime.classList.remove('soon');
+    return;
+  }
+  const left = Math.max(0, Math.ceil((p.ends_at_ms - now()) / 1000));
+  const m = Math.floor(left / 60);
+  const s = String(left % 60).padStart(2, '0');
+  ui.phaseTime.textContent = left > 0 ? `⏱ ${m}:${s} left` : '⏱ Time is up!';
+  ui.phaseTime.classList.toggle('soon', left <= 60);
+}
+
+function announceText(text) {
+  ui.announcer.append(el('p', '', text));
+  while (ui.announcer.childElementCount > 5) ui.announcer.firstElementChild.remove();
+}
+
+// --- notices and the connection banner --------------------------------------------------------------
+
+let noticeTimer = null;
+
+function showNotice(text, { link = null, sticky = false } = {}) {
+  clearTimeout(noticeTimer);
+  const parts = [el('span', '', text)];
+  if (link) {
+    const a = el('a', 'button button-primary', link.text);
+    a.href = link.href;
+    parts.push(document.createTextNode(' '), a);
+  }
+  ui.notice.replaceChildren(...parts);
+  ui.notice.hidden = false;
+  if (!sticky) noticeTimer = setTimeout(() => (ui.notice.hidden = true), NOTICE_MS);
+}
+
+function onState(s) {
+  if (s === 'open') {
+    state.connected = true;
+    ui.banner.hidden = true;
+    document.body.classList.remove('offline');
+  } else if (s === 'reconnecting') {
+    if (state.connected) {
+      dropStreams();
+      clearAllTyping();
+    }
+    state.connected = false;
+    state.synced = false;
+    ui.bannerText.textContent = 'Reconnecting… Your messages are safe.';
+    ui.banner.hidden = false;
+    document.body.classList.add('offline');
+  } else if (s === 'unauthorized') {
+    state.connected = false;
+    dropStreams();
+    clearAllTyping();
+    state.unauthorized = true;
+    ui.banner.hidden = true;
+    ui.text.disabled = true;
+    ui.send.disabled = true;
+    showNotice('This chat does not know you any more. Please join your group again.', { link: { href: '/', text: 'Join again' }, sticky: true });
+  }
+  updateCounter();
+}
+
+// --- frames --------------------------------------------------------------------------------------------
+
+function onFrame(f) {
+  switch (f.type) {
+    case 'welcome':
+      if (f.you) state.me = { id: f.you.id, nickname: f.you.nickname, avatar: f.you.avatar };
+      if (f.group) {
+        if (f.group.name) ui.groupName.textContent = f.group.name;
+        if (f.group.activity_title) ui.activityTitle.textContent = f.group.activity_title;
+        state.agent = f.group.agent && f.group.agent.role !== 'none' ? f.group.agent : null;
+      }
+      if (f.session_status) state.sessionStatus = f.session_status;
+      state.synced = false;
+      setPhase(f.phase);
+      renderPeople();
+      break;
+    case 'message':
+      showMessage(f);
+      break;
+    case 'synced':
+      state.synced = true;
+      ui.messages.setAttribute('aria-busy', 'false');
+      break;
+    case 'presence':
+      state.online = Array.isArray(f.online) ? f.online : [];
+      renderPeople();
+      break;
+    case 'typing':
+      onTyping(f);
+      break;
+    case 'agent_start':
+      agentStart(f);
+      break;
+    case 'agent_delta':
+      agentDelta(f);
+      break;
+    case 'agent_end':
+      agentEnd(f);
+      break;
+    case 'phase':
+      if (state.sessionStatus === 'created') state.sessionStatus = 'running';
+      setPhase(f);
+      break;
+    case 'hidden':
+      findBySeq(f.seq)?.remove();
+      ui.messages.querySelector(`li[data-await-seq="${Number(f.seq)}"]`)?.remove();
+      regroup();
+      break;
+    case 'resync':
+      dropStreams();
+      state.synced = false;
+      break;
+    case 'error':
+      onError(f);
+      break;
+    default:
+      break;
+  }
+}
+
+function onError(f) {
+  if (f.code === 'unauthorized' || f.code === 'not_ready') return; // handled by the connection
+  // Errors about a message are shown by the outbox (refused) or are retried by it; here the rest.
+  if (f.code === 'rate_limited') {
+    const secs = Number.isFinite(f.retry_after_ms) ? Math.max(1, Math.ceil(f.retry_after_ms / 1000)) : 0;
+    showNotice(f.message || (secs ? `Slow down a little: you can send again in ${secs} seconds.` : FRIENDLY_ERRORS.rate_limited));
+    return;
+  }
+  if (f.client_msg_id && ['message_too_long', 'empty_message', 'muted', 'session_closed', 'bad_request'].includes(f.code)) return;
+  if (f.code === 'internal' && f.client_msg_id) return; // retried quietly
+  if (f.code === 'session_closed') state.sessionStatus = 'paused';
+  showNotice(f.message || FRIENDLY_ERRORS[f.code] || FRIENDLY_ERRORS.bad_request);
+}
+
+// --- the composer ------------------------------------------------------------------------------------------
+
+let typingOn = false;
+let typingSentAt = 0;
+let typingIdle = null;
+
+function setTyping(on) {
+  clearTimeout(typingIdle);
+  if (on) {
+    if (!typingOn || Date.now() - typingSentAt > TYPING_REPEAT_MS) {
+      conn.typing(true);
+      typingSentAt = Date.now();
+    }
+    typingOn = true;
+    typingIdle = setTimeout(() => setTyping(false), TYPING_IDLE_MS);
+  } else if (typingOn) {
+    typingOn = false;
+    conn.typing(false);
+  }
+}
+
+function updateCounter() {
+  const n = charCount(ui.text.value);
+  ui.counter.textContent = `${n} / ${MAX_MESSAGE_CHARS}`;
+  const over = n > MAX_MESSAGE_CHARS;
+  ui.counter.classList.toggle('over', over);
+  ui.counter.classList.toggle('near', !over && n > MAX_MESSAGE_CHARS - 50);
+  ui.text.setAttribute('aria-invalid', over ? 'true' : 'false');
+  ui.send.disabled = state.unauthorized || over;
+}
+
+function submit() {
+  if (state.unauthorized) return;
+  const text = ui.text.value.trim();
+  if (!text) {
+    ui.text.focus();
+    return;
+  }
+  if (charCount(text) > MAX_MESSAGE_CHARS) {
+    showNotice(FRIENDLY_ERRORS.message_too_long);
+    return;
+  }
+  conn.send(text);
+  ui.text.value = '';
+  updateCounter();
+  setTyping(false);
+  ui.text.focus();
+}
+
+ui.composer.addEventListener('submit', (e) => {
+  e.preventDefault();
+  submit();
+});
+
+ui.text.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    submit();
+  }
+});
+
+ui.text.addEventListener('input', () => {
+  updateCounter();
+  setTyping(ui.text.value.trim().length > 0);
+});
+
+ui.messages.addEventListener('scroll', () => {
+  if (nearBottom()) ui.jump.hidden = true;
+});
+
+ui.jump.addEventListener('click', () => {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  ui.jump.hidden = true;
+  ui.text.focus();
+});
+
+// --- start ---------------------------------------------------------------------------------------------------
+
+const conn = new ChatConnection(state.groupId, { frame: onFrame, state: onState, outbox: onOutbox });
+// Messages typed before a reload that the server never confirmed: show them, they go out first.
+for (const entry of conn.outbox.values()) showPending(entry, 'queued');
+ui.messages.setAttribute('aria-busy', 'true');
+renderPeople();
+renderPhase();
+updateCounter();
+setInterval(tick, 1000);
+conn.start();
+// For the end-to-end tests and for curious teachers: the connection, read-only use.
+window.peerlearnChat = { connection: conn };
