@@ -60,13 +60,22 @@ impl TestServer {
                 database_url: Some(format!("sqlite://{}", dir.path().join("e2e.db").display())),
                 ..Default::default()
             },
-            engine: EngineArgs { model: Some(model), ..Default::default() },
+            engine: EngineArgs {
+                model: Some(model),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let settings = Settings::resolve(&args, &FileConfig::default()).expect("test settings");
-        let server = peerlearn::server::start(&settings).await.expect("start the server");
+        let server = peerlearn::server::start(&settings)
+            .await
+            .expect("start the server");
         let proxy = FlakyProxy::start(server.addr).await;
-        TestServer { server: Some(server), proxy, _dir: dir }
+        TestServer {
+            server: Some(server),
+            proxy,
+            _dir: dir,
+        }
     }
 
     pub fn running(&self) -> &RunningServer {
@@ -108,7 +117,9 @@ pub struct FlakyProxy {
 
 impl FlakyProxy {
     pub async fn start(upstream: SocketAddr) -> FlakyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let addr = listener.local_addr().unwrap();
         let down = Arc::new(AtomicBool::new(false));
         let (cut, _) = watch::channel(0u64);
@@ -117,14 +128,18 @@ impl FlakyProxy {
             let cut = cut.clone();
             tokio::spawn(async move {
                 loop {
-                    let Ok((mut client, _)) = listener.accept().await else { continue };
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
                     if down.load(Ordering::SeqCst) {
                         drop(client);
                         continue;
                     }
                     let mut cut_rx = cut.subscribe();
                     tokio::spawn(async move {
-                        let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+                        let Ok(mut server) = TcpStream::connect(upstream).await else {
+                            return;
+                        };
                         tokio::select! {
                             _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                             _ = cut_rx.changed() => {}
@@ -133,7 +148,12 @@ impl FlakyProxy {
                 }
             })
         };
-        FlakyProxy { addr, down, cut, task }
+        FlakyProxy {
+            addr,
+            down,
+            cut,
+            task,
+        }
     }
 
     /// Closes every connection that is open now.
@@ -165,7 +185,8 @@ pub struct Chromedriver {
 
 impl Chromedriver {
     pub async fn start() -> Chromedriver {
-        let path = std::env::var("PEERLEARN_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let path = std::env::var("PEERLEARN_CHROMEDRIVER")
+            .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = free_port();
         let child = Command::new(&path)
             .arg(format!("--port={port}"))
@@ -175,11 +196,19 @@ impl Chromedriver {
             // Its own process group, so that drop can end it together with its browsers.
             .process_group(0)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {path}: {e} (scripts/test.sh installs chromium-driver)"));
-        let driver = Chromedriver { child, url: format!("http://127.0.0.1:{port}") };
+            .unwrap_or_else(|e| {
+                panic!("cannot start {path}: {e} (scripts/test.sh installs chromium-driver)")
+            });
+        let driver = Chromedriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(15), "chromedriver did not start listening on {port}");
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "chromedriver did not start listening on {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         driver
@@ -187,7 +216,8 @@ impl Chromedriver {
 
     /// A new headless Chromium with a fresh profile (its own cookies and storage).
     pub async fn browser(&self) -> Browser {
-        let chromium = std::env::var("PEERLEARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let chromium =
+            std::env::var("PEERLEARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let profile = tempfile::tempdir().expect("profile folder");
         let args = [
             "--headless",
@@ -214,14 +244,19 @@ impl Chromedriver {
             // A page's alert() must stay open so a test can see it; nothing dismisses it.
             "unhandledPromptBehavior": "ignore",
         });
-        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&self.url)
             .await
             .expect("open a Chromium session");
-        Browser { client, _profile: profile }
+        Browser {
+            client,
+            _profile: profile,
+        }
     }
 }
 
@@ -229,7 +264,9 @@ impl Drop for Chromedriver {
     fn drop(&mut self) {
         // The whole group: chromedriver and every browser it launched.
         let pgid = self.child.id();
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -255,7 +292,10 @@ impl std::ops::Deref for Browser {
 
 impl Browser {
     pub async fn goto(&self, url: &str) {
-        self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
     /// The element matching `css`, waiting until it is there.
@@ -270,16 +310,39 @@ impl Browser {
     }
 
     pub async fn find(&self, css: &str) -> Element {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css:?}: {e}"))
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css:?}: {e}"))
     }
 
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
-        self.client.find_all(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css:?}: {e}"))
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("find {css:?}: {e}"))
+    }
+
+    /// The rendered text (`innerText`) of the first element matching `css`, read in one step
+    /// (an element handle may go stale when the page redraws a list).
+    pub async fn text_of(&self, css: &str) -> String {
+        let v = self
+            .js(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+                vec![css.into()],
+            )
+            .await;
+        v.as_str()
+            .unwrap_or_else(|| panic!("no element {css:?}"))
+            .to_string()
     }
 
     /// Runs a script (its `return` value comes back as JSON).
     pub async fn js(&self, script: &str, args: Vec<Value>) -> Value {
-        self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
     /// Waits until `script` returns something truthy; returns that value. `what` names the
@@ -299,7 +362,12 @@ impl Browser {
                 return value;
             }
             if started.elapsed() > WAIT {
-                let url = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                let url = self
+                    .client
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
                 panic!("waited {WAIT:?} for {what} (at {url}); last value {value}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -323,7 +391,8 @@ impl Browser {
     /// Marks the current document, so that [`Browser::wait_new_page`] can tell when the
     /// browser has loaded another one (even at the same URL, as after a form re-renders).
     pub async fn mark_page(&self) {
-        self.js("document.documentElement.dataset.e2eOldPage = '1';", vec![]).await;
+        self.js("document.documentElement.dataset.e2eOldPage = '1';", vec![])
+            .await;
     }
 
     /// Waits until a document without the mark of [`Browser::mark_page`] has loaded.
@@ -340,7 +409,11 @@ impl Browser {
     pub async fn open_alert(&self) -> Option<String> {
         match self.client.get_alert_text().await {
             Ok(text) => Some(text),
-            Err(CmdError::Standard(e)) if e.error == fantoccini::error::ErrorStatus::NoSuchAlert => None,
+            Err(CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::NoSuchAlert =>
+            {
+                None
+            }
             Err(e) => panic!("cannot ask for an alert: {e}"),
         }
     }

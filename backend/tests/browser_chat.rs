@@ -1,0 +1,877 @@
+//! The classroom web app end to end: the real server, real sockets, real headless Chromium.
+//!
+//! Children join through the join page's form, as they would; each browser has its own
+//! profile, so two browsers are two children with two cookie jars.
+
+#[path = "common/browser.rs"]
+mod browser;
+
+use std::time::Duration;
+
+use browser::{Browser, Chromedriver, TestServer};
+use fantoccini::Locator;
+use peerlearn::http::join::JoinFailure;
+use peerlearn::store::{AgentRole, NewGroup, NewSession, SessionStatus};
+use reqwest::header;
+use serde_json::{json, Value};
+
+/// WebDriver's Enter key.
+const ENTER: char = '\u{e007}';
+/// WebDriver's arrow right.
+const ARROW_RIGHT: char = '\u{e014}';
+
+const XSS: &str = "<img src=x onerror=alert(1)>";
+
+/// A running session with one group; returns the group's id and join code.
+async fn new_group(server: &TestServer, role: AgentRole) -> (i64, String) {
+    let store = &server.ctx().store;
+    let (session, groups) = store
+        .create_session(&NewSession {
+            facilitator_id: None,
+            activity_id: "playground".into(),
+            language: "en".into(),
+            agent_name: "Blue".into(),
+            groups: vec![NewGroup {
+                name: "Group 1".into(),
+                agent_role: role,
+            }],
+            created_at: peerlearn::store::now_ms(),
+        })
+        .await
+        .expect("create a session");
+    store
+        .set_session_status(
+            session.id,
+            SessionStatus::Running,
+            peerlearn::store::now_ms(),
+        )
+        .await
+        .expect("start the session");
+    (groups[0].id, groups[0].join_code.clone())
+}
+
+/// Fills the join form and sends it; the avatar is picked with the mouse.
+async fn fill_join_form(b: &Browser, code: &str, nickname: &str, avatar: &str) {
+    let code_field = b.wait_for("#code").await;
+    code_field.clear().await.unwrap();
+    code_field.send_keys(code).await.unwrap();
+    let nick_field = b.find("#nickname").await;
+    nick_field.clear().await.unwrap();
+    nick_field.send_keys(nickname).await.unwrap();
+    b.find(&format!("input[name=avatar][value=\"{avatar}\"]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.find("#join-button").await.click().await.unwrap();
+}
+
+async fn join(
+    b: &Browser,
+    server: &TestServer,
+    code: &str,
+    nickname: &str,
+    avatar: &str,
+    group_id: i64,
+) {
+    b.goto(&server.url("/")).await;
+    fill_join_form(b, code, nickname, avatar).await;
+    b.wait_for_path(&format!("/chat/{group_id}")).await;
+    wait_connected(b).await;
+}
+
+/// Waits until the chat page's socket is open and the replay is done.
+async fn wait_connected(b: &Browser) {
+    b.wait_until(
+        "the chat socket to be open and synced",
+        "const c = window.peerlearnChat && window.peerlearnChat.connection; \
+         return !!c && c.ready && c.synced && document.getElementById('banner').hidden;",
+        vec![],
+    )
+    .await;
+}
+
+/// Types a message into the composer and presses Enter.
+async fn say(b: &Browser, text: &str) {
+    let field = b.find("#text").await;
+    field.send_keys(&format!("{text}{ENTER}")).await.unwrap();
+}
+
+/// Waits until a stored message (one with a seq) with exactly this text is on the page.
+async fn wait_for_message(b: &Browser, text: &str) {
+    b.wait_until(
+        &format!("the message {text:?}"),
+        "return [...document.querySelectorAll('#messages li[data-seq] .msg-text')] \
+                .some(p => p.textContent === arguments[0]);",
+        vec![json!(text)],
+    )
+    .await;
+}
+
+/// The stored messages on the page, in page order: (seq, text, mine).
+async fn shown_messages(b: &Browser) -> Vec<(i64, String, bool)> {
+    let v = b
+        .js(
+            "return [...document.querySelectorAll('#messages li[data-seq]')].map(li => \
+               [Number(li.dataset.seq), li.querySelector('.msg-text').textContent, li.classList.contains('mine')]);",
+            vec![],
+        )
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m[0].as_i64().unwrap(),
+                m[1].as_str().unwrap().to_string(),
+                m[2].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn screenshot_if_asked(b: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("PEERLEARN_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
+            .await;
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `pl_child=...` pair of a response's Set-Cookie.
+fn cookie_of(resp: &reqwest::Response) -> String {
+    let set = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("a cookie")
+        .to_str()
+        .unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The pages' HTTP contract, without a browser: headers, redirects, static files, the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_static_files_and_the_join_form() {
+    let server = TestServer::start().await;
+    let (group, code) = new_group(&server, AgentRole::Moderator).await;
+    let (other_group, _) = new_group(&server, AgentRole::None).await;
+    let http = http();
+
+    let resp = http.get(server.direct_url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers().clone();
+    let csp = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .expect("a CSP")
+        .to_str()
+        .unwrap()
+        .to_string();
+    for part in [
+        "default-src 'self'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(
+        html.contains("Don&#39;t use your real name") || html.contains("Don't use your real name"),
+        "{html}"
+    );
+    for avatar in peerlearn::http::join::AVATARS {
+        assert!(html.contains(avatar), "{avatar} is offered");
+    }
+    assert!(!html.contains("<script>"), "no inline script");
+
+    // Static files: compiled in, typed, revalidated cheaply, nothing else reachable.
+    for (file, kind) in [
+        ("app.css", "text/css"),
+        ("chat.js", "text/javascript"),
+        ("connection.js", "text/javascript"),
+        ("join.js", "text/javascript"),
+        ("favicon.svg", "image/svg+xml"),
+    ] {
+        let resp = http
+            .get(server.direct_url(&format!("/static/{file}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{file}");
+        assert!(
+            resp.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with(kind),
+            "{file}"
+        );
+        assert_eq!(resp.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(resp.headers().contains_key(header::CACHE_CONTROL));
+        let etag = resp.headers()[header::ETAG].clone();
+        let again = http
+            .get(server.direct_url(&format!("/static/{file}")))
+            .header(header::IF_NONE_MATCH, etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{file}");
+    }
+    for path in [
+        "/static/nope.js",
+        "/static/..%2F..%2FCargo.toml",
+        "/static/%2e%2e%2fsrc%2flib.rs",
+    ] {
+        let status = http
+            .get(server.direct_url(path))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status == 404 || status == 400, "{path}: {status}");
+    }
+
+    // The chat page needs a credential of that group.
+    let resp = http
+        .get(server.direct_url(&format!("/chat/{group}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[header::LOCATION], "/");
+    let resp = http
+        .get(server.direct_url("/chat/not-a-number"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
+    // A failed join keeps what was typed (escaped) and says why, kindly.
+    let resp = http
+        .post(server.direct_url("/join"))
+        .form(&[
+            ("code", "zzz-zzz"),
+            ("nickname", "<b>Mia</b>"),
+            ("avatar", "🦊"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(&askama_escape(&JoinFailure::UnknownCode.to_string())),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;b&gt;Mia&lt;/b&gt;") || html.contains("&#60;b&#62;Mia&#60;/b&#62;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>Mia</b>"));
+    // Nothing picked: the friendly sentence, not a bare rejection.
+    let resp = http
+        .post(server.direct_url("/join"))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("nickname"));
+
+    // A join posted from another site is refused.
+    let resp = http
+        .post(server.direct_url("/join"))
+        .header(header::ORIGIN, "http://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("code", code.as_str()),
+            ("nickname", "Eve"),
+            ("avatar", "🦊"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // Success: the cookie, and 303 to the chat.
+    let resp = http
+        .post(server.direct_url("/join"))
+        .form(&[
+            ("code", code.to_lowercase().as_str()),
+            ("nickname", "Mia"),
+            ("avatar", "🦊"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[header::LOCATION],
+        format!("/chat/{group}").as_str()
+    );
+    let set_cookie = resp.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set_cookie.starts_with("pl_child=") && set_cookie.contains("HttpOnly"),
+        "{set_cookie}"
+    );
+    let cookie = cookie_of(&resp);
+
+    let resp = http
+        .get(server.direct_url(&format!("/chat/{group}")))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
+    let html = resp.text().await.unwrap();
+    for needle in [
+        format!("data-group-id=\"{group}\""),
+        "data-me-nickname=\"Mia\"".into(),
+        "data-agent-name=\"Blue\"".into(),
+        "data-agent-role=\"moderator\"".into(),
+        "A playground everyone can play on".into(),
+    ] {
+        assert!(html.contains(&needle), "{needle} in {html}");
+    }
+    // ... and only that group's.
+    let resp = http
+        .get(server.direct_url(&format!("/chat/{other_group}")))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    // Back on the join page, the child is offered the way back.
+    let html = http
+        .get(server.direct_url("/"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Welcome back") && html.contains(&format!("/chat/{group}")),
+        "{html}"
+    );
+    server.stop().await;
+}
+
+/// askama's escaping of the few characters our messages contain.
+fn askama_escape(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('\'', "&#39;")
+        .replace('"', "&#34;")
+}
+
+/// The join page in a browser: friendly errors keep what was typed; the avatar picker works
+/// with the keyboard; joining lands on the chat page, which marks the AI helper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_page_in_a_browser() {
+    let server = TestServer::start().await;
+    let (group, code) = new_group(&server, AgentRole::Moderator).await;
+    // Someone already took "Mia".
+    let resp = http()
+        .post(server.direct_url("/api/join"))
+        .json(&json!({"code": code, "nickname": "Mia", "avatar": "🐼"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let driver = Chromedriver::start().await;
+    let b = driver.browser().await;
+    b.goto(&server.url("/")).await;
+    b.wait_for("#join-form").await;
+    assert_eq!(
+        b.js("return document.documentElement.lang", vec![]).await,
+        json!("en")
+    );
+    let page_text = b.js("return document.body.innerText", vec![]).await;
+    assert!(
+        page_text
+            .as_str()
+            .unwrap()
+            .contains("Don't use your real name"),
+        "{page_text}"
+    );
+    screenshot_if_asked(&b, "join-empty").await;
+
+    // Checked in the page before anything is sent.
+    b.find("#join-button").await.click().await.unwrap();
+    let alert = b.wait_for("#join-error").await.text().await.unwrap();
+    assert!(alert.contains("code"), "{alert}");
+
+    // An unknown code.
+    b.mark_page().await;
+    fill_join_form(&b, "zzz-zzz", "Mia", "🦊").await;
+    b.wait_new_page().await;
+    b.wait_for_path("/join").await;
+    let alert = b.wait_for("#join-error").await.text().await.unwrap();
+    assert_eq!(alert, JoinFailure::UnknownCode.to_string());
+    assert_eq!(
+        b.find("#nickname")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Mia")
+    );
+    assert_eq!(
+        b.find("#code")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("zzz-zzz")
+    );
+    let checked = b
+        .js(
+            "return document.querySelector('input[name=avatar]:checked').value",
+            vec![],
+        )
+        .await;
+    assert_eq!(checked, json!("🦊"), "the picked animal stays picked");
+    screenshot_if_asked(&b, "join-unknown-code").await;
+
+    // The right code, typed in lower case without the dash, but the nickname is taken.
+    b.mark_page().await;
+    fill_join_form(&b, &code.to_lowercase(), " mia ", "🦊").await;
+    b.wait_new_page().await;
+    let alert = b.wait_for("#join-error").await.text().await.unwrap();
+    assert_eq!(alert, JoinFailure::NicknameTaken.to_string());
+
+    // The avatar picker with the keyboard: focus the first animal, arrow right picks the next.
+    b.find("#nickname").await.clear().await.unwrap();
+    b.find("#nickname").await.send_keys("Leo").await.unwrap();
+    b.js(
+        "document.querySelector('input[name=avatar]').focus()",
+        vec![],
+    )
+    .await;
+    b.find("input[name=avatar]")
+        .await
+        .send_keys(&ARROW_RIGHT.to_string())
+        .await
+        .unwrap();
+    let checked = b
+        .js(
+            "return document.querySelector('input[name=avatar]:checked').value",
+            vec![],
+        )
+        .await;
+    assert_eq!(checked, json!(peerlearn::http::join::AVATARS[1]));
+    // Enter in a field sends the form.
+    b.find("#nickname")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .unwrap();
+    b.wait_for_path(&format!("/chat/{group}")).await;
+
+    // The chat page: who I am, and the AI helper marked as such.
+    b.wait_for("#people .person-agent").await;
+    let agent = b.text_of("#people .person-agent").await;
+    assert!(
+        agent.contains("Blue") && agent.contains("AI helper"),
+        "{agent}"
+    );
+    let me = b.text_of(".me").await;
+    assert!(me.contains("Leo"), "{me}");
+    screenshot_if_asked(&b, "chat-joined").await;
+
+    assert_eq!(b.open_alert().await, None);
+    b.close().await;
+    drop(driver);
+    server.stop().await;
+}
+
+/// Two children in two browsers chat; markup stays text; a reload keeps the participant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_children_chat() {
+    let server = TestServer::start().await;
+    let (group, code) = new_group(&server, AgentRole::None).await;
+    let driver = Chromedriver::start().await;
+    let (mia, leo) = tokio::join!(driver.browser(), driver.browser());
+    join(&mia, &server, &code, "Mia", "🦊", group).await;
+    join(&leo, &server, &code.to_lowercase(), "Leo", "🐼", group).await;
+
+    // Each sees the other online.
+    mia.wait_until(
+        "Mia to see Leo online",
+        "return [...document.querySelectorAll('#people .person-name')].some(n => n.textContent === 'Leo');",
+        vec![],
+    )
+    .await;
+
+    say(&mia, "Hello Leo! What if the slide had a ramp?").await;
+    wait_for_message(&leo, "Hello Leo! What if the slide had a ramp?").await;
+    // Leo sends with the button rather than Enter.
+    leo.find("#text")
+        .await
+        .send_keys("Yes, and a quiet corner 🐢")
+        .await
+        .unwrap();
+    leo.find("#send").await.click().await.unwrap();
+    wait_for_message(&mia, "Yes, and a quiet corner 🐢").await;
+
+    // Markup is text, in the sender's page and in the other's.
+    say(&leo, XSS).await;
+    for b in [&mia, &leo] {
+        wait_for_message(b, XSS).await;
+        let imgs = b
+            .js(
+                "return document.querySelectorAll('#messages img').length",
+                vec![],
+            )
+            .await;
+        assert_eq!(imgs, json!(0), "no <img> was created");
+        assert_eq!(b.open_alert().await, None, "no alert is open");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await; // an onerror would have fired by now
+    assert_eq!(mia.open_alert().await, None);
+
+    // Both pages show the same messages in the same (seq) order; own ones are marked.
+    let at_mia = shown_messages(&mia).await;
+    let at_leo = shown_messages(&leo).await;
+    let texts =
+        |v: &[(i64, String, bool)]| v.iter().map(|m| (m.0, m.1.clone())).collect::<Vec<_>>();
+    assert_eq!(texts(&at_mia), texts(&at_leo));
+    assert_eq!(at_mia.len(), 3, "{at_mia:?}");
+    assert!(
+        at_mia.windows(2).all(|w| w[0].0 < w[1].0),
+        "in seq order: {at_mia:?}"
+    );
+    assert_eq!(
+        at_mia.iter().map(|m| m.2).collect::<Vec<_>>(),
+        vec![true, false, false]
+    );
+    assert_eq!(
+        at_leo.iter().map(|m| m.2).collect::<Vec<_>>(),
+        vec![false, true, true]
+    );
+    assert_eq!(
+        leo.find("#text")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("")
+    );
+    screenshot_if_asked(&mia, "chat-two-children").await;
+    if std::env::var_os("PEERLEARN_SCREENSHOTS").is_some() {
+        mia.set_window_size(1280, 800).await.unwrap();
+        screenshot_if_asked(&mia, "chat-laptop").await;
+    }
+
+    // Mia reloads: still Mia, the history comes back once.
+    let me_before = mia.js("return document.body.dataset.meId", vec![]).await;
+    mia.refresh().await.unwrap();
+    mia.wait_for_path(&format!("/chat/{group}")).await;
+    wait_connected(&mia).await;
+    wait_for_message(&mia, XSS).await;
+    assert_eq!(
+        mia.js("return document.body.dataset.meId", vec![]).await,
+        me_before
+    );
+    assert_eq!(
+        texts(&shown_messages(&mia).await),
+        texts(&at_leo),
+        "the same history, nothing doubled"
+    );
+    let participants = server.ctx().store.participants(group).await.unwrap();
+    assert_eq!(
+        participants.len(),
+        2,
+        "a reload does not make a new participant"
+    );
+
+    mia.close().await;
+    leo.close().await;
+    drop(driver);
+    server.stop().await;
+}
+
+/// The Wi-Fi drops: the banner shows, what is typed meanwhile waits, and when the network is
+/// back the banner clears by itself and the message is stored exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_the_network_drops() {
+    let server = TestServer::start().await;
+    let (group, code) = new_group(&server, AgentRole::None).await;
+    let driver = Chromedriver::start().await;
+    let b = driver.browser().await;
+    join(&b, &server, &code, "Zoe", "🦉", group).await;
+    say(&b, "before the drop").await;
+    wait_for_message(&b, "before the drop").await;
+
+    server.proxy.set_down(true);
+    server.proxy.cut();
+    b.wait_until(
+        "the reconnecting banner",
+        "return !document.getElementById('banner').hidden;",
+        vec![],
+    )
+    .await;
+    let banner: Value = b
+        .js(
+            "return document.getElementById('banner').textContent",
+            vec![],
+        )
+        .await;
+    assert!(
+        banner.as_str().unwrap().contains("Reconnecting"),
+        "{banner}"
+    );
+    say(&b, "typed while offline").await;
+    let pending = b
+        .wait_for("#messages li.pending")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(pending.contains("typed while offline"), "{pending}");
+    screenshot_if_asked(&b, "chat-reconnecting").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    server.proxy.set_down(false);
+    b.wait_until(
+        "the banner to clear",
+        "return document.getElementById('banner').hidden;",
+        vec![],
+    )
+    .await;
+    wait_for_message(&b, "typed while offline").await;
+    b.wait_until(
+        "no message left pending",
+        "return document.querySelectorAll('#messages li.pending').length === 0;",
+        vec![],
+    )
+    .await;
+
+    let stored = server
+        .ctx()
+        .store
+        .messages_after(group, 0, 100)
+        .await
+        .unwrap();
+    let texts: Vec<_> = stored.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec!["before the drop", "typed while offline"],
+        "each stored once, in order"
+    );
+    let shown = shown_messages(&b).await;
+    assert_eq!(shown.len(), 2, "{shown:?}");
+
+    b.close().await;
+    drop(driver);
+    server.stop().await;
+}
+
+/// Frames the room does not send by itself yet (the agent's streamed reply, a teacher's
+/// message, phases, hiding, errors) handed to the page's connection as if they came from the
+/// socket: the page draws each kind right, and streamed text stays text too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_page_draws_every_kind_of_frame() {
+    let server = TestServer::start().await;
+    let (group, code) = new_group(&server, AgentRole::Moderator).await;
+    let driver = Chromedriver::start().await;
+    let b = driver.browser().await;
+    join(&b, &server, &code, "Mia", "🦊", group).await;
+    let feed = |frames: Value| {
+        let b = &b;
+        async move {
+            b.js(
+                "const c = window.peerlearnChat.connection; \
+                 for (const f of arguments[0]) { \
+                   if (f.ends_in_ms) { f.ends_at_ms = Date.now() + f.ends_in_ms; delete f.ends_in_ms; } \
+                   c.handle(f); \
+                 }",
+                vec![frames],
+            )
+            .await;
+        }
+    };
+    let leo = json!({"kind": "child", "id": 999_999, "name": "Leo", "avatar": "🐼"});
+    feed(json!([
+        {"type": "phase", "index": 1, "name": "Ideas", "goal": "Collect many ideas for the playground.", "ends_in_ms": 290_000},
+        {"type": "message", "seq": 1001, "client_msg_id": "t-1", "text": "Welcome everyone! Be kind and share your ideas.",
+         "sender": {"kind": "facilitator", "id": 1, "name": "Ms. Rivera", "avatar": null}, "phase": "Ideas",
+         "created_at_ms": 1_764_139_000_000_i64, "reply_to": null},
+        {"type": "message", "seq": 1002, "client_msg_id": "l-1", "text": "What if the slide had a ramp for wheelchairs?",
+         "sender": leo, "phase": "Ideas", "created_at_ms": 1_764_139_010_000_i64, "reply_to": null},
+        {"type": "typing", "participant_id": 999_999, "nickname": "Leo", "on": true},
+        {"type": "agent_start", "stream_id": 5, "name": "Blue", "reply_to": 1002},
+        {"type": "agent_delta", "stream_id": 5, "text": "What a "},
+        {"type": "agent_delta", "stream_id": 5, "text": "<b>great</b> idea, Leo! 🛝 "},
+    ]))
+    .await;
+
+    // Streaming: the words so far, as text, marked as the AI helper.
+    let streaming = b.wait_for("#messages li.streaming").await;
+    assert_eq!(
+        streaming
+            .find(Locator::Css(".msg-text"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "What a <b>great</b> idea, Leo! 🛝 "
+    );
+    let head = streaming
+        .find(Locator::Css(".msg-head"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        head.contains("Blue") && head.contains("AI helper"),
+        "{head}"
+    );
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('#messages b').length",
+            vec![]
+        )
+        .await,
+        json!(0)
+    );
+    let typing = b.text_of("#typing").await;
+    assert!(typing.contains("Leo is typing"), "{typing}");
+    let teacher = b.text_of("#messages li.msg-facilitator").await;
+    assert!(
+        teacher.contains("Teacher") && teacher.contains("Ms. Rivera"),
+        "{teacher}"
+    );
+    let phase = b.text_of(".phase-bar").await.to_lowercase();
+    assert!(
+        phase.contains("ideas")
+            && phase.contains("part 2 of")
+            && phase.contains(" 4:")
+            && phase.contains("left"),
+        "{phase}"
+    );
+    screenshot_if_asked(&b, "chat-agent-streaming").await;
+
+    // The end of the stream, then the stored reply replaces the streamed bubble.
+    let full = "What a <b>great</b> idea, Leo! 🛝 Who else could use the ramp?";
+    feed(json!([
+        {"type": "agent_delta", "stream_id": 5, "text": "Who else could use the ramp?"},
+        {"type": "agent_end", "stream_id": 5, "seq": 1003},
+    ]))
+    .await;
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('#messages li[data-await-seq=\"1003\"]').length",
+            vec![]
+        )
+        .await,
+        json!(1)
+    );
+    feed(json!([
+        {"type": "message", "seq": 1003, "client_msg_id": "agent-5", "text": full,
+         "sender": {"kind": "agent", "id": null, "name": "Blue", "avatar": null}, "phase": "Ideas",
+         "created_at_ms": 1_764_139_020_000_i64, "reply_to": 1002},
+        {"type": "message", "seq": 1004, "client_msg_id": "s-1", "text": "Time for the next part soon!",
+         "sender": {"kind": "system", "id": null, "name": "", "avatar": null}, "phase": "Ideas",
+         "created_at_ms": 1_764_139_030_000_i64, "reply_to": null},
+    ]))
+    .await;
+    let agent_texts = b
+        .js("return [...document.querySelectorAll('#messages li.msg-agent .msg-text')].map(p => p.textContent)", vec![])
+        .await;
+    assert_eq!(
+        agent_texts,
+        json!([full]),
+        "one agent bubble, the stored text"
+    );
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('#messages li.streaming').length",
+            vec![]
+        )
+        .await,
+        json!(0)
+    );
+    let quote = b
+        .find("#messages li[data-seq=\"1003\"] .msg-quote")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(quote.contains("Leo") && quote.contains("ramp"), "{quote}");
+    screenshot_if_asked(&b, "chat-agent-done").await;
+
+    // A hidden message goes; an error gets a friendly notice.
+    feed(json!([
+        {"type": "hidden", "seq": 1002},
+        {"type": "error", "code": "rate_limited", "message": "Slow down a little: you can send again in 4 seconds.", "retry_after_ms": 4000},
+    ]))
+    .await;
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('#messages li[data-seq=\"1002\"]').length",
+            vec![]
+        )
+        .await,
+        json!(0)
+    );
+    let notice = b.text_of("#notice").await;
+    assert!(notice.contains("Slow down"), "{notice}");
+
+    // The counter: over 500 characters cannot be sent.
+    b.js(
+        "const t = document.getElementById('text'); t.value = 'a'.repeat(510); t.dispatchEvent(new Event('input'));",
+        vec![],
+    )
+    .await;
+    assert_eq!(b.find("#counter").await.text().await.unwrap(), "510 / 500");
+    assert_eq!(
+        b.js("return document.getElementById('send').disabled", vec![])
+            .await,
+        json!(true)
+    );
+    b.js("const t = document.getElementById('text'); t.value = ''; t.dispatchEvent(new Event('input'));", vec![]).await;
+
+    // A phone-size screen.
+    b.set_window_size(390, 844).await.unwrap();
+    screenshot_if_asked(&b, "chat-phone").await;
+
+    // The credential is no longer accepted: the child is told to join again.
+    feed(json!([{"type": "error", "code": "unauthorized", "message": "Please join your group again."}])).await;
+    let link = b.find("#notice a").await;
+    assert_eq!(link.attr("href").await.unwrap().as_deref(), Some("/"));
+    assert_eq!(
+        b.js("return document.getElementById('text').disabled", vec![])
+            .await,
+        json!(true)
+    );
+    screenshot_if_asked(&b, "chat-unauthorized").await;
+    assert_eq!(b.open_alert().await, None);
+
+    b.close().await;
+    drop(driver);
+    server.stop().await;
+}
