@@ -11,7 +11,7 @@ use std::time::Duration;
 use browser::{Browser, Chromedriver, TestServer};
 use fantoccini::Locator;
 use peerlearn::http::join::JoinFailure;
-use peerlearn::store::{AgentRole, NewGroup, NewSession, SessionStatus};
+use peerlearn::store::{AgentRole, NewGroup, NewSession, SenderKind, SessionStatus};
 use reqwest::header;
 use serde_json::{json, Value};
 
@@ -108,11 +108,12 @@ async fn wait_for_message(b: &Browser, text: &str) {
     .await;
 }
 
-/// The stored messages on the page, in page order: (seq, text, mine).
+/// The stored children's messages on the page, in page order: (seq, text, mine). Messages of
+/// the system or the agent, which the room may add, are left out.
 async fn shown_messages(b: &Browser) -> Vec<(i64, String, bool)> {
     let v = b
         .js(
-            "return [...document.querySelectorAll('#messages li[data-seq]')].map(li => \
+            "return [...document.querySelectorAll('#messages li[data-seq].msg-child')].map(li => \
                [Number(li.dataset.seq), li.querySelector('.msg-text').textContent, li.classList.contains('mine')]);",
             vec![],
         )
@@ -499,6 +500,18 @@ async fn join_page_in_a_browser() {
     assert!(me.contains("Leo"), "{me}");
     screenshot_if_asked(&b, "chat-joined").await;
 
+    // Back on the join page, the child is offered the way back to the chat.
+    b.goto(&server.url("/")).await;
+    let back = b.wait_for(".welcome-back a").await;
+    assert_eq!(
+        back.attr("href").await.unwrap(),
+        Some(format!("/chat/{group}"))
+    );
+    if std::env::var_os("PEERLEARN_SCREENSHOTS").is_some() {
+        b.set_window_size(390, 844).await.unwrap();
+        screenshot_if_asked(&b, "join-phone").await;
+    }
+
     assert_eq!(b.open_alert().await, None);
     b.close().await;
     drop(driver);
@@ -674,7 +687,11 @@ async fn reconnects_after_the_network_drops() {
         .messages_after(group, 0, 100)
         .await
         .unwrap();
-    let texts: Vec<_> = stored.iter().map(|m| m.text.as_str()).collect();
+    let texts: Vec<_> = stored
+        .iter()
+        .filter(|m| m.sender_kind == SenderKind::Child)
+        .map(|m| m.text.as_str())
+        .collect();
     assert_eq!(
         texts,
         vec!["before the drop", "typed while offline"],
@@ -721,14 +738,16 @@ async fn chat_page_draws_every_kind_of_frame() {
         {"type": "message", "seq": 1002, "client_msg_id": "l-1", "text": "What if the slide had a ramp for wheelchairs?",
          "sender": leo, "phase": "Ideas", "created_at_ms": 1_764_139_010_000_i64, "reply_to": null},
         {"type": "typing", "participant_id": 999_999, "nickname": "Leo", "on": true},
-        {"type": "agent_start", "stream_id": 5, "name": "Blue", "reply_to": 1002},
-        {"type": "agent_delta", "stream_id": 5, "text": "What a "},
-        {"type": "agent_delta", "stream_id": 5, "text": "<b>great</b> idea, Leo! 🛝 "},
+        {"type": "agent_start", "stream_id": 90_005, "name": "Blue", "reply_to": 1002},
+        {"type": "agent_delta", "stream_id": 90_005, "text": "What a "},
+        {"type": "agent_delta", "stream_id": 90_005, "text": "<b>great</b> idea, Leo! 🛝 "},
     ]))
     .await;
 
     // Streaming: the words so far, as text, marked as the AI helper.
-    let streaming = b.wait_for("#messages li.streaming").await;
+    let streaming = b
+        .wait_for("#messages li.streaming[data-stream-id=\"90005\"]")
+        .await;
     assert_eq!(
         streaming
             .find(Locator::Css(".msg-text"))
@@ -778,8 +797,8 @@ async fn chat_page_draws_every_kind_of_frame() {
     // The end of the stream, then the stored reply replaces the streamed bubble.
     let full = "What a <b>great</b> idea, Leo! 🛝 Who else could use the ramp?";
     feed(json!([
-        {"type": "agent_delta", "stream_id": 5, "text": "Who else could use the ramp?"},
-        {"type": "agent_end", "stream_id": 5, "seq": 1003},
+        {"type": "agent_delta", "stream_id": 90_005, "text": "Who else could use the ramp?"},
+        {"type": "agent_end", "stream_id": 90_005, "seq": 1003},
     ]))
     .await;
     assert_eq!(
@@ -799,17 +818,22 @@ async fn chat_page_draws_every_kind_of_frame() {
          "created_at_ms": 1_764_139_030_000_i64, "reply_to": null},
     ]))
     .await;
-    let agent_texts = b
-        .js("return [...document.querySelectorAll('#messages li.msg-agent .msg-text')].map(p => p.textContent)", vec![])
+    // One bubble for the reply (the streamed one was replaced), with the stored text.
+    let reply = b
+        .js(
+            "return [...document.querySelectorAll('#messages li.msg-agent .msg-text')] \
+               .filter(p => p.textContent.startsWith('What a ')).map(p => p.textContent)",
+            vec![],
+        )
         .await;
+    assert_eq!(reply, json!([full]), "one agent bubble, the stored text");
     assert_eq!(
-        agent_texts,
-        json!([full]),
-        "one agent bubble, the stored text"
+        b.text_of("#messages li[data-seq=\"1003\"] .msg-text").await,
+        full
     );
     assert_eq!(
         b.js(
-            "return document.querySelectorAll('#messages li.streaming').length",
+            "return document.querySelectorAll('#messages li[data-stream-id=\"90005\"]').length",
             vec![]
         )
         .await,
