@@ -5,9 +5,11 @@
 //! model for all rooms at once, [`http`] serves the pages, the API and the sockets.
 
 pub mod activity;
+pub mod agent;
 pub mod bench;
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod http;
 pub mod join_code;
 pub mod metrics;

@@ -37,6 +37,8 @@ enum Command {
     /// Manage sessions (one workshop with one or more groups).
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Export a session's transcripts for analysis (pseudonymised).
+    Export(ExportArgs),
     /// Benchmarks; each prints one JSON object.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -72,8 +74,45 @@ struct SessionCreateArgs {
     database: DatabaseArgs,
 }
 
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// The session to export.
+    #[arg(long)]
+    session: i64,
+    /// csv, jsonl, txt (a readable script) or qdpx (REFI-QDA for NVivo, ATLAS.ti, MAXQDA, QualCoder).
+    #[arg(long, default_value = "csv")]
+    format: peerlearn_transcripts::ExportFormat,
+    /// Only this group (by id).
+    #[arg(long)]
+    group: Option<i64>,
+    /// `numbered` (Child 1, Child 2...; nicknames also removed from texts) or `nicknames`.
+    #[arg(long, default_value = "numbered", value_parser = parse_pseudonyms)]
+    pseudonyms: peerlearn_transcripts::PseudonymMode,
+    /// Also export messages a facilitator hid.
+    #[arg(long)]
+    include_hidden: bool,
+    /// Start a CSV with a UTF-8 byte order mark, so Excel shows non-English text correctly.
+    #[arg(long)]
+    bom: bool,
+    /// Where to write; `-` for standard output. [default: session-ID.FORMAT]
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+fn parse_pseudonyms(s: &str) -> Result<peerlearn_transcripts::PseudonymMode, String> {
+    match s {
+        "numbered" => Ok(peerlearn_transcripts::PseudonymMode::Numbered),
+        "nicknames" => Ok(peerlearn_transcripts::PseudonymMode::Nicknames),
+        other => Err(format!("unknown pseudonyms {other:?}; expected numbered or nicknames")),
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Many rooms of children chatting over loopback WebSockets: delivery, loss, memory.
+    Chat(peerlearn::bench::chat::ChatBenchArgs),
     /// The inference engine under a fixed multi-room group-chat workload.
     Engine(peerlearn::bench::engine::EngineBenchArgs),
 }
@@ -115,6 +154,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&args, &file).await,
         Command::Session(SessionCommand::Create(args)) => create_session(args, &file).await,
+        Command::Export(args) => export(args, &file).await,
+        Command::Bench(BenchCommand::Chat(args)) => {
+            let report = peerlearn::bench::chat::run(args).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         Command::Bench(BenchCommand::Engine(args)) => {
             let report = peerlearn::bench::engine::run(args).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -167,6 +212,74 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
     for g in &groups {
         println!("  {:<10} join code {}", g.name, join_code::display(&g.join_code));
     }
+    store.close().await;
+    Ok(())
+}
+
+async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    let settings = DatabaseSettings::resolve(&args.database, file)?;
+    let store = Store::connect(&settings).await?;
+    let header = match peerlearn::export::session_header(&store, args.session, args.group).await {
+        Ok(h) => h,
+        Err(e) if e.is_usage() => return Err(UsageError(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    let options = peerlearn_transcripts::ExportOptions {
+        pseudonyms: args.pseudonyms,
+        include_hidden: args.include_hidden,
+        groups: args.group.map(|g| vec![g]),
+        csv_bom: args.bom,
+        ..Default::default()
+    };
+    let mut total = 0;
+    for g in &header.groups {
+        if args.group.is_none_or(|only| only == g.id) {
+            total += store.message_count(g.id).await?;
+        }
+    }
+    let show_progress = std::io::stderr().is_terminal() && total > 10_000;
+    let progress = |done: u64| {
+        if show_progress {
+            eprint!("\rexporting: {done} of {total} messages");
+        }
+    };
+    let out = args.out.clone().unwrap_or_else(|| format!("session-{}.{}", args.session, args.format.extension()).into());
+    let summary = if out.as_os_str() == "-" {
+        let stdout = std::io::stdout().lock();
+        peerlearn::export::write_session(&store, &header, args.format, &options, std::io::BufWriter::new(stdout), progress).await?
+    } else {
+        // Write beside the target and rename at the end: a failed export leaves no half file.
+        let partial = out.with_extension(format!("{}.partial", args.format.extension()));
+        let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+        let result = peerlearn::export::write_session(&store, &header, args.format, &options, std::io::BufWriter::new(file), progress).await;
+        match result {
+            Ok(summary) => {
+                std::fs::rename(&partial, &out).with_context(|| format!("cannot write {}", out.display()))?;
+                summary
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e.into());
+            }
+        }
+    };
+    if show_progress {
+        eprintln!();
+    }
+    let detail = format!(
+        "format={} group={} pseudonyms={:?} include_hidden={} utterances={}",
+        args.format.extension(),
+        args.group.map_or_else(|| "all".to_string(), |g| g.to_string()),
+        args.pseudonyms,
+        args.include_hidden,
+        summary.utterances
+    );
+    store.audit(None, "export", &format!("session {}", args.session), &detail, store::now_ms()).await?;
+    if out.as_os_str() != "-" {
+        eprintln!("exported {} messages of session {} to {}", summary.utterances, args.session, out.display());
+    }
+    std::io::stderr().flush().ok();
     store.close().await;
     Ok(())
 }

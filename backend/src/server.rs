@@ -13,6 +13,7 @@ use crate::activity::{ActivityError, Catalog};
 use crate::config::Settings;
 use crate::http::{self, AppContext};
 use crate::metrics::Metrics;
+use crate::engine::{build_engine, EngineConfig, EngineError};
 use crate::model::{self, ModelFileError};
 use crate::room::{RoomConfig, RoomDeps, Rooms};
 use crate::safety::AllowAll;
@@ -26,6 +27,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("invalid activity: {0}")]
     Activity(#[from] ActivityError),
+    #[error("cannot start the inference engine: {0}")]
+    Engine(#[from] EngineError),
     #[error("cannot listen on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: std::io::Error },
 }
@@ -59,33 +62,59 @@ impl RunningServer {
 
 /// Checks the configuration's files and services, binds, and starts serving in a task.
 pub async fn start(settings: &Settings) -> Result<RunningServer, StartError> {
-    start_with(settings, RoomConfig::default()).await
+    start_with(settings, StartOptions::default()).await
 }
 
-/// [`start`] with the rooms' tunables set (tests use small queues to provoke lagging clients).
-pub async fn start_with(settings: &Settings, room_config: RoomConfig) -> Result<RunningServer, StartError> {
-    let model_name = match &settings.engine.llm_url {
-        Some(url) => format!("remote: {url}"),
-        None => {
-            model::check_gguf(&settings.engine.model)?;
-            model::display_name(&settings.engine.model)
-        }
-    };
+/// What tests and benchmarks may change about a server beyond its configuration.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// The rooms' tunables (tests use small queues to provoke lagging clients).
+    pub room_config: RoomConfig,
+    /// False for chat-only uses (the chat benchmark): no model is checked or loaded, and groups
+    /// get no agent.
+    pub load_engine: bool,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        StartOptions { room_config: RoomConfig::default(), load_engine: true }
+    }
+}
+
+/// [`start`] with [`StartOptions`].
+pub async fn start_with(settings: &Settings, options: StartOptions) -> Result<RunningServer, StartError> {
+    if options.load_engine && settings.engine.llm_url.is_none() {
+        model::check_gguf(&settings.engine.model)?;
+    }
     let activities = Arc::new(Catalog::load(&settings.prompts_dir)?);
     let store = Store::connect(&settings.database).await?;
+    let engine = if options.load_engine {
+        let config = engine_config(settings);
+        // Loading a model reads and maps a large file: keep it off the async workers.
+        let engine = tokio::task::spawn_blocking(move || build_engine(&config))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        tracing::info!(model = engine.model_name(), "engine ready");
+        Some(engine)
+    } else {
+        None
+    };
+    let model_name = engine.as_ref().map_or_else(|| "none".to_string(), |e| e.model_name().to_string());
     let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(RoomDeps {
         store: store.clone(),
         metrics: metrics.clone(),
         activities: activities.clone(),
         filter: Arc::new(AllowAll),
-        config: room_config,
+        engine: engine.clone(),
+        config: options.room_config,
     });
     let context = Arc::new(AppContext {
         store,
         activities,
         metrics,
         rooms,
+        engine,
         started: Instant::now(),
         public_url: settings.public_url.clone(),
         model_name,
@@ -109,6 +138,20 @@ pub async fn start_with(settings: &Settings, room_config: RoomConfig) -> Result<
         shutdown: Some(tx),
         task,
     })
+}
+
+/// The engine's configuration from the server's settings; the rest keeps the engine's defaults.
+pub fn engine_config(settings: &Settings) -> EngineConfig {
+    let e = &settings.engine;
+    EngineConfig {
+        model_path: e.model.clone(),
+        threads: e.threads,
+        slots: e.slots,
+        context_per_slot: e.context_per_slot,
+        llm_url: e.llm_url.clone(),
+        llm_api_key: e.llm_api_key.clone(),
+        ..EngineConfig::default()
+    }
 }
 
 async fn shutdown_signal() {

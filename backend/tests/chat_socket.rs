@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::server::TestServer;
 use futures::{SinkExt, StreamExt};
 use peerlearn::room::RoomConfig;
+use peerlearn::server::StartOptions;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -386,7 +387,8 @@ async fn presence_and_typing_reach_the_others() {
 #[tokio::test]
 async fn a_client_that_falls_behind_is_told_to_resync() {
     // A tiny live queue makes a slow reader overflow quickly.
-    let srv = TestServer::start_with(RoomConfig { broadcast_capacity: 4, ..RoomConfig::default() }).await;
+    let options = StartOptions { room_config: RoomConfig { broadcast_capacity: 4, ..RoomConfig::default() }, load_engine: false };
+    let srv = TestServer::start_with(options).await;
     let (_, groups) = srv.session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
     let (slow, fast) = (join(&srv, &code, "Slow").await, join(&srv, &code, "Fast").await);

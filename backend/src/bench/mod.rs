@@ -1,3 +1,4 @@
 //! Benchmark commands: each prints one JSON object, so results can be compared across runs.
 
+pub mod chat;
 pub mod engine;

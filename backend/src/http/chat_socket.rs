@@ -62,8 +62,11 @@ async fn upgrade(
         Some(g) => join::participant_of(&ctx, &headers).await.filter(|p| p.group_id == g),
         None => None,
     };
+    // Small buffers: chat frames are small, and a classroom server holds many sockets.
     ws.max_message_size(TRANSPORT_LIMIT)
         .max_frame_size(TRANSPORT_LIMIT)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| async move {
             match participant {
                 Some(p) => Connection::run(ctx, socket, p).await,

@@ -30,5 +30,8 @@ async fn metrics(State(ctx): State<Ctx>) -> impl IntoResponse {
         env!("CARGO_PKG_VERSION"),
         ctx.store.kind().name(),
     );
+    if let Some(engine) = &ctx.engine {
+        engine.render_prometheus(&mut out);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }

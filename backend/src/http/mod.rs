@@ -14,18 +14,20 @@ use axum::Router;
 
 use crate::activity::Catalog;
 use crate::metrics::Metrics;
+use crate::engine::SharedEngine;
 use crate::room::Rooms;
 use crate::store::Store;
 
 pub use error::ApiError;
 
 /// What every handler can reach. Cloned per request as an `Arc`.
-#[derive(Debug)]
 pub struct AppContext {
     pub store: Store,
     pub activities: Arc<Catalog>,
     pub metrics: Arc<Metrics>,
     pub rooms: Rooms,
+    /// None when the server runs without a model (the chat benchmark).
+    pub engine: Option<SharedEngine>,
     pub started: Instant,
     /// The address children open (printed at start, shown on join cards).
     pub public_url: String,
@@ -34,6 +36,12 @@ pub struct AppContext {
 }
 
 pub type Ctx = Arc<AppContext>;
+
+impl std::fmt::Debug for AppContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppContext").field("public_url", &self.public_url).field("model", &self.model_name).finish()
+    }
+}
 
 /// The whole application's routes.
 pub fn router(ctx: Ctx) -> Router {

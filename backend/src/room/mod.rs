@@ -19,6 +19,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::activity::Catalog;
+use crate::engine::SharedEngine;
 use crate::metrics::Metrics;
 use crate::protocol::ErrorFrame;
 use crate::safety::ContentFilter;
@@ -91,13 +92,21 @@ pub(crate) enum Command {
 pub struct RoomUnavailable(pub String);
 
 /// Shared by every room: what an actor needs from the rest of the server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RoomDeps {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub activities: Arc<Catalog>,
     pub filter: Arc<dyn ContentFilter>,
+    /// The model behind the agent; None when the server runs without one.
+    pub engine: Option<SharedEngine>,
     pub config: RoomConfig,
+}
+
+impl std::fmt::Debug for RoomDeps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomDeps").field("config", &self.config).field("engine", &self.engine.is_some()).finish()
+    }
 }
 
 /// The registry of live rooms, one actor per group.

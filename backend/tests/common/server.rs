@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings, EngineSettings, Settings};
 use peerlearn::room::RoomConfig;
-use peerlearn::server::RunningServer;
+use peerlearn::server::{RunningServer, StartOptions};
 use peerlearn::store::{AgentRole, Group, NewGroup, NewSession, Session, SessionStatus, Store};
 
 pub struct TestServer {
@@ -43,13 +43,14 @@ pub fn settings(dir: &std::path::Path) -> Settings {
 }
 
 impl TestServer {
+    /// A chat-only server (no model loaded): the chat tests are about the chat.
     pub async fn start() -> TestServer {
-        Self::start_with(RoomConfig::default()).await
+        Self::start_with(StartOptions { room_config: RoomConfig::default(), load_engine: false }).await
     }
 
-    pub async fn start_with(rooms: RoomConfig) -> TestServer {
+    pub async fn start_with(options: StartOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let server = peerlearn::server::start_with(&settings(dir.path()), rooms).await.expect("server starts");
+        let server = peerlearn::server::start_with(&settings(dir.path()), options).await.expect("server starts");
         let base = format!("http://{}", server.addr);
         TestServer { server, base, _dir: dir }
     }

@@ -1,0 +1,176 @@
+//! The binary as a user runs it: configuration precedence and errors, exit codes, `session
+//! create`, and `serve` up to its health check and a clean shutdown.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::server::test_model;
+
+fn peerlearn(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_peerlearn"));
+    cmd.current_dir(dir).env("PEERLEARN_LOG", "warn");
+    // A developer's own environment must not leak into these tests.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PEERLEARN_") && key != "PEERLEARN_TEST_MODEL" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// A server that must not outlive a failed test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = peerlearn(dir.path()).args(["serve", "--threads", "lots"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = peerlearn(dir.path()).args(["serve"]).env("PEERLEARN_LISTEN", "nowhere").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`listen`"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    std::fs::write(dir.path().join("peerlearn.toml"), "slots = \"many\"\n").unwrap();
+    let out = peerlearn(dir.path()).args(["serve"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`slots`") && err.contains("peerlearn.toml:1"), "{err}");
+
+    std::fs::write(dir.path().join("peerlearn.toml"), "lisen = \"127.0.0.1:1\"\n").unwrap();
+    let out = peerlearn(dir.path()).args(["serve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
+
+    let out = peerlearn(dir.path()).args(["--config", "missing.toml", "serve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+
+    std::fs::remove_file(dir.path().join("peerlearn.toml")).unwrap();
+    let out = peerlearn(dir.path()).args(["serve", "--database-url", "mysql://x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`database_url`"));
+}
+
+#[test]
+fn a_missing_or_wrong_model_fails_before_the_port_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.gguf"), "definitely not a model").unwrap();
+    for (model, says) in [("nope.gguf", "does not exist"), ("notes.gguf", "not a GGUF")] {
+        let port = free_port();
+        let out = peerlearn(dir.path())
+            .args(["serve", "--model", model, "--listen", &format!("127.0.0.1:{port}")])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(says) && err.contains(model), "{err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("running"));
+        // The database was never created either: nothing was half-started.
+        assert!(!dir.path().join("data").exists());
+    }
+}
+
+#[test]
+fn an_unreachable_database_is_retried_then_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = peerlearn(dir.path())
+        .args(["session", "create", "--activity", "playground", "--database-url", "postgres://x@127.0.0.1:1/db"])
+        .args(["--db-connect-timeout-secs", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[test]
+fn session_create_prints_join_codes_and_lists_activities_when_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = peerlearn(dir.path())
+        .args(["session", "create", "--activity", "playground", "--groups", "3", "--agent-role", "participant"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let codes: Vec<&str> = text.lines().filter_map(|l| l.split("join code ").nth(1)).collect();
+    assert_eq!(codes.len(), 3, "{text}");
+    for code in codes {
+        assert!(peerlearn::join_code::normalise(code).is_some(), "{code}");
+    }
+    assert!(dir.path().join("data/peerlearn.db").exists(), "the default database is created on first run");
+
+    let out = peerlearn(dir.path()).args(["session", "create", "--activity", "volcano"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    for known in ["playground", "robot-helper", "lunch-waste"] {
+        assert!(err.contains(known), "{err}");
+    }
+    let out = peerlearn(dir.path()).args(["session", "create", "--activity", "playground", "--agent-role", "boss"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("moderator"));
+}
+
+#[test]
+fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = KillOnDrop(
+        peerlearn(dir.path())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("PEERLEARN_MODEL", test_model())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains(&format!("http://127.0.0.1:{port}/")), "{line}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let health: serde_json::Value =
+            reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.unwrap().json().await.unwrap();
+        assert_eq!(health["status"], "ok");
+        assert_eq!(health["database"], "sqlite");
+        assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+        let model = health["model"].as_str().unwrap();
+        assert!(!model.is_empty() && model != "none", "{health}");
+        assert!(health["uptime_seconds"].is_u64());
+        let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
+        assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let text = metrics.text().await.unwrap();
+        assert!(text.contains("peerlearn_messages_stored_total 0"), "{text}");
+    });
+    // SIGTERM: a graceful stop with exit code 0.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
