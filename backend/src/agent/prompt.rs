@@ -1,0 +1,549 @@
+//! The agent's prompts: role templates with named variables, the conversation as the model
+//! sees it, and the cleaning of what the model writes back.
+//!
+//! A role template (`prompts/roles/<role>.txt`) has two parts separated by a line `### turn`:
+//! the system prompt (stable for a phase, so the engine's prefix cache survives every new
+//! message) and the instruction for one reply (its intent), appended after the conversation.
+//! Variables are written `{{name}}`; a template naming a variable that does not exist is
+//! refused at load with its file, line and variable, so a typo never reaches a classroom.
+//! Every reply records the template's version: a short hash of its text.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::policy::Intent;
+use crate::engine::ChatMessage;
+use crate::store::AgentRole;
+
+const BUILT_IN_MODERATOR: &str = include_str!("../../../prompts/roles/moderator.txt");
+const BUILT_IN_PARTICIPANT: &str = include_str!("../../../prompts/roles/participant.txt");
+
+/// The variables a template may use.
+pub const VARIABLES: &[&str] = &[
+    "name",
+    "activity_title",
+    "problem",
+    "phase_name",
+    "phase_goal",
+    "phase_aim",
+    "children",
+    "language",
+    "intent",
+];
+
+const TURN_MARKER: &str = "### turn";
+
+/// Why a role template was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error("{file}:{line}: unknown variable {{{{{variable}}}}}; known variables: {known}")]
+    UnknownVariable {
+        file: String,
+        line: usize,
+        variable: String,
+        known: String,
+    },
+    #[error("{file}:{line}: {reason}")]
+    Malformed {
+        file: String,
+        line: usize,
+        reason: String,
+    },
+    #[error("{file}: cannot be read: {cause}")]
+    Unreadable { file: String, cause: std::io::Error },
+    #[error(
+        "unknown role {0:?}: the agent's roles are moderator and participant (none means no agent)"
+    )]
+    UnknownRole(String),
+}
+
+/// One role's template, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub role: AgentRole,
+    system: String,
+    turn: String,
+    /// A short hash of the template's text, stored with every reply.
+    pub version: String,
+}
+
+impl Template {
+    /// Checks `text` (from `file`, for error messages).
+    pub fn parse(role: AgentRole, text: &str, file: &str) -> Result<Template, PromptError> {
+        check_variables(text, file)?;
+        let (system, turn) = match text.find(TURN_MARKER) {
+            Some(at) => (&text[..at], &text[at + TURN_MARKER.len()..]),
+            None => {
+                return Err(PromptError::Malformed {
+                    file: file.into(),
+                    line: text.lines().count().max(1),
+                    reason: format!("no `{TURN_MARKER}` line separating the system prompt from the reply instruction"),
+                })
+            }
+        };
+        if !turn.contains("{{intent}}") {
+            return Err(PromptError::Malformed {
+                file: file.into(),
+                line: line_of(text, text.find(TURN_MARKER).unwrap_or(0)),
+                reason: "the part after `### turn` must use {{intent}}".into(),
+            });
+        }
+        let digest = Sha256::digest(text.as_bytes());
+        Ok(Template {
+            role,
+            system: system.trim().to_string(),
+            turn: turn.trim().to_string(),
+            version: format!("{}-{}", role.as_str(), &hex::encode(digest)[..10]),
+        })
+    }
+
+    pub fn render_system(&self, vars: &Vars) -> String {
+        substitute(&self.system, vars, "")
+    }
+
+    pub fn render_turn(&self, vars: &Vars, intent: &str) -> String {
+        substitute(&self.turn, vars, intent)
+    }
+}
+
+/// The role templates in use: the built-in ones, replaced by `prompts_dir/roles/*.txt`.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    pub moderator: Template,
+    pub participant: Template,
+}
+
+impl Templates {
+    pub fn built_in() -> Templates {
+        Templates {
+            moderator: Template::parse(
+                AgentRole::Moderator,
+                BUILT_IN_MODERATOR,
+                "(built-in) roles/moderator.txt",
+            )
+            .expect("the shipped moderator template is valid"),
+            participant: Template::parse(
+                AgentRole::Participant,
+                BUILT_IN_PARTICIPANT,
+                "(built-in) roles/participant.txt",
+            )
+            .expect("the shipped participant template is valid"),
+        }
+    }
+
+    /// The built-ins, overridden by the folder's files. Any other `.txt` in `roles/` names an
+    /// unknown role and is refused.
+    pub fn load(prompts_dir: &Path) -> Result<Templates, PromptError> {
+        let mut t = Templates::built_in();
+        let dir = prompts_dir.join("roles");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(t);
+        };
+        let mut files: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        files.sort();
+        for path in files {
+            let shown = path.display().to_string();
+            let stem = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let role = parse_agent_role(&stem)?;
+            let text = std::fs::read_to_string(&path).map_err(|cause| PromptError::Unreadable {
+                file: shown.clone(),
+                cause,
+            })?;
+            let template = Template::parse(role, &text, &shown)?;
+            match role {
+                AgentRole::Moderator => t.moderator = template,
+                _ => t.participant = template,
+            }
+        }
+        Ok(t)
+    }
+
+    pub fn for_role(&self, role: AgentRole) -> Option<&Template> {
+        match role {
+            AgentRole::Moderator => Some(&self.moderator),
+            AgentRole::Participant => Some(&self.participant),
+            AgentRole::None => None,
+        }
+    }
+}
+
+/// A role the agent can take (`none` is not one: it means no agent).
+pub fn parse_agent_role(s: &str) -> Result<AgentRole, PromptError> {
+    match s.trim() {
+        "moderator" => Ok(AgentRole::Moderator),
+        "participant" => Ok(AgentRole::Participant),
+        other => Err(PromptError::UnknownRole(other.to_string())),
+    }
+}
+
+/// The values of a template's variables.
+pub type Vars = BTreeMap<&'static str, String>;
+
+fn check_variables(text: &str, file: &str) -> Result<(), PromptError> {
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(PromptError::Malformed {
+                file: file.into(),
+                line: line_of(text, offset + start),
+                reason: "`{{` without a closing `}}`".into(),
+            });
+        };
+        let name = after[..end].trim();
+        if !VARIABLES.contains(&name) {
+            return Err(PromptError::UnknownVariable {
+                file: file.into(),
+                line: line_of(text, offset + start),
+                variable: name.to_string(),
+                known: VARIABLES.join(", "),
+            });
+        }
+        offset += start + 2 + end + 2;
+        rest = &text[offset..];
+    }
+    Ok(())
+}
+
+fn substitute(text: &str, vars: &Vars, intent: &str) -> String {
+    let mut out = text.to_string();
+    for name in VARIABLES {
+        let value = if *name == "intent" {
+            intent
+        } else {
+            vars.get(name).map_or("", String::as_str)
+        };
+        out = out.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    out
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text[..byte.min(text.len())].matches('\n').count() + 1
+}
+
+/// The instruction for one reply. `target` is the child it is for, `guidance` a whisper.
+pub fn intent_instruction(
+    intent: Intent,
+    role: AgentRole,
+    target: Option<&str>,
+    guidance: Option<&str>,
+) -> String {
+    let who = target.unwrap_or("a child who has not said much");
+    match intent {
+        Intent::Answer => format!("{} asked you something. Answer {} directly and kindly.", target.unwrap_or("A child"), target.unwrap_or("them")),
+        Intent::InviteQuiet => format!("Kindly invite {who} by name to share an idea. Ask an easy, open question. Do not say they were quiet."),
+        Intent::Redirect => "The talk has moved away from the problem. Gently bring everyone back to the problem with one question.".into(),
+        Intent::Summarise => "Sum up the group's ideas in one or two sentences, naming who said what, and thank everyone.".into(),
+        Intent::AnnouncePhase => match role {
+            AgentRole::Moderator => "A new part of the activity starts now. In one sentence say what we do now, then ask the group a question about it.".into(),
+            _ => "A new part of the activity starts now. Say you are ready and share one small idea.".into(),
+        },
+        Intent::ContributeIdea => "Share one new idea of your own that builds on what a child said. Name that child.".into(),
+        Intent::AskQuestion => "Ask the group one open question about the problem that helps them think further.".into(),
+        Intent::FollowGuidance => format!("Your teacher says: {}. Do this now in your own words.", guidance.unwrap_or("help the group")),
+        Intent::Escalate => format!("{who} did not answer yet. Talk to {who} directly by name and make the question very easy, for example with two choices."),
+    }
+}
+
+/// One line of the group's chat, as the prompt shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// The child's nickname, or None for the agent itself.
+    pub speaker: Option<String>,
+    pub text: String,
+}
+
+/// The messages for the engine: the system prompt, then the chat (children as `User`
+/// messages `Name: text`, the agent's own as `Assistant`), then, when `turn` is given, the
+/// instruction for this reply. Without `turn` it is the prefix to prefill.
+pub fn conversation(system: &str, lines: &[Line], turn: Option<&str>) -> Vec<ChatMessage> {
+    let mut out = Vec::with_capacity(lines.len() + 2);
+    out.push(ChatMessage::system(system));
+    for l in lines {
+        match &l.speaker {
+            Some(name) => out.push(ChatMessage::user(format!("{name}: {}", l.text))),
+            None => out.push(ChatMessage::assistant(l.text.clone())),
+        }
+    }
+    if let Some(turn) = turn {
+        out.push(ChatMessage::user(format!(
+            "(Teacher, only you see this) {turn}"
+        )));
+    }
+    out
+}
+
+/// Most sentences a reply may have.
+pub const MAX_SENTENCES: usize = 3;
+
+/// Cleans a model's reply for children: drops role prefixes (`Blue:`, `Assistant:`), stops
+/// where the model starts writing someone else's line, keeps at most three sentences. `None`
+/// when nothing worth showing is left. Returns whether the reply is complete (the model can
+/// stop now).
+pub fn clean_reply(raw: &str, agent_name: &str) -> (Option<String>, bool) {
+    let mut text = raw.trim_start();
+    // Role prefixes, possibly repeated ("Blue: Assistant: ...").
+    while let Some(colon) = text.find(':') {
+        let head = text[..colon].trim_matches(|c: char| c == '*' || c.is_whitespace());
+        let is_prefix = colon <= 24
+            && !head.is_empty()
+            && head.split_whitespace().count() <= 2
+            && (head.eq_ignore_ascii_case(agent_name)
+                || [
+                    "assistant",
+                    "moderator",
+                    "participant",
+                    "ai",
+                    "ai helper",
+                    "bot",
+                ]
+                .contains(&head.to_lowercase().as_str()));
+        if !is_prefix {
+            break;
+        }
+        text = text[colon + 1..].trim_start();
+    }
+    let mut complete = false;
+    // A new line ends the reply: after it, tiny models write other people's turns.
+    if let Some(nl) = text.find('\n') {
+        text = &text[..nl];
+        complete = true;
+    }
+    // At most MAX_SENTENCES sentences.
+    let mut sentences = 0;
+    let mut cut = None;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for (i, (at, c)) in chars.iter().enumerate() {
+        if matches!(c, '.' | '!' | '?') {
+            let next = chars.get(i + 1).map(|(_, n)| *n);
+            if next.is_none_or(char::is_whitespace)
+                && !matches!(next, Some('.') | Some('!') | Some('?'))
+            {
+                sentences += 1;
+                if sentences == MAX_SENTENCES {
+                    cut = Some(at + c.len_utf8());
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(cut) = cut {
+        text = &text[..cut];
+        complete = true;
+    }
+    let text = text.trim().trim_matches('"').trim();
+    if !text.chars().any(char::is_alphanumeric) {
+        return (None, complete);
+    }
+    (Some(text.to_string()), complete)
+}
+
+/// Shows a reply as it streams, already cleaned: holds back the first characters until a
+/// role prefix can be recognised, then releases text as it grows.
+#[derive(Debug, Default)]
+pub struct StreamCleaner {
+    raw: String,
+    shown: String,
+    /// The reply is long enough: the caller can stop the model.
+    pub complete: bool,
+}
+
+/// Characters held back at the start (a prefix like `Moderator:` fits).
+const HOLD_BACK: usize = 26;
+
+impl StreamCleaner {
+    /// Adds generated text; returns what to show now (may be empty).
+    pub fn push(&mut self, token: &str, agent_name: &str) -> String {
+        self.raw.push_str(token);
+        let (clean, complete) = clean_reply(&self.raw, agent_name);
+        self.complete = complete;
+        if !complete && self.raw.trim_start().chars().count() < HOLD_BACK && !self.raw.contains(':')
+        {
+            return String::new();
+        }
+        self.advance(clean.unwrap_or_default())
+    }
+
+    /// The whole cleaned reply, and the part of it not yet shown.
+    pub fn finish(&mut self, agent_name: &str) -> (Option<String>, String) {
+        let (clean, _) = clean_reply(&self.raw, agent_name);
+        let rest = self.advance(clean.clone().unwrap_or_default());
+        (clean, rest)
+    }
+
+    fn advance(&mut self, clean: String) -> String {
+        match clean.strip_prefix(self.shown.as_str()) {
+            Some(rest) if !rest.is_empty() => {
+                let rest = rest.to_string();
+                self.shown = clean;
+                rest
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_templates_load_and_have_versions() {
+        let t = Templates::built_in();
+        assert!(t.moderator.version.starts_with("moderator-"));
+        assert_eq!(t.moderator.version.len(), "moderator-".len() + 10);
+        assert_ne!(t.moderator.version, t.participant.version);
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Templates::load(dir.path()).unwrap().participant,
+            t.participant
+        );
+    }
+
+    #[test]
+    fn an_unknown_variable_is_refused_naming_file_line_and_variable() {
+        let text = "You are {{name}}.\nThe problem: {{problme}}\n### turn\n{{intent}}";
+        let e = Template::parse(AgentRole::Moderator, text, "roles/moderator.txt").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("roles/moderator.txt:2: unknown variable {{problme}}"),
+            "{msg}"
+        );
+        let e = Template::parse(AgentRole::Moderator, "{{name", "m.txt").unwrap_err();
+        assert!(e.to_string().contains("m.txt:1"), "{e}");
+        let e =
+            Template::parse(AgentRole::Moderator, "no turn part {{name}}", "m.txt").unwrap_err();
+        assert!(e.to_string().contains("### turn"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_role_file_is_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("roles")).unwrap();
+        std::fs::write(
+            dir.path().join("roles/teacher.txt"),
+            "x\n### turn\n{{intent}}",
+        )
+        .unwrap();
+        let e = Templates::load(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("unknown role \"teacher\""), "{e}");
+        assert!(parse_agent_role("none").is_err());
+        assert_eq!(
+            parse_agent_role("participant").unwrap(),
+            AgentRole::Participant
+        );
+    }
+
+    #[test]
+    fn a_folder_template_replaces_the_built_in_and_changes_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("roles")).unwrap();
+        std::fs::write(
+            dir.path().join("roles/moderator.txt"),
+            "I am {{name}}.\n### turn\nNow: {{intent}}",
+        )
+        .unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        assert_ne!(t.moderator.version, Templates::built_in().moderator.version);
+        let vars: Vars = [("name", "Blue".to_string())].into_iter().collect();
+        assert_eq!(t.moderator.render_system(&vars), "I am Blue.");
+        assert_eq!(t.moderator.render_turn(&vars, "ask"), "Now: ask");
+    }
+
+    #[test]
+    fn rendering_fills_every_variable() {
+        let t = Templates::built_in();
+        let vars: Vars = VARIABLES
+            .iter()
+            .filter(|v| **v != "intent")
+            .map(|v| (*v, format!("<{v}>")))
+            .collect();
+        for tpl in [&t.moderator, &t.participant] {
+            let s = tpl.render_system(&vars);
+            assert!(!s.contains("{{"), "{s}");
+            assert!(
+                s.contains("<name>") && s.contains("<language>") && s.contains("<children>"),
+                "{s}"
+            );
+            assert!(tpl.render_turn(&vars, "INTENT").contains("INTENT"));
+        }
+    }
+
+    #[test]
+    fn replies_are_cleaned_for_children() {
+        let c = |s| clean_reply(s, "Blue").0;
+        assert_eq!(c("Blue: Hi there!").as_deref(), Some("Hi there!"));
+        assert_eq!(c("**Blue**: Assistant: Hello.").as_deref(), Some("Hello."));
+        assert_eq!(
+            c("One. Two! Three? Four.").as_deref(),
+            Some("One. Two! Three?")
+        );
+        assert_eq!(
+            c("Good idea Mia!\nLeo: I agree").as_deref(),
+            Some("Good idea Mia!")
+        );
+        assert_eq!(
+            c("It costs 2.50 dollars. Ok."),
+            Some("It costs 2.50 dollars. Ok.".into())
+        );
+        assert_eq!(
+            c("Mia: we could"),
+            Some("Mia: we could".into()),
+            "a child's name is not a role prefix"
+        );
+        assert_eq!(c("   "), None);
+        assert_eq!(c("Blue: ..."), None);
+        assert_eq!(c("\"Let's vote!\"").as_deref(), Some("Let's vote!"));
+    }
+
+    #[test]
+    fn the_stream_cleaner_hides_the_prefix_and_stops_after_three_sentences() {
+        let mut s = StreamCleaner::default();
+        let mut shown = String::new();
+        for tok in [
+            "Bl", "ue", ":", " What", " a great", " idea.", " Yes!", " Go.", " More.",
+        ] {
+            shown.push_str(&s.push(tok, "Blue"));
+            if s.complete {
+                break;
+            }
+        }
+        assert!(s.complete);
+        let (full, rest) = s.finish("Blue");
+        shown.push_str(&rest);
+        assert_eq!(full.as_deref(), Some("What a great idea. Yes! Go."));
+        assert_eq!(shown, "What a great idea. Yes! Go.");
+    }
+
+    #[test]
+    fn the_conversation_puts_children_as_users_and_the_turn_last() {
+        let lines = vec![
+            Line {
+                speaker: Some("Mia".into()),
+                text: "a slide".into(),
+            },
+            Line {
+                speaker: None,
+                text: "Nice!".into(),
+            },
+        ];
+        let m = conversation("sys", &lines, Some("ask"));
+        assert_eq!(m.len(), 4);
+        assert_eq!(m[1].content, "Mia: a slide");
+        assert_eq!(m[2].role, crate::engine::Role::Assistant);
+        assert!(m[3].content.ends_with("ask"));
+        // The prefill prefix is the same conversation without the turn.
+        assert_eq!(conversation("sys", &lines, None)[..], m[..3]);
+    }
+}
