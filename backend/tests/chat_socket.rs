@@ -67,7 +67,7 @@ async fn next(ws: &mut Ws) -> Value {
     }
 }
 
-/// The next frame of `kind`, skipping presence and typing chatter.
+/// The next frame of `kind`, skipping presence, typing and phase frames (the room's own life).
 async fn next_of(ws: &mut Ws, kind: &str) -> Value {
     loop {
         let f = next(ws).await;
@@ -75,7 +75,7 @@ async fn next_of(ws: &mut Ws, kind: &str) -> Value {
             return f;
         }
         assert!(
-            matches!(f["type"].as_str(), Some("presence" | "typing")),
+            matches!(f["type"].as_str(), Some("presence" | "typing" | "phase")),
             "expected {kind}, got {f}"
         );
     }
@@ -152,7 +152,7 @@ async fn three_children_see_every_message_in_seq_order() {
                         assert_eq!(f["duplicate"], false);
                         acked += 1;
                     }
-                    Some("presence" | "typing") => {}
+                    Some("presence" | "typing" | "phase") => {}
                     _ => panic!("unexpected {f}"),
                 }
             }

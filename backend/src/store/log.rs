@@ -29,7 +29,7 @@ impl Store {
         .bind(e.generated_tokens)
         .bind(e.ttft_ms)
         .bind(e.total_ms)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?)
     }
 
@@ -59,7 +59,7 @@ impl Store {
         .bind(kind)
         .bind(detail)
         .bind(at)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?)
     }
 
@@ -89,7 +89,7 @@ impl Store {
         .bind(target)
         .bind(detail)
         .bind(at)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?)
     }
 
@@ -107,7 +107,7 @@ impl Store {
         .bind(name)
         .bind(password_hash)
         .bind(at)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?)
     }
 

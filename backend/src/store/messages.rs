@@ -23,7 +23,7 @@ impl Store {
     /// instead of racing, a rolled-back retry leaves no gap, and SQLite never has to upgrade a
     /// read transaction (which would fail with SQLITE_BUSY instead of waiting).
     pub async fn append_message(&self, new: &NewMessage) -> Result<Appended> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let seq: i64 = sqlx::query_scalar(
             "UPDATE groups SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
         )
@@ -125,7 +125,7 @@ impl Store {
         .bind(at)
         .bind(group_id)
         .bind(seq)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?
         .ok_or(StoreError::NotFound("message"))
     }

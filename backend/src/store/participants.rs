@@ -40,7 +40,7 @@ impl Store {
         .bind(avatar)
         .bind(credential_hash)
         .bind(at)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await;
         match inserted {
             Ok(p) => Ok(p),
@@ -73,7 +73,7 @@ impl Store {
         let done = sqlx::query("UPDATE participants SET muted_until = $1 WHERE id = $2")
             .bind(until)
             .bind(participant_id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("participant"));

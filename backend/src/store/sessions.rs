@@ -33,7 +33,7 @@ impl Store {
     /// Creates a session and its groups in one transaction, each group with a join code that
     /// is unique among open groups.
     pub async fn create_session(&self, new: &NewSession) -> Result<(Session, Vec<Group>)> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let session: Session = sqlx::query_as(&format!(
             "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SESSION_COLUMNS}"
@@ -115,7 +115,7 @@ impl Store {
 
     /// Moves a session to `status`; ending it closes its groups and frees their join codes.
     pub async fn set_session_status(&self, id: i64, status: SessionStatus, at: i64) -> Result<Session> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let session: Session = sqlx::query_as(&format!(
             "UPDATE sessions SET status = $1, \
                started_at = CASE WHEN $1 = 'running' AND started_at IS NULL THEN $2 ELSE started_at END, \
@@ -174,7 +174,7 @@ impl Store {
         ))
         .bind(role.as_str())
         .bind(group_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?
         .ok_or(StoreError::NotFound("group"))
     }
