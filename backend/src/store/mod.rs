@@ -8,6 +8,7 @@
 //! Durability contract: [`Store::append_message`] returns only after its transaction has
 //! committed, so whoever acknowledges a message after it can promise it is stored.
 
+mod directives;
 mod log;
 mod messages;
 pub mod model;
@@ -21,6 +22,7 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 use crate::config::{DatabaseKind, DatabaseSettings};
 
+pub use directives::DirectiveRecord;
 pub use messages::Appended;
 pub use model::*;
 pub use participants::{nickname_key, JoinError};
