@@ -18,4 +18,5 @@ pub mod protocol;
 pub mod room;
 pub mod safety;
 pub mod server;
+pub mod simulate;
 pub mod store;

@@ -39,6 +39,8 @@ enum Command {
     Session(SessionCommand),
     /// Export a session's transcripts for analysis (pseudonymised).
     Export(ExportArgs),
+    /// Run a scripted classroom session (a scenario) against the real agent and measure it.
+    Simulate(peerlearn::simulate::SimulateArgs),
     /// Benchmarks; each prints one JSON object.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -155,6 +157,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&args, &file).await,
         Command::Session(SessionCommand::Create(args)) => create_session(args, &file).await,
         Command::Export(args) => export(args, &file).await,
+        Command::Simulate(args) => {
+            let report = peerlearn::simulate::run_command(&args, &file).await?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{}", report.summary());
+            }
+            Ok(())
+        }
         Command::Bench(BenchCommand::Chat(args)) => {
             let report = peerlearn::bench::chat::run(args).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

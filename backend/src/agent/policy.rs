@@ -306,7 +306,12 @@ impl RoomState {
         self.child_messages_since_agent = 0;
         self.agent_messages_in_a_row += 1;
         match speech.intent {
-            Intent::Answer => self.pending_answer = None,
+            // Only the answered message: another child may have asked meanwhile.
+            Intent::Answer
+                if self.pending_answer.map(|(_, seq)| Some(seq)) == Some(speech.reply_to) =>
+            {
+                self.pending_answer = None;
+            }
             Intent::InviteQuiet | Intent::Escalate => {
                 self.last_invite_ms = Some(now_ms);
                 if let Some(c) = speech.target.and_then(|t| self.children.get_mut(&t)) {
@@ -783,8 +788,37 @@ mod tests {
         assert_eq!(d.trigger, Trigger::Addressed);
         assert_eq!(d.speech.unwrap().reply_to, Some(7));
         // Once answered, the tick has nothing to do.
-        agent(&mut s, Intent::Answer, Some(2), 3 * S);
+        s.note_agent_message(
+            &Speech {
+                intent: Intent::Answer,
+                target: Some(2),
+                reply_to: Some(7),
+            },
+            3 * S,
+        );
         assert!(decide(&s, &Event::Tick, 4 * S, &cfg()).speech.is_none());
+    }
+
+    #[test]
+    fn a_second_child_asking_while_the_first_is_answered_is_answered_next() {
+        let mut s = room(AgentRole::Participant, 2);
+        s.note_child_message(1, 1, true, true, S);
+        s.busy = true;
+        s.note_child_message(2, 2, true, true, S);
+        s.busy = false;
+        s.note_agent_message(
+            &Speech {
+                intent: Intent::Answer,
+                target: Some(1),
+                reply_to: Some(1),
+            },
+            2 * S,
+        );
+        let d = decide(&s, &Event::Tick, 2 * S, &cfg());
+        assert_eq!(
+            d.speech.map(|s| (s.target, s.reply_to)),
+            Some((Some(2), Some(2)))
+        );
     }
 
     #[test]

@@ -277,9 +277,7 @@ pub fn conversation(system: &str, lines: &[Line], turn: Option<&str>) -> Vec<Cha
         }
     }
     if let Some(turn) = turn {
-        out.push(ChatMessage::user(format!(
-            "(Teacher, only you see this) {turn}"
-        )));
+        out.push(ChatMessage::system(turn));
     }
     out
 }
@@ -315,11 +313,26 @@ pub fn clean_reply(raw: &str, agent_name: &str) -> (Option<String>, bool) {
         text = text[colon + 1..].trim_start();
     }
     let mut complete = false;
-    // A new line ends the reply: after it, tiny models write other people's turns.
-    if let Some(nl) = text.find('\n') {
-        text = &text[..nl];
-        complete = true;
+    // A new line ends the reply: after it, tiny models write other people's turns. A first
+    // line that is only a greeting ("Dear Sam,") continues on the next line.
+    let mut joined = String::new();
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let line = line.trim();
+        if !joined.is_empty() && !line.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(line);
+        let Some(next) = lines.peek() else { break };
+        let greeting =
+            joined.is_empty() || joined.ends_with(',') || joined.split_whitespace().count() < 3;
+        if !greeting || looks_like_a_turn(next) {
+            complete = true;
+            break;
+        }
     }
+    let text = joined.as_str();
+    let mut text = text;
     // At most MAX_SENTENCES sentences.
     let mut sentences = 0;
     let mut cut = None;
@@ -349,22 +362,61 @@ pub fn clean_reply(raw: &str, agent_name: &str) -> (Option<String>, bool) {
     (Some(text.to_string()), complete)
 }
 
+/// Whether a line starts like someone's chat turn (`Name: ...`).
+fn looks_like_a_turn(line: &str) -> bool {
+    line.split_once(':').is_some_and(|(head, _)| {
+        !head.trim().is_empty() && head.len() <= 24 && head.split_whitespace().count() <= 2
+    })
+}
+
 /// Shows a reply as it streams, already cleaned: holds back the first characters until a
-/// role prefix can be recognised, then releases text as it grows.
+/// Shows a reply as it streams, already cleaned: holds back the first characters until a
+/// role prefix (or a copied instruction) can be recognised, then releases text as it grows.
 #[derive(Debug, Default)]
 pub struct StreamCleaner {
     raw: String,
     shown: String,
-    /// The reply is long enough: the caller can stop the model.
+    /// The instruction the model was given: tiny models sometimes copy it instead of replying.
+    instruction: String,
+    /// The reply is long enough (or worthless): the caller can stop the model.
     pub complete: bool,
+    /// The model copied its instruction: nothing is shown or stored.
+    pub rejected: bool,
+}
+
+/// Whether `reply` mostly repeats `instruction` (a tiny model's failure mode).
+pub fn echoes(reply: &str, instruction: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 4)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (r, i) = (words(reply), words(instruction));
+    if r.len() < 4 || i.is_empty() {
+        return false;
+    }
+    let shared = r.iter().filter(|w| i.contains(w)).count();
+    shared * 10 >= r.len() * 6
 }
 
 /// Characters held back at the start (a prefix like `Moderator:` fits).
 const HOLD_BACK: usize = 26;
 
 impl StreamCleaner {
+    /// A cleaner that also refuses copies of `instruction`.
+    pub fn new(instruction: &str) -> StreamCleaner {
+        StreamCleaner {
+            instruction: instruction.to_string(),
+            ..StreamCleaner::default()
+        }
+    }
+
     /// Adds generated text; returns what to show now (may be empty).
     pub fn push(&mut self, token: &str, agent_name: &str) -> String {
+        if self.rejected {
+            return String::new();
+        }
         self.raw.push_str(token);
         let (clean, complete) = clean_reply(&self.raw, agent_name);
         self.complete = complete;
@@ -372,14 +424,39 @@ impl StreamCleaner {
         {
             return String::new();
         }
-        self.advance(clean.unwrap_or_default())
+        let clean = clean.unwrap_or_default();
+        if self.shown.is_empty() && self.is_echo(&clean) {
+            self.rejected = true;
+            self.complete = true;
+            return String::new();
+        }
+        self.advance(clean)
     }
 
-    /// The whole cleaned reply, and the part of it not yet shown.
+    /// The whole cleaned reply (None when nothing is worth showing), and the part of it not
+    /// yet shown.
     pub fn finish(&mut self, agent_name: &str) -> (Option<String>, String) {
         let (clean, _) = clean_reply(&self.raw, agent_name);
+        if self.rejected
+            || clean
+                .as_deref()
+                .is_some_and(|c| echoes(c, &self.instruction))
+        {
+            self.rejected = true;
+            return (None, String::new());
+        }
         let rest = self.advance(clean.clone().unwrap_or_default());
         (clean, rest)
+    }
+
+    fn is_echo(&self, start: &str) -> bool {
+        let start = start.to_lowercase();
+        let lead: String = start.chars().take(20).collect();
+        start.starts_with('(')
+            || start.contains("only you see")
+            || (!self.instruction.is_empty()
+                && lead.len() >= 12
+                && self.instruction.to_lowercase().contains(&lead))
     }
 
     fn advance(&mut self, clean: String) -> String {
@@ -502,6 +579,11 @@ mod tests {
             Some("Mia: we could".into()),
             "a child's name is not a role prefix"
         );
+        assert_eq!(
+            c("Dear Sam,\nwhat would you add?\nMore").as_deref(),
+            Some("Dear Sam, what would you add?")
+        );
+        assert_eq!(c("Hi!\nLeo: no").as_deref(), Some("Hi!"));
         assert_eq!(c("   "), None);
         assert_eq!(c("Blue: ..."), None);
         assert_eq!(c("\"Let's vote!\"").as_deref(), Some("Let's vote!"));
@@ -527,6 +609,38 @@ mod tests {
     }
 
     #[test]
+    fn copies_of_the_instruction_are_never_shown() {
+        let instr = "Kindly invite Sam by name to share an idea. Ask an easy, open question.";
+        let mut s = StreamCleaner::new(instr);
+        let mut shown = String::new();
+        for tok in [
+            "Kindly",
+            " invite",
+            " Sam",
+            " by",
+            " name",
+            " to share",
+            " an idea.",
+        ] {
+            shown.push_str(&s.push(tok, "Blue"));
+        }
+        assert!(s.rejected && s.complete);
+        assert_eq!(s.finish("Blue"), (None, String::new()));
+        assert_eq!(shown, "");
+        assert!(echoes("Ask an easy open question to share an idea", instr));
+        assert!(!echoes(
+            "Sam, what would you like to add to the playground?",
+            instr
+        ));
+        let mut s = StreamCleaner::new(instr);
+        s.push(
+            "(Teacher, only you see this) hello there my friends",
+            "Blue",
+        );
+        assert!(s.rejected);
+    }
+
+    #[test]
     fn the_conversation_puts_children_as_users_and_the_turn_last() {
         let lines = vec![
             Line {
@@ -542,7 +656,7 @@ mod tests {
         assert_eq!(m.len(), 4);
         assert_eq!(m[1].content, "Mia: a slide");
         assert_eq!(m[2].role, crate::engine::Role::Assistant);
-        assert!(m[3].content.ends_with("ask"));
+        assert_eq!(m[3], ChatMessage::system("ask"));
         // The prefill prefix is the same conversation without the turn.
         assert_eq!(conversation("sys", &lines, None)[..], m[..3]);
     }

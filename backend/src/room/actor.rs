@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc};
 
+use super::agent::{AgentConfig, AgentSeat};
+use super::phases::PhaseClock;
 use super::rate_limit::SlidingWindow;
 use super::{Ack, Command, Outbound, RoomDeps, SendRequest, Welcome};
+use crate::agent::prompt::Line;
+use crate::agent::runner::ReplyEvent;
 use crate::metrics::Metrics;
 use crate::protocol::{
     AgentInfo, ErrorCode, ErrorFrame, GroupInfo, MessageFrame, Person, Sender, ServerFrame, MAX_CLIENT_MSG_ID_CHARS,
@@ -26,6 +30,12 @@ pub struct RoomConfig {
     pub broadcast_capacity: usize,
     /// How long a room with nobody connected stays in memory.
     pub idle_shutdown: Duration,
+    /// How often the room's clock runs (phase timers, the agent's timed triggers).
+    pub tick: Duration,
+    /// Milliseconds in one activity minute: 60 000, shorter in simulations and tests.
+    pub minute_ms: i64,
+    /// The agent's policy, prompts and sampling.
+    pub agent: AgentConfig,
 }
 
 impl Default for RoomConfig {
@@ -35,6 +45,9 @@ impl Default for RoomConfig {
             rate_window: Duration::from_secs(10),
             broadcast_capacity: 256,
             idle_shutdown: Duration::from_secs(60),
+            tick: Duration::from_secs(1),
+            minute_ms: 60_000,
+            agent: AgentConfig::default(),
         }
     }
 }
@@ -46,18 +59,22 @@ const RECENT_IDS: usize = 2048;
 const REPLAY_PAGE: i64 = 500;
 
 pub(super) struct RoomActor {
-    deps: RoomDeps,
-    group: Group,
-    session: Session,
-    activity_title: String,
-    participants: HashMap<i64, Participant>,
+    pub(super) deps: RoomDeps,
+    pub(super) group: Group,
+    pub(super) session: Session,
+    pub(super) activity_title: String,
+    pub(super) participants: HashMap<i64, Participant>,
     /// connection id -> participant id
-    connections: HashMap<u64, i64>,
+    pub(super) connections: HashMap<u64, i64>,
     limits: HashMap<i64, SlidingWindow>,
     recent_ids: HashMap<String, i64>,
     recent_order: VecDeque<String>,
-    events: broadcast::Sender<Outbound>,
-    last_seq: i64,
+    pub(super) events: broadcast::Sender<Outbound>,
+    pub(super) last_seq: i64,
+    pub(super) phases: PhaseClock,
+    /// The agent, when the server has an engine (its role may be `none`: then it stays silent).
+    pub(super) agent: Option<AgentSeat>,
+    replies: Option<mpsc::Receiver<ReplyEvent>>,
 }
 
 impl RoomActor {
@@ -70,7 +87,40 @@ impl RoomActor {
             .get(&session.activity_id)
             .map_or_else(|| session.activity_id.clone(), |a| a.title.clone());
         let (events, _) = broadcast::channel(deps.config.broadcast_capacity);
+        let activity = deps.activities.get(&session.activity_id);
+        let phases = PhaseClock::new(activity, deps.config.minute_ms);
+        let (agent, replies) = match &deps.engine {
+            Some(engine) => {
+                let names: HashMap<i64, String> =
+                    deps.store.participants(group_id).await?.into_iter().map(|p| (p.id, p.nickname)).collect();
+                let history: Vec<Line> = deps
+                    .store
+                    .recent_messages(group_id, deps.config.agent.context_lines as i64)
+                    .await?
+                    .into_iter()
+                    .filter(|m| m.moderation != Moderation::Hidden)
+                    .filter(|m| matches!(m.sender_kind, SenderKind::Child | SenderKind::Agent))
+                    .map(|m| Line {
+                        speaker: (m.sender_kind == SenderKind::Child)
+                            .then(|| m.sender_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "someone".into())),
+                        text: m.text,
+                    })
+                    .collect();
+                let topic = activity.map_or_else(Vec::new, |a| {
+                    let mut texts = vec![a.title.as_str(), a.problem.as_str()];
+                    texts.extend(a.phases.iter().map(|p| p.goal.as_str()));
+                    crate::agent::policy::topic_words(&texts)
+                });
+                let (seat, rx) =
+                    AgentSeat::new(engine.clone(), group_id, group.agent_role, &deps.config.agent, topic, &history, store::now_ms());
+                (Some(seat), Some(rx))
+            }
+            None => (None, None),
+        };
         Ok(RoomActor {
+            phases,
+            agent,
+            replies,
             last_seq: group.last_seq,
             deps,
             group,
@@ -87,19 +137,36 @@ impl RoomActor {
 
     /// Serves commands until nobody has been connected for `idle_shutdown`.
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut replies = self.replies.take();
+        let mut tick = tokio::time::interval(self.deps.config.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut idle_since: Option<Instant> = None;
         loop {
-            let command = if self.connections.is_empty() {
-                match tokio::time::timeout(self.deps.config.idle_shutdown, commands.recv()).await {
-                    Ok(Some(c)) => c,
-                    Ok(None) | Err(_) => break,
+            // Commands first: a child's message is never held up by the clock or the model.
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    Some(c) => self.handle(c).await,
+                    None => break,
+                },
+                Some(ev) = async { match replies.as_mut() { Some(r) => r.recv().await, None => None } } => {
+                    self.agent_reply_event(ev).await;
+                }
+                _ = tick.tick() => {
+                    self.agent_tick().await;
+                }
+            }
+            if self.connections.is_empty() {
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= self.deps.config.idle_shutdown {
+                    break;
                 }
             } else {
-                match commands.recv().await {
-                    Some(c) => c,
-                    None => break,
-                }
-            };
-            self.handle(command).await;
+                idle_since = None;
+            }
+        }
+        if let Some(seat) = &self.agent {
+            seat.close();
         }
         tracing::debug!(group = self.group.id, "room stopped");
     }
@@ -107,17 +174,27 @@ impl RoomActor {
     async fn handle(&mut self, command: Command) {
         match command {
             Command::Hello { conn_id, participant, last_seq, reply } => {
+                let (pid, nickname) = (participant.id, participant.nickname.clone());
                 let result = self.hello(conn_id, participant, last_seq).await;
                 let joined = result.is_ok();
                 let _ = reply.send(result);
                 if joined {
                     self.broadcast_presence();
+                    if let Some(seat) = self.agent.as_mut() {
+                        seat.state.note_online(pid, &nickname, true, store::now_ms());
+                    }
+                    if !matches!(self.session.status, SessionStatus::Paused | SessionStatus::Ended) {
+                        self.phases_start().await;
+                    }
                 }
             }
             Command::Leave { conn_id } => {
                 if let Some(pid) = self.connections.remove(&conn_id) {
                     if !self.connections.values().any(|p| *p == pid) {
                         self.broadcast_presence();
+                        if let Some(seat) = self.agent.as_mut() {
+                            seat.state.note_online(pid, "", false, store::now_ms());
+                        }
                     }
                 }
             }
@@ -128,8 +205,9 @@ impl RoomActor {
                 match result {
                     Ok((ack, broadcast)) => {
                         let _ = reply.send(Ok(ack));
-                        if let Some(out) = broadcast {
+                        if let Some((out, message)) = broadcast {
                             let _ = self.events.send(out);
+                            self.agent_on_child_message(&message).await;
                         }
                     }
                     Err(e) => {
@@ -147,6 +225,7 @@ impl RoomActor {
             Command::SessionStatus(status) => {
                 self.session.status = status;
             }
+            Command::Facilitator(command) => self.facilitator(command).await,
         }
     }
 
@@ -191,8 +270,7 @@ impl RoomActor {
                     .then(|| AgentInfo { name: self.session.agent_name.clone(), role: self.group.agent_role }),
             },
             session_status: self.session.status.to_string(),
-            // Phases and their timer arrive with the agent's activity runner.
-            phase: None,
+            phase: self.phases.info(),
             last_seq: self.last_seq,
         };
         Ok(Welcome {
@@ -205,7 +283,7 @@ impl RoomActor {
     }
 
     /// The pipeline: validate -> moderation -> persist -> (ack, broadcast).
-    async fn send(&mut self, req: SendRequest) -> Result<(Ack, Option<Outbound>), ErrorFrame> {
+    async fn send(&mut self, req: SendRequest) -> Result<(Ack, Option<(Outbound, Message)>), ErrorFrame> {
         let id = req.client_msg_id.as_str();
         let reject = |code, message: String| ErrorFrame::new(code, message).for_send(id);
         if !self.connections.values().any(|p| *p == req.participant_id) {
@@ -264,7 +342,7 @@ impl RoomActor {
             sender_kind: SenderKind::Child,
             sender_id: Some(req.participant_id),
             text,
-            phase: None,
+            phase: self.phases.current().map(|p| p.name.clone()),
             created_at: now,
             reply_to: req.reply_to,
         };
@@ -293,7 +371,7 @@ impl RoomActor {
                 false
             }
         };
-        let out = shown.then(|| self.message_outbound(&message));
+        let out = shown.then(|| (self.message_outbound(&message), message.clone()));
         Ok((Ack { seq: message.seq, duplicate: false }, out))
     }
 
@@ -308,7 +386,7 @@ impl RoomActor {
         }
     }
 
-    fn message_outbound(&self, m: &Message) -> Outbound {
+    pub(super) fn message_outbound(&self, m: &Message) -> Outbound {
         let sender = match m.sender_kind {
             SenderKind::Child => {
                 let p = m.sender_id.and_then(|id| self.participants.get(&id));
@@ -337,7 +415,7 @@ impl RoomActor {
         self.broadcast(&ServerFrame::Presence { online: people }, None, None);
     }
 
-    fn broadcast(&self, frame: &ServerFrame, seq: Option<i64>, skip_participant: Option<i64>) {
+    pub(super) fn broadcast(&self, frame: &ServerFrame, seq: Option<i64>, skip_participant: Option<i64>) {
         let json: Utf8Bytes = frame.to_json().into();
         // No receiver is fine: nobody is connected.
         let _ = self.events.send(Outbound { json, seq, skip_participant });

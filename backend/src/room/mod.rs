@@ -9,6 +9,8 @@
 //! silently skipped.
 
 mod actor;
+mod agent;
+mod phases;
 mod rate_limit;
 
 use std::collections::HashMap;
@@ -26,6 +28,7 @@ use crate::safety::ContentFilter;
 use crate::store::{Participant, SessionStatus, Store};
 
 pub use actor::RoomConfig;
+pub use agent::{AgentConfig, FacilitatorCommand};
 
 /// A frame for the connections of a room, serialised once for all of them.
 #[derive(Debug, Clone)]
@@ -84,6 +87,7 @@ pub(crate) enum Command {
         on: bool,
     },
     SessionStatus(SessionStatus),
+    Facilitator(FacilitatorCommand),
 }
 
 /// The room could not be reached (it failed to start, e.g. the group vanished).
@@ -156,6 +160,16 @@ impl Rooms {
         let tx = self.live.lock().expect("rooms lock").get(&group_id).cloned();
         if let Some(tx) = tx {
             let _ = tx.send(Command::SessionStatus(status)).await;
+        }
+    }
+
+    /// A facilitator's command for a live group (extend or skip a phase, pause or resume the
+    /// agent, switch its role, whisper guidance). A group nobody is in has nothing to steer.
+    pub async fn facilitator(&self, group_id: i64, command: FacilitatorCommand) -> bool {
+        let tx = self.live.lock().expect("rooms lock").get(&group_id).cloned();
+        match tx {
+            Some(tx) => tx.send(Command::Facilitator(command)).await.is_ok(),
+            None => false,
         }
     }
 

@@ -1,0 +1,751 @@
+//! The agent's seat in a room: the room actor feeds it events (messages, the clock, phases,
+//! the facilitator's commands), asks the policy, and carries out its decisions: a reply is
+//! generated in a task of its own, streamed to the group cleaned, stored once and broadcast;
+//! every decision goes to the agent event log, every directive to the directives table.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::actor::RoomActor;
+use super::phases::Change;
+use crate::agent::directives::{self, Directive, Outcome, Tracker};
+use crate::agent::policy::{self, Decision, Event, RoomState, Speech, Trigger};
+use crate::agent::prompt::{self, Line, StreamCleaner, Templates, Vars};
+use crate::agent::runner::{self, ReplyEvent, ReplyItem};
+use crate::agent::PolicyConfig;
+use crate::engine::{
+    CancelHandle, Completion, FinishReason, GenerateRequest, RoomKey, SamplingParams, SharedEngine,
+};
+use crate::protocol::ServerFrame;
+use crate::store::{self, AgentEvent, AgentRole, Message, NewMessage, SenderKind};
+
+/// The agent's tunables, shared by all rooms (the simulator shortens the times).
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub policy: PolicyConfig,
+    /// How long the group has to follow a directive (and again after the escalation).
+    pub directive_window_ms: i64,
+    pub templates: Arc<Templates>,
+    pub sampling: SamplingParams,
+    /// Chat lines the prompt shows (the newest).
+    pub context_lines: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            policy: PolicyConfig::default(),
+            directive_window_ms: 60_000,
+            templates: Arc::new(Templates::built_in()),
+            sampling: SamplingParams {
+                temperature: 0.6,
+                max_tokens: 72,
+                ..SamplingParams::default()
+            },
+            context_lines: 16,
+        }
+    }
+}
+
+/// A reply on its way.
+pub(super) struct Running {
+    stream_id: u64,
+    speech: Speech,
+    decision: Decision,
+    trigger_at: Instant,
+    first_shown: Option<f64>,
+    cleaner: StreamCleaner,
+    cancel: CancelHandle,
+    /// Stopped by the facilitator: nothing is stored.
+    discard: bool,
+    started: bool,
+    prompt_version: String,
+}
+
+pub(super) struct AgentSeat {
+    engine: SharedEngine,
+    key: RoomKey,
+    pub(super) state: RoomState,
+    tracker: Tracker,
+    lines: VecDeque<Line>,
+    topic: Vec<String>,
+    running: Option<Running>,
+    next_stream: u64,
+    /// Events that need a reply but came while one was running.
+    deferred: VecDeque<Event>,
+    guidance: Option<String>,
+    last_tick_reason: String,
+    pub(super) replies_tx: mpsc::Sender<ReplyEvent>,
+}
+
+impl AgentSeat {
+    pub(super) fn new(
+        engine: SharedEngine,
+        group_id: i64,
+        role: AgentRole,
+        config: &AgentConfig,
+        topic: Vec<String>,
+        history: &[Line],
+        now_ms: i64,
+    ) -> (AgentSeat, mpsc::Receiver<ReplyEvent>) {
+        let (replies_tx, rx) = mpsc::channel(256);
+        let mut lines: VecDeque<Line> = history.iter().cloned().collect();
+        while lines.len() > config.context_lines {
+            lines.pop_front();
+        }
+        let seat = AgentSeat {
+            engine,
+            key: RoomKey::from(group_id),
+            state: RoomState::new(role, now_ms),
+            tracker: Tracker::new(config.directive_window_ms),
+            lines,
+            topic,
+            running: None,
+            next_stream: 1,
+            deferred: VecDeque::new(),
+            guidance: None,
+            last_tick_reason: String::new(),
+            replies_tx,
+        };
+        (seat, rx)
+    }
+}
+
+/// The facilitator's commands for a live room (the dashboard sends them).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FacilitatorCommand {
+    ExtendPhase {
+        minutes: u32,
+    },
+    SkipPhase,
+    PauseAgent,
+    ResumeAgent,
+    SwitchRole(AgentRole),
+    /// Private guidance: the agent acts on it; children never see the text.
+    Whisper(String),
+}
+
+impl RoomActor {
+    /// A child's message was stored and shown.
+    pub(super) async fn agent_on_child_message(&mut self, m: &Message) {
+        let now = m.created_at;
+        let nickname = self.nickname(m.sender_id);
+        let agent_name = self.session.agent_name.clone();
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        let pid = m.sender_id.unwrap_or(0);
+        let addressed = policy::addresses(&m.text, &agent_name);
+        let on_topic = policy::on_topic(&m.text, &seat.topic);
+        seat.state
+            .note_child_message(pid, m.seq, addressed, on_topic, now);
+        seat.push_line(
+            Line {
+                speaker: Some(nickname),
+                text: m.text.clone(),
+            },
+            self.deps.config.agent.context_lines,
+        );
+        for (d, outcome) in seat.tracker.on_child_message(pid) {
+            self.directive_resolved(&d, outcome, now).await;
+        }
+        self.agent_prefill();
+        let event = Event::ChildMessage {
+            participant_id: pid,
+            seq: m.seq,
+            addressed,
+            on_topic,
+        };
+        self.agent_consider(event, now).await;
+    }
+
+    /// The clock: phases, directives, the policy's timed triggers, deferred replies.
+    pub(super) async fn agent_tick(&mut self) {
+        let now = store::now_ms();
+        if self.connections.is_empty() && !self.phases.started() {
+            return;
+        }
+        if let Some(change) = self.phases.tick(now) {
+            self.phase_changed(change, now).await;
+        }
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        for (d, outcome) in seat.tracker.on_tick(now) {
+            self.directive_resolved(&d, outcome, now).await;
+            if outcome == Outcome::Escalate {
+                self.agent_consider(Event::DirectiveIgnored { target: d.target }, now)
+                    .await;
+            }
+        }
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        if !seat.state.busy {
+            if let Some(event) = seat.deferred.pop_front() {
+                self.agent_consider(event, now).await;
+                return;
+            }
+        }
+        self.agent_consider(Event::Tick, now).await;
+    }
+
+    /// Starts the phases when the first child arrives.
+    pub(super) async fn phases_start(&mut self) {
+        let now = store::now_ms();
+        if let Some(change) = self.phases.start(now) {
+            self.phase_changed(change, now).await;
+        }
+    }
+
+    async fn phase_changed(&mut self, change: Change, now: i64) {
+        let event = match change {
+            Change::Started(i) => {
+                if let Some(info) = self.phases.info() {
+                    self.broadcast(&ServerFrame::Phase(info), None, None);
+                }
+                Event::PhaseStarted { index: Some(i) }
+            }
+            Change::Finished => {
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.state.ended = true;
+                }
+                Event::PhaseStarted { index: None }
+            }
+        };
+        self.agent_consider(event, now).await;
+    }
+
+    pub(super) async fn facilitator(&mut self, command: FacilitatorCommand) {
+        let now = store::now_ms();
+        match command {
+            FacilitatorCommand::ExtendPhase { minutes } => {
+                if self.phases.extend(minutes) {
+                    if let Some(info) = self.phases.info() {
+                        self.broadcast(&ServerFrame::Phase(info), None, None);
+                    }
+                }
+            }
+            FacilitatorCommand::SkipPhase => {
+                if let Some(change) = self.phases.skip(now) {
+                    self.phase_changed(change, now).await;
+                }
+            }
+            FacilitatorCommand::PauseAgent => {
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.state.paused = true;
+                    seat.deferred.clear();
+                    if let Some(r) = seat.running.as_mut() {
+                        r.discard = true;
+                        r.cancel.cancel();
+                        seat.engine.cancel(&seat.key);
+                    }
+                }
+                self.log_event(
+                    Trigger::Tick.as_str(),
+                    "paused",
+                    "the facilitator paused the agent",
+                    now,
+                )
+                .await;
+            }
+            FacilitatorCommand::ResumeAgent => {
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.state.paused = false;
+                }
+                self.log_event(
+                    Trigger::Tick.as_str(),
+                    "resumed",
+                    "the facilitator resumed the agent",
+                    now,
+                )
+                .await;
+            }
+            FacilitatorCommand::SwitchRole(role) => {
+                if self
+                    .deps
+                    .store
+                    .set_group_role(self.group.id, role)
+                    .await
+                    .is_ok()
+                {
+                    self.group.agent_role = role;
+                    if let Some(seat) = self.agent.as_mut() {
+                        seat.state.role = role;
+                        if role == AgentRole::None {
+                            if let Some(r) = seat.running.as_mut() {
+                                r.discard = true;
+                                r.cancel.cancel();
+                            }
+                        }
+                    }
+                    self.log_event(
+                        "facilitator",
+                        "switch_role",
+                        &format!("the agent is now {role}"),
+                        now,
+                    )
+                    .await;
+                }
+            }
+            FacilitatorCommand::Whisper(text) => {
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.guidance = Some(text);
+                }
+                self.agent_consider(Event::Whisper, now).await;
+            }
+        }
+    }
+
+    /// Asks the policy and acts on the decision.
+    async fn agent_consider(&mut self, event: Event, now: i64) {
+        let config = self.deps.config.agent.clone();
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        let decision = policy::decide(&seat.state, &event, now, &config.policy);
+        let Some(speech) = decision.speech.clone() else {
+            let needs_reply = matches!(
+                event,
+                Event::PhaseStarted { .. } | Event::Whisper | Event::DirectiveIgnored { .. }
+            );
+            if seat.state.busy && needs_reply && !seat.state.paused {
+                seat.deferred.push_back(event);
+            }
+            // A tick is logged when its reason changes, not every second.
+            if decision.trigger == Trigger::Tick {
+                if seat.last_tick_reason == decision.reason {
+                    return;
+                }
+                seat.last_tick_reason = decision.reason.clone();
+            }
+            self.log_event(decision.trigger.as_str(), "silent", &decision.reason, now)
+                .await;
+            return;
+        };
+        self.start_reply(decision, speech);
+    }
+
+    fn start_reply(&mut self, decision: Decision, speech: Speech) {
+        let config = &self.deps.config.agent;
+        let role = self.group.agent_role;
+        let Some(template) = config.templates.for_role(role).cloned() else {
+            return;
+        };
+        let vars = self.prompt_vars();
+        let target = speech.target.map(|t| self.nickname(Some(t)));
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        let guidance = if speech.intent == crate::agent::Intent::FollowGuidance {
+            seat.guidance.take()
+        } else {
+            None
+        };
+        let instruction =
+            prompt::intent_instruction(speech.intent, role, target.as_deref(), guidance.as_deref());
+        let lines: Vec<Line> = seat.lines.iter().cloned().collect();
+        let turn = template.render_turn(&vars, &instruction);
+        let messages = prompt::conversation(&template.render_system(&vars), &lines, Some(&turn));
+        let stream_id = seat.next_stream;
+        seat.next_stream += 1;
+        let request = GenerateRequest::new(seat.key.clone(), messages, config.sampling.clone());
+        let cancel = runner::spawn_reply(
+            seat.engine.clone(),
+            request,
+            stream_id,
+            seat.replies_tx.clone(),
+        );
+        seat.state.busy = true;
+        seat.running = Some(Running {
+            stream_id,
+            speech,
+            decision,
+            trigger_at: Instant::now(),
+            first_shown: None,
+            cleaner: StreamCleaner::new(&turn),
+            cancel,
+            discard: false,
+            started: false,
+            prompt_version: template.version.clone(),
+        });
+    }
+
+    /// An item of the running reply arrived from its task.
+    pub(super) async fn agent_reply_event(&mut self, ev: ReplyEvent) {
+        let agent_name = self.session.agent_name.clone();
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        let Some(r) = seat
+            .running
+            .as_mut()
+            .filter(|r| r.stream_id == ev.stream_id)
+        else {
+            return;
+        };
+        match ev.item {
+            ReplyItem::Token(t) => {
+                if r.discard || r.cleaner.complete {
+                    return;
+                }
+                let shown = r.cleaner.push(&t, &agent_name);
+                if r.cleaner.complete {
+                    // Enough sentences: stop the model (the reply is kept).
+                    r.cancel.cancel();
+                }
+                if shown.is_empty() {
+                    return;
+                }
+                let stream_id = r.stream_id;
+                let start = !r.started;
+                r.started = true;
+                if r.first_shown.is_none() {
+                    r.first_shown = Some(r.trigger_at.elapsed().as_secs_f64() * 1000.0);
+                }
+                let reply_to = r.speech.reply_to;
+                if start {
+                    self.broadcast(
+                        &ServerFrame::AgentStart {
+                            stream_id,
+                            name: agent_name,
+                            reply_to,
+                        },
+                        None,
+                        None,
+                    );
+                }
+                self.broadcast(
+                    &ServerFrame::AgentDelta {
+                        stream_id,
+                        text: shown,
+                    },
+                    None,
+                    None,
+                );
+            }
+            ReplyItem::Done(c) => self.finish_reply(Some(c)).await,
+            ReplyItem::Failed(e) => {
+                tracing::warn!(group = self.group.id, error = %e, "agent reply failed");
+                self.finish_reply(None).await
+            }
+        }
+    }
+
+    async fn finish_reply(&mut self, completion: Option<Completion>) {
+        let agent_name = self.session.agent_name.clone();
+        let model = self
+            .agent
+            .as_ref()
+            .map(|s| s.engine.model_name().to_string());
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        let Some(mut r) = seat.running.take() else {
+            return;
+        };
+        seat.state.busy = false;
+        let (text, rest) = r.cleaner.finish(&agent_name);
+        let now = store::now_ms();
+        let paused = r.discard
+            || completion
+                .as_ref()
+                .is_some_and(|c| c.finish_reason == FinishReason::Cancelled && !r.cleaner.complete);
+        let text = if paused { None } else { text };
+        let mut seq = None;
+        if let Some(text) = &text {
+            if !rest.is_empty() {
+                if !r.started {
+                    self.broadcast(
+                        &ServerFrame::AgentStart {
+                            stream_id: r.stream_id,
+                            name: agent_name.clone(),
+                            reply_to: r.speech.reply_to,
+                        },
+                        None,
+                        None,
+                    );
+                    r.started = true;
+                    r.first_shown
+                        .get_or_insert(r.trigger_at.elapsed().as_secs_f64() * 1000.0);
+                }
+                self.broadcast(
+                    &ServerFrame::AgentDelta {
+                        stream_id: r.stream_id,
+                        text: rest,
+                    },
+                    None,
+                    None,
+                );
+            }
+            seq = self.store_agent_message(text, r.speech.reply_to, now).await;
+        }
+        if r.started || seq.is_some() {
+            self.broadcast(
+                &ServerFrame::AgentEnd {
+                    stream_id: r.stream_id,
+                    seq: seq.as_ref().map(|(s, _)| *s),
+                },
+                None,
+                None,
+            );
+        }
+        if let Some((_, out)) = &seq {
+            let _ = self.events.send(out.clone());
+        }
+        let decision = match (&text, seq.is_some(), paused) {
+            (_, _, true) => "cancelled".to_string(),
+            (None, _, _) if r.cleaner.rejected => "dropped_echo".to_string(),
+            (None, _, _) => "dropped_empty".to_string(),
+            (Some(_), false, _) => "store_failed".to_string(),
+            (Some(_), true, _) => r.decision.label().to_string(),
+        };
+        let m = completion.as_ref().map(|c| &c.metrics);
+        let event = AgentEvent {
+            group_id: self.group.id,
+            created_at: now,
+            trigger: r.decision.trigger.as_str().to_string(),
+            decision,
+            reason: r.decision.reason.clone(),
+            message_seq: seq.as_ref().map(|(s, _)| *s),
+            prompt_version: Some(r.prompt_version.clone()),
+            model,
+            prompt_tokens: m.map(|m| i64::from(m.prompt_tokens)),
+            cached_tokens: m.map(|m| i64::from(m.cached_tokens)),
+            generated_tokens: m.map(|m| i64::from(m.generated_tokens)),
+            ttft_ms: r.first_shown.map(|v| v.round() as i64),
+            total_ms: Some(r.trigger_at.elapsed().as_millis() as i64),
+            ..AgentEvent::default()
+        };
+        if let Err(e) = self.deps.store.record_agent_event(&event).await {
+            tracing::warn!(error = %e, "cannot record an agent event");
+        }
+        let (Some(text), Some((seq, _))) = (text, seq) else {
+            return;
+        };
+        let n_online = self.online_count();
+        let Some(seat) = self.agent.as_mut() else {
+            return;
+        };
+        seat.state.note_agent_message(&r.speech, now);
+        seat.push_line(
+            Line {
+                speaker: None,
+                text: text.clone(),
+            },
+            self.deps.config.agent.context_lines,
+        );
+        if self.group.agent_role == AgentRole::Moderator {
+            if let Some((kind, target)) = directives::directive_of(&r.speech, &text) {
+                let stored = self
+                    .deps
+                    .store
+                    .add_directive(self.group.id, kind.as_str(), target, Some(seq), now)
+                    .await;
+                let id = stored.map(|d| d.id).unwrap_or(0);
+                let d = Directive {
+                    id,
+                    kind,
+                    target,
+                    given_at_ms: now,
+                    escalated_at_ms: None,
+                    needed: 0,
+                    answered: Default::default(),
+                };
+                let Some(seat) = self.agent.as_mut() else {
+                    return;
+                };
+                for old in seat.tracker.give(d, n_online) {
+                    self.directive_resolved(&old, Outcome::Superseded, now)
+                        .await;
+                }
+            }
+        }
+    }
+
+    async fn store_agent_message(
+        &mut self,
+        text: &str,
+        reply_to: Option<i64>,
+        now: i64,
+    ) -> Option<(i64, super::Outbound)> {
+        let new = NewMessage {
+            group_id: self.group.id,
+            client_msg_id: format!("agent-{}-{now}-{}", self.group.id, self.last_seq + 1),
+            sender_kind: SenderKind::Agent,
+            sender_id: None,
+            text: text.to_string(),
+            phase: self.phases.current().map(|p| p.name.clone()),
+            created_at: now,
+            reply_to,
+        };
+        match self.deps.store.append_message(&new).await {
+            Ok(a) => {
+                self.last_seq = self.last_seq.max(a.message.seq);
+                Some((a.message.seq, self.message_outbound(&a.message)))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store the agent's reply");
+                None
+            }
+        }
+    }
+
+    async fn directive_resolved(&mut self, d: &Directive, outcome: Outcome, now: i64) {
+        let store = &self.deps.store;
+        let result = match outcome {
+            Outcome::Escalate => store.directive_escalated(d.id, now).await,
+            _ => store.resolve_directive(d.id, outcome.as_str(), now).await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot record a directive");
+        }
+        if outcome == Outcome::Ignored {
+            let who = d.target.map(|t| self.nickname(Some(t)));
+            let detail = match who {
+                Some(who) => format!("The group did not follow the agent's {} directive for {who}, even after a reminder.", d.kind.as_str()),
+                None => format!("The group did not follow the agent's {} directive, even after a reminder.", d.kind.as_str()),
+            };
+            let _ = store
+                .raise_flag(self.group.id, None, "directive_ignored", &detail, now)
+                .await;
+        }
+        self.log_event(
+            Trigger::DirectiveIgnored.as_str(),
+            &format!("directive_{}", outcome.as_str()),
+            &format!("{} directive #{}", d.kind.as_str(), d.id),
+            now,
+        )
+        .await;
+    }
+
+    async fn log_event(&self, trigger: &str, decision: &str, reason: &str, now: i64) {
+        if self.agent.is_none() {
+            return;
+        }
+        let event = AgentEvent {
+            group_id: self.group.id,
+            created_at: now,
+            trigger: trigger.to_string(),
+            decision: decision.to_string(),
+            reason: reason.to_string(),
+            ..AgentEvent::default()
+        };
+        if let Err(e) = self.deps.store.record_agent_event(&event).await {
+            tracing::warn!(error = %e, "cannot record an agent event");
+        }
+    }
+
+    /// Evaluates the conversation into the engine's cache now, so the next reply starts fast.
+    fn agent_prefill(&self) {
+        let Some(seat) = self.agent.as_ref() else {
+            return;
+        };
+        if seat.state.role == AgentRole::None || seat.running.is_some() {
+            return;
+        }
+        let Some(template) = self.deps.config.agent.templates.for_role(seat.state.role) else {
+            return;
+        };
+        let lines: Vec<Line> = seat.lines.iter().cloned().collect();
+        let messages =
+            prompt::conversation(&template.render_system(&self.prompt_vars()), &lines, None);
+        // Dropping the handle does not stop the prefill: it only warms the cache.
+        drop(seat.engine.prefill(seat.key.clone(), messages));
+    }
+
+    fn prompt_vars(&self) -> Vars {
+        let activity = self.deps.activities.get(&self.session.activity_id);
+        let phase = self.phases.current();
+        let mut children: Vec<&str> = self
+            .participants
+            .values()
+            .map(|p| p.nickname.as_str())
+            .collect();
+        children.sort_unstable();
+        let mut v = Vars::new();
+        v.insert("name", self.session.agent_name.clone());
+        v.insert(
+            "activity_title",
+            activity.map_or_else(|| self.activity_title.clone(), |a| a.title.clone()),
+        );
+        v.insert(
+            "problem",
+            activity.map(|a| a.problem.clone()).unwrap_or_default(),
+        );
+        v.insert(
+            "phase_name",
+            phase.map_or_else(|| "Getting started".to_string(), |p| p.name.clone()),
+        );
+        v.insert(
+            "phase_goal",
+            phase.map_or_else(
+                || "Say hello to each other.".to_string(),
+                |p| p.goal.clone(),
+            ),
+        );
+        v.insert(
+            "phase_aim",
+            phase.map_or_else(|| "Welcome the group.".to_string(), |p| p.moderator.clone()),
+        );
+        v.insert(
+            "children",
+            if children.is_empty() {
+                "(nobody yet)".to_string()
+            } else {
+                children.join(", ")
+            },
+        );
+        v.insert("language", language_name(&self.session.language));
+        v
+    }
+
+    fn nickname(&self, id: Option<i64>) -> String {
+        id.and_then(|id| self.participants.get(&id))
+            .map_or_else(|| "someone".to_string(), |p| p.nickname.clone())
+    }
+
+    fn online_count(&self) -> usize {
+        let online: std::collections::HashSet<i64> = self.connections.values().copied().collect();
+        online.len()
+    }
+}
+
+impl AgentSeat {
+    fn push_line(&mut self, line: Line, keep: usize) {
+        self.lines.push_back(line);
+        while self.lines.len() > keep {
+            self.lines.pop_front();
+        }
+    }
+
+    /// Stops everything this room asked of the engine (the room is closing).
+    pub(super) fn close(&self) {
+        self.engine.close_room(&self.key);
+    }
+}
+
+/// The language's name for the prompt (models follow "English" better than "en").
+fn language_name(code: &str) -> String {
+    let name = match code.trim().to_lowercase().as_str() {
+        "en" => "English",
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "nl" => "Dutch",
+        "pt" => "Portuguese",
+        "pl" => "Polish",
+        "sv" => "Swedish",
+        "da" => "Danish",
+        "fi" => "Finnish",
+        "zh" => "Chinese",
+        "ja" => "Japanese",
+        "tr" => "Turkish",
+        _ => return code.to_string(),
+    };
+    name.to_string()
+}

@@ -1,0 +1,183 @@
+//! The numbers a simulated session is judged by, computed from what the room stored.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::agent::policy::addresses;
+use crate::store::{AgentEvent, AgentRole, DirectiveRecord, Flag, Message, SenderKind};
+
+/// `peerlearn simulate --json` prints this.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub agent_role: AgentRole,
+    pub elapsed_s: f64,
+    pub child_messages: usize,
+    pub agent_messages: usize,
+    /// Agent messages among all messages.
+    pub agent_talk_share: f64,
+    /// From the trigger (the message or the timer) to the first token shown to the children.
+    pub reply_ms_p50: Option<f64>,
+    pub reply_ms_p95: Option<f64>,
+    pub addressed_replies: usize,
+    /// Child messages that named the agent and got no reply.
+    pub addressed_unanswered: usize,
+    pub invitations: usize,
+    pub invited_children_who_then_spoke: usize,
+    pub directives: usize,
+    pub directives_followed: usize,
+    pub escalations: usize,
+    pub flags: usize,
+    /// 0 when every child wrote as much as the others, towards 1 when one child wrote all.
+    pub participation_gini_children: f64,
+    pub child_message_counts: BTreeMap<i64, usize>,
+    pub phases_completed: usize,
+    /// Agent decisions by trigger and outcome (silent ones included).
+    pub decisions: BTreeMap<String, usize>,
+    /// The agent's messages, in order, for a reader to judge.
+    pub agent_texts: Vec<String>,
+}
+
+pub struct Inputs<'a> {
+    pub scenario: &'a str,
+    pub role: AgentRole,
+    pub agent_name: &'a str,
+    pub messages: &'a [Message],
+    pub events: &'a [AgentEvent],
+    pub directives: &'a [DirectiveRecord],
+    pub flags: &'a [Flag],
+    pub child_ids: &'a [i64],
+    pub phases_completed: usize,
+    pub elapsed_s: f64,
+}
+
+pub fn build(i: &Inputs<'_>) -> Report {
+    let children: Vec<&Message> = i
+        .messages
+        .iter()
+        .filter(|m| m.sender_kind == SenderKind::Child)
+        .collect();
+    let agent: Vec<&Message> = i
+        .messages
+        .iter()
+        .filter(|m| m.sender_kind == SenderKind::Agent)
+        .collect();
+    let answered: BTreeSet<i64> = agent.iter().filter_map(|m| m.reply_to).collect();
+    let addressed: Vec<i64> = children
+        .iter()
+        .filter(|m| addresses(&m.text, i.agent_name))
+        .map(|m| m.seq)
+        .collect();
+    let mut ttfts: Vec<f64> = i
+        .events
+        .iter()
+        .filter(|e| e.message_seq.is_some())
+        .filter_map(|e| e.ttft_ms.map(|v| v as f64))
+        .collect();
+    ttfts.sort_by(f64::total_cmp);
+    let mut counts: BTreeMap<i64, usize> = i.child_ids.iter().map(|id| (*id, 0)).collect();
+    for m in &children {
+        if let Some(id) = m.sender_id {
+            *counts.entry(id).or_default() += 1;
+        }
+    }
+    let mut decisions = BTreeMap::new();
+    for e in i.events {
+        *decisions
+            .entry(format!("{}:{}", e.trigger, e.decision))
+            .or_default() += 1;
+    }
+    let followed =
+        |d: &&DirectiveRecord| d.outcome == "followed" || d.outcome == "followed_after_escalation";
+    let invited_spoke: BTreeSet<i64> = i
+        .directives
+        .iter()
+        .filter(|d| d.kind == "invite")
+        .filter(followed)
+        .filter_map(|d| d.target_id)
+        .collect();
+    let total = children.len() + agent.len();
+    Report {
+        scenario: i.scenario.to_string(),
+        agent_role: i.role,
+        elapsed_s: (i.elapsed_s * 10.0).round() / 10.0,
+        child_messages: children.len(),
+        agent_messages: agent.len(),
+        agent_talk_share: if total == 0 {
+            0.0
+        } else {
+            round3(agent.len() as f64 / total as f64)
+        },
+        reply_ms_p50: percentile(&ttfts, 0.5),
+        reply_ms_p95: percentile(&ttfts, 0.95),
+        addressed_replies: addressed.iter().filter(|s| answered.contains(s)).count(),
+        addressed_unanswered: addressed.iter().filter(|s| !answered.contains(s)).count(),
+        invitations: i
+            .events
+            .iter()
+            .filter(|e| e.decision == "invite_quiet")
+            .count(),
+        invited_children_who_then_spoke: invited_spoke.len(),
+        directives: i.directives.len(),
+        directives_followed: i.directives.iter().filter(followed).count(),
+        escalations: i
+            .directives
+            .iter()
+            .filter(|d| d.escalated_at.is_some())
+            .count(),
+        flags: i.flags.len(),
+        participation_gini_children: round3(gini(
+            &counts.values().map(|v| *v as f64).collect::<Vec<_>>(),
+        )),
+        child_message_counts: counts,
+        phases_completed: i.phases_completed,
+        decisions,
+        agent_texts: agent.iter().map(|m| m.text.clone()).collect(),
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// The Gini coefficient of non-negative values (0 = equal).
+pub fn gini(values: &[f64]) -> f64 {
+    let n = values.len();
+    let sum: f64 = values.iter().sum();
+    if n < 2 || sum <= 0.0 {
+        return 0.0;
+    }
+    let mut diffs = 0.0;
+    for a in values {
+        for b in values {
+            diffs += (a - b).abs();
+        }
+    }
+    diffs / (2.0 * n as f64 * sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gini_and_percentiles() {
+        assert_eq!(gini(&[3.0, 3.0, 3.0]), 0.0);
+        assert!((gini(&[0.0, 0.0, 9.0]) - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(gini(&[]), 0.0);
+        let v = [10.0, 20.0, 30.0, 40.0];
+        assert_eq!(percentile(&v, 0.5), Some(20.0));
+        assert_eq!(percentile(&v, 0.95), Some(40.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

@@ -1,0 +1,472 @@
+//! The agent in a real room (actor, store, pipeline) with the deterministic FakeEngine: who
+//! speaks when, what is stored and logged, the facilitator's commands.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use peerlearn::activity::Catalog;
+use peerlearn::agent::PolicyConfig;
+use peerlearn::config::{DatabaseKind, DatabaseSettings};
+use peerlearn::engine::fake::FakeEngine;
+use peerlearn::engine::SharedEngine;
+use peerlearn::metrics::Metrics;
+use peerlearn::room::{AgentConfig, FacilitatorCommand, RoomConfig, RoomDeps, Rooms, SendRequest};
+use peerlearn::safety::AllowAll;
+use peerlearn::simulate::{self, scenario};
+use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, Store};
+use serde_json::Value;
+
+const REPLY: &str = "That sounds fun. What could we add next?";
+
+fn fake() -> FakeEngine {
+    FakeEngine::new().with_reply(|_| REPLY.to_string())
+}
+
+fn scenario(text: &str) -> simulate::Scenario {
+    scenario::parse("test", text, "test.toml", &Catalog::built_in()).expect("valid scenario")
+}
+
+async fn simulate(text: &str, engine: FakeEngine) -> simulate::Report {
+    let engine: SharedEngine = Arc::new(engine);
+    simulate::run(&scenario(text), Arc::new(Catalog::built_in()), Some(engine))
+        .await
+        .expect("simulation runs")
+}
+
+#[tokio::test]
+async fn an_ignored_invitation_is_escalated_once_then_flagged() {
+    let report = simulate(
+        r#"
+activity = "playground"
+agent_role = "moderator"
+duration_s = 7
+minute_s = 30
+directive_window_s = 1.5
+[policy]
+quiet_child_ms = 1500
+invite_cooldown_ms = 1000
+min_gap_ms = 200
+silence_ms = 60000
+[[children]]
+nickname = "Mia"
+[[children]]
+nickname = "Sam"
+behaviour = "ignores_agent"
+[[timeline]]
+at = 0.5
+child = "Mia"
+text = "I want a big slide"
+[[timeline]]
+at = 1.5
+child = "Mia"
+text = "and swings for everyone"
+"#,
+        fake(),
+    )
+    .await;
+    assert!(
+        report.agent_messages >= 3,
+        "opening, invitation, escalation: {report:?}"
+    );
+    assert!(report.invitations >= 1, "{report:?}");
+    assert!(report.escalations >= 1, "{report:?}");
+    assert!(
+        report.flags >= 1,
+        "an ignored directive is flagged: {report:?}"
+    );
+    assert_eq!(report.invited_children_who_then_spoke, 0);
+    assert!(
+        report
+            .decisions
+            .keys()
+            .any(|k| k.ends_with(":directive_ignored")),
+        "{:?}",
+        report.decisions
+    );
+}
+
+#[tokio::test]
+async fn an_invited_child_who_answers_counts_as_followed() {
+    let report = simulate(
+        r#"
+activity = "playground"
+agent_role = "moderator"
+duration_s = 6
+minute_s = 30
+directive_window_s = 3
+[policy]
+quiet_child_ms = 1500
+invite_cooldown_ms = 1000
+min_gap_ms = 200
+silence_ms = 60000
+[[children]]
+nickname = "Mia"
+[[children]]
+nickname = "Sam"
+behaviour = "quiet"
+answers_when_named = "a quiet corner please"
+answer_delay_s = 0.3
+[[timeline]]
+at = 0.5
+child = "Mia"
+text = "I want a big slide"
+[[timeline]]
+at = 1.5
+child = "Mia"
+text = "and swings for everyone"
+"#,
+        // The fake names whoever the instruction is about, like a real invitation would.
+        FakeEngine::new().with_reply(|req| {
+            let last = &req.messages.last().unwrap().content;
+            if last.contains("Sam") {
+                "Sam, what would you like to add?".into()
+            } else {
+                REPLY.into()
+            }
+        }),
+    )
+    .await;
+    assert!(report.invitations >= 1, "{report:?}");
+    assert_eq!(report.invited_children_who_then_spoke, 1, "{report:?}");
+    assert!(report.directives_followed >= 1, "{report:?}");
+    assert_eq!(report.flags, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn every_message_that_names_the_agent_is_answered() {
+    let report = simulate(
+        r#"
+activity = "playground"
+agent_role = "participant"
+duration_s = 4
+minute_s = 30
+[policy]
+min_gap_ms = 200
+[[children]]
+nickname = "Mia"
+[[children]]
+nickname = "Leo"
+[[timeline]]
+at = 0.3
+child = "Mia"
+text = "Blue what do you like?"
+[[timeline]]
+at = 0.4
+child = "Leo"
+text = "@blue are you a robot?"
+[[timeline]]
+at = 1.5
+child = "Mia"
+text = "I like blueberries"
+"#,
+        fake().with_token_delay(Duration::from_millis(20)),
+    )
+    .await;
+    assert_eq!(report.addressed_replies, 2, "{report:?}");
+    assert_eq!(report.addressed_unanswered, 0, "{report:?}");
+    assert_eq!(
+        report.agent_messages, 2,
+        "a participant does not announce phases: {report:?}"
+    );
+    assert!(report.reply_ms_p95.is_some());
+}
+
+#[tokio::test]
+async fn a_control_group_gets_no_agent_but_runs_its_phases() {
+    let report = simulate(
+        r#"
+activity = "playground"
+agent_role = "none"
+duration_s = 2.5
+minute_s = 0.5
+[[children]]
+nickname = "Mia"
+[[timeline]]
+at = 0.2
+child = "Mia"
+text = "Blue are you there?"
+"#,
+        fake(),
+    )
+    .await;
+    assert_eq!(report.agent_messages, 0);
+    assert!(report.phases_completed >= 1, "{report:?}");
+}
+
+/// A room over a fresh SQLite store with `engine`, and one group with two children.
+async fn room(
+    engine: Arc<FakeEngine>,
+    role: AgentRole,
+) -> (
+    Rooms,
+    Store,
+    i64,
+    Vec<store::Participant>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&DatabaseSettings {
+        url: format!("sqlite://{}", dir.path().join("t.db").display()),
+        kind: DatabaseKind::Sqlite,
+        connect_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
+    let (_, groups) = store
+        .create_session(&NewSession {
+            facilitator_id: None,
+            activity_id: "playground".into(),
+            language: "en".into(),
+            agent_name: "Blue".into(),
+            groups: vec![NewGroup {
+                name: "G".into(),
+                agent_role: role,
+            }],
+            created_at: store::now_ms(),
+        })
+        .await
+        .unwrap();
+    let g = groups[0].id;
+    let mut kids = Vec::new();
+    for (i, n) in ["Mia", "Leo"].iter().enumerate() {
+        kids.push(
+            store
+                .add_participant(g, n, "🙂", &format!("c{i}"), store::now_ms())
+                .await
+                .unwrap(),
+        );
+    }
+    let engine: SharedEngine = engine;
+    let rooms = Rooms::new(RoomDeps {
+        store: store.clone(),
+        metrics: Arc::new(Metrics::default()),
+        activities: Arc::new(Catalog::built_in()),
+        filter: Arc::new(AllowAll),
+        engine: Some(engine),
+        config: RoomConfig {
+            tick: Duration::from_millis(50),
+            agent: AgentConfig {
+                policy: PolicyConfig {
+                    min_gap_ms: 100,
+                    ..PolicyConfig::default()
+                },
+                ..AgentConfig::default()
+            },
+            ..RoomConfig::default()
+        },
+    });
+    (rooms, store, g, kids, dir)
+}
+
+async fn next_frame(
+    rx: &mut tokio::sync::broadcast::Receiver<peerlearn::room::Outbound>,
+    kind: &str,
+) -> Value {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let out = rx.recv().await.expect("room stream");
+            let v: Value = serde_json::from_str(out.json.as_str()).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} frame"))
+}
+
+#[tokio::test]
+async fn the_moderator_opens_with_the_phase_and_a_stored_streamed_reply() {
+    let engine = Arc::new(fake());
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
+    let w = rooms
+        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let welcome: Value = serde_json::from_str(w.welcome.as_str()).unwrap();
+    let mut rx = w.events;
+    // The first child starts the activity: the phase frame, then the moderator's opening.
+    let phase = next_frame(&mut rx, "phase").await;
+    assert_eq!(phase["name"], "Warm-up");
+    let start = next_frame(&mut rx, "agent_start").await;
+    assert_eq!(start["name"], "Blue");
+    let end = next_frame(&mut rx, "agent_end").await;
+    let seq = end["seq"].as_i64().expect("the stored reply's seq");
+    let msg = next_frame(&mut rx, "message").await;
+    assert_eq!(msg["seq"], seq);
+    assert_eq!(msg["sender"]["kind"], "agent");
+    assert_eq!(msg["text"], REPLY);
+    assert_eq!(msg["phase"], "Warm-up");
+    let _ = welcome;
+    // A second child sees the running phase in their welcome.
+    let w2 = rooms
+        .hello(g, rooms.connection_id(), kids[1].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let welcome2: Value = serde_json::from_str(w2.welcome.as_str()).unwrap();
+    assert_eq!(welcome2["phase"]["name"], "Warm-up");
+    // The reply is logged with its prompt version and model.
+    let events = store.agent_events(g).await.unwrap();
+    let spoken = events
+        .iter()
+        .find(|e| e.message_seq == Some(seq))
+        .expect("logged");
+    assert_eq!(spoken.trigger, "phase_timer");
+    assert_eq!(spoken.decision, "announce_phase");
+    assert!(spoken
+        .prompt_version
+        .as_deref()
+        .unwrap()
+        .starts_with("moderator-"));
+    assert_eq!(spoken.model.as_deref(), Some("fake-model"));
+    assert!(spoken.total_ms.is_some() && spoken.generated_tokens.is_some());
+    // Children's messages are prefilled eagerly and their decisions logged, silent ones too.
+    let ack = rooms
+        .send_message(
+            g,
+            SendRequest {
+                participant_id: kids[0].id,
+                client_msg_id: "m1".into(),
+                text: "a slide for all".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(engine
+        .calls()
+        .iter()
+        .any(|c| matches!(c, peerlearn::engine::fake::FakeCall::Prefill { .. })));
+    let events = store.agent_events(g).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.trigger == "message" && e.decision == "silent"),
+        "{events:?}"
+    );
+    let stored = store.message(g, ack.seq).await.unwrap();
+    assert_eq!(stored.phase.as_deref(), Some("Warm-up"));
+}
+
+#[tokio::test]
+async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
+    let engine = Arc::new(fake().with_token_delay(Duration::from_millis(150)));
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
+    let w = rooms
+        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rx = w.events;
+    rooms
+        .send_message(
+            g,
+            SendRequest {
+                participant_id: kids[0].id,
+                client_msg_id: "m1".into(),
+                text: "Blue, help!".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    next_frame(&mut rx, "agent_start").await;
+    assert!(rooms.facilitator(g, FacilitatorCommand::PauseAgent).await);
+    let end = next_frame(&mut rx, "agent_end").await;
+    assert!(
+        end["seq"].is_null(),
+        "a cancelled reply is not stored: {end}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let agent_messages = |ms: Vec<store::Message>| {
+        ms.into_iter()
+            .filter(|m| m.sender_kind == SenderKind::Agent)
+            .count()
+    };
+    assert_eq!(
+        agent_messages(store.messages_after(g, 0, 100).await.unwrap()),
+        0
+    );
+    let events = store.agent_events(g).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.decision == "cancelled"),
+        "{events:?}"
+    );
+    // Paused: even being addressed gets no reply.
+    rooms
+        .send_message(
+            g,
+            SendRequest {
+                participant_id: kids[0].id,
+                client_msg_id: "m2".into(),
+                text: "Blue?".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        agent_messages(store.messages_after(g, 0, 100).await.unwrap()),
+        0
+    );
+    // Resumed, a whisper makes the agent act on it; the whisper's words reach only the model.
+    rooms.facilitator(g, FacilitatorCommand::ResumeAgent).await;
+    let secret = "ask them about colours for the ramp";
+    rooms
+        .facilitator(g, FacilitatorCommand::Whisper(secret.into()))
+        .await;
+    let mut frames = Vec::new();
+    let msg = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let out = rx.recv().await.unwrap();
+            frames.push(out.json.to_string());
+            let v: Value = serde_json::from_str(out.json.as_str()).unwrap();
+            if v["type"] == "message" && v["sender"]["kind"] == "agent" {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("the agent follows the whisper");
+    assert_eq!(msg["text"], REPLY);
+    assert!(frames.iter().all(|f| !f.contains(secret)), "{frames:?}");
+    let asked = engine.generate_requests();
+    assert!(asked
+        .last()
+        .unwrap()
+        .messages
+        .iter()
+        .any(|m| m.content.contains(secret)));
+}
+
+#[tokio::test]
+async fn the_facilitator_extends_and_skips_phases() {
+    let (rooms, _store, g, kids, _dir) = room(Arc::new(fake()), AgentRole::None).await;
+    let w = rooms
+        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rx = w.events;
+    let first = next_frame(&mut rx, "phase").await;
+    rooms
+        .facilitator(g, FacilitatorCommand::ExtendPhase { minutes: 2 })
+        .await;
+    let extended = next_frame(&mut rx, "phase").await;
+    assert_eq!(extended["index"], 0);
+    assert_eq!(
+        extended["ends_at_ms"].as_i64().unwrap() - first["ends_at_ms"].as_i64().unwrap(),
+        120_000
+    );
+    rooms.facilitator(g, FacilitatorCommand::SkipPhase).await;
+    let next = next_frame(&mut rx, "phase").await;
+    assert_eq!(next["index"], 1);
+    assert_eq!(next["name"], "Ideas");
+}
