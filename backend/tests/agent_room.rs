@@ -470,3 +470,52 @@ async fn the_facilitator_extends_and_skips_phases() {
     assert_eq!(next["index"], 1);
     assert_eq!(next["name"], "Ideas");
 }
+
+#[tokio::test]
+async fn a_worthless_reply_is_dropped_and_retried_once() {
+    // The first reply copies its instruction (tiny models do), the retry is good.
+    let engine = Arc::new(FakeEngine::new().with_replies(vec![
+        "(Teacher, only you see this) answer them".into(),
+        REPLY.into(),
+    ]));
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
+    let w = rooms
+        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rx = w.events;
+    rooms
+        .send_message(
+            g,
+            SendRequest {
+                participant_id: kids[0].id,
+                client_msg_id: "m1".into(),
+                text: "hi Blue".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let start = next_frame(&mut rx, "agent_start").await;
+    assert_eq!(start["reply_to"], 1);
+    let msg = next_frame(&mut rx, "message").await;
+    assert_eq!(msg["text"], REPLY);
+    assert_eq!(msg["reply_to"], 1);
+    assert_eq!(engine.generate_requests().len(), 2);
+    // The event is logged right after the broadcast.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let decisions: Vec<String> = store
+        .agent_events(g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.decision)
+        .collect();
+    assert!(
+        decisions.contains(&"dropped_echo".to_string()),
+        "{decisions:?}"
+    );
+    assert!(decisions.contains(&"answer".to_string()), "{decisions:?}");
+}

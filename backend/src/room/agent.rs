@@ -56,6 +56,8 @@ pub(super) struct Running {
     speech: Speech,
     decision: Decision,
     trigger_at: Instant,
+    attempt: u32,
+    guidance: Option<String>,
     first_shown: Option<f64>,
     cleaner: StreamCleaner,
     cancel: CancelHandle,
@@ -326,10 +328,18 @@ impl RoomActor {
                 .await;
             return;
         };
-        self.start_reply(decision, speech);
+        self.start_reply(decision, speech, 0, Instant::now());
     }
 
-    fn start_reply(&mut self, decision: Decision, speech: Speech) {
+    /// Starts generating. `attempt` 1 is the one retry after a reply that had to be dropped
+    /// (empty, or a copy of its instruction: tiny models do that), timed from the same trigger.
+    fn start_reply(
+        &mut self,
+        decision: Decision,
+        speech: Speech,
+        attempt: u32,
+        trigger_at: Instant,
+    ) {
         let config = &self.deps.config.agent;
         let role = self.group.agent_role;
         let Some(template) = config.templates.for_role(role).cloned() else {
@@ -352,7 +362,9 @@ impl RoomActor {
         let messages = prompt::conversation(&template.render_system(&vars), &lines, Some(&turn));
         let stream_id = seat.next_stream;
         seat.next_stream += 1;
-        let request = GenerateRequest::new(seat.key.clone(), messages, config.sampling.clone());
+        let mut sampling = config.sampling.clone();
+        sampling.seed = sampling.seed.wrapping_add(attempt * 7919);
+        let request = GenerateRequest::new(seat.key.clone(), messages, sampling);
         let cancel = runner::spawn_reply(
             seat.engine.clone(),
             request,
@@ -364,7 +376,9 @@ impl RoomActor {
             stream_id,
             speech,
             decision,
-            trigger_at: Instant::now(),
+            trigger_at,
+            attempt,
+            guidance,
             first_shown: None,
             cleaner: StreamCleaner::new(&turn),
             cancel,
@@ -523,7 +537,14 @@ impl RoomActor {
         if let Err(e) = self.deps.store.record_agent_event(&event).await {
             tracing::warn!(error = %e, "cannot record an agent event");
         }
+        let retry = !paused && text.is_none() && r.attempt == 0;
         let (Some(text), Some((seq, _))) = (text, seq) else {
+            if retry {
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.guidance = r.guidance.take();
+                }
+                self.start_reply(r.decision, r.speech, 1, r.trigger_at);
+            }
             return;
         };
         let n_online = self.online_count();

@@ -1,0 +1,88 @@
+//! The agent end to end with the real default model (PEERLEARN_TEST_MODEL or
+//! models/default.gguf): a short scenario through `simulate`, asserting structure, not text.
+
+use std::sync::Arc;
+
+use peerlearn::activity::Catalog;
+use peerlearn::engine::{build_engine, EngineConfig};
+use peerlearn::simulate::{self, scenario};
+
+fn test_model() -> std::path::PathBuf {
+    std::env::var_os("PEERLEARN_TEST_MODEL")
+        .map(Into::into)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.gguf").into())
+}
+
+const SCENARIO: &str = r#"
+activity = "playground"
+agent_role = "participant"
+duration_s = 25
+minute_s = 30
+[policy]
+participant_every = 3
+min_gap_ms = 3000
+silence_ms = 60000
+[[children]]
+nickname = "Mia"
+[[children]]
+nickname = "Leo"
+[[timeline]]
+at = 1
+child = "Mia"
+text = "hi Blue! what should our playground have?"
+[[timeline]]
+at = 8
+child = "Leo"
+text = "I like swings"
+[[timeline]]
+at = 10
+child = "Mia"
+text = "a slide that a wheelchair can use"
+[[timeline]]
+at = 12
+child = "Leo"
+text = "and a sandpit up high"
+[[timeline]]
+at = 15
+child = "Mia"
+text = "@Blue do you like the sandpit?"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_session_with_the_real_model() {
+    let catalog = Arc::new(Catalog::built_in());
+    let scenario = scenario::parse("model-test", SCENARIO, "model-test.toml", &catalog).unwrap();
+    let config = EngineConfig {
+        model_path: test_model(),
+        threads: 2,
+        slots: 2,
+        context_per_slot: 2048,
+        ..EngineConfig::default()
+    };
+    let engine = tokio::task::spawn_blocking(move || build_engine(&config))
+        .await
+        .unwrap()
+        .expect("the default model loads");
+    let report = simulate::run(&scenario, catalog, Some(engine))
+        .await
+        .expect("the session runs");
+    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
+    // Both children who addressed the agent were considered; the model's replies may be dropped
+    // when worthless, but something was said, cleanly.
+    assert!(report.agent_messages >= 1, "{report:?}");
+    assert_eq!(report.addressed_replies + report.addressed_unanswered, 2);
+    assert!(report.addressed_replies >= 1, "{report:?}");
+    assert!(report.reply_ms_p50.is_some());
+    for text in &report.agent_texts {
+        assert!(!text.trim().is_empty());
+        assert!(!text.starts_with("Blue:"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+        let sentences = text.matches(|c| matches!(c, '.' | '!' | '?')).count();
+        assert!(sentences <= 6, "short replies: {text}");
+    }
+    assert!(report.agent_talk_share < 0.6, "{report:?}");
+    assert!(
+        report.decisions.keys().any(|k| k.starts_with("message:")),
+        "silent decisions are logged too"
+    );
+}
