@@ -77,7 +77,7 @@ async fn a_short_session_with_the_real_model() {
         assert!(!text.trim().is_empty());
         assert!(!text.starts_with("Blue:"), "{text}");
         assert!(!text.contains('\n'), "{text}");
-        let sentences = text.matches(|c| matches!(c, '.' | '!' | '?')).count();
+        let sentences = text.matches(['.', '!', '?']).count();
         assert!(sentences <= 6, "short replies: {text}");
     }
     assert!(report.agent_talk_share < 0.6, "{report:?}");
