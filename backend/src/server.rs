@@ -27,6 +27,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("invalid activity: {0}")]
     Activity(#[from] ActivityError),
+    #[error("invalid agent role template: {0}")]
+    Role(#[from] crate::agent::PromptError),
     #[error("cannot start the inference engine: {0}")]
     Engine(#[from] EngineError),
     #[error("cannot listen on {addr}: {cause}")]
@@ -87,6 +89,10 @@ pub async fn start_with(settings: &Settings, options: StartOptions) -> Result<Ru
         model::check_gguf(&settings.engine.model)?;
     }
     let activities = Arc::new(Catalog::load(&settings.prompts_dir)?);
+    // The agent's role templates: the built-ins, replaced by the folder's (checked now, so a
+    // typo in a template stops the start instead of reaching a classroom).
+    let mut room_config = options.room_config;
+    room_config.agent.templates = Arc::new(crate::agent::Templates::load(&settings.prompts_dir)?);
     let store = Store::connect(&settings.database).await?;
     let engine = if options.load_engine {
         let config = engine_config(settings);
@@ -107,7 +113,7 @@ pub async fn start_with(settings: &Settings, options: StartOptions) -> Result<Ru
         activities: activities.clone(),
         filter: Arc::new(AllowAll),
         engine: engine.clone(),
-        config: options.room_config,
+        config: room_config,
     });
     let context = Arc::new(AppContext {
         store,
