@@ -650,16 +650,33 @@ fn on_tick(state: &RoomState, now_ms: i64, cfg: &PolicyConfig, moderator: bool) 
     Decision::silent(t, "nothing to do")
 }
 
-/// Whether `text` addresses the agent: its name as a whole word or `@name`, any case.
+/// Whether `text` addresses the agent: `@name` anywhere, or its name (whole word, any case)
+/// where one calls someone: at the start (after a greeting), next to a comma, or followed by
+/// `?`, `!` or `:`. "Blue, what do you think?" does; "it should be blue and fast" does not.
 pub fn addresses(text: &str, agent_name: &str) -> bool {
     let name = agent_name.trim().to_lowercase();
     if name.is_empty() {
         return false;
     }
     let lower = text.to_lowercase();
-    lower
-        .split(|c: char| !c.is_alphanumeric() && c != '@')
-        .any(|w| w.trim_start_matches('@') == name)
+    let tokens: Vec<&str> = lower.split_whitespace().collect();
+    let bare = |t: &str| t.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+    const GREETINGS: &[&str] = &[
+        "hi", "hey", "hello", "ok", "okay", "so", "dear", "and", "thanks", "yo", "but",
+    ];
+    tokens.iter().enumerate().any(|(i, tok)| {
+        let at = tok.trim_matches(|c: char| !c.is_alphanumeric() && c != '@');
+        if at.strip_prefix('@').is_some_and(|n| bare(n) == name) {
+            return true;
+        }
+        if bare(tok) != name {
+            return false;
+        }
+        let first = i == 0 || (i == 1 && GREETINGS.contains(&bare(tokens[0]).as_str()));
+        let punctuated = tok.ends_with([',', '?', '!', ':']);
+        let after_comma = i > 0 && tokens[i - 1].ends_with(',');
+        first || punctuated || after_comma
+    })
 }
 
 /// The words of a problem description worth matching (4 letters or more, lower case).
@@ -828,6 +845,10 @@ mod tests {
         assert!(addresses("what about you, BLUE", "Blue"));
         assert!(!addresses("I like blueberries", "Blue"));
         assert!(!addresses("the sky is bluegreen", "Blue"));
+        assert!(!addresses("it should be blue and very fast", "Blue"));
+        assert!(addresses("hi Blue! what is your favourite?", "Blue"));
+        assert!(addresses("do you like our ideas Blue?", "Blue"));
+        assert!(addresses("Blue do you like it", "Blue"));
         assert!(!addresses("anything", ""));
     }
 

@@ -282,6 +282,22 @@ pub fn conversation(system: &str, lines: &[Line], turn: Option<&str>) -> Vec<Cha
     out
 }
 
+/// Makes sure an invitation names the child it invites (tiny models often forget): prefixes
+/// `Name, ` when the reply does not mention them.
+pub fn ensure_named(reply: String, nickname: &str) -> String {
+    if nickname.is_empty() || super::policy::addresses(&reply, nickname) {
+        return reply;
+    }
+    let mut chars = reply.chars();
+    let rest: String = match chars.next() {
+        Some(first) if !reply.starts_with("I ") && !reply.starts_with("I'") => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => reply.clone(),
+    };
+    format!("{nickname}, {rest}")
+}
+
 /// Most sentences a reply may have.
 pub const MAX_SENTENCES: usize = 3;
 
@@ -382,6 +398,8 @@ pub struct StreamCleaner {
     pub complete: bool,
     /// The model copied its instruction: nothing is shown or stored.
     pub rejected: bool,
+    /// The children's nicknames, lower case: a reply starting `Name:` speaks for a child.
+    children: Vec<String>,
 }
 
 /// Whether `reply` mostly repeats `instruction` (a tiny model's failure mode).
@@ -412,6 +430,12 @@ impl StreamCleaner {
         }
     }
 
+    /// Also refuses replies written as one of these children (`Sam: ...`).
+    pub fn with_children(mut self, nicknames: &[String]) -> StreamCleaner {
+        self.children = nicknames.iter().map(|n| n.to_lowercase()).collect();
+        self
+    }
+
     /// Adds generated text; returns what to show now (may be empty).
     pub fn push(&mut self, token: &str, agent_name: &str) -> String {
         if self.rejected {
@@ -440,7 +464,7 @@ impl StreamCleaner {
         if self.rejected
             || clean
                 .as_deref()
-                .is_some_and(|c| echoes(c, &self.instruction))
+                .is_some_and(|c| echoes(c, &self.instruction) || self.is_echo(c))
         {
             self.rejected = true;
             return (None, String::new());
@@ -452,7 +476,11 @@ impl StreamCleaner {
     fn is_echo(&self, start: &str) -> bool {
         let start = start.to_lowercase();
         let lead: String = start.chars().take(20).collect();
+        let speaks_for_a_child = start
+            .split_once(':')
+            .is_some_and(|(head, _)| self.children.iter().any(|c| head.trim() == c));
         start.starts_with('(')
+            || speaks_for_a_child
             || start.contains("only you see")
             || (!self.instruction.is_empty()
                 && lead.len() >= 12
@@ -609,6 +637,22 @@ mod tests {
     }
 
     #[test]
+    fn invitations_always_name_the_child() {
+        assert_eq!(
+            ensure_named("What would you add?".into(), "Sam"),
+            "Sam, what would you add?"
+        );
+        assert_eq!(
+            ensure_named("I wonder what you think.".into(), "Sam"),
+            "Sam, I wonder what you think."
+        );
+        assert_eq!(
+            ensure_named("Sam, your turn!".into(), "Sam"),
+            "Sam, your turn!"
+        );
+    }
+
+    #[test]
     fn copies_of_the_instruction_are_never_shown() {
         let instr = "Kindly invite Sam by name to share an idea. Ask an easy, open question.";
         let mut s = StreamCleaner::new(instr);
@@ -638,6 +682,10 @@ mod tests {
             "Blue",
         );
         assert!(s.rejected);
+        let mut s = StreamCleaner::new(instr).with_children(&["Sam".to_string()]);
+        s.push("Sam: I'm not sure if I can answer", "Blue");
+        assert!(s.rejected, "the agent never writes as a child");
+        assert_eq!(s.finish("Blue").0, None);
     }
 
     #[test]

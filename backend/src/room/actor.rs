@@ -74,6 +74,8 @@ pub(super) struct RoomActor {
     pub(super) phases: PhaseClock,
     /// The agent, when the server has an engine (its role may be `none`: then it stays silent).
     pub(super) agent: Option<AgentSeat>,
+    /// When the clock last ran (to stop the phase timer while the session is paused).
+    pub(super) last_tick_ms: i64,
     replies: Option<mpsc::Receiver<ReplyEvent>>,
 }
 
@@ -118,6 +120,7 @@ impl RoomActor {
             None => (None, None),
         };
         Ok(RoomActor {
+            last_tick_ms: store::now_ms(),
             phases,
             agent,
             replies,
@@ -224,6 +227,9 @@ impl RoomActor {
             }
             Command::SessionStatus(status) => {
                 self.session.status = status;
+                if status == SessionStatus::Running && !self.connections.is_empty() {
+                    self.phases_start().await;
+                }
             }
             Command::Facilitator(command) => self.facilitator(command).await,
         }

@@ -20,7 +20,7 @@ use crate::engine::{
     CancelHandle, Completion, FinishReason, GenerateRequest, RoomKey, SamplingParams, SharedEngine,
 };
 use crate::protocol::ServerFrame;
-use crate::store::{self, AgentEvent, AgentRole, Message, NewMessage, SenderKind};
+use crate::store::{self, AgentEvent, AgentRole, Message, NewMessage, SenderKind, SessionStatus};
 
 /// The agent's tunables, shared by all rooms (the simulator shortens the times).
 #[derive(Debug, Clone)]
@@ -167,6 +167,15 @@ impl RoomActor {
     /// The clock: phases, directives, the policy's timed triggers, deferred replies.
     pub(super) async fn agent_tick(&mut self) {
         let now = store::now_ms();
+        let since_last = now - std::mem::replace(&mut self.last_tick_ms, now);
+        if matches!(
+            self.session.status,
+            SessionStatus::Paused | SessionStatus::Ended
+        ) {
+            // A paused session stops the phase clock and the agent.
+            self.phases.postpone(since_last.max(0));
+            return;
+        }
         if self.connections.is_empty() && !self.phases.started() {
             return;
         }
@@ -347,6 +356,11 @@ impl RoomActor {
         };
         let vars = self.prompt_vars();
         let target = speech.target.map(|t| self.nickname(Some(t)));
+        let children: Vec<String> = self
+            .participants
+            .values()
+            .map(|p| p.nickname.clone())
+            .collect();
         let Some(seat) = self.agent.as_mut() else {
             return;
         };
@@ -380,7 +394,7 @@ impl RoomActor {
             attempt,
             guidance,
             first_shown: None,
-            cleaner: StreamCleaner::new(&turn),
+            cleaner: StreamCleaner::new(&turn).with_children(&children),
             cancel,
             discard: false,
             started: false,
@@ -469,6 +483,18 @@ impl RoomActor {
                 .as_ref()
                 .is_some_and(|c| c.finish_reason == FinishReason::Cancelled && !r.cleaner.complete);
         let text = if paused { None } else { text };
+        // An invitation always names its child, whatever the model wrote.
+        let text = match (text, r.speech.intent, r.speech.target) {
+            (
+                Some(t),
+                crate::agent::Intent::InviteQuiet | crate::agent::Intent::Escalate,
+                Some(id),
+            ) => {
+                let nick = self.nickname(Some(id));
+                Some(prompt::ensure_named(t, &nick))
+            }
+            (t, _, _) => t,
+        };
         let mut seq = None;
         if let Some(text) = &text {
             if !rest.is_empty() {

@@ -79,6 +79,13 @@ impl PhaseClock {
         true
     }
 
+    /// Moves the running phase's end later by `ms` (the session is paused: its clock stops).
+    pub fn postpone(&mut self, ms: i64) {
+        if self.index.is_some() {
+            self.ends_at_ms += ms;
+        }
+    }
+
     pub fn current(&self) -> Option<&Phase> {
         self.index.and_then(|i| self.phases.get(i))
     }
@@ -116,6 +123,13 @@ mod tests {
         assert_eq!(c.ends_at_ms, 3000);
         assert_eq!(c.tick(2999), None);
         assert_eq!(c.tick(3000), Some(Change::Started(1)));
+        c.postpone(500);
+        assert_eq!(
+            c.ends_at_ms,
+            3000 + 8000 + 500,
+            "a paused session's clock stands still"
+        );
+        c.ends_at_ms -= 500;
         assert!(c.extend(2));
         assert_eq!(c.ends_at_ms, 3000 + 8000 + 2000);
         assert_eq!(c.skip(4000), Some(Change::Started(2)));
