@@ -479,7 +479,12 @@ impl StreamCleaner {
         let speaks_for_a_child = start
             .split_once(':')
             .is_some_and(|(head, _)| self.children.iter().any(|c| head.trim() == c));
+        // Words of the instruction that a reply to children never needs.
+        let instruction_talk = ["sentence", "write only", "do not say", "teacher says"]
+            .iter()
+            .any(|w| start.contains(w));
         start.starts_with('(')
+            || instruction_talk
             || speaks_for_a_child
             || start.contains("only you see")
             || (!self.instruction.is_empty()
@@ -685,6 +690,16 @@ mod tests {
         let mut s = StreamCleaner::new(instr).with_children(&["Sam".to_string()]);
         s.push("Sam: I'm not sure if I can answer", "Blue");
         assert!(s.rejected, "the agent never writes as a child");
+        let mut s = StreamCleaner::new(instr);
+        s.push(
+            "Do not say you were quiet. Write one to three short sentences",
+            "Blue",
+        );
+        assert_eq!(
+            s.finish("Blue").0,
+            None,
+            "paraphrased instructions are refused too"
+        );
         assert_eq!(s.finish("Blue").0, None);
     }
 
