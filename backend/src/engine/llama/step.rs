@@ -1,0 +1,149 @@
+//! One decode step of continuous batching.
+//!
+//! Every step carries one token for each room that is generating, then chunks of pending
+//! prompt tokens (replies' prompts before prefills, oldest first). While anyone is generating
+//! the prompt share is capped, so one room's long prompt delays the others' next tokens by a
+//! bounded amount; a room joining or finishing never waits for another room's reply to end.
+
+use std::time::Instant;
+
+use super::worker::Worker;
+use crate::engine::error::EngineError;
+use crate::engine::types::FinishReason;
+
+impl Worker<'_> {
+    /// Builds and decodes one batch, then samples every reply that got logits. Returns false
+    /// when there was nothing to evaluate.
+    pub(super) fn step(&mut self) -> bool {
+        self.batch.clear();
+        let mut rows: i32 = 0;
+        let mut n_gen = 0usize;
+
+        for slot in &mut self.slots {
+            slot.in_batch.clear();
+            slot.sample_row = None;
+            let Some(next) = slot.active.as_mut().and_then(|a| a.gen.as_mut()).and_then(|g| g.next.take()) else {
+                continue;
+            };
+            let pos = slot.tokens.len() as i32;
+            if self.batch.add(next, pos, &[slot.seq], true).is_err() {
+                break;
+            }
+            slot.in_batch.push(next);
+            slot.sample_row = Some(rows);
+            rows += 1;
+            n_gen += 1;
+        }
+
+        let mut budget = self.batch_size.saturating_sub(n_gen);
+        if n_gen > 0 {
+            budget = budget.min(self.prefill_chunk);
+        }
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&s| self.slots[s].active.as_ref().is_some_and(|a| !a.pending.is_empty()))
+            .collect();
+        order.sort_by_key(|&s| {
+            let a = self.slots[s].active.as_ref().expect("filtered");
+            (!a.job.is_generate(), a.job.enqueued)
+        });
+        for s in order {
+            if budget == 0 {
+                break;
+            }
+            let slot = &mut self.slots[s];
+            let active = slot.active.as_mut().expect("filtered");
+            let take = active.pending.len().min(budget);
+            let ends_prompt = take == active.pending.len();
+            let wants_logits = active.job.is_generate() && ends_prompt;
+            let base = slot.tokens.len();
+            for (i, token) in active.pending.drain(..take).enumerate() {
+                let last = i + 1 == take;
+                let logits = wants_logits && last;
+                // Capacity is batch_size and the budget never exceeds what is left.
+                let _ = self.batch.add(token, (base + i) as i32, &[slot.seq], logits);
+                if logits {
+                    slot.sample_row = Some(rows);
+                }
+                slot.in_batch.push(token);
+                rows += 1;
+            }
+            budget -= take;
+        }
+
+        if rows == 0 {
+            return false;
+        }
+        let started = Instant::now();
+        let result = self.ctx.decode(&mut self.batch);
+        self.metrics.record_step(rows as usize, started.elapsed().as_secs_f64());
+        if let Err(e) = result {
+            tracing::error!(error = %e, tokens = rows, "llama_decode failed");
+            for s in 0..self.slots.len() {
+                if !self.slots[s].in_batch.is_empty() {
+                    self.fail_slot(s, EngineError::Decode(e.to_string()));
+                }
+            }
+            return true;
+        }
+
+        for s in 0..self.slots.len() {
+            let slot = &mut self.slots[s];
+            let evaluated = std::mem::take(&mut slot.in_batch);
+            if evaluated.is_empty() {
+                continue;
+            }
+            slot.tokens.extend_from_slice(&evaluated);
+            if let Some(row) = slot.sample_row.take() {
+                self.sample(s, row);
+            } else if slot.active.as_ref().is_some_and(|a| a.gen.is_none() && a.pending.is_empty()) {
+                self.finish_prefill(s, false);
+            }
+        }
+        true
+    }
+
+    /// Samples the next token of the reply in slot `s` from batch row `row`, streams its text,
+    /// and decides whether the reply goes on.
+    fn sample(&mut self, s: usize, row: i32) {
+        let model = self.model;
+        let limit = self.limit;
+        let slot = &mut self.slots[s];
+        let context_used = slot.tokens.len();
+        let Some(active) = slot.active.as_mut() else {
+            return;
+        };
+        let Some(gen) = active.gen.as_mut() else {
+            return;
+        };
+        let token = gen.sampler.sample(&self.ctx, row);
+        let now = Instant::now();
+        gen.first_token_at.get_or_insert(now);
+        let vocab = model.vocab();
+        if vocab.is_eog(token) {
+            self.finish_generation(s, FinishReason::Stop);
+            return;
+        }
+        gen.generated += 1;
+        gen.last_token_at = Some(now);
+        let piece = vocab.token_to_piece(token, false, None);
+        let pushed = gen.decoder.push(&piece);
+        let delivered = pushed.emit.is_empty()
+            || match &active.job.kind {
+                super::slots::JobKind::Generate { tx, .. } => tx.token(pushed.emit),
+                super::slots::JobKind::Prefill { .. } => true,
+            };
+        let reason = if !delivered {
+            Some(FinishReason::Cancelled)
+        } else if pushed.stopped {
+            Some(FinishReason::StopString)
+        } else if gen.generated >= gen.max_tokens || context_used + 1 >= limit {
+            Some(FinishReason::Length)
+        } else {
+            gen.next = Some(token);
+            None
+        };
+        if let Some(reason) = reason {
+            self.finish_generation(s, reason);
+        }
+    }
+}
