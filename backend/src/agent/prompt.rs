@@ -430,6 +430,11 @@ impl StreamCleaner {
         }
     }
 
+    /// What the model wrote so far, uncleaned (for the log when a reply is dropped).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
     /// Also refuses replies written as one of these children (`Sam: ...`).
     pub fn with_children(mut self, nicknames: &[String]) -> StreamCleaner {
         self.children = nicknames.iter().map(|n| n.to_lowercase()).collect();

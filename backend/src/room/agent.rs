@@ -372,8 +372,18 @@ impl RoomActor {
         let instruction =
             prompt::intent_instruction(speech.intent, role, target.as_deref(), guidance.as_deref());
         let lines: Vec<Line> = seat.lines.iter().cloned().collect();
-        let turn = template.render_turn(&vars, &instruction);
-        let messages = prompt::conversation(&template.render_system(&vars), &lines, Some(&turn));
+        // The retry leaves the instruction out: a model that copied it once tends to copy it
+        // again, and without it the model simply continues the chat as the agent.
+        let turn = if attempt == 0 {
+            template.render_turn(&vars, &instruction)
+        } else {
+            String::new()
+        };
+        let messages = prompt::conversation(
+            &template.render_system(&vars),
+            &lines,
+            (attempt == 0).then_some(turn.as_str()),
+        );
         let stream_id = seat.next_stream;
         seat.next_stream += 1;
         let mut sampling = config.sampling.clone();
@@ -565,6 +575,18 @@ impl RoomActor {
         }
         let retry = !paused && text.is_none() && r.attempt == 0;
         let (Some(text), Some((seq, _))) = (text, seq) else {
+            if !paused && r.attempt > 0 {
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.state.note_dropped(&r.speech);
+                }
+            }
+            if !paused {
+                tracing::debug!(
+                    group = self.group.id,
+                    raw = r.cleaner.raw(),
+                    "agent reply dropped"
+                );
+            }
             if retry {
                 if let Some(seat) = self.agent.as_mut() {
                     seat.guidance = r.guidance.take();
