@@ -326,13 +326,30 @@ impl RoomState {
         }
     }
 
-    /// The agent could not produce a usable reply (even after its retry): an answer it owed is
-    /// given up, so it is not attempted again on every tick.
-    pub fn note_dropped(&mut self, speech: &Speech) {
-        if speech.intent == Intent::Answer
-            && self.pending_answer.map(|(_, seq)| Some(seq)) == Some(speech.reply_to)
-        {
-            self.pending_answer = None;
+    /// The agent could not produce a usable reply (even after its retry). An answer it owed is
+    /// given up; any other attempt counts like having spoken for the limits (gap, lull,
+    /// cooldowns), so a failing model is not asked again on every tick.
+    pub fn note_dropped(&mut self, speech: &Speech, now_ms: i64) {
+        if speech.intent == Intent::Answer {
+            if self.pending_answer.map(|(_, seq)| Some(seq)) == Some(speech.reply_to) {
+                self.pending_answer = None;
+            }
+            return;
+        }
+        self.last_agent_ms = Some(now_ms);
+        self.last_message_ms = now_ms;
+        match speech.intent {
+            Intent::InviteQuiet | Intent::Escalate => {
+                self.last_invite_ms = Some(now_ms);
+                if let Some(c) = speech.target.and_then(|t| self.children.get_mut(&t)) {
+                    c.invited_at_ms = Some(now_ms);
+                }
+            }
+            Intent::Redirect => {
+                self.last_redirect_ms = Some(now_ms);
+                self.off_topic_run = 0;
+            }
+            _ => {}
         }
     }
 
@@ -857,8 +874,23 @@ mod tests {
             target: Some(1),
             reply_to: Some(4),
         };
-        s.note_dropped(&owed);
+        s.note_dropped(&owed, 2 * S);
         assert!(decide(&s, &Event::Tick, 2 * S, &cfg()).speech.is_none());
+    }
+
+    #[test]
+    fn a_failed_silence_nudge_waits_for_another_lull() {
+        let mut s = room(AgentRole::Participant, 2);
+        say(&mut s, 1, 1, 0);
+        let d = decide(&s, &Event::Tick, 45 * S, &cfg());
+        let speech = d.speech.expect("a lull");
+        s.note_dropped(&speech, 46 * S);
+        assert!(decide(&s, &Event::Tick, 47 * S, &cfg()).speech.is_none());
+        assert!(decide(&s, &Event::Tick, 90 * S, &cfg()).speech.is_none());
+        assert!(
+            decide(&s, &Event::Tick, 91 * S, &cfg()).speech.is_some(),
+            "after a whole new lull"
+        );
     }
 
     #[test]

@@ -577,7 +577,7 @@ impl RoomActor {
         let (Some(text), Some((seq, _))) = (text, seq) else {
             if !paused && r.attempt > 0 {
                 if let Some(seat) = self.agent.as_mut() {
-                    seat.state.note_dropped(&r.speech);
+                    seat.state.note_dropped(&r.speech, now);
                 }
             }
             if !paused {
