@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use engine_common::{collect, config, model_path};
 use peerlearn::engine::llama::LlamaEngine;
 use peerlearn::engine::{
-    ChatMessage, Completion, Engine, EngineError, FinishReason, GenerateRequest, RoomKey, SamplingParams,
-    StreamEvent,
+    ChatMessage, Completion, Engine, EngineError, FinishReason, GenerateRequest, RoomKey,
+    SamplingParams, StreamEvent,
 };
 
-const SYSTEM: &str = "You are Blue, a friendly AI helper in a group of children who are designing a \
+const SYSTEM: &str =
+    "You are Blue, a friendly AI helper in a group of children who are designing a \
 playground everyone can play on. Answer in one or two short sentences.";
 
 fn convo(lines: &[&str]) -> Vec<ChatMessage> {
@@ -22,7 +23,12 @@ fn convo(lines: &[&str]) -> Vec<ChatMessage> {
     m
 }
 
-async fn reply(engine: &LlamaEngine, room: impl Into<RoomKey>, messages: Vec<ChatMessage>, max_tokens: u32) -> Completion {
+async fn reply(
+    engine: &LlamaEngine,
+    room: impl Into<RoomKey>,
+    messages: Vec<ChatMessage>,
+    max_tokens: u32,
+) -> Completion {
     let (chunks, done) = collect(engine.generate(GenerateRequest::new(
         room,
         messages,
@@ -30,7 +36,11 @@ async fn reply(engine: &LlamaEngine, room: impl Into<RoomKey>, messages: Vec<Cha
     )))
     .await
     .expect("reply");
-    assert_eq!(chunks.concat(), done.text, "streamed chunks add up to the completion");
+    assert_eq!(
+        chunks.concat(),
+        done.text,
+        "streamed chunks add up to the completion"
+    );
     done
 }
 
@@ -46,7 +56,11 @@ async fn settle(engine: &LlamaEngine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greedy_generation_is_deterministic() {
     let engine = LlamaEngine::load(&config(2, 512)).unwrap();
-    assert_eq!(engine.info().chat_template.as_deref(), Some("chatml"), "SmolLM2 uses ChatML");
+    assert_eq!(
+        engine.info().chat_template.as_deref(),
+        Some("chatml"),
+        "SmolLM2 uses ChatML"
+    );
     let messages = convo(&["Mia: I think we need a big slide!"]);
     let a = reply(&engine, "a", messages.clone(), 32).await;
     let b = reply(&engine, "b", messages.clone(), 32).await;
@@ -70,14 +84,25 @@ async fn rooms_generating_at_once_never_mix_conversations() {
     let engine = LlamaEngine::load(&config(4, 512)).unwrap();
     let rooms = [
         convo(&["Mia: I think we need a big slide!"]),
-        convo(&["Leo: Can we add a sandpit with water?", "Ava: Yes, and some buckets."]),
+        convo(&[
+            "Leo: Can we add a sandpit with water?",
+            "Ava: Yes, and some buckets.",
+        ]),
         convo(&["Noah: What about kids in wheelchairs?"]),
-        convo(&["Zoe: I want swings that go really high.", "Sam: And a zip line!", "Zoe: Both!"]),
+        convo(&[
+            "Zoe: I want swings that go really high.",
+            "Sam: And a zip line!",
+            "Zoe: Both!",
+        ]),
     ];
     let mut alone = Vec::new();
     for (i, messages) in rooms.iter().enumerate() {
         let room = format!("alone-{i}");
-        alone.push(reply(&engine, room.as_str(), messages.clone(), 24).await.text);
+        alone.push(
+            reply(&engine, room.as_str(), messages.clone(), 24)
+                .await
+                .text,
+        );
         engine.close_room(&RoomKey::from(room));
     }
     settle(&engine).await;
@@ -88,16 +113,22 @@ async fn rooms_generating_at_once_never_mix_conversations() {
             .map(|(i, messages)| reply(&engine, format!("together-{i}"), messages.clone(), 24)),
     )
     .await;
-    // Exact equality holds here: every row of a batched llama.cpp matmul is computed with the
-    // same per-row dot products as when the row is alone, and each room attends only to its
-    // own cells (masked cells contribute exact zeros / are skipped by flash attention). Had
-    // llama.cpp's batched kernels reordered the arithmetic, the strongest property left would
-    // be "each reply is a plausible continuation of its own conversation", checked below too.
+    // Exact equality holds with the engine's default per-room KV streams (`kv_unified` off):
+    // every row of a batched llama.cpp matmul is computed with the same dot products as when
+    // the row is alone, and each room attends only to its own stream, laid out the same
+    // whoever else is in the batch. With one unified KV buffer it would not hold in general:
+    // a room's cells then sit among other rooms' cells, flash attention's tiles mix masked and
+    // visible cells, and the rounding of the softmax changes (we measured a greedy reply that
+    // diverged after a few tokens). The conversations still could not mix (other rooms' cells
+    // are masked), so the property left would be "each reply continues its own conversation".
     for (i, done) in together.iter().enumerate() {
         assert_eq!(done.text, alone[i], "room {i} alone vs batched");
     }
     let distinct: std::collections::HashSet<_> = alone.iter().collect();
-    assert!(distinct.len() >= 3, "the four conversations give different replies: {alone:?}");
+    assert!(
+        distinct.len() >= 3,
+        "the four conversations give different replies: {alone:?}"
+    );
     let steps = engine.metrics().snapshot();
     assert!(
         steps.decode_tokens > steps.decode_steps,
@@ -119,14 +150,28 @@ async fn cache_reuse_counters_match_the_suffixes_over_ten_turns() {
         )));
         let total = engine.count_tokens(messages.clone(), false).await.unwrap();
         // Eager prefill: only the new message is evaluated.
-        let pre = engine.prefill(RoomKey::from("room"), messages.clone()).await.unwrap();
-        assert_eq!(pre.cached_tokens as usize, evaluated_before, "turn {turn}: reused the whole cache");
-        assert_eq!(pre.prompt_tokens as usize, total - evaluated_before, "turn {turn}: evaluated the new message only");
+        let pre = engine
+            .prefill(RoomKey::from("room"), messages.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            pre.cached_tokens as usize, evaluated_before,
+            "turn {turn}: reused the whole cache"
+        );
+        assert_eq!(
+            pre.prompt_tokens as usize,
+            total - evaluated_before,
+            "turn {turn}: evaluated the new message only"
+        );
         // The reply then evaluates only the assistant header.
         let with_header = engine.count_tokens(messages.clone(), true).await.unwrap();
         let done = reply(&engine, "room", messages.clone(), 16).await;
         assert_eq!(done.metrics.cached_tokens as usize, total, "turn {turn}");
-        assert_eq!(done.metrics.prompt_tokens as usize, with_header - total, "turn {turn}: only the header");
+        assert_eq!(
+            done.metrics.prompt_tokens as usize,
+            with_header - total,
+            "turn {turn}: only the header"
+        );
         messages.push(ChatMessage::assistant(done.text.clone()));
         // After the reply the engine evaluates the reply's own end-of-turn marker in the
         // background, so the next prompt finds the whole conversation cached.
@@ -134,7 +179,10 @@ async fn cache_reuse_counters_match_the_suffixes_over_ten_turns() {
         evaluated_before = engine.count_tokens(messages.clone(), false).await.unwrap();
     }
     let m = engine.metrics().snapshot();
-    assert!(m.cached_tokens > 5 * m.prompt_tokens, "most of the prompt came from the cache: {m:?}");
+    assert!(
+        m.cached_tokens > 5 * m.prompt_tokens,
+        "most of the prompt came from the cache: {m:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,12 +198,21 @@ async fn context_overflow_is_survived_and_the_reply_still_comes() {
              slide, painted in bright colours so everyone can find it."
         )));
         let done = reply(&engine, "long", messages.clone(), 24).await;
-        assert!(done.metrics.generated_tokens > 0, "turn {turn}: a reply came");
-        assert!(done.metrics.prompt_tokens + done.metrics.cached_tokens <= 256, "turn {turn}");
+        assert!(
+            done.metrics.generated_tokens > 0,
+            "turn {turn}: a reply came"
+        );
+        assert!(
+            done.metrics.prompt_tokens + done.metrics.cached_tokens <= 256,
+            "turn {turn}"
+        );
         compacted += usize::from(done.metrics.compacted);
         messages.push(ChatMessage::assistant(done.text));
     }
-    assert!(compacted >= 1, "the oldest turns were dropped at least once");
+    assert!(
+        compacted >= 1,
+        "the oldest turns were dropped at least once"
+    );
     assert!(engine.metrics().snapshot().compactions >= 1);
     // One message alone larger than the whole context is cut, not refused.
     let huge = convo(&[&"Leo: wow ".repeat(400)]);
@@ -184,7 +241,11 @@ async fn cancellation_stops_generation_and_frees_the_slot() {
     }
     let cancelled_at = Instant::now();
     engine.cancel(&RoomKey::from("a"));
-    let b = engine.generate(GenerateRequest::new("b", convo(&["Leo: hi!"]), SamplingParams::greedy(4)));
+    let b = engine.generate(GenerateRequest::new(
+        "b",
+        convo(&["Leo: hi!"]),
+        SamplingParams::greedy(4),
+    ));
     let done_a = loop {
         match a.next_event().await.unwrap().unwrap() {
             StreamEvent::Token(_) => {}
@@ -193,7 +254,10 @@ async fn cancellation_stops_generation_and_frees_the_slot() {
     };
     assert_eq!(done_a.finish_reason, FinishReason::Cancelled);
     assert!(done_a.metrics.generated_tokens < 400);
-    assert!(cancelled_at.elapsed() < Duration::from_secs(2), "stopped within a step or two");
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(2),
+        "stopped within a step or two"
+    );
     let (_, done_b) = collect(b).await.unwrap();
     assert!(done_b.metrics.generated_tokens > 0);
     assert!(
@@ -206,7 +270,11 @@ async fn cancellation_stops_generation_and_frees_the_slot() {
     // Dropping a stream cancels it too.
     let mut params = SamplingParams::greedy(400);
     params.temperature = 0.8;
-    let mut c = engine.generate(GenerateRequest::new("c", convo(&["Ava: count to a thousand"]), params));
+    let mut c = engine.generate(GenerateRequest::new(
+        "c",
+        convo(&["Ava: count to a thousand"]),
+        params,
+    ));
     let _ = c.next_event().await;
     drop(c);
     let d = reply(&engine, "d", convo(&["Zoe: hello"]), 4).await;
@@ -223,7 +291,9 @@ async fn eviction_script(engine: &LlamaEngine) -> Vec<Completion> {
     for turn in 0..3 {
         let rx = reply(engine, "x", x.clone(), 16).await;
         x.push(ChatMessage::assistant(rx.text.clone()));
-        x.push(ChatMessage::user(format!("Ava: good, and a ladder number {turn}?")));
+        x.push(ChatMessage::user(format!(
+            "Ava: good, and a ladder number {turn}?"
+        )));
         out.push(rx);
         let ry = reply(engine, "y", y.clone(), 16).await;
         y.push(ChatMessage::assistant(ry.text.clone()));
@@ -244,7 +314,10 @@ async fn eviction_and_restore_give_the_same_reply_as_staying_resident() {
     let one_slot = LlamaEngine::load(&config(1, 512)).unwrap();
     let got = eviction_script(&one_slot).await;
     let m = one_slot.metrics().snapshot();
-    assert!(m.evictions >= 3 && m.restores >= 3, "rooms took turns in the one slot: {m:?}");
+    assert!(
+        m.evictions >= 3 && m.restores >= 3,
+        "rooms took turns in the one slot: {m:?}"
+    );
     for (i, (e, g)) in expected.iter().zip(&got).enumerate() {
         assert_eq!(e.text, g.text, "reply {i}");
     }
@@ -271,13 +344,20 @@ async fn a_streamed_emoji_arrives_intact() {
         ChatMessage::assistant("🍕🍔🍟"),
         ChatMessage::user("animals"),
     ];
-    let (chunks, done) = collect(engine.generate(GenerateRequest::new("e", messages, SamplingParams::greedy(24))))
-        .await
-        .unwrap();
+    let (chunks, done) = collect(engine.generate(GenerateRequest::new(
+        "e",
+        messages,
+        SamplingParams::greedy(24),
+    )))
+    .await
+    .unwrap();
     let text = chunks.concat();
     let emoji: Vec<char> = text.chars().filter(|c| *c as u32 >= 0x1F300).collect();
     assert!(!emoji.is_empty(), "the model answered with emoji: {text:?}");
-    assert!(!text.contains('\u{FFFD}'), "no broken characters: {chunks:?}");
+    assert!(
+        !text.contains('\u{FFFD}'),
+        "no broken characters: {chunks:?}"
+    );
     // Each emoji is several tokens of this model's byte-level vocabulary, so the decoder really
     // had to hold partial characters back.
     assert!(
@@ -299,7 +379,9 @@ async fn stop_strings_end_the_reply_before_the_string() {
     let stop = format!(" {}", words[2]);
     let mut params = SamplingParams::greedy(32);
     params.stop = vec![stop.clone()];
-    let (chunks, done) = collect(engine.generate(GenerateRequest::new("s2", messages, params))).await.unwrap();
+    let (chunks, done) = collect(engine.generate(GenerateRequest::new("s2", messages, params)))
+        .await
+        .unwrap();
     assert_eq!(done.finish_reason, FinishReason::StopString);
     assert!(!chunks.concat().contains(&stop));
     assert!(full.starts_with(&done.text));
@@ -321,7 +403,10 @@ async fn bad_model_files_give_clear_errors() {
     assert!(matches!(err, EngineError::NotGguf { .. }), "{err}");
 
     cfg.model_path = dir.path().to_path_buf();
-    assert!(matches!(LlamaEngine::load(&cfg).err().unwrap(), EngineError::NotGguf { .. }));
+    assert!(matches!(
+        LlamaEngine::load(&cfg).err().unwrap(),
+        EngineError::NotGguf { .. }
+    ));
 
     cfg.model_path = dir.path().join("truncated.gguf");
     std::fs::write(&cfg.model_path, b"GGUF\x03\x00\x00\x00garbage").unwrap();
@@ -330,6 +415,9 @@ async fn bad_model_files_give_clear_errors() {
 
     let mut cfg = config(4, 256);
     cfg.batch_size = 2;
-    assert!(matches!(LlamaEngine::load(&cfg).err().unwrap(), EngineError::InvalidConfig(_)));
+    assert!(matches!(
+        LlamaEngine::load(&cfg).err().unwrap(),
+        EngineError::InvalidConfig(_)
+    ));
     let _ = model_path();
 }

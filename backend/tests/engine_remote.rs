@@ -18,8 +18,8 @@ use axum::Router;
 use engine_common::collect;
 use peerlearn::engine::remote::RemoteEngine;
 use peerlearn::engine::{
-    build_engine, ChatMessage, Engine, EngineConfig, EngineError, FinishReason, GenerateRequest, RoomKey,
-    SamplingParams, StreamEvent,
+    build_engine, ChatMessage, Engine, EngineConfig, EngineError, FinishReason, GenerateRequest,
+    RoomKey, SamplingParams, StreamEvent,
 };
 use serde_json::{json, Value};
 
@@ -35,7 +35,10 @@ type Shared = Arc<Seen>;
 fn note(seen: &Seen, headers: &HeaderMap, body: &Value) -> usize {
     seen.bodies.lock().unwrap().push(body.clone());
     if let Some(a) = headers.get("authorization") {
-        seen.auth.lock().unwrap().push(a.to_str().unwrap().to_string());
+        seen.auth
+            .lock()
+            .unwrap()
+            .push(a.to_str().unwrap().to_string());
     }
     seen.attempts.fetch_add(1, Ordering::SeqCst) + 1
 }
@@ -49,22 +52,25 @@ fn chunk(content: &str) -> String {
 
 /// An SSE body: each part after `delay`, then (unless `stall_after`) the end.
 fn sse(parts: Vec<String>, delay: Duration, stall_after: bool) -> Response {
-    let stream = futures::stream::unfold((parts.into_iter(), false), move |(mut it, stalled)| async move {
-        if stalled {
-            return None;
-        }
-        match it.next() {
-            Some(p) => {
-                tokio::time::sleep(delay).await;
-                Some((Ok::<_, Infallible>(Bytes::from(p)), (it, false)))
+    let stream = futures::stream::unfold(
+        (parts.into_iter(), false),
+        move |(mut it, stalled)| async move {
+            if stalled {
+                return None;
             }
-            None if stall_after => {
-                futures::future::pending::<()>().await;
-                None
+            match it.next() {
+                Some(p) => {
+                    tokio::time::sleep(delay).await;
+                    Some((Ok::<_, Infallible>(Bytes::from(p)), (it, false)))
+                }
+                None if stall_after => {
+                    futures::future::pending::<()>().await;
+                    None
+                }
+                None => None,
             }
-            None => None,
-        }
-    });
+        },
+    );
     Response::builder()
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(stream))
@@ -88,7 +94,11 @@ async fn ok(State(seen): State<Shared>, headers: HeaderMap, body: axum::Json<Val
     sse(parts, Duration::from_millis(5), false)
 }
 
-async fn bad_request(State(seen): State<Shared>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+async fn bad_request(
+    State(seen): State<Shared>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     note(&seen, &headers, &body);
     (
         StatusCode::BAD_REQUEST,
@@ -97,25 +107,45 @@ async fn bad_request(State(seen): State<Shared>, headers: HeaderMap, body: axum:
         .into_response()
 }
 
-async fn flaky(State(seen): State<Shared>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+async fn flaky(
+    State(seen): State<Shared>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     if note(&seen, &headers, &body) == 1 {
         return (StatusCode::SERVICE_UNAVAILABLE, "loading model").into_response();
     }
-    sse(vec![chunk("fine"), "data: [DONE]\n\n".into()], Duration::ZERO, false)
+    sse(
+        vec![chunk("fine"), "data: [DONE]\n\n".into()],
+        Duration::ZERO,
+        false,
+    )
 }
 
-async fn broken(State(seen): State<Shared>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+async fn broken(
+    State(seen): State<Shared>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     note(&seen, &headers, &body);
     (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response()
 }
 
-async fn stall(State(seen): State<Shared>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+async fn stall(
+    State(seen): State<Shared>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     note(&seen, &headers, &body);
     futures::future::pending::<()>().await;
     unreachable!()
 }
 
-async fn stall_midway(State(seen): State<Shared>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+async fn stall_midway(
+    State(seen): State<Shared>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     note(&seen, &headers, &body);
     sse(vec![chunk("Hello"), chunk(" there")], Duration::ZERO, true)
 }
@@ -152,7 +182,10 @@ fn engine(url: String) -> RemoteEngine {
 fn request() -> GenerateRequest {
     GenerateRequest::new(
         "room-1",
-        vec![ChatMessage::system("You are Blue."), ChatMessage::user("Mia: hi Blue!")],
+        vec![
+            ChatMessage::system("You are Blue."),
+            ChatMessage::user("Mia: hi Blue!"),
+        ],
         SamplingParams::greedy(32),
     )
 }
@@ -163,15 +196,27 @@ async fn streams_tokens_and_reports_usage() {
     let engine = engine(format!("{base}/ok"));
     assert_eq!(engine.endpoint().path(), "/ok/v1/chat/completions");
     assert_eq!(engine.model_name(), "smollm2");
-    let prefill = engine.prefill(RoomKey::from("room-1"), request().messages).await.unwrap();
-    assert!(prefill.skipped, "the remote server keeps its own prompt cache");
+    let prefill = engine
+        .prefill(RoomKey::from("room-1"), request().messages)
+        .await
+        .unwrap();
+    assert!(
+        prefill.skipped,
+        "the remote server keeps its own prompt cache"
+    );
 
     let (chunks, done) = collect(engine.generate(request())).await.unwrap();
     assert_eq!(chunks, vec!["Hel", "lo", " 🎉", " world"]);
     assert_eq!(done.text, "Hello 🎉 world");
     assert_eq!(done.finish_reason, FinishReason::Stop);
-    assert_eq!(done.metrics.prompt_tokens, 6, "llama-server's timings.prompt_n");
-    assert_eq!(done.metrics.cached_tokens, 34, "llama-server's timings.cache_n");
+    assert_eq!(
+        done.metrics.prompt_tokens, 6,
+        "llama-server's timings.prompt_n"
+    );
+    assert_eq!(
+        done.metrics.cached_tokens, 34,
+        "llama-server's timings.cache_n"
+    );
     assert_eq!(done.metrics.generated_tokens, 5, "usage.completion_tokens");
     assert!(done.metrics.ttft_ms.unwrap() > 0.0);
 
@@ -180,7 +225,10 @@ async fn streams_tokens_and_reports_usage() {
     assert_eq!(body["model"], "smollm2");
     assert_eq!(body["max_tokens"], 32);
     assert_eq!(body["temperature"], 0.0);
-    assert_eq!(body["messages"][1], json!({"role": "user", "content": "Mia: hi Blue!"}));
+    assert_eq!(
+        body["messages"][1],
+        json!({"role": "user", "content": "Mia: hi Blue!"})
+    );
     assert_eq!(seen.auth.lock().unwrap()[0], "Bearer secret");
     assert_eq!(engine.metrics().snapshot().generate_requests, 1);
 }
@@ -209,32 +257,57 @@ async fn an_error_status_is_a_clear_error_and_not_retried() {
         }
     );
     assert!(err.to_string().contains("400") && err.to_string().contains("not found"));
-    assert_eq!(seen.attempts.load(Ordering::SeqCst), 1, "a 4xx is not retried");
+    assert_eq!(
+        seen.attempts.load(Ordering::SeqCst),
+        1,
+        "a 4xx is not retried"
+    );
     assert_eq!(engine.metrics().snapshot().errors, 1);
 }
 
 #[tokio::test]
 async fn server_errors_before_the_first_token_are_retried() {
     let (base, seen) = server().await;
-    let (_, done) = collect(engine(format!("{base}/flaky")).generate(request())).await.unwrap();
+    let (_, done) = collect(engine(format!("{base}/flaky")).generate(request()))
+        .await
+        .unwrap();
     assert_eq!(done.text, "fine");
     assert_eq!(seen.attempts.load(Ordering::SeqCst), 2, "503 then success");
 
     let (base, seen) = server().await;
-    let err = collect(engine(format!("{base}/broken")).generate(request())).await.unwrap_err();
-    assert!(matches!(err, EngineError::RemoteStatus { status: 500, .. }), "{err}");
-    assert_eq!(seen.attempts.load(Ordering::SeqCst), 2, "one try and one retry");
+    let err = collect(engine(format!("{base}/broken")).generate(request()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::RemoteStatus { status: 500, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        seen.attempts.load(Ordering::SeqCst),
+        2,
+        "one try and one retry"
+    );
 }
 
 #[tokio::test]
 async fn a_stalled_server_times_out() {
     let (base, seen) = server().await;
     let started = Instant::now();
-    let err = collect(engine(format!("{base}/stall")).generate(request())).await.unwrap_err();
+    let err = collect(engine(format!("{base}/stall")).generate(request()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, EngineError::Timeout { .. }), "{err}");
     assert!(err.to_string().contains("timed out"));
-    assert_eq!(seen.attempts.load(Ordering::SeqCst), 2, "retried once before giving up");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(
+        seen.attempts.load(Ordering::SeqCst),
+        2,
+        "retried once before giving up"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Stalling after the first tokens: the tokens arrive, then an error ends the stream
     // (no retry once something was shown).
@@ -249,7 +322,16 @@ async fn a_stalled_server_times_out() {
         }
     };
     assert_eq!(text, "Hello there");
-    assert!(matches!(err, EngineError::Timeout { waiting_for: "the next token", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EngineError::Timeout {
+                waiting_for: "the next token",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(seen.attempts.load(Ordering::SeqCst), 1);
 }
 
@@ -272,9 +354,17 @@ async fn cancelling_a_remote_reply_ends_it_at_once() {
 
 #[tokio::test]
 async fn bad_and_unreachable_urls_give_clear_errors() {
-    for bad in ["localhost:8081", "ftp://example.org/", "http://", "no url at all"] {
+    for bad in [
+        "localhost:8081",
+        "ftp://example.org/",
+        "http://",
+        "no url at all",
+    ] {
         let err = build_engine(&EngineConfig::remote(bad)).err().unwrap();
-        assert!(matches!(err, EngineError::InvalidUrl { .. }), "{bad}: {err}");
+        assert!(
+            matches!(err, EngineError::InvalidUrl { .. }),
+            "{bad}: {err}"
+        );
         assert!(err.to_string().contains("invalid llm-url"), "{err}");
     }
     // A port nobody listens on: refused at once, retried, then reported.

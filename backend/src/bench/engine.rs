@@ -17,7 +17,8 @@ use serde_json::json;
 use crate::engine::llama::LlamaEngine;
 use crate::engine::remote::RemoteEngine;
 use crate::engine::{
-    ChatMessage, Engine, EngineConfig, GenerateRequest, MetricsSnapshot, RoomKey, SamplingParams, StreamEvent,
+    ChatMessage, Engine, EngineConfig, GenerateRequest, MetricsSnapshot, RoomKey, SamplingParams,
+    StreamEvent,
 };
 
 /// Arguments of `peerlearn bench engine`.
@@ -39,7 +40,12 @@ pub struct EngineBenchArgs {
     #[arg(long, env = "PEERLEARN_LLM_URL", value_name = "URL")]
     pub llm_url: Option<String>,
     /// Bearer token for the remote server.
-    #[arg(long, env = "PEERLEARN_LLM_API_KEY", value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PEERLEARN_LLM_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
     pub llm_api_key: Option<String>,
     /// Model name sent to the remote server.
     #[arg(long, value_name = "NAME")]
@@ -119,7 +125,10 @@ struct Reply {
 
 /// Runs the benchmark and returns its report.
 pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
-    anyhow::ensure!(args.rooms >= 1 && args.turns >= 1 && args.max_tokens >= 1, "rooms, turns and max-tokens must be at least 1");
+    anyhow::ensure!(
+        args.rooms >= 1 && args.turns >= 1 && args.max_tokens >= 1,
+        "rooms, turns and max-tokens must be at least 1"
+    );
     let mut config = EngineConfig {
         model_path: args.model.clone(),
         slots: args.slots.unwrap_or(args.rooms).max(1),
@@ -143,7 +152,10 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
     // The embedded engine also tells how many tokens each child message adds to a prompt, the
     // yardstick for prompt tokens per turn.
     let (engine, new_message_tokens): (Arc<dyn Engine>, Option<f64>) = match &args.llm_url {
-        Some(_) => (Arc::new(RemoteEngine::new(&config).context("remote engine")?), None),
+        Some(_) => (
+            Arc::new(RemoteEngine::new(&config).context("remote engine")?),
+            None,
+        ),
         None => {
             let cfg = config.clone();
             let llama = tokio::task::spawn_blocking(move || LlamaEngine::load(&cfg))
@@ -185,7 +197,16 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let after = engine.metrics().snapshot();
-    Ok(report(&args, engine.as_ref(), &replies, &errors, wall, &before, &after, new_message_tokens))
+    Ok(report(
+        &args,
+        engine.as_ref(),
+        &replies,
+        &errors,
+        wall,
+        &before,
+        &after,
+        new_message_tokens,
+    ))
 }
 
 fn child_message(room: u32, turn: u32) -> ChatMessage {
@@ -194,7 +215,11 @@ fn child_message(room: u32, turn: u32) -> ChatMessage {
     ChatMessage::user(format!("{name}: {line}"))
 }
 
-async fn run_room(engine: &dyn Engine, args: &EngineBenchArgs, room: u32) -> (Vec<Reply>, Vec<String>) {
+async fn run_room(
+    engine: &dyn Engine,
+    args: &EngineBenchArgs,
+    room: u32,
+) -> (Vec<Reply>, Vec<String>) {
     let key = RoomKey::from(format!("bench-{room}"));
     let topic = TOPICS[room as usize % TOPICS.len()];
     let mut messages = vec![ChatMessage::system(format!(
@@ -217,7 +242,8 @@ async fn run_room(engine: &dyn Engine, args: &EngineBenchArgs, room: u32) -> (Ve
             max_tokens: args.max_tokens,
             ..SamplingParams::default()
         };
-        let mut stream = engine.generate(GenerateRequest::new(key.clone(), messages.clone(), params));
+        let mut stream =
+            engine.generate(GenerateRequest::new(key.clone(), messages.clone(), params));
         let mut first: Option<f64> = None;
         let mut text = String::new();
         loop {
@@ -260,7 +286,9 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 fn round(v: Option<f64>) -> serde_json::Value {
-    v.map_or(serde_json::Value::Null, |v| json!((v * 10.0).round() / 10.0))
+    v.map_or(serde_json::Value::Null, |v| {
+        json!((v * 10.0).round() / 10.0)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -285,7 +313,11 @@ fn report(
     // reply tails it evaluates in the background); the remote backend only knows what the
     // server reports per request.
     let prompt_per_turn = if info.backend == "remote" {
-        replies.iter().map(|r| f64::from(r.request_prompt_tokens)).sum::<f64>() / n
+        replies
+            .iter()
+            .map(|r| f64::from(r.request_prompt_tokens))
+            .sum::<f64>()
+            / n
     } else {
         (after.prompt_tokens - before.prompt_tokens) as f64 / n
     };

@@ -28,6 +28,10 @@ pub struct EngineConfig {
     /// Most prompt tokens added to a decode step while other rooms are generating. It bounds how
     /// long one room's long prompt can stall the token streams of the others.
     pub prefill_chunk: u32,
+    /// Most generating rooms that get their next token in one decode step (0 = all). On a CPU
+    /// a token costs about the same alone or batched, so shorter steps, taken round-robin,
+    /// keep the wait of a newly arrived prompt short without slowing the streams down.
+    pub gen_per_step: u32,
     /// Tokens kept free for the reply when deciding whether a conversation still fits.
     pub reply_reserve: u32,
     /// Upper bound on the RAM (MiB) used by the KV state of evicted rooms; past it the least
@@ -35,9 +39,10 @@ pub struct EngineConfig {
     pub parked_state_mib: u64,
     /// Layers offloaded to the GPU (only with the `cuda` feature; 0 keeps everything on the CPU).
     pub gpu_layers: u32,
-    /// Use one unified KV buffer for all rooms (llama.cpp `kv_unified`). With it one decode step
-    /// is one graph evaluation whatever the mix of rooms; without it llama.cpp splits mixed
-    /// steps into several evaluations.
+    /// Use one unified KV buffer for all rooms (llama.cpp `kv_unified`). Off by default: each
+    /// room then has its own KV stream, so a room's arithmetic never depends on where other
+    /// rooms' tokens sit in the cache (greedy replies are bit-identical alone and batched), at
+    /// the price of llama.cpp splitting mixed steps into a few graph evaluations.
     pub kv_unified: bool,
 
     /// Base URL of a remote OpenAI-compatible server (llama-server, vLLM, Ollama). When set,
@@ -69,10 +74,11 @@ impl Default for EngineConfig {
             context_per_slot: 2048,
             batch_size: 512,
             prefill_chunk: 128,
+            gen_per_step: 4,
             reply_reserve: 256,
             parked_state_mib: 2048,
             gpu_layers: 0,
-            kv_unified: true,
+            kv_unified: false,
             llm_url: None,
             llm_api_key: None,
             llm_model: None,

@@ -14,7 +14,9 @@ pub enum EngineError {
     ModelNotFound { path: PathBuf },
 
     /// The configured model path exists but is not a GGUF file.
-    #[error("the model file {path} is not a GGUF file (it does not start with the GGUF magic bytes)")]
+    #[error(
+        "the model file {path} is not a GGUF file (it does not start with the GGUF magic bytes)"
+    )]
     NotGguf { path: PathBuf },
 
     /// llama.cpp refused to load the model or to create its context.
@@ -55,7 +57,10 @@ pub enum EngineError {
 
     /// The remote engine did not answer in time.
     #[error("the remote engine timed out waiting for {waiting_for} after {after_ms} ms")]
-    Timeout { waiting_for: &'static str, after_ms: u64 },
+    Timeout {
+        waiting_for: &'static str,
+        after_ms: u64,
+    },
 
     /// The remote engine answered something that is not an OpenAI-compatible stream.
     #[error("the remote engine sent an unexpected response: {0}")]

@@ -24,7 +24,10 @@ type ReplyFn = dyn Fn(&GenerateRequest) -> String + Send + Sync;
 /// What the fake engine was asked to do, in order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FakeCall {
-    Prefill { room: RoomKey, messages: Vec<ChatMessage> },
+    Prefill {
+        room: RoomKey,
+        messages: Vec<ChatMessage>,
+    },
     Generate(GenerateRequest),
     Cancel(RoomKey),
     CloseRoom(RoomKey),
@@ -69,7 +72,11 @@ impl FakeEngine {
             },
             metrics: Arc::new(EngineMetrics::new("fake")),
             reply: Arc::new(|req: &GenerateRequest| {
-                let last = req.messages.last().map(|m| m.content.as_str()).unwrap_or("");
+                let last = req
+                    .messages
+                    .last()
+                    .map(|m| m.content.as_str())
+                    .unwrap_or("");
                 format!("I heard: {last}")
             }),
             first_token_delay: Duration::ZERO,
@@ -79,7 +86,10 @@ impl FakeEngine {
     }
 
     /// Computes each reply with `f`.
-    pub fn with_reply(mut self, f: impl Fn(&GenerateRequest) -> String + Send + Sync + 'static) -> Self {
+    pub fn with_reply(
+        mut self,
+        f: impl Fn(&GenerateRequest) -> String + Send + Sync + 'static,
+    ) -> Self {
         self.reply = Arc::new(f);
         self
     }
@@ -89,7 +99,10 @@ impl FakeEngine {
         let counter = Mutex::new(0usize);
         self.with_reply(move |_| {
             let mut n = counter.lock().unwrap_or_else(|e| e.into_inner());
-            let text = replies.get(*n % replies.len().max(1)).cloned().unwrap_or_default();
+            let text = replies
+                .get(*n % replies.len().max(1))
+                .cloned()
+                .unwrap_or_default();
             *n += 1;
             text
         })
@@ -153,7 +166,10 @@ impl FakeEngine {
     fn account(&self, room: &RoomKey, messages: &[ChatMessage]) -> (u32, u32) {
         let words = FakeEngine::words(messages);
         let mut st = self.lock();
-        let cached = st.rooms.get(room).map_or(0, |old| common_prefix(old, &words));
+        let cached = st
+            .rooms
+            .get(room)
+            .map_or(0, |old| common_prefix(old, &words));
         let evaluated = words.len() - cached;
         st.rooms.insert(room.clone(), words);
         (evaluated as u32, cached as u32)
@@ -216,7 +232,9 @@ impl Engine for FakeEngine {
             return TokenStream::failed(error);
         }
         if request.messages.is_empty() {
-            return TokenStream::failed(EngineError::InvalidRequest("the conversation has no messages".into()));
+            return TokenStream::failed(EngineError::InvalidRequest(
+                "the conversation has no messages".into(),
+            ));
         }
         let (prompt_tokens, cached_tokens) = self.account(&request.room, &request.messages);
         let text = (self.reply)(&request);
@@ -257,7 +275,12 @@ impl Engine for FakeEngine {
                 generated += 1;
                 first.get_or_insert_with(Instant::now);
                 let candidate = format!("{out}{token}");
-                if let Some(pos) = params.stop.iter().filter_map(|s| candidate.find(s.as_str())).min() {
+                if let Some(pos) = params
+                    .stop
+                    .iter()
+                    .filter_map(|s| candidate.find(s.as_str()))
+                    .min()
+                {
                     let piece = candidate[out.len().min(pos)..pos].to_string();
                     if !piece.is_empty() {
                         tx.token(piece);
@@ -288,7 +311,12 @@ impl Engine for FakeEngine {
                 restored: false,
             };
             metrics.record_generate(&m, finish);
-            if let Some(handles) = state.lock().unwrap_or_else(|e| e.into_inner()).running.get_mut(&room) {
+            if let Some(handles) = state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .running
+                .get_mut(&room)
+            {
                 handles.retain(|h| !h.same_as(&cancel));
             }
             tx.done(Completion {
@@ -358,7 +386,10 @@ mod tests {
         assert_eq!(text, "I heard: Mia: idea number 0");
         assert_eq!(done.text, text);
         assert_eq!(done.finish_reason, FinishReason::Stop);
-        assert_eq!(done.metrics.prompt_tokens, 0, "prefill already evaluated it");
+        assert_eq!(
+            done.metrics.prompt_tokens, 0,
+            "prefill already evaluated it"
+        );
         assert!(done.metrics.cached_tokens > 0);
         assert_eq!(engine.generate_requests().len(), 1);
     }
@@ -373,17 +404,28 @@ mod tests {
         )))
         .await
         .unwrap();
-        assert_eq!((text.as_str(), done.finish_reason), ("one two", FinishReason::Length));
+        assert_eq!(
+            (text.as_str(), done.finish_reason),
+            ("one two", FinishReason::Length)
+        );
 
         let mut params = SamplingParams::greedy(10);
         params.stop = vec![" thr".into()];
-        let (text, done) = collect_stream(engine.generate(GenerateRequest::new("r", convo(1), params)))
-            .await
-            .unwrap();
-        assert_eq!((text.as_str(), done.finish_reason), ("one two", FinishReason::StopString));
+        let (text, done) =
+            collect_stream(engine.generate(GenerateRequest::new("r", convo(1), params)))
+                .await
+                .unwrap();
+        assert_eq!(
+            (text.as_str(), done.finish_reason),
+            ("one two", FinishReason::StopString)
+        );
 
         let slow = FakeEngine::new().with_token_delay(Duration::from_secs(5));
-        let stream = slow.generate(GenerateRequest::new("r", convo(1), SamplingParams::greedy(10)));
+        let stream = slow.generate(GenerateRequest::new(
+            "r",
+            convo(1),
+            SamplingParams::greedy(10),
+        ));
         tokio::time::sleep(Duration::from_millis(20)).await;
         slow.cancel(&RoomKey::from("r"));
         let (_, done) = tokio::time::timeout(Duration::from_secs(2), collect_stream(stream))
@@ -397,12 +439,20 @@ mod tests {
     async fn scripted_failures_arrive_on_the_stream() {
         let engine = FakeEngine::new();
         engine.fail_next(EngineError::Stopped);
-        let err = collect_stream(engine.generate(GenerateRequest::new("r", convo(1), SamplingParams::default())))
-            .await
-            .unwrap_err();
+        let err = collect_stream(engine.generate(GenerateRequest::new(
+            "r",
+            convo(1),
+            SamplingParams::default(),
+        )))
+        .await
+        .unwrap_err();
         assert_eq!(err, EngineError::Stopped);
-        assert!(collect_stream(engine.generate(GenerateRequest::new("r", convo(1), SamplingParams::default())))
-            .await
-            .is_ok());
+        assert!(collect_stream(engine.generate(GenerateRequest::new(
+            "r",
+            convo(1),
+            SamplingParams::default()
+        )))
+        .await
+        .is_ok());
     }
 }

@@ -57,10 +57,22 @@ impl Histogram {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         let sep = if labels.is_empty() { "" } else { "," };
         for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}", self.counts[i]);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
+                self.counts[i]
+            );
         }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
         let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
         let _ = writeln!(out, "{name}_count{braces} {}", self.count);
     }
@@ -187,7 +199,13 @@ impl EngineMetrics {
         self.with(|i| i.totals.forgotten += 1);
     }
 
-    pub fn set_occupancy(&self, active: usize, resident: usize, parked: usize, parked_bytes: usize) {
+    pub fn set_occupancy(
+        &self,
+        active: usize,
+        resident: usize,
+        parked: usize,
+        parked_bytes: usize,
+    ) {
         self.with(|i| {
             i.totals.active_requests = active as u64;
             i.totals.resident_rooms = resident as u64;
@@ -202,13 +220,28 @@ impl EngineMetrics {
 
     /// Appends the totals in the Prometheus text exposition format, for `/metrics`.
     pub fn render_prometheus(&self, out: &mut String) {
-        let (t, ttft, queue, tps_sum, tps_count) =
-            self.with(|i| (i.totals.clone(), i.ttft.clone(), i.queue.clone(), i.tps_sum, i.tps_count));
+        let (t, ttft, queue, tps_sum, tps_count) = self.with(|i| {
+            (
+                i.totals.clone(),
+                i.ttft.clone(),
+                i.queue.clone(),
+                i.tps_sum,
+                i.tps_count,
+            )
+        });
         let b = format!("backend=\"{}\"", self.backend);
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{b}}} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{b}}} {v}"
+            );
         };
-        counter(out, "peerlearn_engine_prefill_requests_total", "Eager prefills requested.", t.prefill_requests);
+        counter(
+            out,
+            "peerlearn_engine_prefill_requests_total",
+            "Eager prefills requested.",
+            t.prefill_requests,
+        );
         counter(
             out,
             "peerlearn_engine_prompt_tokens_total",
@@ -221,8 +254,18 @@ impl EngineMetrics {
             "Prompt tokens reused from a room's cache.",
             t.cached_tokens,
         );
-        counter(out, "peerlearn_engine_generated_tokens_total", "Tokens generated.", t.generated_tokens);
-        counter(out, "peerlearn_engine_errors_total", "Requests that ended in an error.", t.errors);
+        counter(
+            out,
+            "peerlearn_engine_generated_tokens_total",
+            "Tokens generated.",
+            t.generated_tokens,
+        );
+        counter(
+            out,
+            "peerlearn_engine_errors_total",
+            "Requests that ended in an error.",
+            t.errors,
+        );
         counter(
             out,
             "peerlearn_engine_evictions_total",
@@ -247,8 +290,18 @@ impl EngineMetrics {
             "Conversations whose oldest turns were dropped to fit the context.",
             t.compactions,
         );
-        counter(out, "peerlearn_engine_decode_steps_total", "Batched decode steps.", t.decode_steps);
-        counter(out, "peerlearn_engine_decode_tokens_total", "Tokens evaluated in decode steps.", t.decode_tokens);
+        counter(
+            out,
+            "peerlearn_engine_decode_steps_total",
+            "Batched decode steps.",
+            t.decode_steps,
+        );
+        counter(
+            out,
+            "peerlearn_engine_decode_tokens_total",
+            "Tokens evaluated in decode steps.",
+            t.decode_tokens,
+        );
         let _ = writeln!(
             out,
             "# HELP peerlearn_engine_requests_total Replies finished, by reason.\n# TYPE peerlearn_engine_requests_total counter"
@@ -259,16 +312,48 @@ impl EngineMetrics {
             (FinishReason::Length, t.finished_length),
             (FinishReason::Cancelled, t.finished_cancelled),
         ] {
-            let _ = writeln!(out, "peerlearn_engine_requests_total{{{b},reason=\"{}\"}} {v}", reason.as_str());
+            let _ = writeln!(
+                out,
+                "peerlearn_engine_requests_total{{{b},reason=\"{}\"}} {v}",
+                reason.as_str()
+            );
         }
         let gauge = |out: &mut String, name: &str, help: &str, v: f64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{b}}} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{b}}} {v}"
+            );
         };
-        gauge(out, "peerlearn_engine_decode_seconds", "Seconds spent in decode steps.", t.decode_seconds);
-        gauge(out, "peerlearn_engine_active_requests", "Requests being served or queued.", t.active_requests as f64);
-        gauge(out, "peerlearn_engine_resident_rooms", "Rooms resident in the KV cache.", t.resident_rooms as f64);
-        gauge(out, "peerlearn_engine_parked_rooms", "Evicted rooms kept in RAM.", t.parked_rooms as f64);
-        gauge(out, "peerlearn_engine_parked_bytes", "RAM held by evicted rooms.", t.parked_bytes as f64);
+        gauge(
+            out,
+            "peerlearn_engine_decode_seconds",
+            "Seconds spent in decode steps.",
+            t.decode_seconds,
+        );
+        gauge(
+            out,
+            "peerlearn_engine_active_requests",
+            "Requests being served or queued.",
+            t.active_requests as f64,
+        );
+        gauge(
+            out,
+            "peerlearn_engine_resident_rooms",
+            "Rooms resident in the KV cache.",
+            t.resident_rooms as f64,
+        );
+        gauge(
+            out,
+            "peerlearn_engine_parked_rooms",
+            "Evicted rooms kept in RAM.",
+            t.parked_rooms as f64,
+        );
+        gauge(
+            out,
+            "peerlearn_engine_parked_bytes",
+            "RAM held by evicted rooms.",
+            t.parked_bytes as f64,
+        );
         ttft.render(
             out,
             "peerlearn_engine_time_to_first_token_seconds",
@@ -285,8 +370,14 @@ impl EngineMetrics {
             out,
             "# HELP peerlearn_engine_stream_tokens_per_second Generation speed of single streams.\n# TYPE peerlearn_engine_stream_tokens_per_second summary"
         );
-        let _ = writeln!(out, "peerlearn_engine_stream_tokens_per_second_sum{{{b}}} {tps_sum}");
-        let _ = writeln!(out, "peerlearn_engine_stream_tokens_per_second_count{{{b}}} {tps_count}");
+        let _ = writeln!(
+            out,
+            "peerlearn_engine_stream_tokens_per_second_sum{{{b}}} {tps_sum}"
+        );
+        let _ = writeln!(
+            out,
+            "peerlearn_engine_stream_tokens_per_second_count{{{b}}} {tps_count}"
+        );
     }
 }
 
@@ -322,9 +413,15 @@ mod tests {
         assert!(out.contains("peerlearn_engine_prompt_tokens_total{backend=\"fake\"} 17"));
         assert!(out.contains("peerlearn_engine_cached_tokens_total{backend=\"fake\"} 90"));
         assert!(out.contains("peerlearn_engine_requests_total{backend=\"fake\",reason=\"stop\"} 1"));
-        assert!(out.contains("peerlearn_engine_time_to_first_token_seconds_bucket{backend=\"fake\",le=\"0.05\"} 1"));
-        assert!(out.contains("peerlearn_engine_time_to_first_token_seconds_bucket{backend=\"fake\",le=\"0.025\"} 0"));
-        assert!(out.contains("peerlearn_engine_time_to_first_token_seconds_count{backend=\"fake\"} 1"));
+        assert!(out.contains(
+            "peerlearn_engine_time_to_first_token_seconds_bucket{backend=\"fake\",le=\"0.05\"} 1"
+        ));
+        assert!(out.contains(
+            "peerlearn_engine_time_to_first_token_seconds_bucket{backend=\"fake\",le=\"0.025\"} 0"
+        ));
+        assert!(
+            out.contains("peerlearn_engine_time_to_first_token_seconds_count{backend=\"fake\"} 1")
+        );
         // Every sample line is `name{labels} value`.
         for line in out.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.rsplit_once(' ').unwrap();

@@ -31,8 +31,8 @@ pub use error::EngineError;
 pub use metrics::{EngineMetrics, MetricsSnapshot, RequestMetrics};
 pub use stream::{CancelHandle, PrefillHandle, TokenStream};
 pub use types::{
-    ChatMessage, Completion, EngineInfo, FinishReason, GenerateRequest, PrefillReport, Role, RoomKey,
-    SamplingParams, StreamEvent,
+    ChatMessage, Completion, EngineInfo, FinishReason, GenerateRequest, PrefillReport, Role,
+    RoomKey, SamplingParams, StreamEvent,
 };
 
 /// Something that turns conversations into streamed replies, for many rooms at once.

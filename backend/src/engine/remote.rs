@@ -82,8 +82,13 @@ impl RemoteEngine {
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout())
             .build()
-            .map_err(|e| EngineError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
-        let model = config.llm_model.clone().unwrap_or_else(|| "default".to_string());
+            .map_err(|e| {
+                EngineError::InvalidConfig(format!("cannot build the HTTP client: {e}"))
+            })?;
+        let model = config
+            .llm_model
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
         let info = EngineInfo {
             backend: "remote".into(),
             model_name: match &config.llm_model {
@@ -135,11 +140,16 @@ impl Engine for RemoteEngine {
 
     fn generate(&self, request: GenerateRequest) -> TokenStream {
         if request.messages.is_empty() {
-            return TokenStream::failed(EngineError::InvalidRequest("the conversation has no messages".into()));
+            return TokenStream::failed(EngineError::InvalidRequest(
+                "the conversation has no messages".into(),
+            ));
         }
         let (tx, stream) = TokenStream::channel();
         let handle = tx.cancel_handle().clone();
-        self.running().entry(request.room.clone()).or_default().push(handle.clone());
+        self.running()
+            .entry(request.room.clone())
+            .or_default()
+            .push(handle.clone());
         let shared = self.shared.clone();
         let running = self.running.clone();
         tokio::spawn(async move {
@@ -196,7 +206,8 @@ impl Shared {
             let outcome = self.attempt(&body, &request, &tx, start).await;
             match outcome {
                 Attempt::Finished(completion) => {
-                    self.metrics.record_generate(&completion.metrics, completion.finish_reason);
+                    self.metrics
+                        .record_generate(&completion.metrics, completion.finish_reason);
                     tx.done(completion);
                     return;
                 }
@@ -253,7 +264,13 @@ impl Shared {
         body
     }
 
-    async fn attempt(&self, body: &Value, request: &GenerateRequest, tx: &StreamSender, start: Instant) -> Attempt {
+    async fn attempt(
+        &self,
+        body: &Value,
+        request: &GenerateRequest,
+        tx: &StreamSender,
+        start: Instant,
+    ) -> Attempt {
         let cancel = tx.cancel_handle();
         let cancelled = |generated| {
             Attempt::Finished(Completion {
@@ -276,7 +293,9 @@ impl Shared {
             _ = cancel.cancelled() => return cancelled(0),
         };
         let response = match response {
-            Err(_) => return Attempt::FailedEarly(self.timeout("the response", self.first_token_timeout)),
+            Err(_) => {
+                return Attempt::FailedEarly(self.timeout("the response", self.first_token_timeout))
+            }
             Ok(Err(e)) => {
                 return Attempt::FailedEarly(EngineError::Unreachable {
                     url: self.endpoint.to_string(),
@@ -322,7 +341,11 @@ impl Shared {
                         None => self.timeout("the first token", self.first_token_timeout),
                         Some(_) => self.timeout("the next token", self.idle_timeout),
                     };
-                    return if first_at.is_none() { Attempt::FailedEarly(e) } else { Attempt::FailedLate(e) };
+                    return if first_at.is_none() {
+                        Attempt::FailedEarly(e)
+                    } else {
+                        Attempt::FailedLate(e)
+                    };
                 }
                 Ok(None) => break,
                 Ok(Some(Err(e))) => {
@@ -330,7 +353,11 @@ impl Shared {
                         url: self.endpoint.to_string(),
                         reason: format!("the stream broke: {}", error_chain(&e)),
                     };
-                    return if first_at.is_none() { Attempt::FailedEarly(e) } else { Attempt::FailedLate(e) };
+                    return if first_at.is_none() {
+                        Attempt::FailedEarly(e)
+                    } else {
+                        Attempt::FailedLate(e)
+                    };
                 }
                 Ok(Some(Ok(chunk))) => chunk,
             };
@@ -350,13 +377,26 @@ impl Shared {
                 let event: Value = match serde_json::from_str(data) {
                     Ok(v) => v,
                     Err(e) => {
-                        let e = EngineError::Protocol(format!("a stream event is not JSON ({e}): {data:.200}"));
-                        return if first_at.is_none() { Attempt::FailedEarly(e) } else { Attempt::FailedLate(e) };
+                        let e = EngineError::Protocol(format!(
+                            "a stream event is not JSON ({e}): {data:.200}"
+                        ));
+                        return if first_at.is_none() {
+                            Attempt::FailedEarly(e)
+                        } else {
+                            Attempt::FailedLate(e)
+                        };
                     }
                 };
                 if let Some(err) = event.get("error") {
-                    let e = EngineError::Protocol(format!("the server reported an error: {}", error_message(&err.to_string())));
-                    return if first_at.is_none() { Attempt::FailedEarly(e) } else { Attempt::FailedLate(e) };
+                    let e = EngineError::Protocol(format!(
+                        "the server reported an error: {}",
+                        error_message(&err.to_string())
+                    ));
+                    return if first_at.is_none() {
+                        Attempt::FailedEarly(e)
+                    } else {
+                        Attempt::FailedLate(e)
+                    };
                 }
                 read_usage(&event, &mut usage);
                 let choice = &event["choices"][0];
@@ -394,7 +434,9 @@ impl Shared {
         }
         let generated = usage.completion_tokens.unwrap_or(chunks);
         let tokens_per_s = match (first_at, last_at) {
-            (Some(a), Some(b)) if generated > 1 && b > a => Some(f64::from(generated - 1) / (b - a).as_secs_f64()),
+            (Some(a), Some(b)) if generated > 1 && b > a => {
+                Some(f64::from(generated - 1) / (b - a).as_secs_f64())
+            }
             _ => None,
         };
         let cached = usage.cached_tokens.unwrap_or(0);
@@ -487,11 +529,23 @@ mod tests {
     #[test]
     fn endpoint_accepts_base_v1_and_full_urls() {
         for (input, want) in [
-            ("http://127.0.0.1:8081", "http://127.0.0.1:8081/v1/chat/completions"),
-            ("http://127.0.0.1:8081/", "http://127.0.0.1:8081/v1/chat/completions"),
+            (
+                "http://127.0.0.1:8081",
+                "http://127.0.0.1:8081/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:8081/",
+                "http://127.0.0.1:8081/v1/chat/completions",
+            ),
             ("http://host/v1", "http://host/v1/chat/completions"),
-            ("https://host/api/v1/", "https://host/api/v1/chat/completions"),
-            ("http://host/v1/chat/completions", "http://host/v1/chat/completions"),
+            (
+                "https://host/api/v1/",
+                "https://host/api/v1/chat/completions",
+            ),
+            (
+                "http://host/v1/chat/completions",
+                "http://host/v1/chat/completions",
+            ),
         ] {
             assert_eq!(endpoint_url(input).unwrap().as_str(), want, "{input}");
         }
@@ -501,7 +555,10 @@ mod tests {
     fn bad_urls_are_refused_with_the_reason() {
         for bad in ["", "localhost:8081", "ftp://host/", "http://", "not a url"] {
             let err = endpoint_url(bad).unwrap_err();
-            assert!(matches!(err, EngineError::InvalidUrl { .. }), "{bad}: {err}");
+            assert!(
+                matches!(err, EngineError::InvalidUrl { .. }),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -512,15 +569,24 @@ mod tests {
             &json!({"usage": {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 90}}}),
             &mut u,
         );
-        assert_eq!((u.prompt_tokens, u.cached_tokens, u.completion_tokens), (Some(10), Some(90), Some(7)));
+        assert_eq!(
+            (u.prompt_tokens, u.cached_tokens, u.completion_tokens),
+            (Some(10), Some(90), Some(7))
+        );
         let mut u = Usage::default();
-        read_usage(&json!({"timings": {"prompt_n": 12, "cache_n": 300}}), &mut u);
+        read_usage(
+            &json!({"timings": {"prompt_n": 12, "cache_n": 300}}),
+            &mut u,
+        );
         assert_eq!((u.prompt_tokens, u.cached_tokens), (Some(12), Some(300)));
     }
 
     #[test]
     fn error_bodies_are_summarised() {
-        assert_eq!(error_message(r#"{"error":{"message":"model not found","type":"x"}}"#), "model not found");
+        assert_eq!(
+            error_message(r#"{"error":{"message":"model not found","type":"x"}}"#),
+            "model not found"
+        );
         assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
         assert_eq!(error_message(""), "(no message)");
     }

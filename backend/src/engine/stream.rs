@@ -201,7 +201,10 @@ pub struct PrefillHandle {
 }
 
 impl PrefillHandle {
-    pub(crate) fn channel() -> (oneshot::Sender<Result<PrefillReport, EngineError>>, PrefillHandle) {
+    pub(crate) fn channel() -> (
+        oneshot::Sender<Result<PrefillReport, EngineError>>,
+        PrefillHandle,
+    ) {
         let (tx, rx) = oneshot::channel();
         (tx, PrefillHandle { rx })
     }
@@ -218,6 +221,8 @@ impl Future for PrefillHandle {
     type Output = Result<PrefillReport, EngineError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(EngineError::Stopped)))
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(EngineError::Stopped)))
     }
 }

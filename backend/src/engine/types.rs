@@ -171,7 +171,11 @@ pub struct GenerateRequest {
 }
 
 impl GenerateRequest {
-    pub fn new(room: impl Into<RoomKey>, messages: Vec<ChatMessage>, params: SamplingParams) -> Self {
+    pub fn new(
+        room: impl Into<RoomKey>,
+        messages: Vec<ChatMessage>,
+        params: SamplingParams,
+    ) -> Self {
         GenerateRequest {
             room: room.into(),
             messages,

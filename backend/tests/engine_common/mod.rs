@@ -11,7 +11,9 @@ use peerlearn::engine::{Completion, EngineConfig, EngineError, StreamEvent, Toke
 pub fn model_path() -> PathBuf {
     let path = std::env::var_os("PEERLEARN_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/default.gguf"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/default.gguf")
+        });
     assert!(
         path.is_file(),
         "the test model {} is missing: run scripts/fetch-model.sh (or set PEERLEARN_TEST_MODEL)",

@@ -34,7 +34,9 @@ pub(crate) fn check_model_file(path: &Path) -> Result<(), EngineError> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(EngineError::ModelNotFound { path: path.to_path_buf() })
+            return Err(EngineError::ModelNotFound {
+                path: path.to_path_buf(),
+            })
         }
         Err(e) => {
             return Err(EngineError::ModelLoad {
@@ -44,12 +46,16 @@ pub(crate) fn check_model_file(path: &Path) -> Result<(), EngineError> {
         }
     };
     if path.is_dir() {
-        return Err(EngineError::NotGguf { path: path.to_path_buf() });
+        return Err(EngineError::NotGguf {
+            path: path.to_path_buf(),
+        });
     }
     let mut magic = [0u8; 4];
     match file.read_exact(&mut magic) {
         Ok(()) if &magic == b"GGUF" => Ok(()),
-        _ => Err(EngineError::NotGguf { path: path.to_path_buf() }),
+        _ => Err(EngineError::NotGguf {
+            path: path.to_path_buf(),
+        }),
     }
 }
 
@@ -60,10 +66,16 @@ pub(crate) fn check_config(config: &EngineConfig) -> Result<(), EngineError> {
         return bad(format!("slots is {}, expected 1 to 256", config.slots));
     }
     if config.context_per_slot < 64 {
-        return bad(format!("context_per_slot is {}, expected at least 64 tokens", config.context_per_slot));
+        return bad(format!(
+            "context_per_slot is {}, expected at least 64 tokens",
+            config.context_per_slot
+        ));
     }
     if config.batch_size < 16 {
-        return bad(format!("batch_size is {}, expected at least 16", config.batch_size));
+        return bad(format!(
+            "batch_size is {}, expected at least 16",
+            config.batch_size
+        ));
     }
     if config.batch_size < config.slots {
         return bad(format!(
@@ -85,9 +97,11 @@ pub(crate) fn check_config(config: &EngineConfig) -> Result<(), EngineError> {
 
 pub(crate) fn load_model(config: &EngineConfig) -> Result<LlamaModel, EngineError> {
     let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
-    LlamaModel::load_from_file(backend(), &config.model_path, &params).map_err(|e| EngineError::ModelLoad {
-        path: config.model_path.clone(),
-        reason: format!("llama.cpp could not read it as a model ({e})"),
+    LlamaModel::load_from_file(backend(), &config.model_path, &params).map_err(|e| {
+        EngineError::ModelLoad {
+            path: config.model_path.clone(),
+            reason: format!("llama.cpp could not read it as a model ({e})"),
+        }
     })
 }
 
@@ -107,10 +121,15 @@ pub(crate) fn new_context<'m>(
         .with_n_threads(threads)
         .with_n_threads_batch(threads)
         .with_kv_unified(config.kv_unified);
-    model.new_context(backend(), params).map_err(|e| EngineError::ModelLoad {
-        path: config.model_path.clone(),
-        reason: format!("could not create a context of {n_ctx} tokens for {} rooms ({e})", config.slots),
-    })
+    model
+        .new_context(backend(), params)
+        .map_err(|e| EngineError::ModelLoad {
+            path: config.model_path.clone(),
+            reason: format!(
+                "could not create a context of {n_ctx} tokens for {} rooms ({e})",
+                config.slots
+            ),
+        })
 }
 
 /// Runs one token through the model and forgets it, so the first child's request does not pay

@@ -99,7 +99,11 @@ impl LlamaEngine {
 
     /// How many tokens the conversation is with this model's template (with the assistant's
     /// header when `add_assistant`), e.g. to budget prompts or check cache counters.
-    pub async fn count_tokens(&self, messages: Vec<ChatMessage>, add_assistant: bool) -> Result<usize, EngineError> {
+    pub async fn count_tokens(
+        &self,
+        messages: Vec<ChatMessage>,
+        add_assistant: bool,
+    ) -> Result<usize, EngineError> {
         let (reply, rx) = oneshot::channel();
         if self
             .send(Command::CountTokens {
@@ -147,7 +151,9 @@ impl Engine for LlamaEngine {
 
     fn generate(&self, request: GenerateRequest) -> TokenStream {
         if request.messages.is_empty() {
-            return TokenStream::failed(EngineError::InvalidRequest("the conversation has no messages".into()));
+            return TokenStream::failed(EngineError::InvalidRequest(
+                "the conversation has no messages".into(),
+            ));
         }
         if request.params.max_tokens == 0 {
             return TokenStream::failed(EngineError::InvalidRequest("max_tokens is 0".into()));

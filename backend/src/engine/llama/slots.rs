@@ -23,7 +23,10 @@ pub(crate) enum JobKind {
         internal: bool,
     },
     /// Produce a streamed reply.
-    Generate { tx: StreamSender, params: SamplingParams },
+    Generate {
+        tx: StreamSender,
+        params: SamplingParams,
+    },
 }
 
 /// A request waiting for, or bound to, a slot.
@@ -57,6 +60,9 @@ pub(crate) struct GenState {
     pub max_tokens: u32,
     pub first_token_at: Option<Instant>,
     pub last_token_at: Option<Instant>,
+    /// The generated tokens and the bytes they spell, to remember the reply's tokenization.
+    pub tokens: Vec<LlamaToken>,
+    pub bytes: Vec<u8>,
 }
 
 /// A job bound to a slot.
@@ -84,6 +90,8 @@ pub(crate) struct Slot {
     pub in_batch: Vec<LlamaToken>,
     /// Row of the batch whose logits this slot samples from after the decode.
     pub sample_row: Option<i32>,
+    /// The step in which this slot last had a generated token decoded (round-robin order).
+    pub last_gen_step: u64,
 }
 
 impl Slot {
@@ -96,6 +104,7 @@ impl Slot {
             active: None,
             in_batch: Vec::new(),
             sample_row: None,
+            last_gen_step: 0,
         }
     }
 }

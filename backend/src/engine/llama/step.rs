@@ -1,9 +1,17 @@
 //! One decode step of continuous batching.
 //!
-//! Every step carries one token for each room that is generating, then chunks of pending
-//! prompt tokens (replies' prompts before prefills, oldest first). While anyone is generating
-//! the prompt share is capped, so one room's long prompt delays the others' next tokens by a
-//! bounded amount; a room joining or finishing never waits for another room's reply to end.
+//! A step carries the next token of generating rooms, then chunks of pending prompt tokens
+//! (replies' prompts before prefills, oldest first). On a CPU a token costs about the same
+//! whether it is decoded alone or in a small batch, so the order of work decides latency:
+//! - a reply whose prompt is waiting (a child just spoke and the agent answers) gets a step
+//!   of its own, so its first token is not delayed by the other rooms' tokens; the next step
+//!   always serves the generating rooms again, so they are never starved;
+//! - at most `gen_per_step` generating rooms advance per step, round-robin, which keeps steps
+//!   short and so the wait of a newly arrived prompt short, at the same total throughput;
+//! - while rooms are generating, the prompt share of a step is capped (`prefill_chunk`), so one
+//!   room's long prompt delays the others by a bounded amount.
+//!
+//! A room joining or finishing never waits for another room's reply to end.
 
 use std::time::Instant;
 
@@ -16,31 +24,76 @@ impl Worker<'_> {
     /// when there was nothing to evaluate.
     pub(super) fn step(&mut self) -> bool {
         self.batch.clear();
+        self.steps += 1;
         let mut rows: i32 = 0;
         let mut n_gen = 0usize;
-
         for slot in &mut self.slots {
             slot.in_batch.clear();
             slot.sample_row = None;
-            let Some(next) = slot.active.as_mut().and_then(|a| a.gen.as_mut()).and_then(|g| g.next.take()) else {
+        }
+
+        let reply_prompt_waiting = self.slots.iter().any(|s| {
+            s.active
+                .as_ref()
+                .is_some_and(|a| a.job.is_generate() && !a.pending.is_empty())
+        });
+        let gen_allowed = if reply_prompt_waiting && !self.last_step_skipped_gen {
+            0
+        } else {
+            self.gen_per_step
+        };
+        let mut generating: Vec<usize> = (0..self.slots.len())
+            .filter(|&s| {
+                self.slots[s]
+                    .active
+                    .as_ref()
+                    .and_then(|a| a.gen.as_ref())
+                    .is_some_and(|g| g.next.is_some())
+            })
+            .collect();
+        self.last_step_skipped_gen = gen_allowed == 0 && !generating.is_empty();
+        generating.sort_by_key(|&s| self.slots[s].last_gen_step);
+        generating.truncate(gen_allowed);
+        // Batch rows in sequence order: llama.cpp splits a multi-stream batch into runs of
+        // consecutive sequence ids.
+        generating.sort_unstable();
+        for s in generating {
+            let slot = &mut self.slots[s];
+            let Some(next) = slot
+                .active
+                .as_mut()
+                .and_then(|a| a.gen.as_mut())
+                .and_then(|g| g.next.take())
+            else {
                 continue;
             };
             let pos = slot.tokens.len() as i32;
             if self.batch.add(next, pos, &[slot.seq], true).is_err() {
+                // Cannot happen (batch_size >= slots); put the token back rather than lose it.
+                if let Some(g) = slot.active.as_mut().and_then(|a| a.gen.as_mut()) {
+                    g.next = Some(next);
+                }
                 break;
             }
             slot.in_batch.push(next);
             slot.sample_row = Some(rows);
+            slot.last_gen_step = self.steps;
             rows += 1;
             n_gen += 1;
         }
 
+        let reply_step = gen_allowed == 0;
         let mut budget = self.batch_size.saturating_sub(n_gen);
-        if n_gen > 0 {
+        if n_gen > 0 || self.last_step_skipped_gen {
             budget = budget.min(self.prefill_chunk);
         }
         let mut order: Vec<usize> = (0..self.slots.len())
-            .filter(|&s| self.slots[s].active.as_ref().is_some_and(|a| !a.pending.is_empty()))
+            .filter(|&s| {
+                self.slots[s]
+                    .active
+                    .as_ref()
+                    .is_some_and(|a| !a.pending.is_empty() && (!reply_step || a.job.is_generate()))
+            })
             .collect();
         order.sort_by_key(|&s| {
             let a = self.slots[s].active.as_ref().expect("filtered");
@@ -60,7 +113,9 @@ impl Worker<'_> {
                 let last = i + 1 == take;
                 let logits = wants_logits && last;
                 // Capacity is batch_size and the budget never exceeds what is left.
-                let _ = self.batch.add(token, (base + i) as i32, &[slot.seq], logits);
+                let _ = self
+                    .batch
+                    .add(token, (base + i) as i32, &[slot.seq], logits);
                 if logits {
                     slot.sample_row = Some(rows);
                 }
@@ -75,7 +130,8 @@ impl Worker<'_> {
         }
         let started = Instant::now();
         let result = self.ctx.decode(&mut self.batch);
-        self.metrics.record_step(rows as usize, started.elapsed().as_secs_f64());
+        self.metrics
+            .record_step(rows as usize, started.elapsed().as_secs_f64());
         if let Err(e) = result {
             tracing::error!(error = %e, tokens = rows, "llama_decode failed");
             for s in 0..self.slots.len() {
@@ -95,7 +151,11 @@ impl Worker<'_> {
             slot.tokens.extend_from_slice(&evaluated);
             if let Some(row) = slot.sample_row.take() {
                 self.sample(s, row);
-            } else if slot.active.as_ref().is_some_and(|a| a.gen.is_none() && a.pending.is_empty()) {
+            } else if slot
+                .active
+                .as_ref()
+                .is_some_and(|a| a.gen.is_none() && a.pending.is_empty())
+            {
                 self.finish_prefill(s, false);
             }
         }
@@ -126,6 +186,8 @@ impl Worker<'_> {
         gen.generated += 1;
         gen.last_token_at = Some(now);
         let piece = vocab.token_to_piece(token, false, None);
+        gen.tokens.push(token);
+        gen.bytes.extend_from_slice(&piece);
         let pushed = gen.decoder.push(&piece);
         let delivered = pushed.emit.is_empty()
             || match &active.job.kind {

@@ -63,21 +63,54 @@ impl ChatFormat {
     }
 
     /// Renders and tokenizes (special tokens of the template are parsed as such).
+    ///
+    /// The room's own earlier replies keep the tokens they were generated as (`replies`):
+    /// tokenizing a reply's text again often splits it differently from how it was sampled,
+    /// and every token after the first difference would have to be evaluated again on the
+    /// next turn. The substituted tokens spell exactly the same text, so the prompt is the same.
     pub(crate) fn tokens(
         &self,
         model: &LlamaModel,
         messages: &[ChatMessage],
         add_assistant: bool,
+        replies: &[KnownReply],
     ) -> Result<Vec<LlamaToken>, EngineError> {
         let text = self.render(model, messages, add_assistant)?;
-        Ok(tokenize(model, &text))
+        let mut out = Vec::new();
+        let mut cursor = 0;
+        for m in messages
+            .iter()
+            .filter(|m| m.role == Role::Assistant && !m.content.is_empty())
+        {
+            let Some(known) = replies.iter().find(|r| r.text == m.content) else {
+                continue;
+            };
+            let Some(at) = text[cursor..].find(&known.text).map(|p| p + cursor) else {
+                continue;
+            };
+            out.extend(tokenize(model, &text[cursor..at], cursor == 0));
+            out.extend_from_slice(&known.tokens);
+            cursor = at + known.text.len();
+        }
+        out.extend(tokenize(model, &text[cursor..], cursor == 0));
+        Ok(out)
     }
 }
 
-/// Tokenizes prompt text, adding BOS when the model wants one but never twice.
-pub(crate) fn tokenize(model: &LlamaModel, text: &str) -> Vec<LlamaToken> {
+/// A reply the engine generated in a room: its text and the tokens it was sampled as.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownReply {
+    pub text: String,
+    pub tokens: Vec<LlamaToken>,
+}
+
+/// Tokenizes prompt text (the start of a prompt gets BOS when the model wants one, never twice).
+pub(crate) fn tokenize(model: &LlamaModel, text: &str, start: bool) -> Vec<LlamaToken> {
+    if text.is_empty() && !start {
+        return Vec::new();
+    }
     let vocab = model.vocab();
-    let mut tokens = vocab.tokenize(text.as_bytes(), true, true);
+    let mut tokens = vocab.tokenize(text.as_bytes(), start, true);
     let bos = vocab.bos();
     if tokens.len() >= 2 && tokens[0] == bos && tokens[1] == bos {
         tokens.remove(0);
@@ -137,11 +170,18 @@ pub(crate) fn fit<T: Clone>(
     window: Option<u64>,
     mut render: impl FnMut(&[ChatMessage]) -> Result<Vec<T>, EngineError>,
 ) -> Result<Fitted<T>, EngineError> {
-    let pinned_n = messages.iter().take_while(|m| m.role == Role::System).count();
+    let pinned_n = messages
+        .iter()
+        .take_while(|m| m.role == Role::System)
+        .count();
     let (pinned, turns) = messages.split_at(pinned_n);
     let hashes: Vec<u64> = (0..turns.len()).map(|i| turn_hash(turns, i)).collect();
-    let start = window.and_then(|h| hashes.iter().position(|x| *x == h)).unwrap_or(0);
-    let with_turns = |from: usize| -> Vec<ChatMessage> { pinned.iter().chain(&turns[from..]).cloned().collect() };
+    let start = window
+        .and_then(|h| hashes.iter().position(|x| *x == h))
+        .unwrap_or(0);
+    let with_turns = |from: usize| -> Vec<ChatMessage> {
+        pinned.iter().chain(&turns[from..]).cloned().collect()
+    };
 
     let tokens = render(&with_turns(start))?;
     if tokens.len() <= budget {
@@ -156,9 +196,15 @@ pub(crate) fn fit<T: Clone>(
     // Estimates only: a template that cannot render a lone piece must not turn a long
     // conversation into an error, so fall back to a byte-count guess.
     let mut estimate = |piece: &[ChatMessage]| {
-        render(piece).map(|t| t.len()).unwrap_or_else(|_| piece.iter().map(|m| m.content.len() / 3 + 8).sum())
+        render(piece)
+            .map(|t| t.len())
+            .unwrap_or_else(|_| piece.iter().map(|m| m.content.len() / 3 + 8).sum())
     };
-    let pinned_len = if pinned.is_empty() { 0 } else { estimate(pinned) };
+    let pinned_len = if pinned.is_empty() {
+        0
+    } else {
+        estimate(pinned)
+    };
     let mut from = turns.len().saturating_sub(1);
     if !turns.is_empty() {
         // Estimate each turn's share from its own rendering, then verify the real prompt.

@@ -60,12 +60,18 @@ impl TextDecoder {
             self.partial.clear();
             let emit = self.text[self.emitted..].to_string();
             self.emitted = self.text.len();
-            return Pushed { emit, stopped: true };
+            return Pushed {
+                emit,
+                stopped: true,
+            };
         }
         let safe = self.text.len() - self.held_back();
         let emit = self.text[self.emitted..safe].to_string();
         self.emitted = safe;
-        Pushed { emit, stopped: false }
+        Pushed {
+            emit,
+            stopped: false,
+        }
     }
 
     /// The end of the reply: hands out whatever was held. A dangling half character (the reply
@@ -89,7 +95,8 @@ impl TextDecoder {
                 Err(e) => {
                     let valid = e.valid_up_to();
                     // SAFETY-free: the prefix up to `valid` is valid UTF-8 by definition.
-                    self.text.push_str(std::str::from_utf8(&self.partial[..valid]).unwrap_or_default());
+                    self.text
+                        .push_str(std::str::from_utf8(&self.partial[..valid]).unwrap_or_default());
                     match e.error_len() {
                         // Incomplete character at the end: wait for the next token.
                         None => {
@@ -115,7 +122,10 @@ impl TextDecoder {
         while !self.text.is_char_boundary(from) {
             from -= 1;
         }
-        self.stop.iter().filter_map(|s| self.text[from..].find(s.as_str()).map(|p| p + from)).min()
+        self.stop
+            .iter()
+            .filter_map(|s| self.text[from..].find(s.as_str()).map(|p| p + from))
+            .min()
     }
 
     /// Bytes at the end of `text` (not yet emitted) that are the start of some stop string.
@@ -168,7 +178,11 @@ mod tests {
         let mut d = TextDecoder::new(&[]);
         assert_eq!(d.push(b"x\xffy").emit, "x\u{FFFD}y");
         assert_eq!(d.push(&"é".as_bytes()[..1]).emit, "");
-        assert_eq!(d.finish(), "", "a half character at the very end is dropped");
+        assert_eq!(
+            d.finish(),
+            "",
+            "a half character at the very end is dropped"
+        );
         assert_eq!(d.text(), "x\u{FFFD}y");
     }
 

@@ -25,13 +25,15 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::load;
 use super::sampling::build_sampler;
 use super::slots::{common_prefix, Active, GenState, Job, JobKind, Parked, ParkedRooms, Slot};
-use super::template::{fit, ChatFormat};
+use super::template::{fit, ChatFormat, KnownReply};
 use super::text::TextDecoder;
 use super::Command;
 use crate::engine::config::EngineConfig;
 use crate::engine::error::EngineError;
 use crate::engine::metrics::{EngineMetrics, RequestMetrics};
-use crate::engine::types::{ChatMessage, Completion, EngineInfo, FinishReason, PrefillReport, RoomKey};
+use crate::engine::types::{
+    ChatMessage, Completion, EngineInfo, FinishReason, PrefillReport, RoomKey,
+};
 
 /// The thread's entry point: loads, reports readiness (or the load error), then serves.
 pub(super) fn run(
@@ -94,6 +96,7 @@ pub(super) fn run(
         slots: (0..config.slots as i32).map(Slot::new).collect(),
         parked: ParkedRooms::new((config.parked_state_mib as usize).saturating_mul(1 << 20)),
         windows: HashMap::new(),
+        replies: HashMap::new(),
         waiting: VecDeque::new(),
         metrics,
         rx,
@@ -101,6 +104,13 @@ pub(super) fn run(
         limit: per_room as usize,
         batch_size: config.batch_size as usize,
         prefill_chunk: config.prefill_chunk.max(1) as usize,
+        gen_per_step: if config.gen_per_step == 0 {
+            usize::MAX
+        } else {
+            config.gen_per_step as usize
+        },
+        steps: 0,
+        last_step_skipped_gen: false,
         reply_reserve: config.reply_reserve as usize,
     };
     let _ = ready.send(Ok(info));
@@ -117,6 +127,8 @@ pub(super) struct Worker<'m> {
     pub parked: ParkedRooms,
     /// Per room, the first turn still in the prompt after the oldest were dropped.
     pub windows: HashMap<RoomKey, u64>,
+    /// Per room, its recent replies with the tokens they were sampled as.
+    pub replies: HashMap<RoomKey, VecDeque<KnownReply>>,
     /// Jobs not bound to a slot yet, in arrival order.
     pub waiting: VecDeque<Job>,
     pub metrics: Arc<EngineMetrics>,
@@ -127,6 +139,11 @@ pub(super) struct Worker<'m> {
     pub limit: usize,
     pub batch_size: usize,
     pub prefill_chunk: usize,
+    pub gen_per_step: usize,
+    /// Decode steps so far.
+    pub steps: u64,
+    /// The previous step was given to a waiting reply's prompt alone.
+    pub last_step_skipped_gen: bool,
     pub reply_reserve: usize,
 }
 
@@ -201,7 +218,12 @@ impl Worker<'_> {
                 add_assistant,
                 reply,
             } => {
-                let _ = reply.send(self.format.tokens(self.model, &messages, add_assistant).map(|t| t.len()));
+                let known: Vec<KnownReply> = self.replies.values().flatten().cloned().collect();
+                let _ = reply.send(
+                    self.format
+                        .tokens(self.model, &messages, add_assistant, &known)
+                        .map(|t| t.len()),
+                );
             }
         }
     }
@@ -231,19 +253,29 @@ impl Worker<'_> {
             }
         }
         if let Some(s) = self.slot_of(room) {
-            if self.slots[s].active.as_ref().is_some_and(|a| !a.job.is_generate()) {
+            if self.slots[s]
+                .active
+                .as_ref()
+                .is_some_and(|a| !a.job.is_generate())
+            {
                 self.finish_prefill(s, true);
             }
         }
     }
 
     pub(super) fn slot_of(&self, room: &RoomKey) -> Option<usize> {
-        self.slots.iter().position(|s| s.room.as_ref() == Some(room))
+        self.slots
+            .iter()
+            .position(|s| s.room.as_ref() == Some(room))
     }
 
     fn cancel_room(&mut self, room: &RoomKey) {
         if let Some(s) = self.slot_of(room) {
-            if self.slots[s].active.as_ref().is_some_and(|a| a.job.is_generate()) {
+            if self.slots[s]
+                .active
+                .as_ref()
+                .is_some_and(|a| a.job.is_generate())
+            {
                 self.finish_generation(s, FinishReason::Cancelled);
             }
         }
@@ -267,12 +299,17 @@ impl Worker<'_> {
         }
         self.parked.remove(room);
         self.windows.remove(room);
+        self.replies.remove(room);
     }
 
     /// Ends replies whose caller cancelled or went away, freeing their slots before the next step.
     fn reap_cancelled(&mut self) {
         for s in 0..self.slots.len() {
-            if self.slots[s].active.as_ref().is_some_and(|a| a.job.is_cancelled()) {
+            if self.slots[s]
+                .active
+                .as_ref()
+                .is_some_and(|a| a.job.is_cancelled())
+            {
                 self.finish_generation(s, FinishReason::Cancelled);
             }
         }
@@ -296,7 +333,8 @@ impl Worker<'_> {
                 total_ms: waited,
                 ..Default::default()
             };
-            self.metrics.record_generate(&metrics, FinishReason::Cancelled);
+            self.metrics
+                .record_generate(&metrics, FinishReason::Cancelled);
             tx.done(Completion {
                 text: String::new(),
                 finish_reason: FinishReason::Cancelled,
@@ -347,7 +385,12 @@ impl Worker<'_> {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.active.is_none())
-            .min_by_key(|(_, s)| (s.room.as_ref().is_some_and(|r| queued.contains(r)), s.last_used))
+            .min_by_key(|(_, s)| {
+                (
+                    s.room.as_ref().is_some_and(|r| queued.contains(r)),
+                    s.last_used,
+                )
+            })
             .map(|(i, _)| i)?;
         self.evict(victim);
         Some(victim)
@@ -359,7 +402,10 @@ impl Worker<'_> {
             return;
         };
         if !self.slots[s].tokens.is_empty() {
-            match self.ctx.state_seq_get(self.slots[s].seq, LlamaStateSeqFlags::empty()) {
+            match self
+                .ctx
+                .state_seq_get(self.slots[s].seq, LlamaStateSeqFlags::empty())
+            {
                 Ok(state) => {
                     let parked = Parked {
                         state,
@@ -373,7 +419,9 @@ impl Worker<'_> {
                     }
                     tracing::debug!(%room, forgotten, "room parked in RAM");
                 }
-                Err(e) => tracing::warn!(%room, error = %e, "could not save the room's cache; it will be re-evaluated"),
+                Err(e) => {
+                    tracing::warn!(%room, error = %e, "could not save the room's cache; it will be re-evaluated")
+                }
             }
         }
         self.clear_slot(s);
@@ -417,17 +465,28 @@ impl Worker<'_> {
         let (add_assistant, reserve) = match &job.kind {
             JobKind::Generate { params, .. } => (
                 true,
-                self.reply_reserve.max(params.max_tokens as usize + 16).min(self.limit / 2),
+                self.reply_reserve
+                    .max(params.max_tokens as usize + 16)
+                    .min(self.limit / 2),
             ),
             JobKind::Prefill { .. } => (false, self.reply_reserve),
         };
         let budget = self.limit.saturating_sub(reserve).max(1);
         let window = self.windows.get(&job.room).copied();
         let (model, format) = (self.model, &self.format);
-        let fitted = match fit(&job.messages, budget, window, |m| format.tokens(model, m, add_assistant)) {
+        let known: &[KnownReply] = self
+            .replies
+            .get_mut(&job.room)
+            .map_or(&[], |r| &*r.make_contiguous());
+        let fitted = match fit(&job.messages, budget, window, |m| {
+            format.tokens(model, m, add_assistant, known)
+        }) {
             Ok(f) if !f.tokens.is_empty() => f,
             Ok(_) => {
-                self.fail_job(job, EngineError::Template("the conversation rendered to nothing".into()));
+                self.fail_job(
+                    job,
+                    EngineError::Template("the conversation rendered to nothing".into()),
+                );
                 return;
             }
             Err(e) => {
@@ -456,7 +515,9 @@ impl Worker<'_> {
                 .clear_kv_cache_seq(Some(slot.seq as u32), Some(keep as u32), None)
                 .unwrap_or(false);
             if !removed {
-                let _ = self.ctx.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
+                let _ = self
+                    .ctx
+                    .clear_kv_cache_seq(Some(slot.seq as u32), None, None);
                 keep = 0;
             }
             slot.tokens.truncate(keep);
@@ -471,6 +532,8 @@ impl Worker<'_> {
                 max_tokens: params.max_tokens,
                 first_token_at: None,
                 last_token_at: None,
+                tokens: Vec::new(),
+                bytes: Vec::new(),
             }),
             JobKind::Prefill { .. } => None,
         };
@@ -536,7 +599,20 @@ impl Worker<'_> {
             metrics,
         });
         let room = active.job.room.clone();
-        if reason != FinishReason::Cancelled && !text.is_empty() && !self.waiting.iter().any(|j| j.room == room) {
+        if gen.bytes == text.as_bytes() && !text.is_empty() {
+            let known = self.replies.entry(room.clone()).or_default();
+            known.push_back(KnownReply {
+                text: text.clone(),
+                tokens: std::mem::take(&mut gen.tokens),
+            });
+            while known.len() > MAX_KNOWN_REPLIES {
+                known.pop_front();
+            }
+        }
+        if reason != FinishReason::Cancelled
+            && !text.is_empty()
+            && !self.waiting.iter().any(|j| j.room == room)
+        {
             let mut messages = std::mem::take(&mut active.job.messages);
             messages.push(ChatMessage::assistant(text));
             self.waiting.push_back(Job {
@@ -582,7 +658,9 @@ impl Worker<'_> {
         self.metrics.record_error();
         match job.kind {
             JobKind::Generate { tx, .. } => tx.fail(error),
-            JobKind::Prefill { reply: Some(reply), .. } => {
+            JobKind::Prefill {
+                reply: Some(reply), ..
+            } => {
                 let _ = reply.send(Err(error));
             }
             JobKind::Prefill { reply: None, .. } => {}
@@ -592,7 +670,8 @@ impl Worker<'_> {
     fn publish_occupancy(&self) {
         let active = self.slots.iter().filter(|s| s.active.is_some()).count() + self.waiting.len();
         let resident = self.slots.iter().filter(|s| s.room.is_some()).count();
-        self.metrics.set_occupancy(active, resident, self.parked.len(), self.parked.bytes());
+        self.metrics
+            .set_occupancy(active, resident, self.parked.len(), self.parked.bytes());
     }
 
     /// The handle is gone: everything still open ends with `Stopped`.
@@ -617,6 +696,9 @@ fn answer_prefill(metrics: &EngineMetrics, kind: JobKind, report: PrefillReport)
         }
     }
 }
+
+/// Replies remembered per room for their tokenization (older ones are long in the cache).
+const MAX_KNOWN_REPLIES: usize = 16;
 
 pub(super) fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
