@@ -11,9 +11,18 @@ use serde::{Deserialize, Serialize};
 
 /// The activities shipped inside the binary, used when the prompts folder has none.
 const BUILT_IN: &[(&str, &str)] = &[
-    ("playground", include_str!("../../prompts/activities/playground.toml")),
-    ("robot-helper", include_str!("../../prompts/activities/robot-helper.toml")),
-    ("lunch-waste", include_str!("../../prompts/activities/lunch-waste.toml")),
+    (
+        "playground",
+        include_str!("../../prompts/activities/playground.toml"),
+    ),
+    (
+        "robot-helper",
+        include_str!("../../prompts/activities/robot-helper.toml"),
+    ),
+    (
+        "lunch-waste",
+        include_str!("../../prompts/activities/lunch-waste.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,33 +103,60 @@ pub fn parse(id: &str, text: &str, file: &str) -> Result<Activity, ActivityError
     })?;
     let line_of_key = |key: &str, nth: usize| find_key_line(text, key, nth);
     if raw.title.trim().is_empty() {
-        return Err(err(line_of_key("title", 0), "title", "must not be empty".into()));
+        return Err(err(
+            line_of_key("title", 0),
+            "title",
+            "must not be empty".into(),
+        ));
     }
     if raw.problem.trim().is_empty() {
-        return Err(err(line_of_key("problem", 0), "problem", "must not be empty".into()));
+        return Err(err(
+            line_of_key("problem", 0),
+            "problem",
+            "must not be empty".into(),
+        ));
     }
     for (key, age) in [("age_min", raw.age_min), ("age_max", raw.age_max)] {
         if !(4..=18).contains(&age) {
-            return Err(err(line_of_key(key, 0), key, format!("is {age}; expected an age from 4 to 18")));
+            return Err(err(
+                line_of_key(key, 0),
+                key,
+                format!("is {age}; expected an age from 4 to 18"),
+            ));
         }
     }
     if raw.age_min > raw.age_max {
-        return Err(err(line_of_key("age_max", 0), "age_max", "is below age_min".into()));
+        return Err(err(
+            line_of_key("age_max", 0),
+            "age_max",
+            "is below age_min".into(),
+        ));
     }
     if raw.phases.is_empty() {
-        return Err(err(None, "phases", "an activity needs at least one [[phases]] entry".into()));
+        return Err(err(
+            None,
+            "phases",
+            "an activity needs at least one [[phases]] entry".into(),
+        ));
     }
     let mut phases = Vec::with_capacity(raw.phases.len());
     for (i, p) in raw.phases.into_iter().enumerate() {
         let field = |name: &str| format!("phases[{i}].{name}");
         if p.name.trim().is_empty() {
-            return Err(err(line_of_key("name", i), &field("name"), "must not be empty".into()));
+            return Err(err(
+                line_of_key("name", i),
+                &field("name"),
+                "must not be empty".into(),
+            ));
         }
         if p.minutes <= 0 || p.minutes > 240 {
             return Err(err(
                 line_of_key("minutes", i),
                 &field("minutes"),
-                format!("is {}; expected a whole number of minutes from 1 to 240", p.minutes),
+                format!(
+                    "is {}; expected a whole number of minutes from 1 to 240",
+                    p.minutes
+                ),
             ));
         }
         phases.push(Phase {
@@ -178,7 +214,11 @@ impl Catalog {
                 field: "(file)".into(),
                 reason: format!("cannot be read: {e}"),
             })?;
-            let id = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let id = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let activity = parse(&id, &text, &shown)?;
             catalog.activities.insert(id, activity);
         }
@@ -209,7 +249,8 @@ fn find_key_line(text: &str, key: &str, nth: usize) -> Option<usize> {
         .enumerate()
         .filter(|(_, l)| {
             let l = l.trim_start();
-            l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
         })
         .nth(nth)
         .map(|(i, _)| i + 1)
@@ -224,7 +265,10 @@ mod tests {
     #[test]
     fn shipped_activities_load() {
         let catalog = Catalog::built_in();
-        assert_eq!(catalog.ids(), vec!["lunch-waste", "playground", "robot-helper"]);
+        assert_eq!(
+            catalog.ids(),
+            vec!["lunch-waste", "playground", "robot-helper"]
+        );
         let playground = catalog.get("playground").unwrap();
         assert_eq!(playground.phases.len(), 5);
         assert_eq!(playground.total_minutes(), 28);
@@ -243,7 +287,10 @@ mod tests {
         let e = parse("x", &text, "x.toml").unwrap_err();
         assert_eq!(e.field, "phases[0].minutes");
         assert_eq!(e.line, Some(8));
-        assert!(e.to_string().starts_with("x.toml:8: phases[0].minutes"), "{e}");
+        assert!(
+            e.to_string().starts_with("x.toml:8: phases[0].minutes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -251,7 +298,12 @@ mod tests {
         let e = parse("x", &GOOD.replace("goal =", "gaol ="), "x.toml").unwrap_err();
         assert!(e.field.contains("gaol"), "{e}");
         assert!(e.line.is_some(), "{e}");
-        let e = parse("x", &GOOD.replace("age_min = 8", "age_min = \"eight\""), "x.toml").unwrap_err();
+        let e = parse(
+            "x",
+            &GOOD.replace("age_min = 8", "age_min = \"eight\""),
+            "x.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         let e = parse("x", "title = ", "x.toml").unwrap_err();
         assert_eq!(e.line, Some(1), "{e}");

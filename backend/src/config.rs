@@ -59,7 +59,11 @@ pub struct DatabaseArgs {
 
     /// How long to keep retrying (with backoff) while the database is unreachable at start.
     /// [file key: db_connect_timeout_secs] [default: 30]
-    #[arg(long, env = "PEERLEARN_DB_CONNECT_TIMEOUT_SECS", value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "PEERLEARN_DB_CONNECT_TIMEOUT_SECS",
+        value_name = "SECONDS"
+    )]
     pub db_connect_timeout_secs: Option<u64>,
 }
 
@@ -77,7 +81,12 @@ pub struct EngineArgs {
     pub llm_url: Option<String>,
 
     /// API key sent as a bearer token to the remote engine. [file key: llm_api_key]
-    #[arg(long, env = "PEERLEARN_LLM_API_KEY", value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PEERLEARN_LLM_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
     pub llm_api_key: Option<String>,
 
     /// CPU threads for the embedded engine. [file key: threads] [default: the machine's cores]
@@ -160,7 +169,9 @@ impl FileConfig {
         toml::from_str(text).map_err(|e| {
             // An unknown key is named in toml's message; a value of the wrong type is not, so
             // the key is read off the line the error points at.
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let key = line
                 .and_then(|l| text.lines().nth(l - 1))
                 .and_then(|l| l.split_once('='))
@@ -242,7 +253,12 @@ impl DatabaseSettings {
                 "sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
             )
         })?;
-        if kind == DatabaseKind::Sqlite && url.trim_start_matches("sqlite:").trim_start_matches("//").is_empty() {
+        if kind == DatabaseKind::Sqlite
+            && url
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//")
+                .is_empty()
+        {
             return Err(ConfigError::new(
                 "database_url",
                 "names no file",
@@ -282,14 +298,22 @@ impl EngineSettings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         let threads = pick(&args.threads, &file.threads).unwrap_or(cores);
         if !(1..=256).contains(&threads) {
-            return Err(ConfigError::new("threads", format!("is {threads}"), "a whole number from 1 to 256"));
+            return Err(ConfigError::new(
+                "threads",
+                format!("is {threads}"),
+                "a whole number from 1 to 256",
+            ));
         }
         let slots = pick(&args.slots, &file.slots).unwrap_or(DEFAULT_SLOTS);
         if !(1..=256).contains(&slots) {
-            return Err(ConfigError::new("slots", format!("is {slots}"), "a whole number from 1 to 256"));
+            return Err(ConfigError::new(
+                "slots",
+                format!("is {slots}"),
+                "a whole number from 1 to 256",
+            ));
         }
-        let context_per_slot =
-            pick(&args.context_per_slot, &file.context_per_slot).unwrap_or(DEFAULT_CONTEXT_PER_SLOT);
+        let context_per_slot = pick(&args.context_per_slot, &file.context_per_slot)
+            .unwrap_or(DEFAULT_CONTEXT_PER_SLOT);
         if !(256..=131_072).contains(&context_per_slot) {
             return Err(ConfigError::new(
                 "context_per_slot",
@@ -310,14 +334,23 @@ impl EngineSettings {
 
 impl Settings {
     pub fn resolve(args: &ServeArgs, file: &FileConfig) -> Result<Self, ConfigError> {
-        let listen_text = pick(&args.listen, &file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen_text =
+            pick(&args.listen, &file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            ConfigError::new("listen", format!("is {listen_text:?}"), "ADDRESS:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+            ConfigError::new(
+                "listen",
+                format!("is {listen_text:?}"),
+                "ADDRESS:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080",
+            )
         })?;
         let public_url = match pick(&args.public_url, &file.public_url) {
             Some(url) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(ConfigError::new("public_url", format!("is {url:?}"), "an http:// or https:// URL"));
+                    return Err(ConfigError::new(
+                        "public_url",
+                        format!("is {url:?}"),
+                        "an http:// or https:// URL",
+                    ));
                 }
                 url.trim_end_matches('/').to_string()
             }
@@ -397,8 +430,20 @@ mod tests {
     #[test]
     fn bad_values_name_their_key() {
         let cases: Vec<(ServeArgs, &str)> = vec![
-            (ServeArgs { listen: Some("localhost".into()), ..Default::default() }, "listen"),
-            (ServeArgs { public_url: Some("example.org".into()), ..Default::default() }, "public_url"),
+            (
+                ServeArgs {
+                    listen: Some("localhost".into()),
+                    ..Default::default()
+                },
+                "listen",
+            ),
+            (
+                ServeArgs {
+                    public_url: Some("example.org".into()),
+                    ..Default::default()
+                },
+                "public_url",
+            ),
         ];
         for (args, key) in cases {
             let err = serve(args, "").unwrap_err();
@@ -421,14 +466,26 @@ mod tests {
 
     #[test]
     fn postgres_urls_are_recognised() {
-        assert_eq!(DatabaseKind::of_url("postgres://u@h/db"), Some(DatabaseKind::Postgres));
-        assert_eq!(DatabaseKind::of_url("postgresql://u@h/db"), Some(DatabaseKind::Postgres));
-        assert_eq!(DatabaseKind::of_url("sqlite::memory:"), Some(DatabaseKind::Sqlite));
+        assert_eq!(
+            DatabaseKind::of_url("postgres://u@h/db"),
+            Some(DatabaseKind::Postgres)
+        );
+        assert_eq!(
+            DatabaseKind::of_url("postgresql://u@h/db"),
+            Some(DatabaseKind::Postgres)
+        );
+        assert_eq!(
+            DatabaseKind::of_url("sqlite::memory:"),
+            Some(DatabaseKind::Sqlite)
+        );
     }
 
     #[test]
     fn unspecified_listen_prints_localhost() {
-        let args = ServeArgs { listen: Some("0.0.0.0:8080".into()), ..Default::default() };
+        let args = ServeArgs {
+            listen: Some("0.0.0.0:8080".into()),
+            ..Default::default()
+        };
         assert_eq!(serve(args, "").unwrap().public_url, "http://localhost:8080");
     }
 }

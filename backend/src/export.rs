@@ -26,12 +26,19 @@ pub enum ExportError {
 impl ExportError {
     /// Errors in what the user asked for (exit code 2), as opposed to failures.
     pub fn is_usage(&self) -> bool {
-        matches!(self, ExportError::UnknownSession(_) | ExportError::UnknownGroup { .. })
+        matches!(
+            self,
+            ExportError::UnknownSession(_) | ExportError::UnknownGroup { .. }
+        )
     }
 }
 
 /// The session's groups and participants, as the transcripts crate wants them.
-pub async fn session_header(store: &Store, session_id: i64, group: Option<i64>) -> Result<tx::SessionExport, ExportError> {
+pub async fn session_header(
+    store: &Store,
+    session_id: i64,
+    group: Option<i64>,
+) -> Result<tx::SessionExport, ExportError> {
     let session = match store.session(session_id).await {
         Ok(s) => s,
         Err(StoreError::NotFound(_)) => return Err(ExportError::UnknownSession(session_id)),
@@ -40,7 +47,10 @@ pub async fn session_header(store: &Store, session_id: i64, group: Option<i64>) 
     let groups = store.groups_of_session(session_id).await?;
     if let Some(g) = group {
         if !groups.iter().any(|x| x.id == g) {
-            return Err(ExportError::UnknownGroup { session: session_id, group: g });
+            return Err(ExportError::UnknownGroup {
+                session: session_id,
+                group: g,
+            });
         }
     }
     let mut participants = Vec::new();
@@ -66,7 +76,11 @@ pub async fn session_header(store: &Store, session_id: i64, group: Option<i64>) 
         agent_name: session.agent_name.clone(),
         groups: groups
             .iter()
-            .map(|g| tx::Group { id: g.id, name: g.name.clone(), condition: condition(g.agent_role) })
+            .map(|g| tx::Group {
+                id: g.id,
+                name: g.name.clone(),
+                condition: condition(g.agent_role),
+            })
             .collect(),
         participants,
     })
@@ -86,7 +100,11 @@ pub async fn write_session<W: Write>(
     let mut exporter = tx::Exporter::new(format, header, &extras, options, out)?;
     let mut pushed = 0u64;
     for group in &header.groups {
-        if options.groups.as_ref().is_some_and(|only| !only.contains(&group.id)) {
+        if options
+            .groups
+            .as_ref()
+            .is_some_and(|only| !only.contains(&group.id))
+        {
             continue;
         }
         // The agent's reasons for its own turns, from its decision log.
@@ -101,7 +119,14 @@ pub async fn write_session<W: Write>(
             let page = store.messages_after(group.id, after, PAGE).await?;
             for m in &page {
                 after = m.seq;
-                let mut u = tx::Utterance::new(group.id, m.seq, m.created_at, speaker(m.sender_kind), m.sender_id, m.text.clone());
+                let mut u = tx::Utterance::new(
+                    group.id,
+                    m.seq,
+                    m.created_at,
+                    speaker(m.sender_kind),
+                    m.sender_id,
+                    m.text.clone(),
+                );
                 u.phase = m.phase.clone();
                 u.reply_to = m.reply_to;
                 u.moderation = match m.moderation {

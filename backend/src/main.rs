@@ -107,7 +107,9 @@ fn parse_pseudonyms(s: &str) -> Result<peerlearn_transcripts::PseudonymMode, Str
     match s {
         "numbered" => Ok(peerlearn_transcripts::PseudonymMode::Numbered),
         "nicknames" => Ok(peerlearn_transcripts::PseudonymMode::Nicknames),
-        other => Err(format!("unknown pseudonyms {other:?}; expected numbered or nicknames")),
+        other => Err(format!(
+            "unknown pseudonyms {other:?}; expected numbered or nicknames"
+        )),
     }
 }
 
@@ -137,7 +139,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+            if err.downcast_ref::<ConfigError>().is_some()
+                || err.downcast_ref::<UsageError>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -183,8 +187,14 @@ async fn serve(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<()> {
     let settings = Settings::resolve(args, file)?;
     let server = peerlearn::server::start(&settings).await?;
     tracing::info!(addr = %server.addr, database = settings.database.kind.name(), "listening");
-    println!("peerlearn is running. Open {}/ in a browser (Ctrl-C stops it).", settings.public_url);
-    server.run_until_signal().await.context("server stopped with an error")
+    println!(
+        "peerlearn is running. Open {}/ in a browser (Ctrl-C stops it).",
+        settings.public_url
+    );
+    server
+        .run_until_signal()
+        .await
+        .context("server stopped with an error")
 }
 
 async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::Result<()> {
@@ -200,7 +210,11 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
             .map(|a| format!("  {:<14} {}", a.id, a.title))
             .collect::<Vec<_>>()
             .join("\n");
-        return Err(UsageError(format!("unknown activity {:?}; the known activities are:\n{known}", args.activity)).into());
+        return Err(UsageError(format!(
+            "unknown activity {:?}; the known activities are:\n{known}",
+            args.activity
+        ))
+        .into());
     }
     let name = args.agent_name.trim();
     if name.is_empty() || name.chars().count() > 24 {
@@ -214,14 +228,24 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
         language: args.language.clone(),
         agent_name: name.to_string(),
         groups: (1..=args.groups)
-            .map(|i| NewGroup { name: format!("Group {i}"), agent_role: args.agent_role })
+            .map(|i| NewGroup {
+                name: format!("Group {i}"),
+                agent_role: args.agent_role,
+            })
             .collect(),
         created_at: store::now_ms(),
     };
     let (session, groups) = store.create_session(&new).await?;
-    println!("session {} created: activity {}, agent {} as {}", session.id, session.activity_id, session.agent_name, args.agent_role);
+    println!(
+        "session {} created: activity {}, agent {} as {}",
+        session.id, session.activity_id, session.agent_name, args.agent_role
+    );
     for g in &groups {
-        println!("  {:<10} join code {}", g.name, join_code::display(&g.join_code));
+        println!(
+            "  {:<10} join code {}",
+            g.name,
+            join_code::display(&g.join_code)
+        );
     }
     store.close().await;
     Ok(())
@@ -255,18 +279,39 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
             eprint!("\rexporting: {done} of {total} messages");
         }
     };
-    let out = args.out.clone().unwrap_or_else(|| format!("session-{}.{}", args.session, args.format.extension()).into());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| format!("session-{}.{}", args.session, args.format.extension()).into());
     let summary = if out.as_os_str() == "-" {
         let stdout = std::io::stdout().lock();
-        peerlearn::export::write_session(&store, &header, args.format, &options, std::io::BufWriter::new(stdout), progress).await?
+        peerlearn::export::write_session(
+            &store,
+            &header,
+            args.format,
+            &options,
+            std::io::BufWriter::new(stdout),
+            progress,
+        )
+        .await?
     } else {
         // Write beside the target and rename at the end: a failed export leaves no half file.
         let partial = out.with_extension(format!("{}.partial", args.format.extension()));
-        let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
-        let result = peerlearn::export::write_session(&store, &header, args.format, &options, std::io::BufWriter::new(file), progress).await;
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        let result = peerlearn::export::write_session(
+            &store,
+            &header,
+            args.format,
+            &options,
+            std::io::BufWriter::new(file),
+            progress,
+        )
+        .await;
         match result {
             Ok(summary) => {
-                std::fs::rename(&partial, &out).with_context(|| format!("cannot write {}", out.display()))?;
+                std::fs::rename(&partial, &out)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
                 summary
             }
             Err(e) => {
@@ -281,14 +326,28 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
     let detail = format!(
         "format={} group={} pseudonyms={:?} include_hidden={} utterances={}",
         args.format.extension(),
-        args.group.map_or_else(|| "all".to_string(), |g| g.to_string()),
+        args.group
+            .map_or_else(|| "all".to_string(), |g| g.to_string()),
         args.pseudonyms,
         args.include_hidden,
         summary.utterances
     );
-    store.audit(None, "export", &format!("session {}", args.session), &detail, store::now_ms()).await?;
+    store
+        .audit(
+            None,
+            "export",
+            &format!("session {}", args.session),
+            &detail,
+            store::now_ms(),
+        )
+        .await?;
     if out.as_os_str() != "-" {
-        eprintln!("exported {} messages of session {} to {}", summary.utterances, args.session, out.display());
+        eprintln!(
+            "exported {} messages of session {} to {}",
+            summary.utterances,
+            args.session,
+            out.display()
+        );
     }
     std::io::stderr().flush().ok();
     store.close().await;
@@ -297,6 +356,10 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("PEERLEARN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter =
+        EnvFilter::try_from_env("PEERLEARN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -27,11 +27,27 @@ impl Metrics {
 
     /// Renders the counters in the Prometheus text exposition format.
     pub fn render(&self, out: &mut String, uptime_seconds: f64, version: &str, database: &str) {
-        let _ = writeln!(out, "# HELP peerlearn_build_info Version and database of this server.");
+        let _ = writeln!(
+            out,
+            "# HELP peerlearn_build_info Version and database of this server."
+        );
         let _ = writeln!(out, "# TYPE peerlearn_build_info gauge");
-        let _ = writeln!(out, "peerlearn_build_info{{version=\"{version}\",database=\"{database}\"}} 1");
-        gauge(out, "peerlearn_uptime_seconds", "Seconds since the server started.", uptime_seconds);
-        counter(out, "peerlearn_messages_stored_total", "Messages committed to the store.", &self.messages_stored);
+        let _ = writeln!(
+            out,
+            "peerlearn_build_info{{version=\"{version}\",database=\"{database}\"}} 1"
+        );
+        gauge(
+            out,
+            "peerlearn_uptime_seconds",
+            "Seconds since the server started.",
+            uptime_seconds,
+        );
+        counter(
+            out,
+            "peerlearn_messages_stored_total",
+            "Messages committed to the store.",
+            &self.messages_stored,
+        );
         counter(
             out,
             "peerlearn_messages_deduplicated_total",
@@ -50,17 +66,34 @@ impl Metrics {
             "Open WebSocket connections.",
             self.websocket_connections.load(Ordering::Relaxed) as f64,
         );
-        gauge(out, "peerlearn_rooms_live", "Groups with a running room actor.", self.rooms_live.load(Ordering::Relaxed) as f64);
-        counter(out, "peerlearn_resyncs_total", "Clients told to resync after falling behind.", &self.resyncs);
+        gauge(
+            out,
+            "peerlearn_rooms_live",
+            "Groups with a running room actor.",
+            self.rooms_live.load(Ordering::Relaxed) as f64,
+        );
+        counter(
+            out,
+            "peerlearn_resyncs_total",
+            "Clients told to resync after falling behind.",
+            &self.resyncs,
+        );
     }
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+        value.load(Ordering::Relaxed)
+    );
 }
 
 fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
 }
 
 #[cfg(test)]
@@ -74,7 +107,10 @@ mod tests {
         let mut out = String::new();
         m.render(&mut out, 1.5, "0.1.0", "sqlite");
         assert!(out.contains("peerlearn_messages_stored_total 1\n"), "{out}");
-        assert!(out.contains("# TYPE peerlearn_uptime_seconds gauge\npeerlearn_uptime_seconds 1.5\n"), "{out}");
+        assert!(
+            out.contains("# TYPE peerlearn_uptime_seconds gauge\npeerlearn_uptime_seconds 1.5\n"),
+            "{out}"
+        );
         for line in out.lines().filter(|l| !l.starts_with('#')) {
             let (_, value) = line.rsplit_once(' ').unwrap();
             value.parse::<f64>().unwrap();

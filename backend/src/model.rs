@@ -11,7 +11,9 @@ pub enum ModelFileError {
     Missing { path: String, hint: &'static str },
     #[error("the model file {path} cannot be read: {cause}")]
     Unreadable { path: String, cause: String },
-    #[error("the model file {path} is not a GGUF file (it does not start with the GGUF magic bytes)")]
+    #[error(
+        "the model file {path} is not a GGUF file (it does not start with the GGUF magic bytes)"
+    )]
     NotGguf { path: String },
 }
 
@@ -28,7 +30,12 @@ pub fn check_gguf(path: &Path) -> Result<(), ModelFileError> {
             };
             return Err(ModelFileError::Missing { path: shown, hint });
         }
-        Err(e) => return Err(ModelFileError::Unreadable { path: shown, cause: e.to_string() }),
+        Err(e) => {
+            return Err(ModelFileError::Unreadable {
+                path: shown,
+                cause: e.to_string(),
+            })
+        }
     };
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(ModelFileError::NotGguf { path: shown });
@@ -37,8 +44,13 @@ pub fn check_gguf(path: &Path) -> Result<(), ModelFileError> {
     match file.read_exact(&mut magic) {
         Ok(()) if &magic == b"GGUF" => Ok(()),
         Ok(()) => Err(ModelFileError::NotGguf { path: shown }),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(ModelFileError::NotGguf { path: shown }),
-        Err(e) => Err(ModelFileError::Unreadable { path: shown, cause: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(ModelFileError::NotGguf { path: shown })
+        }
+        Err(e) => Err(ModelFileError::Unreadable {
+            path: shown,
+            cause: e.to_string(),
+        }),
     }
 }
 
@@ -57,14 +69,26 @@ mod tests {
     fn missing_and_non_gguf_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.gguf");
-        assert!(matches!(check_gguf(&missing), Err(ModelFileError::Missing { .. })));
+        assert!(matches!(
+            check_gguf(&missing),
+            Err(ModelFileError::Missing { .. })
+        ));
         let text = dir.path().join("model.gguf");
         std::fs::write(&text, "this is not a model").unwrap();
-        assert!(matches!(check_gguf(&text), Err(ModelFileError::NotGguf { .. })));
+        assert!(matches!(
+            check_gguf(&text),
+            Err(ModelFileError::NotGguf { .. })
+        ));
         let short = dir.path().join("short.gguf");
         std::fs::write(&short, "GG").unwrap();
-        assert!(matches!(check_gguf(&short), Err(ModelFileError::NotGguf { .. })));
-        assert!(matches!(check_gguf(dir.path()), Err(ModelFileError::NotGguf { .. })));
+        assert!(matches!(
+            check_gguf(&short),
+            Err(ModelFileError::NotGguf { .. })
+        ));
+        assert!(matches!(
+            check_gguf(dir.path()),
+            Err(ModelFileError::NotGguf { .. })
+        ));
         let good = dir.path().join("good.gguf");
         std::fs::write(&good, b"GGUF\x03\x00\x00\x00").unwrap();
         check_gguf(&good).unwrap();

@@ -178,7 +178,12 @@ pub struct ErrorFrame {
 
 impl ErrorFrame {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ErrorFrame { code, message: message.into(), client_msg_id: None, retry_after_ms: None }
+        ErrorFrame {
+            code,
+            message: message.into(),
+            client_msg_id: None,
+            retry_after_ms: None,
+        }
     }
 
     pub fn for_send(mut self, client_msg_id: &str) -> Self {
@@ -208,7 +213,10 @@ mod tests {
             parse_client_frame(r#"{"type":"hello","v":1,"last_seq":4}"#).unwrap(),
             ClientFrame::Hello { v: 1, last_seq: 4 }
         );
-        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping {});
+        assert_eq!(
+            parse_client_frame(r#"{"type":"ping"}"#).unwrap(),
+            ClientFrame::Ping {}
+        );
         assert!(matches!(
             parse_client_frame(r#"{"type":"send","client_msg_id":"a","text":"hi"}"#).unwrap(),
             ClientFrame::Send { reply_to: None, .. }
@@ -227,10 +235,22 @@ mod tests {
 
     #[test]
     fn server_frames_are_tagged() {
-        let json = ServerFrame::Ack { client_msg_id: "x".into(), seq: 3, duplicate: false }.to_json();
-        assert_eq!(json, r#"{"type":"ack","client_msg_id":"x","seq":3,"duplicate":false}"#);
-        let e = ServerFrame::Error(ErrorFrame::new(ErrorCode::RateLimited, "slow").for_send("m")).to_json();
-        assert_eq!(e, r#"{"type":"error","code":"rate_limited","message":"slow","client_msg_id":"m"}"#);
+        let json = ServerFrame::Ack {
+            client_msg_id: "x".into(),
+            seq: 3,
+            duplicate: false,
+        }
+        .to_json();
+        assert_eq!(
+            json,
+            r#"{"type":"ack","client_msg_id":"x","seq":3,"duplicate":false}"#
+        );
+        let e = ServerFrame::Error(ErrorFrame::new(ErrorCode::RateLimited, "slow").for_send("m"))
+            .to_json();
+        assert_eq!(
+            e,
+            r#"{"type":"error","code":"rate_limited","message":"slow","client_msg_id":"m"}"#
+        );
         assert_eq!(ServerFrame::Pong.to_json(), r#"{"type":"pong"}"#);
     }
 }

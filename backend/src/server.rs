@@ -11,9 +11,9 @@ use tokio::task::JoinHandle;
 
 use crate::activity::{ActivityError, Catalog};
 use crate::config::Settings;
+use crate::engine::{build_engine, EngineConfig, EngineError};
 use crate::http::{self, AppContext};
 use crate::metrics::Metrics;
-use crate::engine::{build_engine, EngineConfig, EngineError};
 use crate::model::{self, ModelFileError};
 use crate::room::{RoomConfig, RoomDeps, Rooms};
 use crate::safety::AllowAll;
@@ -32,7 +32,10 @@ pub enum StartError {
     #[error("cannot start the inference engine: {0}")]
     Engine(#[from] EngineError),
     #[error("cannot listen on {addr}: {cause}")]
-    Bind { addr: SocketAddr, cause: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        cause: std::io::Error,
+    },
 }
 
 /// A server that is accepting connections.
@@ -79,12 +82,18 @@ pub struct StartOptions {
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions { room_config: RoomConfig::default(), load_engine: true }
+        StartOptions {
+            room_config: RoomConfig::default(),
+            load_engine: true,
+        }
     }
 }
 
 /// [`start`] with [`StartOptions`].
-pub async fn start_with(settings: &Settings, options: StartOptions) -> Result<RunningServer, StartError> {
+pub async fn start_with(
+    settings: &Settings,
+    options: StartOptions,
+) -> Result<RunningServer, StartError> {
     if options.load_engine && settings.engine.llm_url.is_none() {
         model::check_gguf(&settings.engine.model)?;
     }
@@ -105,7 +114,9 @@ pub async fn start_with(settings: &Settings, options: StartOptions) -> Result<Ru
     } else {
         None
     };
-    let model_name = engine.as_ref().map_or_else(|| "none".to_string(), |e| e.model_name().to_string());
+    let model_name = engine
+        .as_ref()
+        .map_or_else(|| "none".to_string(), |e| e.model_name().to_string());
     let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(RoomDeps {
         store: store.clone(),
@@ -127,16 +138,25 @@ pub async fn start_with(settings: &Settings, options: StartOptions) -> Result<Ru
     });
     let listener = TcpListener::bind(settings.listen)
         .await
-        .map_err(|cause| StartError::Bind { addr: settings.listen, cause })?;
-    let addr = listener.local_addr().map_err(|cause| StartError::Bind { addr: settings.listen, cause })?;
+        .map_err(|cause| StartError::Bind {
+            addr: settings.listen,
+            cause,
+        })?;
+    let addr = listener.local_addr().map_err(|cause| StartError::Bind {
+        addr: settings.listen,
+        cause,
+    })?;
     let app = http::router(context.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
     });
     Ok(RunningServer {
         addr,

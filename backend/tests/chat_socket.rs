@@ -34,13 +34,24 @@ async fn join(srv: &TestServer, code: &str, nickname: &str) -> Child {
         .unwrap();
     assert_eq!(resp.status(), 200, "join {nickname}");
     let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
     let cookie = set_cookie.split(';').next().unwrap().to_string();
     let body: Value = resp.json().await.unwrap();
-    Child { cookie, id: body["participant"]["id"].as_i64().unwrap() }
+    Child {
+        cookie,
+        id: body["participant"]["id"].as_i64().unwrap(),
+    }
 }
 
-async fn connect(srv: &TestServer, group: i64, cookie: Option<&str>, origin: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+async fn connect(
+    srv: &TestServer,
+    group: i64,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut req = srv.ws_url(group).into_client_request().unwrap();
     if let Some(c) = cookie {
         req.headers_mut().insert("cookie", c.parse().unwrap());
@@ -48,17 +59,25 @@ async fn connect(srv: &TestServer, group: i64, cookie: Option<&str>, origin: Opt
     if let Some(o) = origin {
         req.headers_mut().insert("origin", o.parse().unwrap());
     }
-    tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws)
+    tokio_tungstenite::connect_async(req)
+        .await
+        .map(|(ws, _)| ws)
 }
 
 async fn send(ws: &mut Ws, frame: Value) {
-    ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
 }
 
 /// The next JSON frame (pings are answered by tungstenite itself).
 async fn next(ws: &mut Ws) -> Value {
     loop {
-        let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("a frame in time").expect("socket open").expect("frame");
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("socket open")
+            .expect("frame");
         match msg {
             Message::Text(t) => return serde_json::from_str(&t).unwrap(),
             Message::Ping(_) | Message::Pong(_) => continue,
@@ -83,8 +102,14 @@ async fn next_of(ws: &mut Ws, kind: &str) -> Value {
 
 /// Connects and says hello; returns the socket after `synced` and the replayed messages.
 async fn hello(srv: &TestServer, group: i64, child: &Child, last_seq: i64) -> (Ws, Vec<Value>) {
-    let mut ws = connect(srv, group, Some(&child.cookie), Some(&srv.base)).await.unwrap();
-    send(&mut ws, json!({"type": "hello", "v": 1, "last_seq": last_seq})).await;
+    let mut ws = connect(srv, group, Some(&child.cookie), Some(&srv.base))
+        .await
+        .unwrap();
+    send(
+        &mut ws,
+        json!({"type": "hello", "v": 1, "last_seq": last_seq}),
+    )
+    .await;
     let welcome = next_of(&mut ws, "welcome").await;
     assert_eq!(welcome["you"]["id"], child.id);
     let mut replay = Vec::new();
@@ -100,7 +125,11 @@ async fn hello(srv: &TestServer, group: i64, child: &Child, last_seq: i64) -> (W
 }
 
 async fn say(ws: &mut Ws, id: &str, text: &str) -> Value {
-    send(ws, json!({"type": "send", "client_msg_id": id, "text": text})).await;
+    send(
+        ws,
+        json!({"type": "send", "client_msg_id": id, "text": text}),
+    )
+    .await;
     loop {
         let f = next(ws).await;
         if f["type"] == "ack" || f["type"] == "error" {
@@ -111,7 +140,10 @@ async fn say(ws: &mut Ws, id: &str, text: &str) -> Value {
 
 async fn closed_with(ws: &mut Ws) -> Option<u16> {
     loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("close in time") {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("close in time")
+        {
             Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return None,
@@ -163,12 +195,29 @@ async fn three_children_see_every_message_in_seq_order() {
     for s in senders {
         let (_, seen) = s.await.unwrap();
         let seqs: Vec<i64> = seen.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
-        assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "every client sees 1..=12 in order");
-        orders.push(seen.iter().map(|m| m["client_msg_id"].as_str().unwrap().to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            seqs,
+            (1..=12).collect::<Vec<_>>(),
+            "every client sees 1..=12 in order"
+        );
+        orders.push(
+            seen.iter()
+                .map(|m| m["client_msg_id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+        );
     }
-    assert!(orders.windows(2).all(|w| w[0] == w[1]), "all clients see the same order");
+    assert!(
+        orders.windows(2).all(|w| w[0] == w[1]),
+        "all clients see the same order"
+    );
     let stored = srv.store().messages_after(g, 0, 100).await.unwrap();
-    assert_eq!(stored.iter().map(|m| m.client_msg_id.clone()).collect::<Vec<_>>(), orders[0]);
+    assert_eq!(
+        stored
+            .iter()
+            .map(|m| m.client_msg_id.clone())
+            .collect::<Vec<_>>(),
+        orders[0]
+    );
 }
 
 #[tokio::test]
@@ -176,7 +225,10 @@ async fn a_reconnecting_child_gets_what_it_missed_then_live_messages() {
     let srv = TestServer::start().await;
     let (_, groups) = srv.session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let (mia, leo) = (join(&srv, &code, "Mia").await, join(&srv, &code, "Leo").await);
+    let (mia, leo) = (
+        join(&srv, &code, "Mia").await,
+        join(&srv, &code, "Leo").await,
+    );
     let (mut mia_ws, _) = hello(&srv, g, &mia, 0).await;
     let (mut leo_ws, _) = hello(&srv, g, &leo, 0).await;
     assert_eq!(say(&mut mia_ws, "m1", "first").await["seq"], 1);
@@ -185,10 +237,24 @@ async fn a_reconnecting_child_gets_what_it_missed_then_live_messages() {
     // Leo's Wi-Fi drops.
     drop(leo_ws);
     for i in 2..=4 {
-        assert_eq!(say(&mut mia_ws, &format!("m{i}"), &format!("while Leo was away {i}")).await["seq"], i);
+        assert_eq!(
+            say(
+                &mut mia_ws,
+                &format!("m{i}"),
+                &format!("while Leo was away {i}")
+            )
+            .await["seq"],
+            i
+        );
     }
     let (mut leo_ws, replay) = hello(&srv, g, &leo, 1).await;
-    assert_eq!(replay.iter().map(|m| m["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(
+        replay
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
     assert_eq!(replay[0]["sender"]["name"], "Mia");
     assert_eq!(replay[0]["text"], "while Leo was away 2");
     // And live again.
@@ -204,17 +270,29 @@ async fn a_retried_send_is_stored_once() {
     let srv = TestServer::start().await;
     let (_, groups) = srv.session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let (mia, leo) = (join(&srv, &code, "Mia").await, join(&srv, &code, "Leo").await);
+    let (mia, leo) = (
+        join(&srv, &code, "Mia").await,
+        join(&srv, &code, "Leo").await,
+    );
     let (mut mia_ws, _) = hello(&srv, g, &mia, 0).await;
     let (mut leo_ws, _) = hello(&srv, g, &leo, 0).await;
     let first = say(&mut mia_ws, "same-id", "a slide with a ramp").await;
-    assert_eq!((first["seq"].as_i64(), first["duplicate"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(
+        (first["seq"].as_i64(), first["duplicate"].as_bool()),
+        (Some(1), Some(false))
+    );
     let again = say(&mut mia_ws, "same-id", "a slide with a ramp").await;
-    assert_eq!((again["seq"].as_i64(), again["duplicate"].as_bool()), (Some(1), Some(true)));
+    assert_eq!(
+        (again["seq"].as_i64(), again["duplicate"].as_bool()),
+        (Some(1), Some(true))
+    );
     // After a reconnect (the room's memory is not what answers: the store is).
     drop(mia_ws);
     let (mut mia_ws, _) = hello(&srv, g, &mia, 1).await;
-    assert_eq!(say(&mut mia_ws, "same-id", "a slide with a ramp").await["duplicate"], true);
+    assert_eq!(
+        say(&mut mia_ws, "same-id", "a slide with a ramp").await["duplicate"],
+        true
+    );
     say(&mut mia_ws, "other-id", "next").await;
     // Leo saw the message once, then the next one.
     assert_eq!(next_of(&mut leo_ws, "message").await["seq"], 1);
@@ -228,9 +306,15 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
     let (_, groups) = srv.session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
     let mia = join(&srv, &code, "Mia").await;
-    let mut ws = connect(&srv, g, Some(&mia.cookie), Some(&srv.base)).await.unwrap();
+    let mut ws = connect(&srv, g, Some(&mia.cookie), Some(&srv.base))
+        .await
+        .unwrap();
 
-    send(&mut ws, json!({"type": "send", "client_msg_id": "x", "text": "too early"})).await;
+    send(
+        &mut ws,
+        json!({"type": "send", "client_msg_id": "x", "text": "too early"}),
+    )
+    .await;
     assert_eq!(next(&mut ws).await["code"], "not_ready");
     send(&mut ws, json!({"type": "hello", "v": 2})).await;
     assert_eq!(next(&mut ws).await["code"], "unsupported_version");
@@ -246,7 +330,13 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
     assert_eq!(next_of(&mut ws, "error").await["code"], "bad_request");
 
     let too_long = say(&mut ws, "long", &"a".repeat(501)).await;
-    assert_eq!((too_long["code"].as_str(), too_long["client_msg_id"].as_str()), (Some("message_too_long"), Some("long")));
+    assert_eq!(
+        (
+            too_long["code"].as_str(),
+            too_long["client_msg_id"].as_str()
+        ),
+        (Some("message_too_long"), Some("long"))
+    );
     for (id, empty) in [("e1", ""), ("e2", "   \n\t ")] {
         assert_eq!(say(&mut ws, id, empty).await["code"], "empty_message");
     }
@@ -254,11 +344,18 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
     let max = "🎢".repeat(500);
     assert_eq!(say(&mut ws, "max", &max).await["type"], "ack");
     assert_eq!(say(&mut ws, "", "no id").await["code"], "bad_request");
-    assert_eq!(say(&mut ws, &"i".repeat(65), "long id").await["code"], "bad_request");
+    assert_eq!(
+        say(&mut ws, &"i".repeat(65), "long id").await["code"],
+        "bad_request"
+    );
 
     // Rate limit: 5 in 10 s (one used above).
     for i in 0..4 {
-        assert_eq!(say(&mut ws, &format!("r{i}"), "quick").await["type"], "ack", "message {i}");
+        assert_eq!(
+            say(&mut ws, &format!("r{i}"), "quick").await["type"],
+            "ack",
+            "message {i}"
+        );
     }
     let limited = say(&mut ws, "r5", "one too many").await;
     assert_eq!(limited["code"], "rate_limited");
@@ -271,7 +368,9 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
     // Nothing refused was stored.
     let stored = srv.store().messages_after(g, 0, 100).await.unwrap();
     assert_eq!(stored.len(), 5);
-    assert!(stored.iter().all(|m| m.client_msg_id == "max" || m.client_msg_id.starts_with('r')));
+    assert!(stored
+        .iter()
+        .all(|m| m.client_msg_id == "max" || m.client_msg_id.starts_with('r')));
 }
 
 #[tokio::test]
@@ -286,7 +385,9 @@ async fn a_frame_over_16_kib_closes_with_1009() {
     assert_eq!(srv.store().message_count(groups[0].id).await.unwrap(), 0);
     // A frame of several MiB (over the transport's own limit) closes too, without harm.
     let (mut ws, _) = hello(&srv, groups[0].id, &mia, 0).await;
-    let _ = ws.send(Message::Text("y".repeat(3 * 1024 * 1024).into())).await;
+    let _ = ws
+        .send(Message::Text("y".repeat(3 * 1024 * 1024).into()))
+        .await;
     assert!(matches!(closed_with(&mut ws).await, Some(1009) | None));
 }
 
@@ -303,20 +404,34 @@ async fn credentials_are_checked_before_anything_is_shown() {
     assert_eq!(next(&mut ws).await["code"], "unauthorized");
     assert_eq!(closed_with(&mut ws).await, Some(4001));
     // Mia's credential for another group.
-    let mut ws = connect(&srv, groups[1].id, Some(&mia.cookie), Some(&srv.base)).await.unwrap();
+    let mut ws = connect(&srv, groups[1].id, Some(&mia.cookie), Some(&srv.base))
+        .await
+        .unwrap();
     assert_eq!(next(&mut ws).await["code"], "unauthorized");
     assert_eq!(closed_with(&mut ws).await, Some(4001));
     // A forged token.
     let forged = format!("pl_child={}", "ab".repeat(32));
-    let mut ws = connect(&srv, groups[0].id, Some(&forged), None).await.unwrap();
+    let mut ws = connect(&srv, groups[0].id, Some(&forged), None)
+        .await
+        .unwrap();
     assert_eq!(next(&mut ws).await["code"], "unauthorized");
     // No group in the URL.
-    let mut req = format!("ws://{}/ws", srv.server.addr).into_client_request().unwrap();
-    req.headers_mut().insert("cookie", mia.cookie.parse().unwrap());
+    let mut req = format!("ws://{}/ws", srv.server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("cookie", mia.cookie.parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     assert_eq!(next(&mut ws).await["code"], "unauthorized");
     // Another site's page trying to ride Mia's cookie: refused before the upgrade.
-    let err = connect(&srv, groups[0].id, Some(&mia.cookie), Some("http://evil.example")).await.unwrap_err();
+    let err = connect(
+        &srv,
+        groups[0].id,
+        Some(&mia.cookie),
+        Some("http://evil.example"),
+    )
+    .await
+    .unwrap_err();
     match err {
         tokio_tungstenite::tungstenite::Error::Http(resp) => assert_eq!(resp.status(), 403),
         other => panic!("expected an HTTP 403, got {other:?}"),
@@ -330,14 +445,44 @@ async fn joining_refuses_bad_codes_names_and_bodies() {
     let code = groups[0].join_code.clone();
     join(&srv, &code, "Mia").await;
     let client = reqwest::Client::new();
-    let post = |body: String| client.post(format!("{}/api/join", srv.base)).header("content-type", "application/json").body(body).send();
+    let post = |body: String| {
+        client
+            .post(format!("{}/api/join", srv.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
     let cases = [
-        (json!({"code": "ZZZZZZ", "nickname": "Leo", "avatar": "🦊"}), 404, "unknown_code"),
-        (json!({"code": code, "nickname": "mia", "avatar": "🐼"}), 409, "nickname_taken"),
-        (json!({"code": code, "nickname": "Blue", "avatar": "🐼"}), 400, "bad_nickname"),
-        (json!({"code": code, "nickname": "", "avatar": "🐼"}), 400, "bad_nickname"),
-        (json!({"code": code, "nickname": "x".repeat(21), "avatar": "🐼"}), 400, "bad_nickname"),
-        (json!({"code": code, "nickname": "Leo", "avatar": "<script>"}), 400, "bad_avatar"),
+        (
+            json!({"code": "ZZZZZZ", "nickname": "Leo", "avatar": "🦊"}),
+            404,
+            "unknown_code",
+        ),
+        (
+            json!({"code": code, "nickname": "mia", "avatar": "🐼"}),
+            409,
+            "nickname_taken",
+        ),
+        (
+            json!({"code": code, "nickname": "Blue", "avatar": "🐼"}),
+            400,
+            "bad_nickname",
+        ),
+        (
+            json!({"code": code, "nickname": "", "avatar": "🐼"}),
+            400,
+            "bad_nickname",
+        ),
+        (
+            json!({"code": code, "nickname": "x".repeat(21), "avatar": "🐼"}),
+            400,
+            "bad_nickname",
+        ),
+        (
+            json!({"code": code, "nickname": "Leo", "avatar": "<script>"}),
+            400,
+            "bad_avatar",
+        ),
         (json!({"code": code}), 400, "bad_request"),
     ];
     for (body, status, error) in cases {
@@ -349,10 +494,18 @@ async fn joining_refuses_bad_codes_names_and_bodies() {
     }
     assert_eq!(post("not json".into()).await.unwrap().status(), 400);
     // An ended session's code opens nothing.
-    srv.store().set_session_status(session.id, peerlearn::store::SessionStatus::Ended, 1).await.unwrap();
-    let resp = post(json!({"code": code, "nickname": "Ana", "avatar": "🦊"}).to_string()).await.unwrap();
+    srv.store()
+        .set_session_status(session.id, peerlearn::store::SessionStatus::Ended, 1)
+        .await
+        .unwrap();
+    let resp = post(json!({"code": code, "nickname": "Ana", "avatar": "🦊"}).to_string())
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
-    assert_eq!(srv.store().participants(groups[0].id).await.unwrap().len(), 1);
+    assert_eq!(
+        srv.store().participants(groups[0].id).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -360,7 +513,10 @@ async fn presence_and_typing_reach_the_others() {
     let srv = TestServer::start().await;
     let (_, groups) = srv.session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let (mia, leo) = (join(&srv, &code, "Mia").await, join(&srv, &code, "Leo").await);
+    let (mia, leo) = (
+        join(&srv, &code, "Mia").await,
+        join(&srv, &code, "Leo").await,
+    );
     let (mut mia_ws, _) = hello(&srv, g, &mia, 0).await;
     let (leo_ws, _) = hello(&srv, g, &leo, 0).await;
     let mut leo_ws = leo_ws;
@@ -372,7 +528,10 @@ async fn presence_and_typing_reach_the_others() {
     }
     send(&mut leo_ws, json!({"type": "typing", "on": true})).await;
     let t = next_of(&mut mia_ws, "typing").await;
-    assert_eq!((t["nickname"].as_str(), t["on"].as_bool()), (Some("Leo"), Some(true)));
+    assert_eq!(
+        (t["nickname"].as_str(), t["on"].as_bool()),
+        (Some("Leo"), Some(true))
+    );
     drop(leo_ws);
     loop {
         let p = next_of(&mut mia_ws, "presence").await;
@@ -387,19 +546,35 @@ async fn presence_and_typing_reach_the_others() {
 #[tokio::test]
 async fn a_client_that_falls_behind_is_told_to_resync() {
     // A tiny live queue makes a slow reader overflow quickly.
-    let options = StartOptions { room_config: RoomConfig { broadcast_capacity: 4, ..RoomConfig::default() }, load_engine: false };
+    let options = StartOptions {
+        room_config: RoomConfig {
+            broadcast_capacity: 4,
+            ..RoomConfig::default()
+        },
+        load_engine: false,
+    };
     let srv = TestServer::start_with(options).await;
     let (_, groups) = srv.session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let (slow, fast) = (join(&srv, &code, "Slow").await, join(&srv, &code, "Fast").await);
+    let (slow, fast) = (
+        join(&srv, &code, "Slow").await,
+        join(&srv, &code, "Fast").await,
+    );
     // The slow tablet: a tiny receive buffer, and it stops reading.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(1024).unwrap();
     let stream = socket.connect(srv.server.addr).await.unwrap();
     let mut req = srv.ws_url(g).into_client_request().unwrap();
-    req.headers_mut().insert("cookie", slow.cookie.parse().unwrap());
-    let (mut slow_ws, _) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream)).await.unwrap();
-    send(&mut slow_ws, json!({"type": "hello", "v": 1, "last_seq": 0})).await;
+    req.headers_mut()
+        .insert("cookie", slow.cookie.parse().unwrap());
+    let (mut slow_ws, _) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    send(
+        &mut slow_ws,
+        json!({"type": "hello", "v": 1, "last_seq": 0}),
+    )
+    .await;
     next_of(&mut slow_ws, "welcome").await;
     next_of(&mut slow_ws, "synced").await;
 
@@ -424,7 +599,11 @@ async fn a_client_that_falls_behind_is_told_to_resync() {
     .expect("a resync frame");
     assert_eq!(resync["reason"], "lagged");
     let from = resync["from_seq"].as_i64().unwrap();
-    send(&mut slow_ws, json!({"type": "hello", "v": 1, "last_seq": from})).await;
+    send(
+        &mut slow_ws,
+        json!({"type": "hello", "v": 1, "last_seq": from}),
+    )
+    .await;
     let mut replayed = Vec::new();
     loop {
         let f = next(&mut slow_ws).await;
@@ -435,6 +614,16 @@ async fn a_client_that_falls_behind_is_told_to_resync() {
         }
     }
     // Whatever it had not seen of the stored messages comes from the store.
-    assert!(from == 1 || replayed == vec![1], "from {from}, replayed {replayed:?}");
-    assert!(srv.server.context.metrics.resyncs.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    assert!(
+        from == 1 || replayed == vec![1],
+        "from {from}, replayed {replayed:?}"
+    );
+    assert!(
+        srv.server
+            .context
+            .metrics
+            .resyncs
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
 }

@@ -32,37 +32,69 @@ impl Drop for KillOnDrop {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
 fn bad_configuration_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = peerlearn(dir.path()).args(["serve", "--threads", "lots"]).output().unwrap();
+    let out = peerlearn(dir.path())
+        .args(["serve", "--threads", "lots"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--threads"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = peerlearn(dir.path()).args(["serve"]).env("PEERLEARN_LISTEN", "nowhere").output().unwrap();
+    let out = peerlearn(dir.path())
+        .args(["serve"])
+        .env("PEERLEARN_LISTEN", "nowhere")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`listen`"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`listen`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     std::fs::write(dir.path().join("peerlearn.toml"), "slots = \"many\"\n").unwrap();
     let out = peerlearn(dir.path()).args(["serve"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("`slots`") && err.contains("peerlearn.toml:1"), "{err}");
+    assert!(
+        err.contains("`slots`") && err.contains("peerlearn.toml:1"),
+        "{err}"
+    );
 
-    std::fs::write(dir.path().join("peerlearn.toml"), "lisen = \"127.0.0.1:1\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("peerlearn.toml"),
+        "lisen = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
     let out = peerlearn(dir.path()).args(["serve"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
 
-    let out = peerlearn(dir.path()).args(["--config", "missing.toml", "serve"]).output().unwrap();
+    let out = peerlearn(dir.path())
+        .args(["--config", "missing.toml", "serve"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 
     std::fs::remove_file(dir.path().join("peerlearn.toml")).unwrap();
-    let out = peerlearn(dir.path()).args(["serve", "--database-url", "mysql://x"]).output().unwrap();
+    let out = peerlearn(dir.path())
+        .args(["serve", "--database-url", "mysql://x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`database_url`"));
 }
@@ -71,10 +103,19 @@ fn bad_configuration_exits_2_naming_the_key() {
 fn a_missing_or_wrong_model_fails_before_the_port_opens() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.gguf"), "definitely not a model").unwrap();
-    for (model, says) in [("nope.gguf", "does not exist"), ("notes.gguf", "not a GGUF")] {
+    for (model, says) in [
+        ("nope.gguf", "does not exist"),
+        ("notes.gguf", "not a GGUF"),
+    ] {
         let port = free_port();
         let out = peerlearn(dir.path())
-            .args(["serve", "--model", model, "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "serve",
+                "--model",
+                model,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -91,7 +132,14 @@ fn an_unreachable_database_is_retried_then_reported() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let out = peerlearn(dir.path())
-        .args(["session", "create", "--activity", "playground", "--database-url", "postgres://x@127.0.0.1:1/db"])
+        .args([
+            "session",
+            "create",
+            "--activity",
+            "playground",
+            "--database-url",
+            "postgres://x@127.0.0.1:1/db",
+        ])
         .args(["--db-connect-timeout-secs", "1"])
         .output()
         .unwrap();
@@ -105,25 +153,57 @@ fn an_unreachable_database_is_retried_then_reported() {
 fn session_create_prints_join_codes_and_lists_activities_when_unknown() {
     let dir = tempfile::tempdir().unwrap();
     let out = peerlearn(dir.path())
-        .args(["session", "create", "--activity", "playground", "--groups", "3", "--agent-role", "participant"])
+        .args([
+            "session",
+            "create",
+            "--activity",
+            "playground",
+            "--groups",
+            "3",
+            "--agent-role",
+            "participant",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let codes: Vec<&str> = text.lines().filter_map(|l| l.split("join code ").nth(1)).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let codes: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split("join code ").nth(1))
+        .collect();
     assert_eq!(codes.len(), 3, "{text}");
     for code in codes {
         assert!(peerlearn::join_code::normalise(code).is_some(), "{code}");
     }
-    assert!(dir.path().join("data/peerlearn.db").exists(), "the default database is created on first run");
+    assert!(
+        dir.path().join("data/peerlearn.db").exists(),
+        "the default database is created on first run"
+    );
 
-    let out = peerlearn(dir.path()).args(["session", "create", "--activity", "volcano"]).output().unwrap();
+    let out = peerlearn(dir.path())
+        .args(["session", "create", "--activity", "volcano"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     for known in ["playground", "robot-helper", "lunch-waste"] {
         assert!(err.contains(known), "{err}");
     }
-    let out = peerlearn(dir.path()).args(["session", "create", "--activity", "playground", "--agent-role", "boss"]).output().unwrap();
+    let out = peerlearn(dir.path())
+        .args([
+            "session",
+            "create",
+            "--activity",
+            "playground",
+            "--agent-role",
+            "boss",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("moderator"));
 }
@@ -143,27 +223,45 @@ fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
     );
     let child = &mut child.0;
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.contains(&format!("http://127.0.0.1:{port}/")), "{line}");
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.contains(&format!("http://127.0.0.1:{port}/")),
+        "{line}"
+    );
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let health: serde_json::Value =
-            reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.unwrap().json().await.unwrap();
+        let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(health["status"], "ok");
         assert_eq!(health["database"], "sqlite");
         assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
         let model = health["model"].as_str().unwrap();
         assert!(!model.is_empty() && model != "none", "{health}");
         assert!(health["uptime_seconds"].is_u64());
-        let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
-        assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .unwrap();
+        assert!(metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
         let text = metrics.text().await.unwrap();
         assert!(text.contains("peerlearn_messages_stored_total 0"), "{text}");
     });
     // SIGTERM: a graceful stop with exit code 0.
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -5,11 +5,15 @@ mod common;
 
 use std::process::Command;
 
-use peerlearn::store::{AgentEvent, AgentRole, Moderation, NewGroup, NewMessage, NewSession, SenderKind, Store};
+use peerlearn::store::{
+    AgentEvent, AgentRole, Moderation, NewGroup, NewMessage, NewSession, SenderKind, Store,
+};
 
 fn peerlearn(dir: &std::path::Path, db: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_peerlearn"));
-    cmd.current_dir(dir).env("PEERLEARN_LOG", "warn").env("PEERLEARN_DATABASE_URL", db);
+    cmd.current_dir(dir)
+        .env("PEERLEARN_LOG", "warn")
+        .env("PEERLEARN_DATABASE_URL", db);
     cmd
 }
 
@@ -21,16 +25,28 @@ async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
             language: "en".into(),
             agent_name: "Blue".into(),
             groups: vec![
-                NewGroup { name: "Group 1".into(), agent_role: AgentRole::Moderator },
-                NewGroup { name: "Group 2".into(), agent_role: AgentRole::None },
+                NewGroup {
+                    name: "Group 1".into(),
+                    agent_role: AgentRole::Moderator,
+                },
+                NewGroup {
+                    name: "Group 2".into(),
+                    agent_role: AgentRole::None,
+                },
             ],
             created_at: 1_000,
         })
         .await
         .unwrap();
     let g = groups[0].id;
-    let mia = store.add_participant(g, "Mia", "🦊", "h1", 2_000).await.unwrap();
-    let leo = store.add_participant(g, "Leo", "🐼", "h2", 2_100).await.unwrap();
+    let mia = store
+        .add_participant(g, "Mia", "🦊", "h1", 2_000)
+        .await
+        .unwrap();
+    let leo = store
+        .add_participant(g, "Leo", "🐼", "h2", 2_100)
+        .await
+        .unwrap();
     let say = |seq: usize, kind: SenderKind, sender: Option<i64>, text: &str| NewMessage {
         group_id: g,
         client_msg_id: format!("m{seq}"),
@@ -41,11 +57,41 @@ async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
         created_at: 3_000 + seq as i64,
         reply_to: None,
     };
-    store.append_message(&say(1, SenderKind::Child, Some(mia.id), "A ramp for the slide, \"wide\", 🛝")).await.unwrap();
-    store.append_message(&say(2, SenderKind::Agent, None, "Leo, what do you think of Mia's ramp?")).await.unwrap();
-    store.append_message(&say(3, SenderKind::Child, Some(leo.id), "I like Mia's idea")).await.unwrap();
-    store.append_message(&say(4, SenderKind::Child, Some(leo.id), "something unkind")).await.unwrap();
-    store.set_moderation(g, 4, Moderation::Hidden, None, 9_000).await.unwrap();
+    store
+        .append_message(&say(
+            1,
+            SenderKind::Child,
+            Some(mia.id),
+            "A ramp for the slide, \"wide\", 🛝",
+        ))
+        .await
+        .unwrap();
+    store
+        .append_message(&say(
+            2,
+            SenderKind::Agent,
+            None,
+            "Leo, what do you think of Mia's ramp?",
+        ))
+        .await
+        .unwrap();
+    store
+        .append_message(&say(
+            3,
+            SenderKind::Child,
+            Some(leo.id),
+            "I like Mia's idea",
+        ))
+        .await
+        .unwrap();
+    store
+        .append_message(&say(4, SenderKind::Child, Some(leo.id), "something unkind"))
+        .await
+        .unwrap();
+    store
+        .set_moderation(g, 4, Moderation::Hidden, None, 9_000)
+        .await
+        .unwrap();
     store
         .record_agent_event(&AgentEvent {
             group_id: g,
@@ -72,21 +118,61 @@ async fn exports_are_pseudonymised_complete_and_audited() {
     let store = Store::connect(&settings).await.unwrap();
     let (session, groups) = stored_session(&store).await;
 
-    let out = peerlearn(dir.path(), &db).args(["export", "--session", &session.to_string(), "--format", "csv"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = peerlearn(dir.path(), &db)
+        .args([
+            "export",
+            "--session",
+            &session.to_string(),
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = std::fs::read_to_string(dir.path().join(format!("session-{session}.csv"))).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 4, "header + 3 visible messages (the hidden one is left out):\n{csv}");
-    assert!(!csv.contains("Mia") && !csv.contains("Leo"), "no nickname anywhere:\n{csv}");
+    assert_eq!(
+        lines.len(),
+        4,
+        "header + 3 visible messages (the hidden one is left out):\n{csv}"
+    );
+    assert!(
+        !csv.contains("Mia") && !csv.contains("Leo"),
+        "no nickname anywhere:\n{csv}"
+    );
     assert!(csv.contains("Child 1") && csv.contains("Child 2"));
-    assert!(csv.contains("\"A ramp for the slide, \"\"wide\"\", 🛝\""), "RFC 4180 quoting:\n{csv}");
-    assert!(csv.contains("Child 2, what do you think of Child 1's ramp?"), "{csv}");
-    assert!(csv.contains("imbalance") && csv.contains("has not spoken yet"), "the agent's reason:\n{csv}");
+    assert!(
+        csv.contains("\"A ramp for the slide, \"\"wide\"\", 🛝\""),
+        "RFC 4180 quoting:\n{csv}"
+    );
+    assert!(
+        csv.contains("Child 2, what do you think of Child 1's ramp?"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("imbalance") && csv.contains("has not spoken yet"),
+        "the agent's reason:\n{csv}"
+    );
     assert!(!csv.contains("something unkind"));
 
     // Hidden messages only when asked; nicknames only when asked.
     let out = peerlearn(dir.path(), &db)
-        .args(["export", "--session", &session.to_string(), "--format", "jsonl", "--include-hidden", "--pseudonyms", "nicknames", "--out", "-"])
+        .args([
+            "export",
+            "--session",
+            &session.to_string(),
+            "--format",
+            "jsonl",
+            "--include-hidden",
+            "--pseudonyms",
+            "nicknames",
+            "--out",
+            "-",
+        ])
         .output()
         .unwrap();
     let jsonl = String::from_utf8(out.stdout).unwrap();
@@ -95,10 +181,24 @@ async fn exports_are_pseudonymised_complete_and_audited() {
 
     // REFI-QDA: the project inside validates against the official schema.
     let out = peerlearn(dir.path(), &db)
-        .args(["export", "--session", &session.to_string(), "--format", "qdpx", "--group", &groups[0].to_string(), "--out", "p.qdpx"])
+        .args([
+            "export",
+            "--session",
+            &session.to_string(),
+            "--format",
+            "qdpx",
+            "--group",
+            &groups[0].to_string(),
+            "--out",
+            "p.qdpx",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let qde = dir.path().join("project.qde");
     let unzip = Command::new("python3")
         .args(["-c", "import sys,zipfile; open(sys.argv[2],'wb').write(zipfile.ZipFile(sys.argv[1]).read('project.qde'))"])
@@ -107,15 +207,30 @@ async fn exports_are_pseudonymised_complete_and_audited() {
         .status()
         .unwrap();
     assert!(unzip.success());
-    let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/../transcripts/tests/data/Project.xsd");
-    let lint = Command::new("xmllint").args(["--noout", "--schema", xsd]).arg(&qde).output().unwrap();
-    assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stderr));
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../transcripts/tests/data/Project.xsd"
+    );
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--schema", xsd])
+        .arg(&qde)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
     assert!(!std::fs::read_to_string(&qde).unwrap().contains("Mia"));
 
     let audit = store.audit_log().await.unwrap();
     assert_eq!(audit.len(), 3);
     assert!(audit.iter().all(|a| a.action == "export"));
-    assert!(audit[2].detail.contains("format=qdpx") && audit[2].detail.contains("utterances=3"), "{:?}", audit[2]);
+    assert!(
+        audit[2].detail.contains("format=qdpx") && audit[2].detail.contains("utterances=3"),
+        "{:?}",
+        audit[2]
+    );
 }
 
 #[tokio::test]
@@ -131,9 +246,36 @@ async fn unknown_sessions_groups_and_formats_exit_2() {
     let (session, _) = stored_session(&store).await;
     for (args, says) in [
         (vec!["export", "--session", "999"], "session 999 not found"),
-        (vec!["export", "--session", &session.to_string(), "--group", "999"], "group 999"),
-        (vec!["export", "--session", &session.to_string(), "--format", "docx"], "docx"),
-        (vec!["export", "--session", &session.to_string(), "--pseudonyms", "real"], "real"),
+        (
+            vec![
+                "export",
+                "--session",
+                &session.to_string(),
+                "--group",
+                "999",
+            ],
+            "group 999",
+        ),
+        (
+            vec![
+                "export",
+                "--session",
+                &session.to_string(),
+                "--format",
+                "docx",
+            ],
+            "docx",
+        ),
+        (
+            vec![
+                "export",
+                "--session",
+                &session.to_string(),
+                "--pseudonyms",
+                "real",
+            ],
+            "real",
+        ),
     ] {
         let out = peerlearn(dir.path(), &db).args(&args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
-    AgentEvent, AgentRole, JoinError, Moderation, NewGroup, NewMessage, NewSession, SenderKind, SessionStatus, Store,
-    StoreError,
+    AgentEvent, AgentRole, JoinError, Moderation, NewGroup, NewMessage, NewSession, SenderKind,
+    SessionStatus, Store, StoreError,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -45,7 +45,10 @@ async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
             language: "en".into(),
             agent_name: "Blue".into(),
             groups: (0..groups)
-                .map(|i| NewGroup { name: format!("Group {}", i + 1), agent_role: AgentRole::Moderator })
+                .map(|i| NewGroup {
+                    name: format!("Group {}", i + 1),
+                    agent_role: AgentRole::Moderator,
+                })
                 .collect(),
             created_at: 1_000,
         })
@@ -77,31 +80,69 @@ async fn sessions_and_join_codes(store: Store) {
     // A child may type the code in lower case, with the dash and spaces.
     let code = &groups[1].join_code;
     let typed = format!(" {}-{} ", code[..3].to_lowercase(), &code[3..]);
-    assert_eq!(store.open_group_by_code(&typed).await.unwrap().id, groups[1].id);
-    assert!(matches!(store.open_group_by_code("ZZZZZ").await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        store.open_group_by_code(&typed).await.unwrap().id,
+        groups[1].id
+    );
+    assert!(matches!(
+        store.open_group_by_code("ZZZZZ").await,
+        Err(StoreError::NotFound(_))
+    ));
 
-    let running = store.set_session_status(session_id, SessionStatus::Running, 5_000).await.unwrap();
+    assert_eq!(store.sessions(None).await.unwrap().len(), 1);
+    assert!(store.sessions(Some(424_242)).await.unwrap().is_empty());
+    let running = store
+        .set_session_status(session_id, SessionStatus::Running, 5_000)
+        .await
+        .unwrap();
     assert_eq!(running.started_at, Some(5_000));
-    let ended = store.set_session_status(session_id, SessionStatus::Ended, 9_000).await.unwrap();
-    assert_eq!((ended.status, ended.ended_at, ended.started_at), (SessionStatus::Ended, Some(9_000), Some(5_000)));
+    let ended = store
+        .set_session_status(session_id, SessionStatus::Ended, 9_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ended.status, ended.ended_at, ended.started_at),
+        (SessionStatus::Ended, Some(9_000), Some(5_000))
+    );
     // An ended session's codes open nothing any more.
-    assert!(matches!(store.open_group_by_code(code).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.open_group_by_code(code).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(store.group(groups[1].id).await.unwrap().closed_at.is_some());
-    assert!(matches!(store.session(999_999).await, Err(StoreError::NotFound("session"))));
+    assert!(matches!(
+        store.session(999_999).await,
+        Err(StoreError::NotFound("session"))
+    ));
 }
 
 async fn seq_is_gapless_and_retries_are_idempotent(store: Store) {
     let (_, groups) = new_session(&store, 2).await;
     let (a, b) = (groups[0], groups[1]);
-    let first = store.append_message(&child_message(a, "c-1", "hello")).await.unwrap();
+    let first = store
+        .append_message(&child_message(a, "c-1", "hello"))
+        .await
+        .unwrap();
     assert_eq!((first.message.seq, first.duplicate), (1, false));
-    let retry = store.append_message(&child_message(a, "c-1", "hello (resent)")).await.unwrap();
+    let retry = store
+        .append_message(&child_message(a, "c-1", "hello (resent)"))
+        .await
+        .unwrap();
     assert!(retry.duplicate);
-    assert_eq!(retry.message, first.message, "a retry returns the original, unchanged");
-    let second = store.append_message(&child_message(a, "c-2", "world")).await.unwrap();
+    assert_eq!(
+        retry.message, first.message,
+        "a retry returns the original, unchanged"
+    );
+    let second = store
+        .append_message(&child_message(a, "c-2", "world"))
+        .await
+        .unwrap();
     assert_eq!(second.message.seq, 2, "a retry does not use up a seq");
     // seq and client ids are per group.
-    let other = store.append_message(&child_message(b, "c-1", "other group")).await.unwrap();
+    let other = store
+        .append_message(&child_message(b, "c-1", "other group"))
+        .await
+        .unwrap();
     assert_eq!((other.message.seq, other.duplicate), (1, false));
 
     let after = store.messages_after(a, 1, 100).await.unwrap();
@@ -109,7 +150,9 @@ async fn seq_is_gapless_and_retries_are_idempotent(store: Store) {
     assert_eq!(store.recent_messages(a, 1).await.unwrap()[0].text, "world");
     assert_eq!(store.message_count(a).await.unwrap(), 2);
     assert!(matches!(
-        store.append_message(&child_message(424_242, "x", "no such group")).await,
+        store
+            .append_message(&child_message(424_242, "x", "no such group"))
+            .await,
         Err(StoreError::NotFound("group"))
     ));
 }
@@ -127,11 +170,17 @@ async fn concurrent_writers_never_gap_or_duplicate(store: Store) {
             let mut acknowledged = Vec::with_capacity(PER_WRITER);
             for i in 0..PER_WRITER {
                 let id = format!("w{w}-m{i}");
-                let out = store.append_message(&child_message(group, &id, &format!("writer {w} says {i}"))).await.unwrap();
+                let out = store
+                    .append_message(&child_message(group, &id, &format!("writer {w} says {i}")))
+                    .await
+                    .unwrap();
                 assert!(!out.duplicate);
                 // Every tenth send is retried, as a flaky connection would: same message back.
                 if i % 10 == 0 {
-                    let again = store.append_message(&child_message(group, &id, "retry")).await.unwrap();
+                    let again = store
+                        .append_message(&child_message(group, &id, "retry"))
+                        .await
+                        .unwrap();
                     assert!(again.duplicate);
                     assert_eq!(again.message, out.message);
                 }
@@ -147,10 +196,17 @@ async fn concurrent_writers_never_gap_or_duplicate(store: Store) {
     let elapsed = started.elapsed();
 
     let total = WRITERS * PER_WRITER;
-    let stored = store.messages_after(group, 0, 10 * total as i64).await.unwrap();
+    let stored = store
+        .messages_after(group, 0, 10 * total as i64)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), total);
     let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, (1..=total as i64).collect::<Vec<_>>(), "seq is 1..=N with no gap and no duplicate");
+    assert_eq!(
+        seqs,
+        (1..=total as i64).collect::<Vec<_>>(),
+        "seq is 1..=N with no gap and no duplicate"
+    );
     // Every acknowledged message is readable exactly as acknowledged.
     let by_seq: std::collections::HashMap<i64, _> = stored.iter().map(|m| (m.seq, m)).collect();
     for m in &acknowledged {
@@ -166,33 +222,63 @@ async fn concurrent_writers_never_gap_or_duplicate(store: Store) {
         assert_eq!(mine, (0..PER_WRITER as i64).collect::<Vec<_>>());
     }
     assert_eq!(store.group(group).await.unwrap().last_seq, total as i64);
-    eprintln!("{:?}: {total} messages from {WRITERS} writers in {elapsed:?}", store.kind());
+    eprintln!(
+        "{:?}: {total} messages from {WRITERS} writers in {elapsed:?}",
+        store.kind()
+    );
 }
 
 async fn nicknames_are_unique_per_group(store: Store) {
     let (_, groups) = new_session(&store, 2).await;
-    let mia = store.add_participant(groups[0], "Mia", "🦊", "hash-1", 10).await.unwrap();
+    let mia = store
+        .add_participant(groups[0], "Mia", "🦊", "hash-1", 10)
+        .await
+        .unwrap();
     assert_eq!((mia.nickname.as_str(), mia.avatar.as_str()), ("Mia", "🦊"));
     for taken in ["Mia", "mia", "  MIA "] {
         assert!(matches!(
-            store.add_participant(groups[0], taken, "🐼", &format!("h-{taken}"), 11).await,
+            store
+                .add_participant(groups[0], taken, "🐼", &format!("h-{taken}"), 11)
+                .await,
             Err(JoinError::NicknameTaken)
         ));
     }
     // The same nickname is fine in another group.
-    store.add_participant(groups[1], "Mia", "🐼", "hash-2", 12).await.unwrap();
-    assert_eq!(store.participant_by_credential("hash-1").await.unwrap(), mia);
-    assert!(matches!(store.participant_by_credential("nope").await, Err(StoreError::NotFound(_))));
+    store
+        .add_participant(groups[1], "Mia", "🐼", "hash-2", 12)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.participant_by_credential("hash-1").await.unwrap(),
+        mia
+    );
+    assert!(matches!(
+        store.participant_by_credential("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
     store.set_muted_until(mia.id, Some(99)).await.unwrap();
-    assert_eq!(store.participants(groups[0]).await.unwrap()[0].muted_until, Some(99));
+    assert_eq!(
+        store.participants(groups[0]).await.unwrap()[0].muted_until,
+        Some(99)
+    );
 }
 
 async fn moderation_keeps_the_message(store: Store) {
     let (_, groups) = new_session(&store, 1).await;
-    let m = store.append_message(&child_message(groups[0], "c", "something unkind")).await.unwrap().message;
+    let m = store
+        .append_message(&child_message(groups[0], "c", "something unkind"))
+        .await
+        .unwrap()
+        .message;
     assert_eq!(m.moderation, Moderation::Visible);
-    let hidden = store.set_moderation(groups[0], m.seq, Moderation::Hidden, Some(7), 3_000).await.unwrap();
-    assert_eq!((hidden.moderation, hidden.moderated_by, hidden.moderated_at), (Moderation::Hidden, Some(7), Some(3_000)));
+    let hidden = store
+        .set_moderation(groups[0], m.seq, Moderation::Hidden, Some(7), 3_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (hidden.moderation, hidden.moderated_by, hidden.moderated_at),
+        (Moderation::Hidden, Some(7), Some(3_000))
+    );
     assert_eq!(hidden.text, "something unkind", "hidden, not deleted");
     assert_eq!(store.message(groups[0], m.seq).await.unwrap(), hidden);
 }
@@ -216,26 +302,68 @@ async fn logs_round_trip(store: Store) {
         ..Default::default()
     };
     let stored = store.record_agent_event(&event).await.unwrap();
-    assert_eq!(AgentEvent { id: stored.id, ..event }, stored);
-    let silent = AgentEvent { group_id: groups[0], trigger: "message".into(), decision: "silent".into(), reason: "r".into(), ..Default::default() };
+    assert_eq!(
+        AgentEvent {
+            id: stored.id,
+            ..event
+        },
+        stored
+    );
+    let silent = AgentEvent {
+        group_id: groups[0],
+        trigger: "message".into(),
+        decision: "silent".into(),
+        reason: "r".into(),
+        ..Default::default()
+    };
     store.record_agent_event(&silent).await.unwrap();
     assert_eq!(store.agent_events(groups[0]).await.unwrap().len(), 2);
 
-    let flag = store.raise_flag(groups[0], Some(3), "directive_ignored", "Leo was invited twice", 5_000).await.unwrap();
+    let flag = store
+        .raise_flag(
+            groups[0],
+            Some(3),
+            "directive_ignored",
+            "Leo was invited twice",
+            5_000,
+        )
+        .await
+        .unwrap();
     assert_eq!(store.flags(groups[0]).await.unwrap(), vec![flag]);
-    let f = store.add_facilitator("ms-lee", "argon-hash", 1).await.unwrap();
+    let f = store
+        .add_facilitator("ms-lee", "argon-hash", 1)
+        .await
+        .unwrap();
     assert_eq!(store.facilitator_by_name("ms-lee").await.unwrap(), f);
-    store.audit(Some(f.id), "export", "session 1", "csv", 6_000).await.unwrap();
+    store
+        .audit(Some(f.id), "export", "session 1", "csv", 6_000)
+        .await
+        .unwrap();
     assert_eq!(store.audit_log().await.unwrap()[0].action, "export");
 }
 
 async fn text_round_trips_exactly(store: Store) {
     let (_, groups) = new_session(&store, 1).await;
-    let texts = ["Ünïcödé 🎢🛝 with emoji", "שלום, مرحبا", "quotes ' \" and \\ backslash", "<img src=x onerror=alert(1)>", "line\nbreak"];
+    let texts = [
+        "Ünïcödé 🎢🛝 with emoji",
+        "שלום, مرحبا",
+        "quotes ' \" and \\ backslash",
+        "<img src=x onerror=alert(1)>",
+        "line\nbreak",
+    ];
     for (i, t) in texts.iter().enumerate() {
-        store.append_message(&child_message(groups[0], &format!("t{i}"), t)).await.unwrap();
+        store
+            .append_message(&child_message(groups[0], &format!("t{i}"), t))
+            .await
+            .unwrap();
     }
-    let stored: Vec<String> = store.messages_after(groups[0], 0, 10).await.unwrap().into_iter().map(|m| m.text).collect();
+    let stored: Vec<String> = store
+        .messages_after(groups[0], 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
     assert_eq!(stored, texts);
 }
 
@@ -252,7 +380,10 @@ async fn an_unreachable_database_fails_clearly_after_bounded_retries() {
     let elapsed = started.elapsed();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert!(err.to_string().contains("unreachable"), "{err}");
-    assert!(elapsed >= Duration::from_millis(1000) && elapsed < Duration::from_secs(10), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1000) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
 }
 
 #[tokio::test]
@@ -266,10 +397,16 @@ async fn the_sqlite_file_and_its_folder_are_created_on_first_run() {
     };
     let store = Store::connect(&settings).await.unwrap();
     let (_, groups) = new_session(&store, 1).await;
-    store.append_message(&child_message(groups[0], "a", "kept")).await.unwrap();
+    store
+        .append_message(&child_message(groups[0], "a", "kept"))
+        .await
+        .unwrap();
     store.close().await;
     assert!(path.exists());
     // Reopening applies no migration twice and keeps the data.
     let again = Arc::new(Store::connect(&settings).await.unwrap());
-    assert_eq!(again.messages_after(groups[0], 0, 10).await.unwrap()[0].text, "kept");
+    assert_eq!(
+        again.messages_after(groups[0], 0, 10).await.unwrap()[0].text,
+        "kept"
+    );
 }

@@ -88,16 +88,26 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
                 .map(|c| c.trim().to_string())
                 .collect();
             if codes.len() < args.rooms {
-                bail!("--codes names {} groups but --rooms is {}", codes.len(), args.rooms);
+                bail!(
+                    "--codes names {} groups but --rooms is {}",
+                    codes.len(),
+                    args.rooms
+                );
             }
             (url.trim_end_matches('/').to_string(), codes)
         }
         None => {
             let dir = tempfile::tempdir().context("temporary folder for the database")?;
             let settings = bench_settings(dir.path());
-            let srv = server::start_with(&settings, StartOptions { load_engine: false, ..Default::default() })
-                .await
-                .context("starting the server")?;
+            let srv = server::start_with(
+                &settings,
+                StartOptions {
+                    load_engine: false,
+                    ..Default::default()
+                },
+            )
+            .await
+            .context("starting the server")?;
             let (session, groups) = srv
                 .context
                 .store
@@ -107,12 +117,18 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
                     language: "en".into(),
                     agent_name: "Blue".into(),
                     groups: (0..args.rooms)
-                        .map(|i| NewGroup { name: format!("Group {}", i + 1), agent_role: AgentRole::None })
+                        .map(|i| NewGroup {
+                            name: format!("Group {}", i + 1),
+                            agent_role: AgentRole::None,
+                        })
                         .collect(),
                     created_at: store::now_ms(),
                 })
                 .await?;
-            srv.context.store.set_session_status(session.id, SessionStatus::Running, store::now_ms()).await?;
+            srv.context
+                .store
+                .set_session_status(session.id, SessionStatus::Running, store::now_ms())
+                .await?;
             let base = format!("http://{}", srv.addr);
             local = Some((srv, dir));
             (base, groups.into_iter().map(|g| g.join_code).collect())
@@ -136,7 +152,11 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
                 .await
                 .context("joining")?;
             if !resp.status().is_success() {
-                bail!("joining room {room} failed: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+                bail!(
+                    "joining room {room} failed: {} {}",
+                    resp.status(),
+                    resp.text().await.unwrap_or_default()
+                );
             }
             let cookie = resp
                 .headers()
@@ -145,11 +165,22 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
                 .and_then(|v| v.split(';').next())
                 .context("no credential cookie")?
                 .to_string();
-            let group_id = resp.json::<Value>().await?["group_id"].as_i64().context("no group id")?;
+            let group_id = resp.json::<Value>().await?["group_id"]
+                .as_i64()
+                .context("no group id")?;
             let ws_url = format!("{}/ws?group={group_id}", base.replacen("http", "ws", 1));
             let ready = ready.clone();
             tasks.push(tokio::spawn(async move {
-                client(ws_url, cookie, ready, bench_start, interval, chat_for, format!("r{room}c{child}")).await
+                client(
+                    ws_url,
+                    cookie,
+                    ready,
+                    bench_start,
+                    interval,
+                    chat_for,
+                    format!("r{room}c{child}"),
+                )
+                .await
             }));
         }
     }
@@ -171,8 +202,14 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
     let duplicated: u64 = reports.iter().map(|r| r.duplicated).sum();
     // Every message goes to every member of its room, the sender included.
     let expected = acked * args.clients as u64;
-    let mut delivery: Vec<u64> = reports.iter().flat_map(|r| r.delivery_us.iter().copied()).collect();
-    let mut ack: Vec<u64> = reports.iter().flat_map(|r| r.ack_us.iter().copied()).collect();
+    let mut delivery: Vec<u64> = reports
+        .iter()
+        .flat_map(|r| r.delivery_us.iter().copied())
+        .collect();
+    let mut ack: Vec<u64> = reports
+        .iter()
+        .flat_map(|r| r.ack_us.iter().copied())
+        .collect();
     delivery.sort_unstable();
     ack.sort_unstable();
     let rss_per_connection = match (rss_before, rss_connected) {
@@ -220,13 +257,24 @@ async fn client(
 ) -> anyhow::Result<ClientReport> {
     let mut req = ws_url.into_client_request()?;
     req.headers_mut().insert("cookie", cookie.parse()?);
-    let config = WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(8 * 1024);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), true).await.context("connecting")?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), true)
+        .await
+        .context("connecting")?;
     let (mut tx, mut rx) = ws.split();
-    tx.send(Message::Text(json!({"type": "hello", "v": 1, "last_seq": 0}).to_string().into())).await?;
+    tx.send(Message::Text(
+        json!({"type": "hello", "v": 1, "last_seq": 0})
+            .to_string()
+            .into(),
+    ))
+    .await?;
     // Wait for `synced`.
     let mut last_seq = loop {
-        let Some(msg) = rx.next().await else { bail!("closed before synced") };
+        let Some(msg) = rx.next().await else {
+            bail!("closed before synced")
+        };
         if let Message::Text(t) = msg? {
             let v: Value = serde_json::from_str(&t)?;
             if v["type"] == "synced" {

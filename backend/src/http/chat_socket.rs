@@ -20,7 +20,8 @@ use tokio::sync::broadcast;
 use super::{join, Ctx};
 use crate::metrics::Metrics;
 use crate::protocol::{
-    parse_client_frame, ClientFrame, ErrorCode, ErrorFrame, ServerFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    parse_client_frame, ClientFrame, ErrorCode, ErrorFrame, ServerFrame, MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
 };
 use crate::room::{Outbound, SendRequest};
 use crate::store::Participant;
@@ -59,7 +60,9 @@ async fn upgrade(
     }
     let group_id = query.group.as_deref().and_then(|g| g.parse::<i64>().ok());
     let participant = match group_id {
-        Some(g) => join::participant_of(&ctx, &headers).await.filter(|p| p.group_id == g),
+        Some(g) => join::participant_of(&ctx, &headers)
+            .await
+            .filter(|p| p.group_id == g),
         None => None,
     };
     // Small buffers: chat frames are small, and a classroom server holds many sockets.
@@ -88,9 +91,13 @@ fn origin_allowed(headers: &HeaderMap, public_url: &str) -> bool {
     if origin.eq_ignore_ascii_case(public_url.trim_end_matches('/')) {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     !host.is_empty()
-        && (origin.eq_ignore_ascii_case(&format!("http://{host}")) || origin.eq_ignore_ascii_case(&format!("https://{host}")))
+        && (origin.eq_ignore_ascii_case(&format!("http://{host}"))
+            || origin.eq_ignore_ascii_case(&format!("https://{host}")))
 }
 
 async fn refuse(mut socket: WebSocket) {
@@ -100,7 +107,10 @@ async fn refuse(mut socket: WebSocket) {
     ));
     let _ = socket.send(Message::Text(frame.to_json().into())).await;
     let _ = socket
-        .send(Message::Close(Some(CloseFrame { code: CLOSE_UNAUTHORIZED, reason: "unauthorized".into() })))
+        .send(Message::Close(Some(CloseFrame {
+            code: CLOSE_UNAUTHORIZED,
+            reason: "unauthorized".into(),
+        })))
         .await;
 }
 
@@ -125,18 +135,32 @@ impl Connection {
     async fn run(ctx: Ctx, socket: WebSocket, participant: Participant) {
         let conn_id = ctx.rooms.connection_id();
         Metrics::add(&ctx.metrics.websocket_connections, 1);
-        let mut conn =
-            Connection { ctx: ctx.clone(), socket, participant, conn_id, events: None, last_seq: 0, said_hello: false };
+        let mut conn = Connection {
+            ctx: ctx.clone(),
+            socket,
+            participant,
+            conn_id,
+            events: None,
+            last_seq: 0,
+            said_hello: false,
+        };
         let end = conn.serve().await;
         if let End::Close(code, reason) = end {
-            let _ = conn.socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+            let _ = conn
+                .socket
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })))
+                .await;
         }
         ctx.rooms.leave(conn.participant.group_id, conn_id).await;
         Metrics::add(&ctx.metrics.websocket_connections, -1);
     }
 
     async fn serve(&mut self) -> End {
-        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
         loop {
             tokio::select! {
@@ -187,35 +211,65 @@ impl Connection {
     async fn on_text(&mut self, text: &str) -> Option<End> {
         let frame = match parse_client_frame(text) {
             Ok(f) => f,
-            Err(why) => return self.error(ErrorFrame::new(ErrorCode::BadRequest, why)).await.err(),
+            Err(why) => {
+                return self
+                    .error(ErrorFrame::new(ErrorCode::BadRequest, why))
+                    .await
+                    .err()
+            }
         };
         let group_id = self.participant.group_id;
         let sent = match frame {
             ClientFrame::Hello { v, last_seq } => {
                 if v != PROTOCOL_VERSION {
-                    let e = ErrorFrame::new(ErrorCode::UnsupportedVersion, format!("This server speaks protocol version {PROTOCOL_VERSION}."));
+                    let e = ErrorFrame::new(
+                        ErrorCode::UnsupportedVersion,
+                        format!("This server speaks protocol version {PROTOCOL_VERSION}."),
+                    );
                     return self.error(e).await.err();
                 }
                 return self.hello(last_seq).await.err();
             }
             ClientFrame::Ping {} => self.send_text(ServerFrame::Pong.to_json().into()).await,
-            _ if !self.said_hello => self.error(ErrorFrame::new(ErrorCode::NotReady, "Say hello first.")).await,
+            _ if !self.said_hello => {
+                self.error(ErrorFrame::new(ErrorCode::NotReady, "Say hello first."))
+                    .await
+            }
             ClientFrame::Typing { on } => {
-                self.ctx.rooms.typing(group_id, self.participant.id, on).await;
+                self.ctx
+                    .rooms
+                    .typing(group_id, self.participant.id, on)
+                    .await;
                 Ok(())
             }
-            ClientFrame::Send { client_msg_id, text, reply_to } => {
-                let request = SendRequest { participant_id: self.participant.id, client_msg_id: client_msg_id.clone(), text, reply_to };
+            ClientFrame::Send {
+                client_msg_id,
+                text,
+                reply_to,
+            } => {
+                let request = SendRequest {
+                    participant_id: self.participant.id,
+                    client_msg_id: client_msg_id.clone(),
+                    text,
+                    reply_to,
+                };
                 match self.ctx.rooms.send_message(group_id, request).await {
                     Ok(Ok(ack)) => {
-                        let frame = ServerFrame::Ack { client_msg_id, seq: ack.seq, duplicate: ack.duplicate };
+                        let frame = ServerFrame::Ack {
+                            client_msg_id,
+                            seq: ack.seq,
+                            duplicate: ack.duplicate,
+                        };
                         self.send_text(frame.to_json().into()).await
                     }
                     Ok(Err(e)) => self.error(e).await,
                     Err(unavailable) => {
                         tracing::error!(error = %unavailable, "room unavailable");
-                        let e = ErrorFrame::new(ErrorCode::Internal, "Something went wrong on our side; your message will be sent again.")
-                            .for_send(&client_msg_id);
+                        let e = ErrorFrame::new(
+                            ErrorCode::Internal,
+                            "Something went wrong on our side; your message will be sent again.",
+                        )
+                        .for_send(&client_msg_id);
                         self.error(e).await
                     }
                 }
@@ -225,12 +279,26 @@ impl Connection {
     }
 
     async fn hello(&mut self, last_seq: i64) -> Result<(), End> {
-        let welcome = match self.ctx.rooms.hello(self.participant.group_id, self.conn_id, self.participant.clone(), last_seq).await {
+        let welcome = match self
+            .ctx
+            .rooms
+            .hello(
+                self.participant.group_id,
+                self.conn_id,
+                self.participant.clone(),
+                last_seq,
+            )
+            .await
+        {
             Ok(Ok(w)) => w,
             Ok(Err(e)) => {
                 let unauthorized = e.code == ErrorCode::Unauthorized;
                 self.error(e).await?;
-                return if unauthorized { Err(End::Close(CLOSE_UNAUTHORIZED, "unauthorized")) } else { Ok(()) };
+                return if unauthorized {
+                    Err(End::Close(CLOSE_UNAUTHORIZED, "unauthorized"))
+                } else {
+                    Ok(())
+                };
             }
             Err(unavailable) => {
                 tracing::error!(error = %unavailable, "room unavailable");
@@ -250,7 +318,10 @@ impl Connection {
         Ok(())
     }
 
-    async fn on_event(&mut self, event: Result<Outbound, broadcast::error::RecvError>) -> Result<(), End> {
+    async fn on_event(
+        &mut self,
+        event: Result<Outbound, broadcast::error::RecvError>,
+    ) -> Result<(), End> {
         match event {
             Ok(out) => {
                 if out.skip_participant == Some(self.participant.id) {
@@ -264,17 +335,27 @@ impl Connection {
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 // Too slow to keep up: say so and stop the live stream until the client
                 // says hello again and catches up from the store.
-                tracing::debug!(missed, participant = self.participant.id, "connection lagged, asking for resync");
+                tracing::debug!(
+                    missed,
+                    participant = self.participant.id,
+                    "connection lagged, asking for resync"
+                );
                 Metrics::inc(&self.ctx.metrics.resyncs);
                 self.events = None;
-                let frame = ServerFrame::Resync { reason: "lagged".into(), from_seq: self.last_seq };
+                let frame = ServerFrame::Resync {
+                    reason: "lagged".into(),
+                    from_seq: self.last_seq,
+                };
                 self.send_text(frame.to_json().into()).await
             }
             Err(broadcast::error::RecvError::Closed) => {
                 // The room stopped under us (it should not while we are connected): let the
                 // client catch up through a fresh hello.
                 self.events = None;
-                let frame = ServerFrame::Resync { reason: "room_restarted".into(), from_seq: self.last_seq };
+                let frame = ServerFrame::Resync {
+                    reason: "room_restarted".into(),
+                    from_seq: self.last_seq,
+                };
                 self.send_text(frame.to_json().into()).await
             }
         }
@@ -285,11 +366,16 @@ impl Connection {
     }
 
     async fn send_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
-        self.socket.send(Message::Text(text)).await.map_err(|_| End::Gone)
+        self.socket
+            .send(Message::Text(text))
+            .await
+            .map_err(|_| End::Gone)
     }
 }
 
-async fn next_event(events: &mut Option<broadcast::Receiver<Outbound>>) -> Result<Outbound, broadcast::error::RecvError> {
+async fn next_event(
+    events: &mut Option<broadcast::Receiver<Outbound>>,
+) -> Result<Outbound, broadcast::error::RecvError> {
     match events {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -312,11 +398,26 @@ mod tests {
     #[test]
     fn only_our_own_origin_may_open_a_socket() {
         let public = "http://127.0.0.1:8080";
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"), public));
-        assert!(origin_allowed(&headers(Some("http://school.local:8080"), "school.local:8080"), public));
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(origin_allowed(
+            &headers(Some("http://school.local:8080"), "school.local:8080"),
+            public
+        ));
         assert!(origin_allowed(&headers(None, "127.0.0.1:8080"), public));
-        assert!(!origin_allowed(&headers(Some("http://evil.example"), "127.0.0.1:8080"), public));
-        assert!(!origin_allowed(&headers(Some("null"), "127.0.0.1:8080"), public));
-        assert!(!origin_allowed(&headers(Some("http://127.0.0.1:8080.evil.example"), "127.0.0.1:8080"), public));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.example"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("null"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://127.0.0.1:8080.evil.example"), "127.0.0.1:8080"),
+            public
+        ));
     }
 }

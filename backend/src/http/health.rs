@@ -9,7 +9,9 @@ use axum::{Json, Router};
 use super::Ctx;
 
 pub fn router() -> Router<Ctx> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
 }
 
 async fn healthz(State(ctx): State<Ctx>) -> impl IntoResponse {
@@ -33,5 +35,11 @@ async fn metrics(State(ctx): State<Ctx>) -> impl IntoResponse {
     if let Some(engine) = &ctx.engine {
         engine.render_prometheus(&mut out);
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

@@ -23,7 +23,9 @@ const COOKIE_MAX_AGE_SECS: u64 = 12 * 3600;
 pub const MAX_NICKNAME_CHARS: usize = 20;
 
 /// The avatars a child can pick: friendly animals that read well at any size.
-pub const AVATARS: &[&str] = &["🦊", "🐼", "🐸", "🦁", "🐙", "🦉", "🐢", "🐝", "🦄", "🐬", "🐨", "🐧"];
+pub const AVATARS: &[&str] = &[
+    "🦊", "🐼", "🐸", "🦁", "🐙", "🦉", "🐢", "🐝", "🦄", "🐬", "🐨", "🐧",
+];
 
 pub fn router() -> Router<Ctx> {
     Router::new().route("/api/join", post(join_json))
@@ -52,7 +54,11 @@ pub struct PublicParticipant {
 
 impl From<&Participant> for PublicParticipant {
     fn from(p: &Participant) -> Self {
-        PublicParticipant { id: p.id, nickname: p.nickname.clone(), avatar: p.avatar.clone() }
+        PublicParticipant {
+            id: p.id,
+            nickname: p.nickname.clone(),
+            avatar: p.avatar.clone(),
+        }
     }
 }
 
@@ -110,7 +116,11 @@ pub async fn join_group(ctx: &Ctx, req: &JoinRequest) -> Result<Joined, JoinFail
         Err(StoreError::NotFound(_)) => return Err(JoinFailure::UnknownCode),
         Err(e) => return Err(JoinFailure::Internal(e.to_string())),
     };
-    let session = ctx.store.session(group.session_id).await.map_err(|e| JoinFailure::Internal(e.to_string()))?;
+    let session = ctx
+        .store
+        .session(group.session_id)
+        .await
+        .map_err(|e| JoinFailure::Internal(e.to_string()))?;
     if session.status == SessionStatus::Ended {
         return Err(JoinFailure::UnknownCode);
     }
@@ -121,8 +131,22 @@ pub async fn join_group(ctx: &Ctx, req: &JoinRequest) -> Result<Joined, JoinFail
         )));
     }
     let token = new_token();
-    match ctx.store.add_participant(group.id, &nickname, &req.avatar, &hash_token(&token), store::now_ms()).await {
-        Ok(participant) => Ok(Joined { participant, group, token }),
+    match ctx
+        .store
+        .add_participant(
+            group.id,
+            &nickname,
+            &req.avatar,
+            &hash_token(&token),
+            store::now_ms(),
+        )
+        .await
+    {
+        Ok(participant) => Ok(Joined {
+            participant,
+            group,
+            token,
+        }),
         Err(JoinError::NicknameTaken) => Err(JoinFailure::NicknameTaken),
         Err(JoinError::Store(e)) => Err(JoinFailure::Internal(e.to_string())),
     }
@@ -142,7 +166,9 @@ pub fn clean_nickname(raw: &str) -> Result<String, JoinFailure> {
         )));
     }
     if nickname.chars().any(char::is_control) || !nickname.chars().any(char::is_alphanumeric) {
-        return Err(JoinFailure::BadNickname("Please use letters or numbers in your nickname.".into()));
+        return Err(JoinFailure::BadNickname(
+            "Please use letters or numbers in your nickname.".into(),
+        ));
     }
     Ok(nickname)
 }
@@ -160,7 +186,11 @@ pub fn hash_token(token: &str) -> String {
 
 /// The `Set-Cookie` value for a child's credential. `Secure` when the site is served over TLS.
 pub fn credential_cookie(ctx: &Ctx, token: &str) -> String {
-    let secure = if ctx.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let secure = if ctx.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{CHILD_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_SECS}{secure}")
 }
 
@@ -180,14 +210,21 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 /// The participant a request's cookie names, if it is valid.
 pub async fn participant_of(ctx: &Ctx, headers: &HeaderMap) -> Option<Participant> {
     let token = token_from_headers(headers)?;
-    ctx.store.participant_by_credential(&hash_token(&token)).await.ok()
+    ctx.store
+        .participant_by_credential(&hash_token(&token))
+        .await
+        .ok()
 }
 
 async fn join_json(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Response {
     let req: JoinRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return failure_response(StatusCode::BAD_REQUEST, "bad_request", &format!("The request is not valid: {e}"))
+            return failure_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("The request is not valid: {e}"),
+            )
         }
     };
     match join_group(&ctx, &req).await {
@@ -197,7 +234,11 @@ async fn join_json(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Response 
                 group_id: joined.group.id,
                 chat_url: format!("/chat/{}", joined.group.id),
             };
-            ([(header::SET_COOKIE, credential_cookie(&ctx, &joined.token))], Json(body)).into_response()
+            (
+                [(header::SET_COOKIE, credential_cookie(&ctx, &joined.token))],
+                Json(body),
+            )
+                .into_response()
         }
         Err(f) => {
             if let JoinFailure::Internal(detail) = &f {
@@ -209,7 +250,11 @@ async fn join_json(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Response 
 }
 
 fn failure_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": code, "message": message }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "error": code, "message": message })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -221,7 +266,10 @@ mod tests {
         assert_eq!(clean_nickname("  Mia   Rose ").unwrap(), "Mia Rose");
         assert_eq!(clean_nickname("Zoë 🦄").unwrap(), "Zoë 🦄");
         for bad in ["", "   ", "🦄🦄", "!!!", "a\u{7}b", "abcdefghijklmnopqrstu"] {
-            assert!(matches!(clean_nickname(bad), Err(JoinFailure::BadNickname(_))), "{bad:?}");
+            assert!(
+                matches!(clean_nickname(bad), Err(JoinFailure::BadNickname(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -229,9 +277,15 @@ mod tests {
     fn the_cookie_token_is_read_strictly() {
         let mut h = HeaderMap::new();
         let token = "a".repeat(64);
-        h.insert(header::COOKIE, format!("x=1; {CHILD_COOKIE}={token}; y=2").parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            format!("x=1; {CHILD_COOKIE}={token}; y=2").parse().unwrap(),
+        );
         assert_eq!(token_from_headers(&h), Some(token));
-        h.insert(header::COOKIE, format!("{CHILD_COOKIE}=short").parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            format!("{CHILD_COOKIE}=short").parse().unwrap(),
+        );
         assert_eq!(token_from_headers(&h), None);
         assert_ne!(hash_token("a"), hash_token("b"));
     }

@@ -13,8 +13,8 @@ use std::time::Instant;
 use axum::Router;
 
 use crate::activity::Catalog;
-use crate::metrics::Metrics;
 use crate::engine::SharedEngine;
+use crate::metrics::Metrics;
 use crate::room::Rooms;
 use crate::store::Store;
 
@@ -39,7 +39,10 @@ pub type Ctx = Arc<AppContext>;
 
 impl std::fmt::Debug for AppContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppContext").field("public_url", &self.public_url).field("model", &self.model_name).finish()
+        f.debug_struct("AppContext")
+            .field("public_url", &self.public_url)
+            .field("model", &self.model_name)
+            .finish()
     }
 }
 

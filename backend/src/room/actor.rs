@@ -14,11 +14,14 @@ use crate::agent::prompt::Line;
 use crate::agent::runner::ReplyEvent;
 use crate::metrics::Metrics;
 use crate::protocol::{
-    AgentInfo, ErrorCode, ErrorFrame, GroupInfo, MessageFrame, Person, Sender, ServerFrame, MAX_CLIENT_MSG_ID_CHARS,
-    MAX_TEXT_CHARS, PROTOCOL_VERSION,
+    AgentInfo, ErrorCode, ErrorFrame, GroupInfo, MessageFrame, Person, Sender, ServerFrame,
+    MAX_CLIENT_MSG_ID_CHARS, MAX_TEXT_CHARS, PROTOCOL_VERSION,
 };
 use crate::safety::Verdict;
-use crate::store::{self, AgentRole, Group, Message, Moderation, NewMessage, Participant, SenderKind, Session, SessionStatus, StoreError};
+use crate::store::{
+    self, AgentRole, Group, Message, Moderation, NewMessage, Participant, SenderKind, Session,
+    SessionStatus, StoreError,
+};
 
 /// Tunables of a room; the defaults are the product's rules.
 #[derive(Debug, Clone)]
@@ -83,7 +86,13 @@ impl RoomActor {
     pub(super) async fn load(group_id: i64, deps: RoomDeps) -> Result<RoomActor, StoreError> {
         let group = deps.store.group(group_id).await?;
         let session = deps.store.session(group.session_id).await?;
-        let participants = deps.store.participants(group_id).await?.into_iter().map(|p| (p.id, p)).collect();
+        let participants = deps
+            .store
+            .participants(group_id)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
         let activity_title = deps
             .activities
             .get(&session.activity_id)
@@ -93,8 +102,13 @@ impl RoomActor {
         let phases = PhaseClock::new(activity, deps.config.minute_ms);
         let (agent, replies) = match &deps.engine {
             Some(engine) => {
-                let names: HashMap<i64, String> =
-                    deps.store.participants(group_id).await?.into_iter().map(|p| (p.id, p.nickname)).collect();
+                let names: HashMap<i64, String> = deps
+                    .store
+                    .participants(group_id)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.id, p.nickname))
+                    .collect();
                 let history: Vec<Line> = deps
                     .store
                     .recent_messages(group_id, deps.config.agent.context_lines as i64)
@@ -103,8 +117,11 @@ impl RoomActor {
                     .filter(|m| m.moderation != Moderation::Hidden)
                     .filter(|m| matches!(m.sender_kind, SenderKind::Child | SenderKind::Agent))
                     .map(|m| Line {
-                        speaker: (m.sender_kind == SenderKind::Child)
-                            .then(|| m.sender_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "someone".into())),
+                        speaker: (m.sender_kind == SenderKind::Child).then(|| {
+                            m.sender_id
+                                .and_then(|id| names.get(&id).cloned())
+                                .unwrap_or_else(|| "someone".into())
+                        }),
                         text: m.text,
                     })
                     .collect();
@@ -113,8 +130,15 @@ impl RoomActor {
                     texts.extend(a.phases.iter().map(|p| p.goal.as_str()));
                     crate::agent::policy::topic_words(&texts)
                 });
-                let (seat, rx) =
-                    AgentSeat::new(engine.clone(), group_id, group.agent_role, &deps.config.agent, topic, &history, store::now_ms());
+                let (seat, rx) = AgentSeat::new(
+                    engine.clone(),
+                    group_id,
+                    group.agent_role,
+                    &deps.config.agent,
+                    topic,
+                    &history,
+                    store::now_ms(),
+                );
                 (Some(seat), Some(rx))
             }
             None => (None, None),
@@ -176,7 +200,12 @@ impl RoomActor {
 
     async fn handle(&mut self, command: Command) {
         match command {
-            Command::Hello { conn_id, participant, last_seq, reply } => {
+            Command::Hello {
+                conn_id,
+                participant,
+                last_seq,
+                reply,
+            } => {
                 let (pid, nickname) = (participant.id, participant.nickname.clone());
                 let result = self.hello(conn_id, participant, last_seq).await;
                 let joined = result.is_ok();
@@ -184,9 +213,13 @@ impl RoomActor {
                 if joined {
                     self.broadcast_presence();
                     if let Some(seat) = self.agent.as_mut() {
-                        seat.state.note_online(pid, &nickname, true, store::now_ms());
+                        seat.state
+                            .note_online(pid, &nickname, true, store::now_ms());
                     }
-                    if !matches!(self.session.status, SessionStatus::Paused | SessionStatus::Ended) {
+                    if !matches!(
+                        self.session.status,
+                        SessionStatus::Paused | SessionStatus::Ended
+                    ) {
                         self.phases_start().await;
                     }
                 }
@@ -221,7 +254,11 @@ impl RoomActor {
             }
             Command::Typing { participant_id, on } => {
                 if let Some(p) = self.participants.get(&participant_id) {
-                    let frame = ServerFrame::Typing { participant_id, nickname: p.nickname.clone(), on };
+                    let frame = ServerFrame::Typing {
+                        participant_id,
+                        nickname: p.nickname.clone(),
+                        on,
+                    };
                     self.broadcast(&frame, None, Some(participant_id));
                 }
             }
@@ -235,12 +272,21 @@ impl RoomActor {
         }
     }
 
-    async fn hello(&mut self, conn_id: u64, participant: Participant, last_seq: i64) -> Result<Welcome, ErrorFrame> {
+    async fn hello(
+        &mut self,
+        conn_id: u64,
+        participant: Participant,
+        last_seq: i64,
+    ) -> Result<Welcome, ErrorFrame> {
         if participant.group_id != self.group.id {
-            return Err(ErrorFrame::new(ErrorCode::Unauthorized, "This is not your group."));
+            return Err(ErrorFrame::new(
+                ErrorCode::Unauthorized,
+                "This is not your group.",
+            ));
         }
         let you = person(&participant);
-        self.participants.insert(participant.id, participant.clone());
+        self.participants
+            .insert(participant.id, participant.clone());
         // Subscribe before reading the store: this actor is the only broadcaster and is busy
         // here, so nothing can fall between the replay and the live stream.
         let events = self.events.subscribe();
@@ -272,8 +318,10 @@ impl RoomActor {
                 id: self.group.id,
                 name: self.group.name.clone(),
                 activity_title: self.activity_title.clone(),
-                agent: (self.group.agent_role != AgentRole::None)
-                    .then(|| AgentInfo { name: self.session.agent_name.clone(), role: self.group.agent_role }),
+                agent: (self.group.agent_role != AgentRole::None).then(|| AgentInfo {
+                    name: self.session.agent_name.clone(),
+                    role: self.group.agent_role,
+                }),
             },
             session_status: self.session.status.to_string(),
             phase: self.phases.info(),
@@ -282,30 +330,52 @@ impl RoomActor {
         Ok(Welcome {
             welcome: welcome.to_json().into(),
             replay,
-            synced: ServerFrame::Synced { last_seq: self.last_seq }.to_json().into(),
+            synced: ServerFrame::Synced {
+                last_seq: self.last_seq,
+            }
+            .to_json()
+            .into(),
             last_seq: self.last_seq,
             events,
         })
     }
 
     /// The pipeline: validate -> moderation -> persist -> (ack, broadcast).
-    async fn send(&mut self, req: SendRequest) -> Result<(Ack, Option<(Outbound, Message)>), ErrorFrame> {
+    async fn send(
+        &mut self,
+        req: SendRequest,
+    ) -> Result<(Ack, Option<(Outbound, Message)>), ErrorFrame> {
         let id = req.client_msg_id.as_str();
         let reject = |code, message: String| ErrorFrame::new(code, message).for_send(id);
         if !self.connections.values().any(|p| *p == req.participant_id) {
             return Err(reject(ErrorCode::NotReady, "Say hello first.".into()));
         }
         // --- validate
-        if id.is_empty() || id.chars().count() > MAX_CLIENT_MSG_ID_CHARS || id.chars().any(char::is_control) {
-            return Err(reject(ErrorCode::BadRequest, format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID_CHARS} characters.")));
+        if id.is_empty()
+            || id.chars().count() > MAX_CLIENT_MSG_ID_CHARS
+            || id.chars().any(char::is_control)
+        {
+            return Err(reject(
+                ErrorCode::BadRequest,
+                format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID_CHARS} characters."),
+            ));
         }
         if let Some(&seq) = self.recent_ids.get(id) {
             Metrics::inc(&self.deps.metrics.messages_deduplicated);
-            return Ok((Ack { seq, duplicate: true }, None));
+            return Ok((
+                Ack {
+                    seq,
+                    duplicate: true,
+                },
+                None,
+            ));
         }
         let text = clean_text(&req.text);
         if text.trim().is_empty() {
-            return Err(reject(ErrorCode::EmptyMessage, "Your message is empty.".into()));
+            return Err(reject(
+                ErrorCode::EmptyMessage,
+                "Your message is empty.".into(),
+            ));
         }
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(reject(
@@ -315,17 +385,37 @@ impl RoomActor {
         }
         if let Some(reply_to) = req.reply_to {
             if reply_to < 1 || reply_to > self.last_seq {
-                return Err(reject(ErrorCode::BadRequest, "reply_to names no message of this group.".into()));
+                return Err(reject(
+                    ErrorCode::BadRequest,
+                    "reply_to names no message of this group.".into(),
+                ));
             }
         }
-        if matches!(self.session.status, SessionStatus::Paused | SessionStatus::Ended) {
-            let why = if self.session.status == SessionStatus::Paused { "paused" } else { "over" };
-            return Err(reject(ErrorCode::SessionClosed, format!("The session is {why}, so messages can't be sent right now.")));
+        if matches!(
+            self.session.status,
+            SessionStatus::Paused | SessionStatus::Ended
+        ) {
+            let why = if self.session.status == SessionStatus::Paused {
+                "paused"
+            } else {
+                "over"
+            };
+            return Err(reject(
+                ErrorCode::SessionClosed,
+                format!("The session is {why}, so messages can't be sent right now."),
+            ));
         }
         let now = store::now_ms();
-        if let Some(until) = self.participants.get(&req.participant_id).and_then(|p| p.muted_until) {
+        if let Some(until) = self
+            .participants
+            .get(&req.participant_id)
+            .and_then(|p| p.muted_until)
+        {
             if until > now {
-                return Err(reject(ErrorCode::Muted, "Your teacher has paused your messages for a little while.".into()));
+                return Err(reject(
+                    ErrorCode::Muted,
+                    "Your teacher has paused your messages for a little while.".into(),
+                ));
             }
         }
         let config = &self.deps.config;
@@ -335,7 +425,10 @@ impl RoomActor {
             .or_insert_with(|| SlidingWindow::new(config.rate_limit, config.rate_window));
         if let Err(wait) = window.try_send(Instant::now()) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e = reject(ErrorCode::RateLimited, format!("Slow down a little: you can send again in {secs} seconds."));
+            let mut e = reject(
+                ErrorCode::RateLimited,
+                format!("Slow down a little: you can send again in {secs} seconds."),
+            );
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }
@@ -361,28 +454,56 @@ impl RoomActor {
         self.remember(&message);
         if appended.duplicate {
             Metrics::inc(&self.deps.metrics.messages_deduplicated);
-            return Ok((Ack { seq: message.seq, duplicate: true }, None));
+            return Ok((
+                Ack {
+                    seq: message.seq,
+                    duplicate: true,
+                },
+                None,
+            ));
         }
         Metrics::inc(&self.deps.metrics.messages_stored);
         self.last_seq = self.last_seq.max(message.seq);
         let shown = match verdict {
             Verdict::Allow => true,
             Verdict::Flag { reason } => {
-                let _ = self.deps.store.raise_flag(self.group.id, Some(message.seq), "filter", &reason, now).await;
+                let _ = self
+                    .deps
+                    .store
+                    .raise_flag(self.group.id, Some(message.seq), "filter", &reason, now)
+                    .await;
                 true
             }
             Verdict::Hold { reason } => {
-                let _ = self.deps.store.set_moderation(self.group.id, message.seq, Moderation::Hidden, None, now).await;
-                let _ = self.deps.store.raise_flag(self.group.id, Some(message.seq), "held", &reason, now).await;
+                let _ = self
+                    .deps
+                    .store
+                    .set_moderation(self.group.id, message.seq, Moderation::Hidden, None, now)
+                    .await;
+                let _ = self
+                    .deps
+                    .store
+                    .raise_flag(self.group.id, Some(message.seq), "held", &reason, now)
+                    .await;
                 false
             }
         };
         let out = shown.then(|| (self.message_outbound(&message), message.clone()));
-        Ok((Ack { seq: message.seq, duplicate: false }, out))
+        Ok((
+            Ack {
+                seq: message.seq,
+                duplicate: false,
+            },
+            out,
+        ))
     }
 
     fn remember(&mut self, m: &Message) {
-        if self.recent_ids.insert(m.client_msg_id.clone(), m.seq).is_none() {
+        if self
+            .recent_ids
+            .insert(m.client_msg_id.clone(), m.seq)
+            .is_none()
+        {
             self.recent_order.push_back(m.client_msg_id.clone());
             if self.recent_order.len() > RECENT_IDS {
                 if let Some(old) = self.recent_order.pop_front() {
@@ -403,12 +524,29 @@ impl RoomActor {
                     avatar: p.map(|p| p.avatar.clone()),
                 }
             }
-            SenderKind::Agent => Sender { kind: SenderKind::Agent, id: None, name: self.session.agent_name.clone(), avatar: None },
-            SenderKind::Facilitator => Sender { kind: SenderKind::Facilitator, id: m.sender_id, name: "Teacher".into(), avatar: None },
-            SenderKind::System => Sender { kind: SenderKind::System, id: None, name: "peerlearn".into(), avatar: None },
+            SenderKind::Agent => Sender {
+                kind: SenderKind::Agent,
+                id: None,
+                name: self.session.agent_name.clone(),
+                avatar: None,
+            },
+            SenderKind::Facilitator => Sender {
+                kind: SenderKind::Facilitator,
+                id: m.sender_id,
+                name: "Teacher".into(),
+                avatar: None,
+            },
+            SenderKind::System => Sender {
+                kind: SenderKind::System,
+                id: None,
+                name: "peerlearn".into(),
+                avatar: None,
+            },
         };
         Outbound {
-            json: ServerFrame::Message(MessageFrame::new(m, sender)).to_json().into(),
+            json: ServerFrame::Message(MessageFrame::new(m, sender))
+                .to_json()
+                .into(),
             seq: Some(m.seq),
             skip_participant: None,
         }
@@ -416,25 +554,45 @@ impl RoomActor {
 
     fn broadcast_presence(&self) {
         let online: HashSet<i64> = self.connections.values().copied().collect();
-        let mut people: Vec<Person> = online.iter().filter_map(|id| self.participants.get(id)).map(person).collect();
+        let mut people: Vec<Person> = online
+            .iter()
+            .filter_map(|id| self.participants.get(id))
+            .map(person)
+            .collect();
         people.sort_by_key(|p| p.id);
         self.broadcast(&ServerFrame::Presence { online: people }, None, None);
     }
 
-    pub(super) fn broadcast(&self, frame: &ServerFrame, seq: Option<i64>, skip_participant: Option<i64>) {
+    pub(super) fn broadcast(
+        &self,
+        frame: &ServerFrame,
+        seq: Option<i64>,
+        skip_participant: Option<i64>,
+    ) {
         let json: Utf8Bytes = frame.to_json().into();
         // No receiver is fine: nobody is connected.
-        let _ = self.events.send(Outbound { json, seq, skip_participant });
+        let _ = self.events.send(Outbound {
+            json,
+            seq,
+            skip_participant,
+        });
     }
 }
 
 fn person(p: &Participant) -> Person {
-    Person { id: p.id, nickname: p.nickname.clone(), avatar: p.avatar.clone() }
+    Person {
+        id: p.id,
+        nickname: p.nickname.clone(),
+        avatar: p.avatar.clone(),
+    }
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
     tracing::error!(error = %e, "{what} failed");
-    ErrorFrame::new(ErrorCode::Internal, "Something went wrong on our side; your message will be sent again.")
+    ErrorFrame::new(
+        ErrorCode::Internal,
+        "Something went wrong on our side; your message will be sent again.",
+    )
 }
 
 /// Drops control characters (but keeps line breaks and tabs) and normalises line endings, so

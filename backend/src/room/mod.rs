@@ -109,7 +109,10 @@ pub struct RoomDeps {
 
 impl std::fmt::Debug for RoomDeps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RoomDeps").field("config", &self.config).field("engine", &self.engine.is_some()).finish()
+        f.debug_struct("RoomDeps")
+            .field("config", &self.config)
+            .field("engine", &self.engine.is_some())
+            .finish()
     }
 }
 
@@ -123,7 +126,11 @@ pub struct Rooms {
 
 impl Rooms {
     pub fn new(deps: RoomDeps) -> Self {
-        Rooms { deps, live: Arc::default(), next_conn: AtomicU64::new(1) }
+        Rooms {
+            deps,
+            live: Arc::default(),
+            next_conn: AtomicU64::new(1),
+        }
     }
 
     /// A process-unique id for a new connection.
@@ -131,25 +138,54 @@ impl Rooms {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub async fn hello(&self, group_id: i64, conn_id: u64, participant: Participant, last_seq: i64) -> Result<Result<Welcome, ErrorFrame>, RoomUnavailable> {
+    pub async fn hello(
+        &self,
+        group_id: i64,
+        conn_id: u64,
+        participant: Participant,
+        last_seq: i64,
+    ) -> Result<Result<Welcome, ErrorFrame>, RoomUnavailable> {
         let (reply, rx) = oneshot::channel();
-        self.send(group_id, Command::Hello { conn_id, participant, last_seq, reply }).await?;
-        rx.await.map_err(|_| RoomUnavailable("the room stopped".into()))
+        self.send(
+            group_id,
+            Command::Hello {
+                conn_id,
+                participant,
+                last_seq,
+                reply,
+            },
+        )
+        .await?;
+        rx.await
+            .map_err(|_| RoomUnavailable("the room stopped".into()))
     }
 
-    pub async fn send_message(&self, group_id: i64, request: SendRequest) -> Result<Result<Ack, ErrorFrame>, RoomUnavailable> {
+    pub async fn send_message(
+        &self,
+        group_id: i64,
+        request: SendRequest,
+    ) -> Result<Result<Ack, ErrorFrame>, RoomUnavailable> {
         let (reply, rx) = oneshot::channel();
-        self.send(group_id, Command::Send { request, reply }).await?;
-        rx.await.map_err(|_| RoomUnavailable("the room stopped".into()))
+        self.send(group_id, Command::Send { request, reply })
+            .await?;
+        rx.await
+            .map_err(|_| RoomUnavailable("the room stopped".into()))
     }
 
     pub async fn typing(&self, group_id: i64, participant_id: i64, on: bool) {
-        let _ = self.send(group_id, Command::Typing { participant_id, on }).await;
+        let _ = self
+            .send(group_id, Command::Typing { participant_id, on })
+            .await;
     }
 
     pub async fn leave(&self, group_id: i64, conn_id: u64) {
         // Only a live room has anything to forget; do not start one for a goodbye.
-        let tx = self.live.lock().expect("rooms lock").get(&group_id).cloned();
+        let tx = self
+            .live
+            .lock()
+            .expect("rooms lock")
+            .get(&group_id)
+            .cloned();
         if let Some(tx) = tx {
             let _ = tx.send(Command::Leave { conn_id }).await;
         }
@@ -157,7 +193,12 @@ impl Rooms {
 
     /// Tells a live room that its session changed state (paused, ended...).
     pub async fn session_status(&self, group_id: i64, status: SessionStatus) {
-        let tx = self.live.lock().expect("rooms lock").get(&group_id).cloned();
+        let tx = self
+            .live
+            .lock()
+            .expect("rooms lock")
+            .get(&group_id)
+            .cloned();
         if let Some(tx) = tx {
             let _ = tx.send(Command::SessionStatus(status)).await;
         }
@@ -166,7 +207,12 @@ impl Rooms {
     /// A facilitator's command for a live group (extend or skip a phase, pause or resume the
     /// agent, switch its role, whisper guidance). A group nobody is in has nothing to steer.
     pub async fn facilitator(&self, group_id: i64, command: FacilitatorCommand) -> bool {
-        let tx = self.live.lock().expect("rooms lock").get(&group_id).cloned();
+        let tx = self
+            .live
+            .lock()
+            .expect("rooms lock")
+            .get(&group_id)
+            .cloned();
         match tx {
             Some(tx) => tx.send(Command::Facilitator(command)).await.is_ok(),
             None => false,

@@ -13,12 +13,20 @@ pub struct SlidingWindow {
 
 impl SlidingWindow {
     pub fn new(limit: usize, window: Duration) -> Self {
-        SlidingWindow { limit, window, sent: VecDeque::with_capacity(limit) }
+        SlidingWindow {
+            limit,
+            window,
+            sent: VecDeque::with_capacity(limit),
+        }
     }
 
     /// Counts a send at `now`, or says how long to wait before one is allowed.
     pub fn try_send(&mut self, now: Instant) -> Result<(), Duration> {
-        while self.sent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             self.sent.pop_front();
         }
         if self.sent.len() >= self.limit {
@@ -42,7 +50,11 @@ mod tests {
             w.try_send(t0 + Duration::from_secs(i)).unwrap();
         }
         let wait = w.try_send(t0 + Duration::from_secs(5)).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(5), "the first send leaves the window at t=10");
+        assert_eq!(
+            wait,
+            Duration::from_secs(5),
+            "the first send leaves the window at t=10"
+        );
         w.try_send(t0 + Duration::from_secs(10)).unwrap();
         assert!(w.try_send(t0 + Duration::from_millis(10_500)).is_err());
     }

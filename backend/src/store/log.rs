@@ -94,12 +94,19 @@ impl Store {
     }
 
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        Ok(sqlx::query_as(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id"))
-            .fetch_all(self.pool())
-            .await?)
+        Ok(sqlx::query_as(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id"
+        ))
+        .fetch_all(self.pool())
+        .await?)
     }
 
-    pub async fn add_facilitator(&self, name: &str, password_hash: &str, at: i64) -> Result<Facilitator> {
+    pub async fn add_facilitator(
+        &self,
+        name: &str,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<Facilitator> {
         Ok(sqlx::query_as(
             "INSERT INTO facilitators (name, password_hash, created_at) VALUES ($1, $2, $3) \
              RETURNING id, name, password_hash, created_at",
@@ -112,10 +119,12 @@ impl Store {
     }
 
     pub async fn facilitator_by_name(&self, name: &str) -> Result<Facilitator> {
-        sqlx::query_as("SELECT id, name, password_hash, created_at FROM facilitators WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound("facilitator"))
+        sqlx::query_as(
+            "SELECT id, name, password_hash, created_at FROM facilitators WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound("facilitator"))
     }
 }

@@ -2,7 +2,8 @@
 
 use super::{Message, Moderation, NewMessage, Result, Store, StoreError};
 
-const MESSAGE_COLUMNS: &str = "id, group_id, seq, client_msg_id, sender_kind, sender_id, text, phase, \
+const MESSAGE_COLUMNS: &str =
+    "id, group_id, seq, client_msg_id, sender_kind, sender_id, text, phase, \
                                created_at, reply_to, moderation, moderated_by, moderated_at";
 
 /// The outcome of [`Store::append_message`].
@@ -71,7 +72,12 @@ impl Store {
     }
 
     /// Messages of a group with `seq > after_seq`, oldest first, at most `limit`.
-    pub async fn messages_after(&self, group_id: i64, after_seq: i64, limit: i64) -> Result<Vec<Message>> {
+    pub async fn messages_after(
+        &self,
+        group_id: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
         Ok(sqlx::query_as(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE group_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         ))
@@ -132,9 +138,11 @@ impl Store {
 
     /// Number of messages in a group (for the dashboard and tests).
     pub async fn message_count(&self, group_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE group_id = $1")
-            .bind(group_id)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_one(self.pool())
+                .await?,
+        )
     }
 }

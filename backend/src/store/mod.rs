@@ -86,20 +86,22 @@ impl Store {
             .map_err(|e| StoreError::Setup(format!("invalid database URL: {e}")))?;
         let pool_options = match settings.kind {
             // SQLite has one writer at a time; a few connections serve the readers.
-            DatabaseKind::Sqlite => AnyPoolOptions::new()
-                .max_connections(4)
-                .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        // WAL lets readers run beside the writer; FULL makes a commit survive
-                        // a power cut, which an acknowledged child's message must.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+            DatabaseKind::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer; FULL makes a commit survive
+                            // a power cut, which an acknowledged child's message must.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
-                        Ok(())
+                            )
+                            .await?;
+                            Ok(())
+                        })
                     })
-                }),
+            }
             DatabaseKind::Postgres => AnyPoolOptions::new().max_connections(16),
         }
         .acquire_timeout(Duration::from_secs(30));
@@ -114,9 +116,14 @@ impl Store {
                     let _ = conn.close().await;
                     break;
                 }
-                Err(err) if is_connect_error(&err) && started.elapsed() < settings.connect_timeout => {
+                Err(err)
+                    if is_connect_error(&err) && started.elapsed() < settings.connect_timeout =>
+                {
                     tracing::warn!(error = %err, retry_in = ?backoff, "database unreachable, retrying");
-                    tokio::time::sleep(backoff.min(settings.connect_timeout.saturating_sub(started.elapsed()))).await;
+                    tokio::time::sleep(
+                        backoff.min(settings.connect_timeout.saturating_sub(started.elapsed())),
+                    )
+                    .await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
                 Err(err) if is_connect_error(&err) => {
@@ -130,7 +137,13 @@ impl Store {
             }
         }
         let writer = match settings.kind {
-            DatabaseKind::Sqlite => pool_options.clone().max_connections(1).connect_with(options.clone()).await?,
+            DatabaseKind::Sqlite => {
+                pool_options
+                    .clone()
+                    .max_connections(1)
+                    .connect_with(options.clone())
+                    .await?
+            }
             DatabaseKind::Postgres => pool_options.clone().connect_with(options.clone()).await?,
         };
         let pool = match settings.kind {
@@ -188,7 +201,10 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    StoreError::Setup(format!("cannot create the folder {}: {e}", parent.display()))
+                    StoreError::Setup(format!(
+                        "cannot create the folder {}: {e}",
+                        parent.display()
+                    ))
                 })?;
             }
         }
@@ -230,7 +246,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
     }
@@ -242,6 +261,8 @@ mod tests {
         let url = prepare_sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
         assert!(url.ends_with("?mode=rwc"), "{url}");
         assert!(path.parent().unwrap().is_dir());
-        assert!(prepare_sqlite_url("sqlite::memory:").unwrap().contains(":memory:"));
+        assert!(prepare_sqlite_url("sqlite::memory:")
+            .unwrap()
+            .contains(":memory:"));
     }
 }

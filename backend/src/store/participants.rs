@@ -16,7 +16,11 @@ pub enum JoinError {
 
 /// The form two nicknames are compared in: "Mia", "mia" and " MIA " are the same child.
 pub fn nickname_key(nickname: &str) -> String {
-    nickname.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    nickname
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 impl Store {

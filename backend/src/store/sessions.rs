@@ -6,7 +6,8 @@ use crate::store::AgentRole;
 
 const SESSION_COLUMNS: &str = "id, facilitator_id, activity_id, language, agent_name, status, \
                                created_at, started_at, ended_at";
-const GROUP_COLUMNS: &str = "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at";
+const GROUP_COLUMNS: &str =
+    "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at";
 
 /// A session to create, with its groups.
 #[derive(Debug, Clone)]
@@ -86,35 +87,36 @@ impl Store {
     }
 
     pub async fn session(&self, id: i64) -> Result<Session> {
-        sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound("session"))
+        sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound("session"))
     }
 
     /// Sessions newest first; `facilitator` limits them to one facilitator's own.
     pub async fn sessions(&self, facilitator: Option<i64>) -> Result<Vec<Session>> {
-        let rows = match facilitator {
-            Some(f) => {
-                sqlx::query_as(&format!(
-                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE facilitator_id = $1 ORDER BY id DESC"
-                ))
-                .bind(f)
-                .fetch_all(self.pool())
-                .await?
-            }
-            None => {
-                sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY id DESC"))
-                    .fetch_all(self.pool())
-                    .await?
-            }
-        };
+        // One query for both cases: a NULL filter matches every session.
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions \
+             WHERE ($1 IS NULL OR facilitator_id = $1) ORDER BY id DESC"
+        );
+        let rows = sqlx::query_as(&sql)
+            .bind(facilitator)
+            .fetch_all(self.pool())
+            .await?;
         Ok(rows)
     }
 
     /// Moves a session to `status`; ending it closes its groups and frees their join codes.
-    pub async fn set_session_status(&self, id: i64, status: SessionStatus, at: i64) -> Result<Session> {
+    pub async fn set_session_status(
+        &self,
+        id: i64,
+        status: SessionStatus,
+        at: i64,
+    ) -> Result<Session> {
         let mut tx = self.writer().begin().await?;
         let session: Session = sqlx::query_as(&format!(
             "UPDATE sessions SET status = $1, \
@@ -129,11 +131,13 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound("session"))?;
         if status == SessionStatus::Ended {
-            sqlx::query("UPDATE groups SET closed_at = $1 WHERE session_id = $2 AND closed_at IS NULL")
-                .bind(at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE groups SET closed_at = $1 WHERE session_id = $2 AND closed_at IS NULL",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(session)

@@ -16,7 +16,9 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn store(&self) -> Store {
-        Store::connect(&self.settings).await.expect("connect to the test database")
+        Store::connect(&self.settings)
+            .await
+            .expect("connect to the test database")
     }
 }
 
@@ -24,7 +26,11 @@ pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     TestDb {
-        settings: DatabaseSettings { url, kind: DatabaseKind::Sqlite, connect_timeout: Duration::from_secs(5) },
+        settings: DatabaseSettings {
+            url,
+            kind: DatabaseKind::Sqlite,
+            connect_timeout: Duration::from_secs(5),
+        },
         _dir: Some(dir),
     }
 }
@@ -36,15 +42,24 @@ pub async fn postgres() -> TestDb {
         "TEST_DATABASE_URL is not set: run the tests with scripts/test.sh, which starts a throwaway PostgreSQL",
     );
     let name = format!("peerlearn_test_{}", uuid_like());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
     admin.close().await.ok();
     let url = match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("TEST_DATABASE_URL must end with /DATABASE"),
     };
     TestDb {
-        settings: DatabaseSettings { url, kind: DatabaseKind::Postgres, connect_timeout: Duration::from_secs(10) },
+        settings: DatabaseSettings {
+            url,
+            kind: DatabaseKind::Postgres,
+            connect_timeout: Duration::from_secs(10),
+        },
         _dir: None,
     }
 }
@@ -52,6 +67,8 @@ pub async fn postgres() -> TestDb {
 fn uuid_like() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..16).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
+    (0..16)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+        .collect()
 }
 pub mod server;

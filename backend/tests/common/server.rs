@@ -18,7 +18,12 @@ pub struct TestServer {
 pub fn test_model() -> PathBuf {
     std::env::var_os("PEERLEARN_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.gguf")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../models/default.gguf"
+            ))
+        })
 }
 
 pub fn settings(dir: &std::path::Path) -> Settings {
@@ -45,14 +50,24 @@ pub fn settings(dir: &std::path::Path) -> Settings {
 impl TestServer {
     /// A chat-only server (no model loaded): the chat tests are about the chat.
     pub async fn start() -> TestServer {
-        Self::start_with(StartOptions { room_config: RoomConfig::default(), load_engine: false }).await
+        Self::start_with(StartOptions {
+            room_config: RoomConfig::default(),
+            load_engine: false,
+        })
+        .await
     }
 
     pub async fn start_with(options: StartOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let server = peerlearn::server::start_with(&settings(dir.path()), options).await.expect("server starts");
+        let server = peerlearn::server::start_with(&settings(dir.path()), options)
+            .await
+            .expect("server starts");
         let base = format!("http://{}", server.addr);
-        TestServer { server, base, _dir: dir }
+        TestServer {
+            server,
+            base,
+            _dir: dir,
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -68,12 +83,25 @@ impl TestServer {
                 activity_id: "playground".into(),
                 language: "en".into(),
                 agent_name: "Blue".into(),
-                groups: (0..groups).map(|i| NewGroup { name: format!("Group {}", i + 1), agent_role: AgentRole::None }).collect(),
+                groups: (0..groups)
+                    .map(|i| NewGroup {
+                        name: format!("Group {}", i + 1),
+                        agent_role: AgentRole::None,
+                    })
+                    .collect(),
                 created_at: peerlearn::store::now_ms(),
             })
             .await
             .unwrap();
-        let session = self.store().set_session_status(session.id, SessionStatus::Running, peerlearn::store::now_ms()).await.unwrap();
+        let session = self
+            .store()
+            .set_session_status(
+                session.id,
+                SessionStatus::Running,
+                peerlearn::store::now_ms(),
+            )
+            .await
+            .unwrap();
         (session, groups)
     }
 
