@@ -151,6 +151,7 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
 
     // The embedded engine also tells how many tokens each child message adds to a prompt, the
     // yardstick for prompt tokens per turn.
+    let mut first_turn_tokens: Option<f64> = None;
     let (engine, new_message_tokens): (Arc<dyn Engine>, Option<f64>) = match &args.llm_url {
         Some(_) => (
             Arc::new(RemoteEngine::new(&config).context("remote engine")?),
@@ -163,13 +164,18 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
                 .context("embedded engine")?;
             let mut sum = 0usize;
             let mut n = 0usize;
+            let mut first = 0usize;
             for room in 0..args.rooms {
+                first += llama
+                    .count_tokens(vec![system_prompt(room), child_message(room, 0)], true)
+                    .await?;
                 for turn in 0..args.turns {
                     let msg = vec![child_message(room, turn)];
                     sum += llama.count_tokens(msg, false).await?;
                     n += 1;
                 }
             }
+            first_turn_tokens = Some(first as f64);
             (Arc::new(llama), Some(sum as f64 / n as f64))
         }
     };
@@ -197,7 +203,7 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let after = engine.metrics().snapshot();
-    Ok(report(
+    let mut value = report(
         &args,
         engine.as_ref(),
         &replies,
@@ -206,6 +212,22 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
         &before,
         &after,
         new_message_tokens,
+    );
+    // Turns after the first: the first turn of a room evaluates its system prompt too.
+    let later_turns = replies.len().saturating_sub(args.rooms as usize);
+    if let (Some(first), true) = (first_turn_tokens, later_turns > 0 && errors.is_empty()) {
+        let later =
+            ((after.prompt_tokens - before.prompt_tokens) as f64 - first) / later_turns as f64;
+        value["prompt_tokens_per_later_turn_mean"] = json!((later * 10.0).round() / 10.0);
+    }
+    Ok(value)
+}
+
+fn system_prompt(room: u32) -> ChatMessage {
+    let topic = TOPICS[room as usize % TOPICS.len()];
+    ChatMessage::system(format!(
+        "You are Blue, a friendly AI helper in a group of children who are designing {topic}. \
+         Answer in one or two short sentences a 9-year-old understands."
     ))
 }
 
@@ -221,11 +243,7 @@ async fn run_room(
     room: u32,
 ) -> (Vec<Reply>, Vec<String>) {
     let key = RoomKey::from(format!("bench-{room}"));
-    let topic = TOPICS[room as usize % TOPICS.len()];
-    let mut messages = vec![ChatMessage::system(format!(
-        "You are Blue, a friendly AI helper in a group of children who are designing {topic}. \
-         Answer in one or two short sentences a 9-year-old understands."
-    ))];
+    let mut messages = vec![system_prompt(room)];
     let mut replies = Vec::new();
     let mut errors = Vec::new();
     for turn in 0..args.turns {
