@@ -356,8 +356,9 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("PEERLEARN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("PEERLEARN_LOG")
+        // llama.cpp logs every load and context detail at info: keep its warnings only.
+        .unwrap_or_else(|_| EnvFilter::new("info,llama-cpp-2=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

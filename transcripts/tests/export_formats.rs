@@ -795,12 +795,21 @@ fn statistics_over_the_session() {
     assert_eq!(irr.ignored_codings, 1);
 }
 
+/// Writes a sample export for manual inspection in QDA tools: to `$QDPX_DUMP` when set,
+/// otherwise to the temporary folder (so the suite still checks the files are written whole).
 #[test]
-#[ignore = "writes a sample export to $QDPX_DUMP for manual inspection"]
 fn dump_sample() {
-    let dir = std::env::var("QDPX_DUMP").unwrap();
-    let (bytes, _) = export_to_vec(ExportFormat::Qdpx, &ExportOptions::default());
-    std::fs::write(Path::new(&dir).join("sample.qdpx"), &bytes).unwrap();
-    let (bytes, _) = export_to_vec(ExportFormat::Txt, &ExportOptions::default());
-    std::fs::write(Path::new(&dir).join("sample.txt"), &bytes).unwrap();
+    let dir = std::env::var_os("QDPX_DUMP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let (qdpx, _) = export_to_vec(ExportFormat::Qdpx, &ExportOptions::default());
+    assert!(qdpx.starts_with(b"PK"), "a zip");
+    std::fs::write(Path::new(&dir).join("sample.qdpx"), &qdpx).unwrap();
+    let (txt, _) = export_to_vec(ExportFormat::Txt, &ExportOptions::default());
+    assert!(!txt.is_empty());
+    std::fs::write(Path::new(&dir).join("sample.txt"), &txt).unwrap();
+    assert_eq!(
+        std::fs::read(Path::new(&dir).join("sample.qdpx")).unwrap(),
+        qdpx
+    );
 }
