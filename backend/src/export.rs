@@ -134,16 +134,16 @@ pub async fn write_session<W: Write>(
                     Moderation::Hidden => tx::Moderation::Hidden,
                     Moderation::Flagged => tx::Moderation::Flagged,
                 };
-                if m.sender_kind == SenderKind::Agent {
-                    // Agent turns are labelled with the session's agent name, not a participant.
+                // Only children are participants of the export; agent turns are labelled with
+                // the session's agent name, facilitator and system turns by their kind.
+                if m.sender_kind != SenderKind::Child {
                     u.sender_id = None;
+                }
+                if m.sender_kind == SenderKind::Agent {
                     if let Some((trigger, reason)) = reasons.get(&m.seq) {
                         u.agent_trigger = Some(trigger.clone());
                         u.agent_reason = Some(reason.clone());
                     }
-                }
-                if m.sender_kind != SenderKind::Child {
-                    u.sender_id = None;
                 }
                 exporter.push(&u)?;
                 pushed += 1;

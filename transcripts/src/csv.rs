@@ -147,25 +147,6 @@ impl<'s, W: Write> CsvExport<'s, W> {
     }
 }
 
-/// Exports `utterances` (ordered by group, then seq) as CSV.
-pub fn write_csv<W, I, U>(
-    session: &SessionExport,
-    opts: &ExportOptions,
-    utterances: I,
-    out: W,
-) -> Result<ExportSummary>
-where
-    W: Write,
-    I: IntoIterator<Item = U>,
-    U: std::borrow::Borrow<Utterance>,
-{
-    let mut e = CsvExport::new(session, opts, out)?;
-    for u in utterances {
-        e.push(u.borrow())?;
-    }
-    e.finish()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -219,7 +200,15 @@ pub(crate) mod tests {
             ..Default::default()
         };
         let mut out = Vec::new();
-        let summary = write_csv(&s, &opts, [&u1, &u2], &mut out).unwrap();
+        let summary = crate::export::export(
+            crate::export::ExportFormat::Csv,
+            &s,
+            &crate::export::Extras::default(),
+            &opts,
+            [&u1, &u2],
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(summary.utterances, 2);
         assert_eq!(summary.bytes as usize, out.len());
         let text = String::from_utf8(out).unwrap();

@@ -53,25 +53,6 @@ impl<'s, W: Write> JsonlExport<'s, W> {
     }
 }
 
-/// Exports `utterances` (ordered by group, then seq) as JSON Lines.
-pub fn write_jsonl<W, I, U>(
-    session: &SessionExport,
-    opts: &ExportOptions,
-    utterances: I,
-    out: W,
-) -> Result<ExportSummary>
-where
-    W: Write,
-    I: IntoIterator<Item = U>,
-    U: std::borrow::Borrow<Utterance>,
-{
-    let mut e = JsonlExport::new(session, opts, out)?;
-    for u in utterances {
-        e.push(u.borrow())?;
-    }
-    e.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,7 +72,15 @@ mod tests {
         );
         u.moderation = Moderation::Flagged;
         let mut out = Vec::new();
-        write_jsonl(&s, &ExportOptions::default(), [u], &mut out).unwrap();
+        crate::export::export(
+            crate::export::ExportFormat::Jsonl,
+            &s,
+            &crate::export::Extras::default(),
+            &ExportOptions::default(),
+            [u],
+            &mut out,
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with('\n'));
         let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();

@@ -197,25 +197,6 @@ impl<'s, W: Write, F: FnMut(&Group) -> std::io::Result<W>> TextExport<'s, W, F> 
     }
 }
 
-/// Exports `utterances` (ordered by group, then seq) as one plain-text script.
-pub fn write_text<W, I, U>(
-    session: &SessionExport,
-    opts: &ExportOptions,
-    utterances: I,
-    out: W,
-) -> Result<ExportSummary>
-where
-    W: Write,
-    I: IntoIterator<Item = U>,
-    U: std::borrow::Borrow<Utterance>,
-{
-    let mut e = TextExport::new(session, opts, out)?;
-    for u in utterances {
-        e.push(u.borrow())?;
-    }
-    e.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,8 +236,15 @@ mod tests {
             "Phase changed",
         );
         let mut out = Vec::new();
-        let summary =
-            write_text(&s, &ExportOptions::default(), [&a, &b, &c, &d], &mut out).unwrap();
+        let summary = crate::export::export(
+            crate::export::ExportFormat::Txt,
+            &s,
+            &crate::export::Extras::default(),
+            &ExportOptions::default(),
+            [&a, &b, &c, &d],
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(summary.utterances, 3);
         assert_eq!(summary.hidden_skipped, 1);
         assert_eq!(summary.groups, 2);
