@@ -37,6 +37,9 @@ enum Command {
     /// Manage sessions (one workshop with one or more groups).
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Manage facilitator accounts (teachers, researchers) for the dashboard.
+    #[command(subcommand)]
+    Facilitator(FacilitatorCommand),
     /// Export a session's transcripts for analysis (pseudonymised).
     Export(ExportArgs),
     /// Run a scripted classroom session (a scenario) against the real agent and measure it.
@@ -50,6 +53,18 @@ enum Command {
 enum SessionCommand {
     /// Create a session and print its groups' join codes.
     Create(SessionCreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum FacilitatorCommand {
+    /// Add a facilitator. Asks for the password on a terminal, else reads its first line from
+    /// standard input (`echo "$PW" | peerlearn facilitator add ms-lee`).
+    Add {
+        /// The name to sign in with.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,6 +87,13 @@ struct SessionCreateArgs {
     /// Folder with roles, activities and scenarios. [file key: prompts_dir] [default: prompts]
     #[arg(long, env = "PEERLEARN_PROMPTS_DIR", value_name = "DIR")]
     prompts_dir: Option<std::path::PathBuf>,
+    /// The facilitator who owns the session (it shows on their dashboard).
+    #[arg(long)]
+    facilitator: Option<String>,
+    /// Leave the session waiting for a facilitator to start it from the dashboard; by default
+    /// it starts at once, so the agent opens as soon as children join.
+    #[arg(long)]
+    no_start: bool,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -160,6 +182,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&args, &file).await,
         Command::Session(SessionCommand::Create(args)) => create_session(args, &file).await,
+        Command::Facilitator(FacilitatorCommand::Add { name, database }) => {
+            add_facilitator(&name, &database, &file).await
+        }
         Command::Export(args) => export(args, &file).await,
         Command::Simulate(args) => {
             let report = peerlearn::simulate::run_command(&args, &file).await?;
@@ -222,8 +247,21 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
     }
     let settings = DatabaseSettings::resolve(&args.database, file)?;
     let store = Store::connect(&settings).await?;
+    let facilitator_id = match &args.facilitator {
+        Some(name) => match store.facilitator_by_name(name).await {
+            Ok(f) => Some(f.id),
+            Err(store::StoreError::NotFound(_)) => {
+                return Err(UsageError(format!(
+                    "no facilitator is called {name:?}; add one with `peerlearn facilitator add`"
+                ))
+                .into())
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
     let new = NewSession {
-        facilitator_id: None,
+        facilitator_id,
         activity_id: args.activity.clone(),
         language: args.language.clone(),
         agent_name: name.to_string(),
@@ -234,11 +272,17 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
             })
             .collect(),
         created_at: store::now_ms(),
+        phase_minutes: None,
     };
-    let (session, groups) = store.create_session(&new).await?;
+    let (mut session, groups) = store.create_session(&new).await?;
+    if !args.no_start {
+        session = store
+            .set_session_status(session.id, store::SessionStatus::Running, store::now_ms())
+            .await?;
+    }
     println!(
-        "session {} created: activity {}, agent {} as {}",
-        session.id, session.activity_id, session.agent_name, args.agent_role
+        "session {} created ({}): activity {}, agent {} as {}",
+        session.id, session.status, session.activity_id, session.agent_name, args.agent_role
     );
     for g in &groups {
         println!(
@@ -249,6 +293,44 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
     }
     store.close().await;
     Ok(())
+}
+
+async fn add_facilitator(
+    name: &str,
+    database: &DatabaseArgs,
+    file: &FileConfig,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    peerlearn::auth::check_name(name).map_err(|e| UsageError(e.to_string()))?;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {name}: "))?;
+        let again = rpassword::prompt_password("The same password again: ")?;
+        if first != again {
+            return Err(UsageError("the two passwords differ; nothing was changed".into()).into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    let hash = tokio::task::spawn_blocking(move || peerlearn::auth::hash_password(&password))
+        .await?
+        .map_err(|e| UsageError(e.to_string()))?;
+    let settings = DatabaseSettings::resolve(database, file)?;
+    let store = Store::connect(&settings).await?;
+    let added = store.add_facilitator(name, &hash, store::now_ms()).await;
+    store.close().await;
+    match added {
+        Ok(f) => {
+            println!("facilitator {} added (id {})", f.name, f.id);
+            Ok(())
+        }
+        Err(e @ store::AddFacilitatorError::NameTaken(_)) => Err(UsageError(e.to_string()).into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {

@@ -77,6 +77,10 @@ pub enum ServerFrame {
         seq: Option<i64>,
     },
     Phase(PhaseInfo),
+    /// The facilitator started, paused, resumed or ended the session.
+    Session {
+        status: String,
+    },
     Hidden {
         seq: i64,
     },

@@ -125,6 +125,7 @@ pub async fn start_with(
         filter: Arc::new(AllowAll),
         engine: engine.clone(),
         config: room_config,
+        watch: Arc::default(),
     });
     let context = Arc::new(AppContext {
         store,
@@ -135,6 +136,7 @@ pub async fn start_with(
         started: Instant::now(),
         public_url: settings.public_url.clone(),
         model_name,
+        login_throttle: Default::default(),
     });
     let listener = TcpListener::bind(settings.listen)
         .await

@@ -13,7 +13,7 @@ use peerlearn::metrics::Metrics;
 use peerlearn::room::{AgentConfig, FacilitatorCommand, RoomConfig, RoomDeps, Rooms, SendRequest};
 use peerlearn::safety::AllowAll;
 use peerlearn::simulate::{self, scenario};
-use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, Store};
+use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, SessionStatus, Store};
 use serde_json::Value;
 
 const REPLY: &str = "That sounds fun. What could we add next?";
@@ -212,7 +212,7 @@ async fn room(
     })
     .await
     .unwrap();
-    let (_, groups) = store
+    let (session, groups) = store
         .create_session(&NewSession {
             facilitator_id: None,
             activity_id: "playground".into(),
@@ -223,7 +223,12 @@ async fn room(
                 agent_role: role,
             }],
             created_at: store::now_ms(),
+            phase_minutes: None,
         })
+        .await
+        .unwrap();
+    store
+        .set_session_status(session.id, SessionStatus::Running, store::now_ms())
         .await
         .unwrap();
     let g = groups[0].id;
@@ -254,6 +259,7 @@ async fn room(
             },
             ..RoomConfig::default()
         },
+        watch: Arc::default(),
     });
     (rooms, store, g, kids, dir)
 }
@@ -376,7 +382,11 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
         .unwrap()
         .unwrap();
     next_frame(&mut rx, "agent_start").await;
-    assert!(rooms.facilitator(g, FacilitatorCommand::PauseAgent).await);
+    rooms
+        .facilitator(g, FacilitatorCommand::PauseAgent)
+        .await
+        .unwrap()
+        .unwrap();
     let end = next_frame(&mut rx, "agent_end").await;
     assert!(
         end["seq"].is_null(),
@@ -417,11 +427,17 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
         0
     );
     // Resumed, a whisper makes the agent act on it; the whisper's words reach only the model.
-    rooms.facilitator(g, FacilitatorCommand::ResumeAgent).await;
+    rooms
+        .facilitator(g, FacilitatorCommand::ResumeAgent)
+        .await
+        .unwrap()
+        .unwrap();
     let secret = "ask them about colours for the ramp";
     rooms
         .facilitator(g, FacilitatorCommand::Whisper(secret.into()))
-        .await;
+        .await
+        .unwrap()
+        .unwrap();
     let mut frames = Vec::new();
     let msg = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
@@ -458,14 +474,20 @@ async fn the_facilitator_extends_and_skips_phases() {
     let first = next_frame(&mut rx, "phase").await;
     rooms
         .facilitator(g, FacilitatorCommand::ExtendPhase { minutes: 2 })
-        .await;
+        .await
+        .unwrap()
+        .unwrap();
     let extended = next_frame(&mut rx, "phase").await;
     assert_eq!(extended["index"], 0);
     assert_eq!(
         extended["ends_at_ms"].as_i64().unwrap() - first["ends_at_ms"].as_i64().unwrap(),
         120_000
     );
-    rooms.facilitator(g, FacilitatorCommand::SkipPhase).await;
+    rooms
+        .facilitator(g, FacilitatorCommand::SkipPhase)
+        .await
+        .unwrap()
+        .unwrap();
     let next = next_frame(&mut rx, "phase").await;
     assert_eq!(next["index"], 1);
     assert_eq!(next["name"], "Ideas");

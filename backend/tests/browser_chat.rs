@@ -36,6 +36,7 @@ async fn new_group(server: &TestServer, role: AgentRole) -> (i64, String) {
                 agent_role: role,
             }],
             created_at: peerlearn::store::now_ms(),
+            phase_minutes: None,
         })
         .await
         .expect("create a session");

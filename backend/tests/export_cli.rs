@@ -35,6 +35,7 @@ async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
                 },
             ],
             created_at: 1_000,
+            phase_minutes: None,
         })
         .await
         .unwrap();

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
-    AgentEvent, AgentRole, JoinError, Moderation, NewGroup, NewMessage, NewSession, SenderKind,
-    SessionStatus, Store, StoreError,
+    AddFacilitatorError, AgentEvent, AgentRole, JoinError, Moderation, NewGroup, NewMessage,
+    NewSession, SenderKind, SessionStatus, Store, StoreError,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -35,6 +35,7 @@ conformance!(
     moderation_keeps_the_message,
     logs_round_trip,
     text_round_trips_exactly,
+    facilitators_and_their_sign_ins,
 );
 
 async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
@@ -51,6 +52,7 @@ async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
                 })
                 .collect(),
             created_at: 1_000,
+            phase_minutes: None,
         })
         .await
         .unwrap();
@@ -365,6 +367,77 @@ async fn text_round_trips_exactly(store: Store) {
         .map(|m| m.text)
         .collect();
     assert_eq!(stored, texts);
+}
+
+async fn facilitators_and_their_sign_ins(store: Store) {
+    let lee = store.add_facilitator("ms-lee", "hash-1", 1).await.unwrap();
+    assert!(matches!(
+        store.add_facilitator("ms-lee", "hash-2", 2).await,
+        Err(AddFacilitatorError::NameTaken(_))
+    ));
+    assert_eq!(store.facilitator(lee.id).await.unwrap(), lee);
+    store
+        .add_login("token-hash", lee.id, "csrf-1", 1_000, 5_000)
+        .await
+        .unwrap();
+    let login = store.login("token-hash", 4_999).await.unwrap();
+    assert_eq!(
+        (login.facilitator_id, login.csrf_token.as_str()),
+        (lee.id, "csrf-1")
+    );
+    assert!(
+        matches!(
+            store.login("token-hash", 5_000).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "expired"
+    );
+    assert!(store.login("other-hash", 1_000).await.is_err());
+    // A new sign-in clears expired ones; signing out removes this one.
+    store
+        .add_login("second", lee.id, "csrf-2", 6_000, 9_000)
+        .await
+        .unwrap();
+    assert!(
+        store.login("token-hash", 1_000).await.is_err(),
+        "expired rows were dropped"
+    );
+    store.remove_login("second").await.unwrap();
+    assert!(store.login("second", 6_001).await.is_err());
+
+    // Sessions keep their owner and phase minutes; groups keep the agent's pause.
+    let (session, groups) = store
+        .create_session(&NewSession {
+            facilitator_id: Some(lee.id),
+            activity_id: "playground".into(),
+            language: "en".into(),
+            agent_name: "Blue".into(),
+            groups: vec![NewGroup {
+                name: "Group 1".into(),
+                agent_role: AgentRole::Participant,
+            }],
+            created_at: 1_000,
+            phase_minutes: Some("2,5,5,4,2".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(session.phase_minutes(), Some(vec![2, 5, 5, 4, 2]));
+    assert_eq!(
+        store.sessions(Some(lee.id)).await.unwrap(),
+        vec![session.clone()]
+    );
+    assert!(store.sessions(Some(lee.id + 1)).await.unwrap().is_empty());
+    assert_eq!(groups[0].agent_paused, 0);
+    assert_eq!(
+        store
+            .set_agent_paused(groups[0].id, true)
+            .await
+            .unwrap()
+            .agent_paused,
+        1
+    );
+    assert_eq!(store.group(groups[0].id).await.unwrap().agent_paused, 1);
+    assert!(store.set_agent_paused(999_999, true).await.is_err());
 }
 
 #[tokio::test]

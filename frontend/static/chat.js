@@ -534,6 +534,12 @@ function onFrame(f) {
       if (state.sessionStatus === 'created') state.sessionStatus = 'running';
       setPhase(f);
       break;
+    case 'session':
+      state.sessionStatus = f.status;
+      renderPhase();
+      if (f.status === 'paused') showNotice('Your teacher paused the chat for a moment.');
+      if (f.status === 'running') ui.notice.hidden = true;
+      break;
     case 'hidden':
       findBySeq(f.seq)?.remove();
       ui.messages.querySelector(`li[data-await-seq="${Number(f.seq)}"]`)?.remove();

@@ -123,6 +123,7 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
                         })
                         .collect(),
                     created_at: store::now_ms(),
+                    phase_minutes: None,
                 })
                 .await?;
             srv.context

@@ -80,7 +80,7 @@ async fn upgrade(
 
 /// Browsers always send Origin; it must be this server. A client without one (a script, the
 /// benchmark) cannot ride a child's cookies, so it is let through to the credential check.
-fn origin_allowed(headers: &HeaderMap, public_url: &str) -> bool {
+pub(super) fn origin_allowed(headers: &HeaderMap, public_url: &str) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };

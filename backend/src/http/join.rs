@@ -196,15 +196,7 @@ pub fn credential_cookie(ctx: &Ctx, token: &str) -> String {
 
 /// The credential token in a request's cookies, if any.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == CHILD_COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    super::cookie_token(headers, CHILD_COOKIE)
 }
 
 /// The participant a request's cookie names, if it is valid.

@@ -3,6 +3,7 @@
 
 mod chat_socket;
 mod error;
+mod facilitator;
 mod health;
 pub mod join;
 mod pages;
@@ -33,6 +34,8 @@ pub struct AppContext {
     pub public_url: String,
     /// The model's display name for /healthz.
     pub model_name: String,
+    /// Failed facilitator sign-ins, per account and per address.
+    pub login_throttle: crate::auth::LoginThrottle,
 }
 
 pub type Ctx = Arc<AppContext>;
@@ -46,6 +49,20 @@ impl std::fmt::Debug for AppContext {
     }
 }
 
+/// A credential token from the request's cookie `name`: 64 hex characters or nothing (a
+/// malformed value is never looked up).
+pub(crate) fn cookie_token(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The whole application's routes.
 pub fn router(ctx: Ctx) -> Router {
     Router::new()
@@ -53,5 +70,6 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(join::router())
         .merge(chat_socket::router())
         .merge(pages::router())
+        .merge(facilitator::router())
         .with_state(ctx)
 }

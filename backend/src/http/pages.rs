@@ -190,7 +190,7 @@ async fn join_submit(
 /// Refuses a join posted from another site (login cross-site request forgery). Browsers send
 /// `Sec-Fetch-Site`; older ones at least `Origin`, which under `Referrer-Policy: no-referrer` is
 /// `null` even for the page's own form, so only a foreign origin that is spelled out is refused.
-fn same_origin_post(ctx: &Ctx, headers: &HeaderMap) -> bool {
+pub(super) fn same_origin_post(ctx: &Ctx, headers: &HeaderMap) -> bool {
     let text = |name: &str| {
         headers
             .get(name)
@@ -294,7 +294,7 @@ fn error_page() -> Response {
     render(StatusCode::INTERNAL_SERVER_ERROR, &page)
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(e) => {
@@ -337,6 +337,21 @@ const STATIC_FILES: &[StaticFile] = &[
         name: "connection.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../frontend/static/connection.js"),
+    },
+    StaticFile {
+        name: "dashboard.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../../frontend/static/dashboard.css"),
+    },
+    StaticFile {
+        name: "dashboard.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../frontend/static/dashboard.js"),
+    },
+    StaticFile {
+        name: "setup.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../frontend/static/setup.js"),
     },
     StaticFile {
         name: "favicon.svg",
@@ -413,7 +428,10 @@ fn is_plain_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
-async fn security_headers(request_headers: HeaderMap, mut response: Response) -> Response {
+pub(super) async fn security_headers(
+    request_headers: HeaderMap,
+    mut response: Response,
+) -> Response {
     let host = request_headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok());

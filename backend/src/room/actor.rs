@@ -9,7 +9,8 @@ use tokio::sync::{broadcast, mpsc};
 use super::agent::{AgentConfig, AgentSeat};
 use super::phases::PhaseClock;
 use super::rate_limit::SlidingWindow;
-use super::{Ack, Command, Outbound, RoomDeps, SendRequest, Welcome};
+use super::watch::{WatchEvent, WatchedMessage};
+use super::{Ack, Command, LiveState, Outbound, RoomDeps, SendRequest, Welcome};
 use crate::agent::prompt::Line;
 use crate::agent::runner::ReplyEvent;
 use crate::metrics::Metrics;
@@ -99,7 +100,8 @@ impl RoomActor {
             .map_or_else(|| session.activity_id.clone(), |a| a.title.clone());
         let (events, _) = broadcast::channel(deps.config.broadcast_capacity);
         let activity = deps.activities.get(&session.activity_id);
-        let phases = PhaseClock::new(activity, deps.config.minute_ms);
+        let phases = PhaseClock::new(activity, deps.config.minute_ms)
+            .with_minutes(session.phase_minutes().as_deref());
         let (agent, replies) = match &deps.engine {
             Some(engine) => {
                 let names: HashMap<i64, String> = deps
@@ -130,7 +132,7 @@ impl RoomActor {
                     texts.extend(a.phases.iter().map(|p| p.goal.as_str()));
                     crate::agent::policy::topic_words(&texts)
                 });
-                let (seat, rx) = AgentSeat::new(
+                let (mut seat, rx) = AgentSeat::new(
                     engine.clone(),
                     group_id,
                     group.agent_role,
@@ -139,6 +141,7 @@ impl RoomActor {
                     &history,
                     store::now_ms(),
                 );
+                seat.state.paused = group.agent_paused != 0;
                 (Some(seat), Some(rx))
             }
             None => (None, None),
@@ -211,15 +214,20 @@ impl RoomActor {
                 let joined = result.is_ok();
                 let _ = reply.send(result);
                 if joined {
+                    if let Some(p) = self.participants.get(&pid) {
+                        self.publish(WatchEvent::Participant {
+                            group_id: self.group.id,
+                            participant: p.clone(),
+                        });
+                    }
                     self.broadcast_presence();
                     if let Some(seat) = self.agent.as_mut() {
                         seat.state
                             .note_online(pid, &nickname, true, store::now_ms());
                     }
-                    if !matches!(
-                        self.session.status,
-                        SessionStatus::Paused | SessionStatus::Ended
-                    ) {
+                    // The activity begins when the facilitator has started the session and a
+                    // child is there to hear the opening.
+                    if self.session.status == SessionStatus::Running {
                         self.phases_start().await;
                     }
                 }
@@ -264,11 +272,31 @@ impl RoomActor {
             }
             Command::SessionStatus(status) => {
                 self.session.status = status;
+                self.broadcast(
+                    &ServerFrame::Session {
+                        status: status.to_string(),
+                    },
+                    None,
+                    None,
+                );
                 if status == SessionStatus::Running && !self.connections.is_empty() {
                     self.phases_start().await;
                 }
             }
-            Command::Facilitator(command) => self.facilitator(command).await,
+            Command::Facilitator { command, reply } => {
+                let _ = reply.send(self.steer(command).await);
+            }
+            Command::Snapshot { reply } => {
+                let mut online: Vec<i64> = self.connections.values().copied().collect();
+                online.sort_unstable();
+                online.dedup();
+                let _ = reply.send(LiveState {
+                    online,
+                    agent: self.agent_status(),
+                    phase: self.phases.info(),
+                    phases_finished: self.phases.finished,
+                });
+            }
         }
     }
 
@@ -464,15 +492,16 @@ impl RoomActor {
         }
         Metrics::inc(&self.deps.metrics.messages_stored);
         self.last_seq = self.last_seq.max(message.seq);
-        let shown = match verdict {
-            Verdict::Allow => true,
+        let (shown, flag) = match verdict {
+            Verdict::Allow => (true, None),
             Verdict::Flag { reason } => {
-                let _ = self
+                let flag = self
                     .deps
                     .store
                     .raise_flag(self.group.id, Some(message.seq), "filter", &reason, now)
-                    .await;
-                true
+                    .await
+                    .ok();
+                (true, flag)
             }
             Verdict::Hold { reason } => {
                 let _ = self
@@ -480,14 +509,29 @@ impl RoomActor {
                     .store
                     .set_moderation(self.group.id, message.seq, Moderation::Hidden, None, now)
                     .await;
-                let _ = self
+                let flag = self
                     .deps
                     .store
                     .raise_flag(self.group.id, Some(message.seq), "held", &reason, now)
-                    .await;
-                false
+                    .await
+                    .ok();
+                (false, flag)
             }
         };
+        let mut watched = WatchedMessage::new(&message, self.nickname_of(message.sender_id));
+        if !shown {
+            watched.moderation = Moderation::Hidden;
+        }
+        self.publish(WatchEvent::Message {
+            group_id: self.group.id,
+            message: watched,
+        });
+        if let Some(flag) = flag {
+            self.publish(WatchEvent::Notice {
+                group_id: self.group.id,
+                flag,
+            });
+        }
         let out = shown.then(|| (self.message_outbound(&message), message.clone()));
         Ok((
             Ack {
@@ -560,7 +604,16 @@ impl RoomActor {
             .map(person)
             .collect();
         people.sort_by_key(|p| p.id);
+        self.publish(WatchEvent::Presence {
+            group_id: self.group.id,
+            online: people.iter().map(|p| p.id).collect(),
+        });
         self.broadcast(&ServerFrame::Presence { online: people }, None, None);
+    }
+
+    pub(super) fn nickname_of(&self, id: Option<i64>) -> String {
+        id.and_then(|id| self.participants.get(&id))
+            .map_or_else(|| "someone".to_string(), |p| p.nickname.clone())
     }
 
     pub(super) fn broadcast(

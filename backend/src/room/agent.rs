@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 
 use super::actor::RoomActor;
 use super::phases::Change;
+use super::steer::{FacilitatorCommand, SteerError};
+use super::watch::{AgentActivity, AgentStatus, WatchEvent, WatchedMessage};
 use crate::agent::directives::{self, Directive, Outcome, Tracker};
 use crate::agent::policy::{self, Decision, Event, RoomState, Speech, Trigger};
 use crate::agent::prompt::{self, Line, StreamCleaner, Templates, Vars};
@@ -80,6 +82,8 @@ pub(super) struct AgentSeat {
     deferred: VecDeque<Event>,
     guidance: Option<String>,
     last_tick_reason: String,
+    /// Of the last reply, from its trigger to the first words shown (for the dashboard).
+    last_latency_ms: Option<i64>,
     pub(super) replies_tx: mpsc::Sender<ReplyEvent>,
 }
 
@@ -110,31 +114,18 @@ impl AgentSeat {
             deferred: VecDeque::new(),
             guidance: None,
             last_tick_reason: String::new(),
+            last_latency_ms: None,
             replies_tx,
         };
         (seat, rx)
     }
 }
 
-/// The facilitator's commands for a live room (the dashboard sends them).
-#[derive(Debug, Clone, PartialEq)]
-pub enum FacilitatorCommand {
-    ExtendPhase {
-        minutes: u32,
-    },
-    SkipPhase,
-    PauseAgent,
-    ResumeAgent,
-    SwitchRole(AgentRole),
-    /// Private guidance: the agent acts on it; children never see the text.
-    Whisper(String),
-}
-
 impl RoomActor {
     /// A child's message was stored and shown.
     pub(super) async fn agent_on_child_message(&mut self, m: &Message) {
         let now = m.created_at;
-        let nickname = self.nickname(m.sender_id);
+        let nickname = self.nickname_of(m.sender_id);
         let agent_name = self.session.agent_name.clone();
         let Some(seat) = self.agent.as_mut() else {
             return;
@@ -227,25 +218,38 @@ impl RoomActor {
                 Event::PhaseStarted { index: None }
             }
         };
+        self.publish_phase();
         self.agent_consider(event, now).await;
     }
 
-    pub(super) async fn facilitator(&mut self, command: FacilitatorCommand) {
+    /// The facilitator's commands for the agent and the phases (the others are in steer.rs).
+    pub(super) async fn facilitator(
+        &mut self,
+        command: FacilitatorCommand,
+    ) -> Result<(), SteerError> {
         let now = store::now_ms();
         match command {
             FacilitatorCommand::ExtendPhase { minutes } => {
-                if self.phases.extend(minutes) {
-                    if let Some(info) = self.phases.info() {
-                        self.broadcast(&ServerFrame::Phase(info), None, None);
-                    }
+                if !self.phases.extend(minutes) {
+                    return Err(SteerError::BadRequest("no phase is running".into()));
                 }
+                if let Some(info) = self.phases.info() {
+                    self.broadcast(&ServerFrame::Phase(info), None, None);
+                }
+                self.publish_phase();
             }
             FacilitatorCommand::SkipPhase => {
-                if let Some(change) = self.phases.skip(now) {
-                    self.phase_changed(change, now).await;
-                }
+                let Some(change) = self.phases.skip(now) else {
+                    return Err(SteerError::BadRequest("no phase is running".into()));
+                };
+                self.phase_changed(change, now).await;
             }
             FacilitatorCommand::PauseAgent => {
+                self.deps
+                    .store
+                    .set_agent_paused(self.group.id, true)
+                    .await?;
+                self.group.agent_paused = 1;
                 if let Some(seat) = self.agent.as_mut() {
                     seat.state.paused = true;
                     seat.deferred.clear();
@@ -256,63 +260,110 @@ impl RoomActor {
                     }
                 }
                 self.log_event(
-                    Trigger::Tick.as_str(),
+                    "facilitator",
                     "paused",
                     "the facilitator paused the agent",
                     now,
                 )
                 .await;
+                self.publish_agent();
             }
             FacilitatorCommand::ResumeAgent => {
+                self.deps
+                    .store
+                    .set_agent_paused(self.group.id, false)
+                    .await?;
+                self.group.agent_paused = 0;
                 if let Some(seat) = self.agent.as_mut() {
                     seat.state.paused = false;
                 }
                 self.log_event(
-                    Trigger::Tick.as_str(),
+                    "facilitator",
                     "resumed",
                     "the facilitator resumed the agent",
                     now,
                 )
                 .await;
+                self.publish_agent();
             }
             FacilitatorCommand::SwitchRole(role) => {
-                if self
-                    .deps
-                    .store
-                    .set_group_role(self.group.id, role)
-                    .await
-                    .is_ok()
-                {
-                    self.group.agent_role = role;
-                    if let Some(seat) = self.agent.as_mut() {
-                        seat.state.role = role;
-                        if role == AgentRole::None {
-                            if let Some(r) = seat.running.as_mut() {
-                                r.discard = true;
-                                r.cancel.cancel();
-                            }
+                self.deps.store.set_group_role(self.group.id, role).await?;
+                self.group.agent_role = role;
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.state.role = role;
+                    if role == AgentRole::None {
+                        if let Some(r) = seat.running.as_mut() {
+                            r.discard = true;
+                            r.cancel.cancel();
                         }
                     }
-                    self.log_event(
-                        "facilitator",
-                        "switch_role",
-                        &format!("the agent is now {role}"),
-                        now,
-                    )
-                    .await;
                 }
+                self.log_event(
+                    "facilitator",
+                    "switch_role",
+                    &format!("the agent is now {role}"),
+                    now,
+                )
+                .await;
+                self.publish_agent();
             }
             FacilitatorCommand::Whisper(text) => {
+                // Kept in the agent's log (never in the chat): researchers see what steered it.
+                self.log_event("whisper", "guidance", &text, now).await;
                 if let Some(seat) = self.agent.as_mut() {
                     seat.guidance = Some(text);
                 }
                 self.agent_consider(Event::Whisper, now).await;
             }
+            FacilitatorCommand::Post { .. }
+            | FacilitatorCommand::SetHidden { .. }
+            | FacilitatorCommand::Mute { .. } => {
+                unreachable!("group commands are carried out in steer.rs")
+            }
         }
+        Ok(())
+    }
+
+    /// The agent's state as the dashboard shows it; None without an agent.
+    pub(super) fn agent_status(&self) -> Option<AgentStatus> {
+        let seat = self.agent.as_ref()?;
+        let activity = match &seat.running {
+            Some(r) if r.started => AgentActivity::Replying,
+            Some(_) => AgentActivity::Thinking,
+            None => AgentActivity::Idle,
+        };
+        Some(AgentStatus {
+            role: self.group.agent_role,
+            activity,
+            paused: seat.state.paused,
+            last_latency_ms: seat.last_latency_ms,
+        })
+    }
+
+    pub(super) fn publish_agent(&self) {
+        if let Some(agent) = self.agent_status() {
+            self.publish(WatchEvent::Agent {
+                group_id: self.group.id,
+                agent,
+            });
+        }
+    }
+
+    pub(super) fn publish_phase(&self) {
+        self.publish(WatchEvent::Phase {
+            group_id: self.group.id,
+            phase: self.phases.info(),
+            finished: self.phases.finished,
+        });
     }
 
     /// Asks the policy and acts on the decision.
     async fn agent_consider(&mut self, event: Event, now: i64) {
+        // Before the facilitator starts the session (and while it is paused or over) the agent
+        // only listens.
+        if self.session.status != SessionStatus::Running {
+            return;
+        }
         let config = self.deps.config.agent.clone();
         let Some(seat) = self.agent.as_mut() else {
             return;
@@ -355,7 +406,7 @@ impl RoomActor {
             return;
         };
         let vars = self.prompt_vars();
-        let target = speech.target.map(|t| self.nickname(Some(t)));
+        let target = speech.target.map(|t| self.nickname_of(Some(t)));
         let children: Vec<String> = self
             .participants
             .values()
@@ -410,6 +461,7 @@ impl RoomActor {
             started: false,
             prompt_version: template.version.clone(),
         });
+        self.publish_agent();
     }
 
     /// An item of the running reply arrived from its task.
@@ -455,6 +507,7 @@ impl RoomActor {
                         None,
                         None,
                     );
+                    self.publish_agent();
                 }
                 self.broadcast(
                     &ServerFrame::AgentDelta {
@@ -500,7 +553,7 @@ impl RoomActor {
                 crate::agent::Intent::InviteQuiet | crate::agent::Intent::Escalate,
                 Some(id),
             ) => {
-                let nick = self.nickname(Some(id));
+                let nick = self.nickname_of(Some(id));
                 Some(prompt::ensure_named(t, &nick))
             }
             (t, _, _) => t,
@@ -570,9 +623,13 @@ impl RoomActor {
             total_ms: Some(r.trigger_at.elapsed().as_millis() as i64),
             ..AgentEvent::default()
         };
-        if let Err(e) = self.deps.store.record_agent_event(&event).await {
-            tracing::warn!(error = %e, "cannot record an agent event");
+        self.record_event(&event).await;
+        if let Some(seat) = self.agent.as_mut() {
+            if let Some(ms) = event.ttft_ms {
+                seat.last_latency_ms = Some(ms);
+            }
         }
+        self.publish_agent();
         let retry = !paused && text.is_none() && r.attempt == 0;
         let (Some(text), Some((seq, _))) = (text, seq) else {
             if !paused && r.attempt > 0 {
@@ -654,6 +711,10 @@ impl RoomActor {
         match self.deps.store.append_message(&new).await {
             Ok(a) => {
                 self.last_seq = self.last_seq.max(a.message.seq);
+                self.publish(WatchEvent::Message {
+                    group_id: self.group.id,
+                    message: WatchedMessage::new(&a.message, self.session.agent_name.clone()),
+                });
                 Some((a.message.seq, self.message_outbound(&a.message)))
             }
             Err(e) => {
@@ -673,14 +734,20 @@ impl RoomActor {
             tracing::warn!(error = %e, "cannot record a directive");
         }
         if outcome == Outcome::Ignored {
-            let who = d.target.map(|t| self.nickname(Some(t)));
+            let who = d.target.map(|t| self.nickname_of(Some(t)));
             let detail = match who {
                 Some(who) => format!("The group did not follow the agent's {} directive for {who}, even after a reminder.", d.kind.as_str()),
                 None => format!("The group did not follow the agent's {} directive, even after a reminder.", d.kind.as_str()),
             };
-            let _ = store
+            if let Ok(flag) = store
                 .raise_flag(self.group.id, None, "directive_ignored", &detail, now)
-                .await;
+                .await
+            {
+                self.publish(WatchEvent::Notice {
+                    group_id: self.group.id,
+                    flag,
+                });
+            }
         }
         self.log_event(
             Trigger::DirectiveIgnored.as_str(),
@@ -703,9 +770,21 @@ impl RoomActor {
             reason: reason.to_string(),
             ..AgentEvent::default()
         };
-        if let Err(e) = self.deps.store.record_agent_event(&event).await {
+        self.record_event(&event).await;
+    }
+
+    /// Writes a decision to the agent event log and shows it on the dashboard.
+    async fn record_event(&self, event: &AgentEvent) {
+        if let Err(e) = self.deps.store.record_agent_event(event).await {
             tracing::warn!(error = %e, "cannot record an agent event");
         }
+        self.publish(WatchEvent::Decision {
+            group_id: self.group.id,
+            at_ms: event.created_at,
+            trigger: event.trigger.clone(),
+            decision: event.decision.clone(),
+            reason: event.reason.clone(),
+        });
     }
 
     /// Evaluates the conversation into the engine's cache now, so the next reply starts fast.
@@ -772,11 +851,6 @@ impl RoomActor {
         v
     }
 
-    fn nickname(&self, id: Option<i64>) -> String {
-        id.and_then(|id| self.participants.get(&id))
-            .map_or_else(|| "someone".to_string(), |p| p.nickname.clone())
-    }
-
     fn online_count(&self) -> usize {
         let online: std::collections::HashSet<i64> = self.connections.values().copied().collect();
         online.len()
@@ -784,7 +858,7 @@ impl RoomActor {
 }
 
 impl AgentSeat {
-    fn push_line(&mut self, line: Line, keep: usize) {
+    pub(super) fn push_line(&mut self, line: Line, keep: usize) {
         self.lines.push_back(line);
         while self.lines.len() > keep {
             self.lines.pop_front();

@@ -12,6 +12,8 @@ mod actor;
 mod agent;
 mod phases;
 mod rate_limit;
+pub mod steer;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,7 +30,9 @@ use crate::safety::ContentFilter;
 use crate::store::{Participant, SessionStatus, Store};
 
 pub use actor::RoomConfig;
-pub use agent::{AgentConfig, FacilitatorCommand};
+pub use agent::AgentConfig;
+pub use steer::{FacilitatorCommand, SteerError};
+pub use watch::{AgentStatus, Watch, WatchEvent};
 
 /// A frame for the connections of a room, serialised once for all of them.
 #[derive(Debug, Clone)]
@@ -87,7 +91,22 @@ pub(crate) enum Command {
         on: bool,
     },
     SessionStatus(SessionStatus),
-    Facilitator(FacilitatorCommand),
+    Facilitator {
+        command: FacilitatorCommand,
+        reply: oneshot::Sender<Result<(), SteerError>>,
+    },
+    Snapshot {
+        reply: oneshot::Sender<LiveState>,
+    },
+}
+
+/// What only a live room knows, for a dashboard that opens while the group is talking.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LiveState {
+    pub online: Vec<i64>,
+    pub agent: Option<AgentStatus>,
+    pub phase: Option<crate::protocol::PhaseInfo>,
+    pub phases_finished: bool,
 }
 
 /// The room could not be reached (it failed to start, e.g. the group vanished).
@@ -105,6 +124,8 @@ pub struct RoomDeps {
     /// The model behind the agent; None when the server runs without one.
     pub engine: Option<SharedEngine>,
     pub config: RoomConfig,
+    /// Where rooms publish what facilitators see.
+    pub watch: Arc<Watch>,
 }
 
 impl std::fmt::Debug for RoomDeps {
@@ -204,19 +225,37 @@ impl Rooms {
         }
     }
 
-    /// A facilitator's command for a live group (extend or skip a phase, pause or resume the
-    /// agent, switch its role, whisper guidance). A group nobody is in has nothing to steer.
-    pub async fn facilitator(&self, group_id: i64, command: FacilitatorCommand) -> bool {
+    /// A facilitator's command for a group (extend or skip a phase, pause or resume the agent,
+    /// switch its role, whisper guidance, post, hide a message, mute a child). The group's
+    /// room is started if nobody is in it, so that every command has the same effect.
+    pub async fn facilitator(
+        &self,
+        group_id: i64,
+        command: FacilitatorCommand,
+    ) -> Result<Result<(), SteerError>, RoomUnavailable> {
+        let (reply, rx) = oneshot::channel();
+        self.send(group_id, Command::Facilitator { command, reply })
+            .await?;
+        rx.await
+            .map_err(|_| RoomUnavailable("the room stopped".into()))
+    }
+
+    /// A live room's state for the dashboard; None when nobody is in the group.
+    pub async fn live_state(&self, group_id: i64) -> Option<LiveState> {
         let tx = self
             .live
             .lock()
             .expect("rooms lock")
             .get(&group_id)
-            .cloned();
-        match tx {
-            Some(tx) => tx.send(Command::Facilitator(command)).await.is_ok(),
-            None => false,
-        }
+            .cloned()?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Command::Snapshot { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Where facilitator sockets subscribe.
+    pub fn watch(&self) -> &Watch {
+        &self.deps.watch
     }
 
     /// Delivers a command to the group's actor, starting it if needed. An actor that has just

@@ -37,6 +37,17 @@ impl PhaseClock {
         }
     }
 
+    /// The facilitator's durations (minutes, one per phase) instead of the activity's; a list
+    /// of the wrong length is ignored (the session form checks it).
+    pub fn with_minutes(mut self, minutes: Option<&[u32]>) -> PhaseClock {
+        if let Some(minutes) = minutes.filter(|m| m.len() == self.phases.len()) {
+            for (phase, m) in self.phases.iter_mut().zip(minutes) {
+                phase.minutes = *m;
+            }
+        }
+        self
+    }
+
     pub fn started(&self) -> bool {
         self.index.is_some() || self.finished
     }
@@ -144,5 +155,22 @@ mod tests {
         assert_eq!(c.completed, 5);
         assert!(!c.extend(1));
         assert_eq!(c.info(), None);
+    }
+
+    #[test]
+    fn the_facilitators_durations_replace_the_activitys() {
+        let catalog = Catalog::built_in();
+        let a = catalog.get("playground").unwrap();
+        let n = a.phases.len();
+        let minutes: Vec<u32> = (1..=n as u32).collect();
+        let mut c = PhaseClock::new(Some(a), 1000).with_minutes(Some(&minutes));
+        c.start(0);
+        assert_eq!(c.ends_at_ms, 1000);
+        assert_eq!(c.tick(1000), Some(Change::Started(1)));
+        assert_eq!(c.ends_at_ms, 3000);
+        // A list that does not fit the activity keeps its own durations.
+        let mut c = PhaseClock::new(Some(a), 1000).with_minutes(Some(&[1]));
+        c.start(0);
+        assert_eq!(c.ends_at_ms, 3000);
     }
 }

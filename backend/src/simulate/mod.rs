@@ -38,7 +38,7 @@ pub async fn run(
         connect_timeout: Duration::from_secs(5),
     };
     let store = Store::connect(&settings).await?;
-    let (_session, groups) = store
+    let (session, groups) = store
         .create_session(&NewSession {
             facilitator_id: None,
             activity_id: scenario.activity.clone(),
@@ -49,7 +49,12 @@ pub async fn run(
                 agent_role: scenario.agent_role,
             }],
             created_at: store::now_ms(),
+            phase_minutes: None,
         })
+        .await?;
+    // The scenario plays a session the facilitator has started.
+    store
+        .set_session_status(session.id, store::SessionStatus::Running, store::now_ms())
         .await?;
     let group = groups
         .into_iter()
@@ -74,6 +79,7 @@ pub async fn run(
         filter: Arc::new(AllowAll),
         engine,
         config,
+        watch: Arc::default(),
     });
 
     // The children join and stay connected; the first one's stream is the observer's.

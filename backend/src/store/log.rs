@@ -1,7 +1,7 @@
 //! The logs researchers and facilitators read: the agent's decisions, flags that need a
 //! facilitator, and the audit log of facilitator actions.
 
-use super::{AgentEvent, AuditEntry, Facilitator, Flag, Result, Store, StoreError};
+use super::{AgentEvent, AuditEntry, Flag, Result, Store};
 
 const EVENT_COLUMNS: &str = "id, group_id, created_at, trigger, decision, reason, message_seq, prompt_version, \
                              model, prompt_tokens, cached_tokens, generated_tokens, ttft_ms, total_ms";
@@ -72,6 +72,19 @@ impl Store {
         .await?)
     }
 
+    /// Marks a flag as dealt with (the facilitator dismissed the notice).
+    pub async fn resolve_flag(&self, group_id: i64, flag_id: i64, at: i64) -> Result<Flag> {
+        sqlx::query_as(&format!(
+            "UPDATE flags SET resolved_at = $1 WHERE id = $2 AND group_id = $3 RETURNING {FLAG_COLUMNS}"
+        ))
+        .bind(at)
+        .bind(flag_id)
+        .bind(group_id)
+        .fetch_optional(self.writer())
+        .await?
+        .ok_or(super::StoreError::NotFound("notice"))
+    }
+
     pub async fn audit(
         &self,
         facilitator_id: Option<i64>,
@@ -99,32 +112,5 @@ impl Store {
         ))
         .fetch_all(self.pool())
         .await?)
-    }
-
-    pub async fn add_facilitator(
-        &self,
-        name: &str,
-        password_hash: &str,
-        at: i64,
-    ) -> Result<Facilitator> {
-        Ok(sqlx::query_as(
-            "INSERT INTO facilitators (name, password_hash, created_at) VALUES ($1, $2, $3) \
-             RETURNING id, name, password_hash, created_at",
-        )
-        .bind(name)
-        .bind(password_hash)
-        .bind(at)
-        .fetch_one(self.writer())
-        .await?)
-    }
-
-    pub async fn facilitator_by_name(&self, name: &str) -> Result<Facilitator> {
-        sqlx::query_as(
-            "SELECT id, name, password_hash, created_at FROM facilitators WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound("facilitator"))
     }
 }

@@ -9,6 +9,7 @@
 //! committed, so whoever acknowledges a message after it can promise it is stored.
 
 mod directives;
+mod facilitators;
 mod log;
 mod messages;
 pub mod model;
@@ -23,6 +24,7 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use crate::config::{DatabaseKind, DatabaseSettings};
 
 pub use directives::DirectiveRecord;
+pub use facilitators::{AddFacilitatorError, Login};
 pub use messages::Appended;
 pub use model::*;
 pub use participants::{nickname_key, JoinError};

@@ -84,6 +84,17 @@ pub struct Session {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub ended_at: Option<i64>,
+    /// The facilitator's phase durations in minutes ("3,8,8,5,3"); None keeps the activity's.
+    pub phase_minutes: Option<String>,
+}
+
+impl Session {
+    /// The facilitator's phase durations, when set and well-formed.
+    pub fn phase_minutes(&self) -> Option<Vec<u32>> {
+        self.phase_minutes
+            .as_deref()
+            .and_then(|s| s.split(',').map(|m| m.trim().parse().ok()).collect())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -97,6 +108,8 @@ pub struct Group {
     pub last_seq: i64,
     pub created_at: i64,
     pub closed_at: Option<i64>,
+    /// 1 while the facilitator has paused the agent (kept across room restarts).
+    pub agent_paused: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

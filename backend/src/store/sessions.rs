@@ -5,9 +5,9 @@ use crate::join_code;
 use crate::store::AgentRole;
 
 const SESSION_COLUMNS: &str = "id, facilitator_id, activity_id, language, agent_name, status, \
-                               created_at, started_at, ended_at";
+                               created_at, started_at, ended_at, phase_minutes";
 const GROUP_COLUMNS: &str =
-    "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at";
+    "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at, agent_paused";
 
 /// A session to create, with its groups.
 #[derive(Debug, Clone)]
@@ -18,6 +18,8 @@ pub struct NewSession {
     pub agent_name: String,
     pub groups: Vec<NewGroup>,
     pub created_at: i64,
+    /// Phase durations in minutes, one per phase ("3,8,8,5,3"); None keeps the activity's.
+    pub phase_minutes: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,8 +38,8 @@ impl Store {
     pub async fn create_session(&self, new: &NewSession) -> Result<(Session, Vec<Group>)> {
         let mut tx = self.writer().begin().await?;
         let session: Session = sqlx::query_as(&format!(
-            "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SESSION_COLUMNS}"
+            "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at, phase_minutes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {SESSION_COLUMNS}"
         ))
         .bind(new.facilitator_id)
         .bind(&new.activity_id)
@@ -45,6 +47,7 @@ impl Store {
         .bind(&new.agent_name)
         .bind(SessionStatus::Created.as_str())
         .bind(new.created_at)
+        .bind(&new.phase_minutes)
         .fetch_one(&mut *tx)
         .await?;
 
@@ -177,6 +180,18 @@ impl Store {
             "UPDATE groups SET agent_role = $1 WHERE id = $2 RETURNING {GROUP_COLUMNS}"
         ))
         .bind(role.as_str())
+        .bind(group_id)
+        .fetch_optional(self.writer())
+        .await?
+        .ok_or(StoreError::NotFound("group"))
+    }
+
+    /// Pauses (or resumes) a group's agent; the room reads it when it starts.
+    pub async fn set_agent_paused(&self, group_id: i64, paused: bool) -> Result<Group> {
+        sqlx::query_as(&format!(
+            "UPDATE groups SET agent_paused = $1 WHERE id = $2 RETURNING {GROUP_COLUMNS}"
+        ))
+        .bind(i64::from(paused))
         .bind(group_id)
         .fetch_optional(self.writer())
         .await?

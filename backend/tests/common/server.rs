@@ -90,6 +90,7 @@ impl TestServer {
                     })
                     .collect(),
                 created_at: peerlearn::store::now_ms(),
+                phase_minutes: None,
             })
             .await
             .unwrap();

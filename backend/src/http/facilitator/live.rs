@@ -1,0 +1,519 @@
+//! Watching and stepping in: the live grid and group pages, the snapshot they start from,
+//! and the actions a facilitator takes in a group.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{require, signed_in, SignedIn, CSRF_HEADER};
+use super::sessions::activity_title;
+use super::{owned_group, owned_session};
+use crate::http::pages::render;
+use crate::http::{ApiError, Ctx};
+use crate::join_code;
+use crate::protocol::PhaseInfo;
+use crate::room::steer::MAX_MUTE_MINUTES;
+use crate::room::watch::{AgentActivity, WatchedMessage};
+use crate::room::{AgentStatus, FacilitatorCommand, SteerError, WatchEvent};
+use crate::store::{
+    self, AgentEvent, AgentRole, Flag, Group, Message, Participant, SenderKind, Session,
+    SessionStatus,
+};
+
+/// Messages per group in the grid's snapshot (the group page loads the whole transcript).
+const RECENT_MESSAGES: usize = 30;
+/// Agent decisions per group in the grid's snapshot.
+const RECENT_DECISIONS: usize = 8;
+const PAGE: i64 = 2000;
+
+#[derive(Template)]
+#[template(path = "facilitator_session.html")]
+struct SessionPage {
+    session_id: i64,
+    title: String,
+    status: &'static str,
+    agent_name: String,
+    csrf: String,
+    name: String,
+}
+
+pub async fn session_page(
+    State(ctx): State<Ctx>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(me) = signed_in(&ctx, &headers).await? else {
+        return Ok(Redirect::to("/facilitator/login").into_response());
+    };
+    let session = owned_session(&ctx, &me, id).await?;
+    Ok(render(
+        StatusCode::OK,
+        &SessionPage {
+            session_id: session.id,
+            title: activity_title(&ctx, &session),
+            status: session.status.as_str(),
+            agent_name: session.agent_name.clone(),
+            csrf: me.csrf.clone(),
+            name: me.facilitator.name.clone(),
+        },
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "facilitator_group.html")]
+struct GroupPage {
+    session_id: i64,
+    group_id: i64,
+    group_name: String,
+    title: String,
+    join_code: String,
+    csrf: String,
+    name: String,
+}
+
+pub async fn group_page(
+    State(ctx): State<Ctx>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(me) = signed_in(&ctx, &headers).await? else {
+        return Ok(Redirect::to("/facilitator/login").into_response());
+    };
+    let (group, session) = owned_group(&ctx, &me, id).await?;
+    Ok(render(
+        StatusCode::OK,
+        &GroupPage {
+            session_id: session.id,
+            group_id: group.id,
+            group_name: group.name.clone(),
+            title: activity_title(&ctx, &session),
+            join_code: join_code::display(&group.join_code),
+            csrf: me.csrf.clone(),
+            name: me.facilitator.name.clone(),
+        },
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots
+
+#[derive(Debug, Serialize)]
+pub struct ChildStats {
+    #[serde(flatten)]
+    pub participant: Participant,
+    pub messages: u64,
+    pub words: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Decision {
+    pub at_ms: i64,
+    pub trigger: String,
+    pub decision: String,
+    pub reason: String,
+}
+
+impl From<&AgentEvent> for Decision {
+    fn from(e: &AgentEvent) -> Self {
+        Decision {
+            at_ms: e.created_at,
+            trigger: e.trigger.clone(),
+            decision: e.decision.clone(),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupSnapshot {
+    pub id: i64,
+    pub name: String,
+    pub join_code: String,
+    pub online: Vec<i64>,
+    pub children: Vec<ChildStats>,
+    pub messages: Vec<WatchedMessage>,
+    pub agent: AgentStatus,
+    pub phase: Option<PhaseInfo>,
+    pub phases_finished: bool,
+    pub notices: Vec<Flag>,
+    pub decisions: Vec<Decision>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub status: SessionStatus,
+    pub activity_title: String,
+    pub agent_name: String,
+    pub phase_count: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub server_now_ms: i64,
+    pub session: SessionInfo,
+    pub groups: Vec<GroupSnapshot>,
+}
+
+fn words(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+/// Every message of a group, oldest first, read a page at a time.
+async fn all_messages(ctx: &Ctx, group_id: i64) -> Result<Vec<Message>, ApiError> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |m: &Message| m.seq);
+        let page = ctx.store.messages_after(group_id, after, PAGE).await?;
+        let done = (page.len() as i64) < PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+fn sender_name(m: &Message, session: &Session, children: &[Participant]) -> String {
+    match m.sender_kind {
+        SenderKind::Child => m
+            .sender_id
+            .and_then(|id| children.iter().find(|p| p.id == id))
+            .map_or_else(|| "someone".to_string(), |p| p.nickname.clone()),
+        SenderKind::Agent => session.agent_name.clone(),
+        SenderKind::Facilitator => "Teacher".into(),
+        SenderKind::System => "peerlearn".into(),
+    }
+}
+
+async fn group_snapshot(
+    ctx: &Ctx,
+    session: &Session,
+    group: &Group,
+    recent: Option<usize>,
+) -> Result<GroupSnapshot, ApiError> {
+    let participants = ctx.store.participants(group.id).await?;
+    let messages = all_messages(ctx, group.id).await?;
+    let mut children: Vec<ChildStats> = participants
+        .iter()
+        .map(|p| ChildStats {
+            participant: p.clone(),
+            messages: 0,
+            words: 0,
+        })
+        .collect();
+    for m in &messages {
+        if m.sender_kind != SenderKind::Child || m.moderation == store::Moderation::Hidden {
+            continue;
+        }
+        if let Some(c) = children
+            .iter_mut()
+            .find(|c| Some(c.participant.id) == m.sender_id)
+        {
+            c.messages += 1;
+            c.words += words(&m.text);
+        }
+    }
+    let skip = recent.map_or(0, |n| messages.len().saturating_sub(n));
+    let shown: Vec<WatchedMessage> = messages[skip..]
+        .iter()
+        .map(|m| WatchedMessage::new(m, sender_name(m, session, &participants)))
+        .collect();
+    let events = ctx.store.agent_events(group.id).await?;
+    let skip = recent.map_or(0, |_| events.len().saturating_sub(RECENT_DECISIONS));
+    let decisions = events[skip..].iter().map(Decision::from).collect();
+    let notices = ctx
+        .store
+        .flags(group.id)
+        .await?
+        .into_iter()
+        .filter(|f| f.resolved_at.is_none())
+        .collect();
+    let live = ctx.rooms.live_state(group.id).await;
+    let agent = live
+        .as_ref()
+        .and_then(|l| l.agent.clone())
+        .unwrap_or(AgentStatus {
+            role: group.agent_role,
+            activity: AgentActivity::Idle,
+            paused: group.agent_paused != 0,
+            last_latency_ms: events.iter().rev().find_map(|e| e.ttft_ms),
+        });
+    Ok(GroupSnapshot {
+        id: group.id,
+        name: group.name.clone(),
+        join_code: join_code::display(&group.join_code),
+        online: live.as_ref().map(|l| l.online.clone()).unwrap_or_default(),
+        children,
+        messages: shown,
+        agent,
+        phase: live.as_ref().and_then(|l| l.phase.clone()),
+        phases_finished: live.as_ref().is_some_and(|l| l.phases_finished),
+        notices,
+        decisions,
+    })
+}
+
+/// Everything the grid shows, for one session; `only` limits it to one group (with its whole
+/// transcript and decision log).
+pub async fn build_snapshot(
+    ctx: &Ctx,
+    session: &Session,
+    only: Option<i64>,
+) -> Result<Snapshot, ApiError> {
+    let mut groups = Vec::new();
+    for g in ctx.store.groups_of_session(session.id).await? {
+        match only {
+            Some(id) if id != g.id => continue,
+            Some(_) => groups.push(group_snapshot(ctx, session, &g, None).await?),
+            None => groups.push(group_snapshot(ctx, session, &g, Some(RECENT_MESSAGES)).await?),
+        }
+    }
+    Ok(Snapshot {
+        kind: "snapshot",
+        server_now_ms: store::now_ms(),
+        session: SessionInfo {
+            id: session.id,
+            status: session.status,
+            activity_title: activity_title(ctx, session),
+            agent_name: session.agent_name.clone(),
+            phase_count: ctx
+                .activities
+                .get(&session.activity_id)
+                .map_or(0, |a| a.phases.len()),
+        },
+        groups,
+    })
+}
+
+pub async fn snapshot(
+    State(ctx): State<Ctx>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Json<Snapshot>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    let session = owned_session(&ctx, &me, id).await?;
+    Ok(Json(build_snapshot(&ctx, &session, None).await?))
+}
+
+pub async fn transcript(
+    State(ctx): State<Ctx>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Json<Snapshot>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    let (group, session) = owned_group(&ctx, &me, id).await?;
+    Ok(Json(build_snapshot(&ctx, &session, Some(group.id)).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stepping in
+
+/// A facilitator's action on a group (docs/protocol.md, "Facilitator actions").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    PauseAgent {},
+    ResumeAgent {},
+    SwitchRole {
+        role: AgentRole,
+    },
+    Whisper {
+        text: String,
+    },
+    Post {
+        text: String,
+    },
+    SkipPhase {},
+    ExtendPhase {
+        minutes: u32,
+    },
+    Mute {
+        participant_id: i64,
+        minutes: u32,
+    },
+    Unmute {
+        participant_id: i64,
+    },
+    Hide {
+        seq: i64,
+    },
+    Unhide {
+        seq: i64,
+    },
+    /// The facilitator has dealt with a notice; it leaves the grid.
+    ResolveNotice {
+        flag_id: i64,
+    },
+}
+
+impl Action {
+    fn name(&self) -> &'static str {
+        match self {
+            Action::PauseAgent {} => "pause_agent",
+            Action::ResumeAgent {} => "resume_agent",
+            Action::SwitchRole { .. } => "switch_role",
+            Action::Whisper { .. } => "whisper",
+            Action::Post { .. } => "post",
+            Action::SkipPhase {} => "skip_phase",
+            Action::ExtendPhase { .. } => "extend_phase",
+            Action::Mute { .. } => "mute",
+            Action::Unmute { .. } => "unmute",
+            Action::Hide { .. } => "hide",
+            Action::Unhide { .. } => "unhide",
+            Action::ResolveNotice { .. } => "resolve_notice",
+        }
+    }
+
+    /// What the audit log keeps of it (the facilitator's own words included: researchers need
+    /// to know how the agent was steered).
+    fn detail(&self) -> String {
+        match self {
+            Action::SwitchRole { role } => format!("role={role}"),
+            Action::Whisper { text } | Action::Post { text } => format!("text={text}"),
+            Action::ExtendPhase { minutes } => format!("minutes={minutes}"),
+            Action::Mute {
+                participant_id,
+                minutes,
+            } => format!("participant={participant_id} minutes={minutes}"),
+            Action::Unmute { participant_id } => format!("participant={participant_id}"),
+            Action::Hide { seq } | Action::Unhide { seq } => format!("seq={seq}"),
+            Action::ResolveNotice { flag_id } => format!("notice={flag_id}"),
+            _ => String::new(),
+        }
+    }
+
+    fn command(self, me: &SignedIn, now: i64) -> Result<FacilitatorCommand, ApiError> {
+        Ok(match self {
+            Action::PauseAgent {} => FacilitatorCommand::PauseAgent,
+            Action::ResumeAgent {} => FacilitatorCommand::ResumeAgent,
+            Action::SwitchRole { role } => FacilitatorCommand::SwitchRole(role),
+            Action::Whisper { text } => FacilitatorCommand::Whisper(text.trim().to_string()),
+            Action::Post { text } => FacilitatorCommand::Post {
+                facilitator_id: me.id(),
+                text,
+            },
+            Action::SkipPhase {} => FacilitatorCommand::SkipPhase,
+            Action::ExtendPhase { minutes } => FacilitatorCommand::ExtendPhase { minutes },
+            Action::Mute {
+                participant_id,
+                minutes,
+            } => {
+                if minutes == 0 || minutes > MAX_MUTE_MINUTES {
+                    return Err(ApiError::BadRequest(format!(
+                        "a child can be muted for 1 to {MAX_MUTE_MINUTES} minutes"
+                    )));
+                }
+                FacilitatorCommand::Mute {
+                    participant_id,
+                    until_ms: Some(now + i64::from(minutes) * 60_000),
+                }
+            }
+            Action::Unmute { participant_id } => FacilitatorCommand::Mute {
+                participant_id,
+                until_ms: None,
+            },
+            Action::Hide { seq } => FacilitatorCommand::SetHidden {
+                seq,
+                hidden: true,
+                facilitator_id: me.id(),
+            },
+            Action::Unhide { seq } => FacilitatorCommand::SetHidden {
+                seq,
+                hidden: false,
+                facilitator_id: me.id(),
+            },
+            Action::ResolveNotice { .. } => {
+                unreachable!("notices are resolved in the store, not by the room")
+            }
+        })
+    }
+}
+
+pub async fn action(
+    State(ctx): State<Ctx>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    me.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
+    let (group, session) = owned_group(&ctx, &me, id).await?;
+    let action: Action = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("this action could not be understood: {e}")))?;
+    if session.status == SessionStatus::Ended {
+        return Err(ApiError::Conflict("This session has ended.".into()));
+    }
+    if let Action::SwitchRole { role } = action {
+        if role == group.agent_role {
+            return Ok(Json(serde_json::json!({ "ok": true })));
+        }
+    }
+    let (name, detail) = (action.name(), action.detail());
+    let now = store::now_ms();
+    if let Action::ResolveNotice { flag_id } = action {
+        ctx.store.resolve_flag(group.id, flag_id, now).await?;
+        ctx.rooms.watch().publish(
+            session.id,
+            &WatchEvent::NoticeResolved {
+                group_id: group.id,
+                flag_id,
+            },
+        );
+    } else {
+        let command = action.command(&me, now)?;
+        match ctx.rooms.facilitator(group.id, command).await {
+            Ok(Ok(())) => {}
+            Ok(Err(SteerError::BadRequest(m))) => return Err(ApiError::BadRequest(m)),
+            Ok(Err(SteerError::NotFound(what))) => return Err(ApiError::NotFound(what)),
+            Ok(Err(SteerError::Store(e))) => return Err(e.into()),
+            Err(e) => return Err(ApiError::Internal(e.to_string())),
+        }
+    }
+    ctx.store
+        .audit(
+            Some(me.id()),
+            name,
+            &format!("group {}", group.id),
+            &detail,
+            now,
+        )
+        .await?;
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_parse_strictly() {
+        let ok: Action =
+            serde_json::from_str(r#"{"action":"mute","participant_id":3,"minutes":5}"#).unwrap();
+        assert_eq!(
+            ok,
+            Action::Mute {
+                participant_id: 3,
+                minutes: 5
+            }
+        );
+        let ok: Action = serde_json::from_str(r#"{"action":"pause_agent"}"#).unwrap();
+        assert_eq!(ok, Action::PauseAgent {});
+        for bad in [
+            r#"{"action":"launch"}"#,
+            r#"{"action":"pause_agent","extra":1}"#,
+            r#"{"action":"switch_role","role":"teacher"}"#,
+            r#"{"action":"extend_phase","minutes":-2}"#,
+            r#"{"action":"hide"}"#,
+            "[]",
+            "",
+        ] {
+            assert!(serde_json::from_str::<Action>(bad).is_err(), "{bad}");
+        }
+    }
+}

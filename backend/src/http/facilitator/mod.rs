@@ -1,0 +1,77 @@
+//! The facilitator dashboard: sign-in, setting sessions up, watching every group live, and
+//! stepping in. Pages are server-rendered; the live grid is kept current over the facilitator
+//! socket (`/facilitator/ws`), and actions go through small JSON requests that carry the
+//! sign-in's CSRF token.
+//!
+//! Permission rules, enforced here and proven in `backend/tests/dashboard.rs`: only a
+//! signed-in facilitator passes (a child's cookie opens nothing), and a facilitator reaches only
+//! their own sessions and groups; anything else is "not found", so ids reveal nothing.
+
+mod auth;
+mod live;
+mod sessions;
+mod socket;
+
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+
+use super::{ApiError, Ctx};
+use crate::store::{Group, Session, StoreError};
+
+pub use auth::SignedIn;
+
+pub fn router() -> Router<Ctx> {
+    Router::new()
+        .route(
+            "/facilitator/login",
+            get(auth::login_page).post(auth::login_submit),
+        )
+        .route("/facilitator/logout", post(auth::logout))
+        .route("/facilitator", get(sessions::list))
+        .route("/facilitator/sessions", post(sessions::create))
+        .route("/facilitator/sessions/{id}", get(live::session_page))
+        .route(
+            "/facilitator/sessions/{id}/status",
+            post(sessions::change_status),
+        )
+        .route("/facilitator/sessions/{id}/cards", get(sessions::cards))
+        .route("/facilitator/sessions/{id}/export", get(sessions::export))
+        .route("/facilitator/groups/{id}", get(live::group_page))
+        .route("/facilitator/ws", get(socket::upgrade))
+        .route(
+            "/api/facilitator/sessions/{id}/snapshot",
+            get(live::snapshot),
+        )
+        .route(
+            "/api/facilitator/groups/{id}/transcript",
+            get(live::transcript),
+        )
+        .route("/api/facilitator/groups/{id}/actions", post(live::action))
+        .layer(middleware::map_response(super::pages::security_headers))
+}
+
+/// The session, if it is this facilitator's; otherwise "not found" (never "forbidden": a
+/// facilitator must not learn which other sessions exist).
+pub async fn owned_session(ctx: &Ctx, me: &SignedIn, id: i64) -> Result<Session, ApiError> {
+    match ctx.store.session(id).await {
+        Ok(s) if s.facilitator_id == Some(me.id()) => Ok(s),
+        Ok(_) | Err(StoreError::NotFound(_)) => Err(ApiError::NotFound("session")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The group and its session, if the session is this facilitator's.
+pub async fn owned_group(ctx: &Ctx, me: &SignedIn, id: i64) -> Result<(Group, Session), ApiError> {
+    let group = match ctx.store.group(id).await {
+        Ok(g) => g,
+        Err(StoreError::NotFound(_)) => return Err(ApiError::NotFound("group")),
+        Err(e) => return Err(e.into()),
+    };
+    let session = owned_session(ctx, me, group.session_id)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::NotFound("group"),
+            other => other,
+        })?;
+    Ok((group, session))
+}

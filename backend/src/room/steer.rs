@@ -1,0 +1,202 @@
+//! A facilitator stepping in: every command goes through the group's actor, like a child's
+//! message, so it is ordered with the conversation and cannot race it. The agent's commands
+//! (pause, role, whisper, phases) are carried out in `agent.rs`; the group's (post as the
+//! adult, hide a message, mute a child) here.
+
+use super::actor::RoomActor;
+use super::watch::{WatchEvent, WatchedMessage};
+use crate::agent::prompt::Line;
+use crate::protocol::{ServerFrame, MAX_TEXT_CHARS};
+use crate::store::{self, AgentRole, Moderation, NewMessage, SenderKind, StoreError};
+
+/// Longest a child can be muted for, in minutes.
+pub const MAX_MUTE_MINUTES: u32 = 60;
+/// Longest a phase can be extended by at once, in minutes.
+pub const MAX_EXTEND_MINUTES: u32 = 60;
+/// Longest whisper, in characters.
+pub const MAX_WHISPER_CHARS: usize = 500;
+
+/// The facilitator's commands for a group (the dashboard sends them).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FacilitatorCommand {
+    ExtendPhase {
+        minutes: u32,
+    },
+    SkipPhase,
+    PauseAgent,
+    ResumeAgent,
+    SwitchRole(AgentRole),
+    /// Private guidance: the agent acts on it; children never see the text.
+    Whisper(String),
+    /// A message to the group, shown as the adult's.
+    Post {
+        facilitator_id: i64,
+        text: String,
+    },
+    /// Hides a message from the group (it stays in the database), or shows it again.
+    SetHidden {
+        seq: i64,
+        hidden: bool,
+        facilitator_id: i64,
+    },
+    /// Stops a child from sending until the given time (None lifts it).
+    Mute {
+        participant_id: i64,
+        until_ms: Option<i64>,
+    },
+}
+
+/// Why a command was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SteerError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0} not found in this group")]
+    NotFound(&'static str),
+    #[error("the database refused the change: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl RoomActor {
+    pub(super) async fn steer(&mut self, command: FacilitatorCommand) -> Result<(), SteerError> {
+        match command {
+            FacilitatorCommand::Post {
+                facilitator_id,
+                text,
+            } => self.facilitator_post(facilitator_id, text).await,
+            FacilitatorCommand::SetHidden {
+                seq,
+                hidden,
+                facilitator_id,
+            } => self.set_hidden(seq, hidden, facilitator_id).await,
+            FacilitatorCommand::Mute {
+                participant_id,
+                until_ms,
+            } => self.mute(participant_id, until_ms).await,
+            FacilitatorCommand::ExtendPhase { minutes }
+                if minutes == 0 || minutes > MAX_EXTEND_MINUTES =>
+            {
+                Err(SteerError::BadRequest(format!(
+                    "a phase can be extended by 1 to {MAX_EXTEND_MINUTES} minutes"
+                )))
+            }
+            FacilitatorCommand::Whisper(text)
+                if text.trim().is_empty() || text.chars().count() > MAX_WHISPER_CHARS =>
+            {
+                Err(SteerError::BadRequest(format!(
+                    "a whisper must be 1 to {MAX_WHISPER_CHARS} characters"
+                )))
+            }
+            agent_command => {
+                self.facilitator(agent_command).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn facilitator_post(
+        &mut self,
+        facilitator_id: i64,
+        text: String,
+    ) -> Result<(), SteerError> {
+        let text = text.trim().to_string();
+        if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+            return Err(SteerError::BadRequest(format!(
+                "a message must be 1 to {MAX_TEXT_CHARS} characters"
+            )));
+        }
+        let now = store::now_ms();
+        let new = NewMessage {
+            group_id: self.group.id,
+            client_msg_id: format!("facilitator-{facilitator_id}-{now}-{}", self.last_seq + 1),
+            sender_kind: SenderKind::Facilitator,
+            sender_id: Some(facilitator_id),
+            text: text.clone(),
+            phase: self.phases.current().map(|p| p.name.clone()),
+            created_at: now,
+            reply_to: None,
+        };
+        let appended = self.deps.store.append_message(&new).await?;
+        let message = appended.message;
+        self.last_seq = self.last_seq.max(message.seq);
+        let _ = self.events.send(self.message_outbound(&message));
+        self.publish(WatchEvent::Message {
+            group_id: self.group.id,
+            message: WatchedMessage::new(&message, "Teacher".into()),
+        });
+        // The agent hears the adult too, so it does not talk over them.
+        if let Some(seat) = self.agent.as_mut() {
+            seat.push_line(
+                Line {
+                    speaker: Some("Teacher".into()),
+                    text,
+                },
+                self.deps.config.agent.context_lines,
+            );
+        }
+        Ok(())
+    }
+
+    async fn set_hidden(&mut self, seq: i64, hidden: bool, by: i64) -> Result<(), SteerError> {
+        let state = if hidden {
+            Moderation::Hidden
+        } else {
+            Moderation::Visible
+        };
+        let message = match self
+            .deps
+            .store
+            .set_moderation(self.group.id, seq, state, Some(by), store::now_ms())
+            .await
+        {
+            Ok(m) => m,
+            Err(StoreError::NotFound(_)) => return Err(SteerError::NotFound("message")),
+            Err(e) => return Err(e.into()),
+        };
+        if hidden {
+            self.broadcast(&ServerFrame::Hidden { seq }, None, None);
+        } else {
+            // Shown again: children get it like a late message (their screens order by seq).
+            let _ = self.events.send(self.message_outbound(&message));
+        }
+        self.publish(WatchEvent::Moderation {
+            group_id: self.group.id,
+            seq,
+            moderation: state,
+        });
+        Ok(())
+    }
+
+    async fn mute(&mut self, participant_id: i64, until_ms: Option<i64>) -> Result<(), SteerError> {
+        if !self.participants.contains_key(&participant_id) {
+            // The room knows the children who said hello; one who only joined is in the store.
+            match self.deps.store.participants(self.group.id).await {
+                Ok(all) => {
+                    for p in all {
+                        self.participants.entry(p.id).or_insert(p);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(p) = self.participants.get_mut(&participant_id) else {
+            return Err(SteerError::NotFound("child"));
+        };
+        self.deps
+            .store
+            .set_muted_until(participant_id, until_ms)
+            .await?;
+        p.muted_until = until_ms;
+        let participant = p.clone();
+        self.publish(WatchEvent::Participant {
+            group_id: self.group.id,
+            participant,
+        });
+        Ok(())
+    }
+
+    /// Sends an event to the facilitators watching this session.
+    pub(super) fn publish(&self, event: WatchEvent) {
+        self.deps.watch.publish(self.session.id, &event);
+    }
+}

@@ -1,0 +1,424 @@
+// The facilitator's live view: the grid of all groups of a session, or one group's full
+// transcript with the agent's decisions alongside. State comes from the facilitator socket
+// (a snapshot, then events); actions go over HTTP with the sign-in's CSRF token. Every text
+// from the chat is inserted with textContent, never as HTML.
+
+const root = document.getElementById('dashboard');
+const sessionId = Number(root.dataset.session);
+const csrf = root.dataset.csrf;
+const view = root.dataset.view;
+const onlyGroup = root.dataset.group ? Number(root.dataset.group) : null;
+const SVG = 'http://www.w3.org/2000/svg';
+const GRID_MESSAGES = 6;
+const GRID_DECISIONS = 8;
+
+const state = { session: null, groups: new Map(), clockOffset: 0 };
+const cards = new Map();
+
+// ---------------------------------------------------------------------------------------------
+// Small DOM helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k.startsWith('data-')) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  for (const c of children) if (c) node.append(c);
+  return node;
+}
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+function words(text) {
+  const t = text.trim();
+  return t ? t.split(/\s+/).length : 0;
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// State updates
+
+function applySnapshot(snap) {
+  state.session = snap.session;
+  state.clockOffset = snap.server_now_ms - Date.now();
+  const status = document.getElementById('session-status');
+  if (status) {
+    status.textContent = snap.session.status;
+    status.className = `status status-${snap.session.status}`;
+  }
+  for (const g of snap.groups) {
+    if (onlyGroup !== null && g.id !== onlyGroup) continue;
+    const old = state.groups.get(g.id);
+    if (old && view === 'group') {
+      // The socket's snapshot carries recent messages only: keep the full transcript.
+      const known = new Map(old.messages.map((m) => [m.seq, m]));
+      for (const m of g.messages) known.set(m.seq, m);
+      g.messages = [...known.values()].sort((a, b) => a.seq - b.seq);
+      const seen = new Set(old.decisions.map((d) => `${d.at_ms}|${d.decision}|${d.reason}`));
+      g.decisions = old.decisions.concat(g.decisions.filter((d) => !seen.has(`${d.at_ms}|${d.decision}|${d.reason}`)));
+    }
+    state.groups.set(g.id, g);
+  }
+  renderAll();
+}
+
+function childStats(g, id) {
+  return g.children.find((c) => c.id === id);
+}
+
+function onEvent(ev) {
+  if (ev.type === 'snapshot') return applySnapshot(ev);
+  if (ev.type === 'pong') return;
+  if (ev.type === 'session') {
+    if (state.session) state.session.status = ev.status;
+    const status = document.getElementById('session-status');
+    if (status) {
+      status.textContent = ev.status;
+      status.className = `status status-${ev.status}`;
+    }
+    return;
+  }
+  const g = state.groups.get(ev.group_id);
+  if (!g) return;
+  switch (ev.type) {
+    case 'message': {
+      const m = ev.message;
+      if (g.messages.some((x) => x.seq === m.seq)) return;
+      g.messages.push(m);
+      g.messages.sort((a, b) => a.seq - b.seq);
+      if (view === 'grid' && g.messages.length > 50) g.messages.splice(0, g.messages.length - 50);
+      const c = m.sender_kind === 'child' && m.moderation !== 'hidden' ? childStats(g, m.sender_id) : null;
+      if (c) {
+        c.messages += 1;
+        c.words += words(m.text);
+      }
+      break;
+    }
+    case 'moderation': {
+      const m = g.messages.find((x) => x.seq === ev.seq);
+      if (m && m.moderation !== ev.moderation) {
+        const c = m.sender_kind === 'child' ? childStats(g, m.sender_id) : null;
+        if (c) {
+          const sign = ev.moderation === 'hidden' ? -1 : m.moderation === 'hidden' ? 1 : 0;
+          c.messages += sign;
+          c.words += sign * words(m.text);
+        }
+        m.moderation = ev.moderation;
+      }
+      break;
+    }
+    case 'presence':
+      g.online = ev.online;
+      break;
+    case 'participant': {
+      const c = childStats(g, ev.participant.id);
+      if (c) Object.assign(c, ev.participant);
+      else g.children.push({ ...ev.participant, messages: 0, words: 0 });
+      break;
+    }
+    case 'agent':
+      g.agent = ev.agent;
+      break;
+    case 'decision':
+      g.decisions.push({ at_ms: ev.at_ms, trigger: ev.trigger, decision: ev.decision, reason: ev.reason });
+      if (view === 'grid' && g.decisions.length > GRID_DECISIONS) g.decisions.shift();
+      break;
+    case 'phase':
+      g.phase = ev.phase;
+      g.phases_finished = ev.finished;
+      break;
+    case 'notice':
+      g.notices.push(ev.flag);
+      break;
+    case 'notice_resolved':
+      g.notices = g.notices.filter((n) => n.id !== ev.flag_id);
+      break;
+    default:
+      return;
+  }
+  renderGroup(g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions
+
+async function act(groupId, action, statusNode) {
+  statusNode.textContent = '…';
+  statusNode.classList.remove('error');
+  try {
+    const res = await fetch(`/api/facilitator/groups/${groupId}/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify(action),
+      credentials: 'same-origin',
+    });
+    if (res.ok) {
+      statusNode.textContent = 'Done.';
+      return true;
+    }
+    const body = await res.json().catch(() => ({}));
+    statusNode.textContent = body.error || `Refused (${res.status}).`;
+    statusNode.classList.add('error');
+  } catch {
+    statusNode.textContent = 'The server could not be reached.';
+    statusNode.classList.add('error');
+  }
+  return false;
+}
+
+function controls(g) {
+  const status = el('p', { class: 'action-status', role: 'status' });
+  const pause = el('button', { class: 'button', type: 'button', 'data-action': 'pause' });
+  pause.addEventListener('click', () => {
+    const paused = state.groups.get(g.id).agent.paused;
+    act(g.id, { action: paused ? 'resume_agent' : 'pause_agent' }, status);
+  });
+  const role = el('select', { 'data-action': 'role', title: "The agent's role" });
+  for (const r of ['moderator', 'participant', 'none']) role.append(el('option', { value: r, text: r }));
+  role.addEventListener('change', () => act(g.id, { action: 'switch_role', role: role.value }, status));
+  const skip = el('button', { class: 'button', type: 'button', text: 'Next phase', 'data-action': 'skip' });
+  skip.addEventListener('click', () => act(g.id, { action: 'skip_phase' }, status));
+  const extend = el('button', { class: 'button', type: 'button', text: '+2 min', 'data-action': 'extend' });
+  extend.addEventListener('click', () => act(g.id, { action: 'extend_phase', minutes: 2 }, status));
+
+  const textForm = (label, action, placeholder) => {
+    const input = el('input', { type: 'text', maxLength: 500, placeholder, 'data-action': action });
+    const send = el('button', { class: 'button', type: 'submit', text: label });
+    const form = el('form', { class: 'inline-form' }, input, send);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!input.value.trim()) return;
+      if (await act(g.id, { action, text: input.value }, status)) input.value = '';
+    });
+    return form;
+  };
+  const box = el(
+    'div',
+    { class: 'controls' },
+    el('div', { class: 'control-row' }, pause, role, skip, extend),
+    textForm('Whisper', 'whisper', 'Guidance for the agent (children never see it)'),
+    textForm('Post', 'post', 'Write to the group as the teacher'),
+    status,
+  );
+  box.refresh = (group) => {
+    pause.textContent = group.agent.paused ? 'Resume agent' : 'Pause agent';
+    role.value = group.agent.role;
+  };
+  return box;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function participationChart(g) {
+  const kids = g.children;
+  const maxMsgs = Math.max(1, ...kids.map((c) => c.messages));
+  const maxWords = Math.max(1, ...kids.map((c) => c.words));
+  const rowH = 22;
+  const width = 260;
+  const labelW = 90;
+  const barW = width - labelW - 40;
+  const chart = svg('svg', {
+    class: 'participation',
+    viewBox: `0 0 ${width} ${Math.max(1, kids.length) * rowH + 4}`,
+    role: 'img',
+    'aria-label': kids.map((c) => `${c.nickname}: ${c.messages} messages, ${c.words} words`).join('; ') || 'Nobody has joined yet',
+  });
+  kids.forEach((c, i) => {
+    const y = i * rowH + 2;
+    const online = g.online.includes(c.id);
+    const dot = svg('circle', { cx: 5, cy: y + 9, r: 4, class: online ? 'dot-online' : 'dot-offline' });
+    const name = svg('text', { x: 13, y: y + 13, class: 'bar-label' });
+    const muted = c.muted_until && c.muted_until > Date.now() + state.clockOffset;
+    name.textContent = `${c.avatar} ${c.nickname}${muted ? ' 🔇' : ''}`;
+    const m = svg('rect', { x: labelW, y, height: 8, width: Math.max(1, (c.messages / maxMsgs) * barW), class: 'bar-messages' });
+    const w = svg('rect', { x: labelW, y: y + 10, height: 8, width: Math.max(1, (c.words / maxWords) * barW), class: 'bar-words' });
+    const count = svg('text', { x: labelW + barW + 4, y: y + 13, class: 'bar-count' });
+    count.textContent = `${c.messages}/${c.words}`;
+    chart.append(dot, name, m, w, count);
+  });
+  return chart;
+}
+
+function phaseText(g) {
+  if (g.phases_finished) return 'All phases done';
+  if (!g.phase) return state.session && state.session.status === 'created' ? 'Waiting for the start' : 'Not started';
+  const left = Math.max(0, g.phase.ends_at_ms - (Date.now() + state.clockOffset));
+  const min = Math.floor(left / 60000);
+  const sec = Math.floor((left % 60000) / 1000);
+  return `${g.phase.index + 1}. ${g.phase.name}: ${min}:${String(sec).padStart(2, '0')} left`;
+}
+
+function agentText(g) {
+  const a = g.agent;
+  if (a.role === 'none') return 'No agent (control group)';
+  const latency = a.last_latency_ms != null ? ` · last reply after ${(a.last_latency_ms / 1000).toFixed(1)} s` : '';
+  return `${state.session ? state.session.agent_name : 'Agent'} (${a.role}): ${a.paused ? 'paused' : a.activity}${latency}`;
+}
+
+function messageItem(g, m, withActions) {
+  const li = el('li', { class: `msg msg-${m.sender_kind}${m.moderation === 'hidden' ? ' msg-hidden' : ''}`, 'data-seq': String(m.seq) });
+  li.append(el('span', { class: 'msg-time', text: clock(m.created_at_ms) }), el('strong', { text: `${m.sender_name}: ` }), el('span', { class: 'msg-text', text: m.text }));
+  if (m.moderation === 'hidden') li.append(el('em', { class: 'msg-flag', text: ' (hidden from the group)' }));
+  if (withActions) {
+    const status = el('span', { class: 'action-status' });
+    const hidden = m.moderation === 'hidden';
+    const b = el('button', { class: 'button button-small', type: 'button', text: hidden ? 'Show' : 'Hide', 'data-action': 'hide' });
+    b.addEventListener('click', () => act(g.id, { action: hidden ? 'unhide' : 'hide', seq: m.seq }, status));
+    li.append(' ', b, status);
+  }
+  return li;
+}
+
+function decisionItem(d) {
+  return el(
+    'li',
+    { class: `decision decision-${d.decision}` },
+    el('span', { class: 'msg-time', text: clock(d.at_ms) }),
+    el('strong', { text: ` ${d.decision}` }),
+    el('span', { text: ` (${d.trigger}): ${d.reason}` }),
+  );
+}
+
+function cardFor(g) {
+  let card = cards.get(g.id);
+  if (card) return card;
+  const parts = {
+    title: el('h2'),
+    meta: el('p', { class: 'card-meta' }),
+    phase: el('p', { class: 'card-phase' }),
+    agent: el('p', { class: 'card-agent' }),
+    notices: el('ul', { class: 'notices' }),
+    chart: el('div', { class: 'chart' }),
+    messages: el('ol', { class: 'recent' }),
+    decisions: el('ol', { class: 'decisions' }),
+    controls: controls(g),
+  };
+  const node = el('article', { class: 'group-card', 'data-group': String(g.id) });
+  if (view === 'grid') {
+    const open = el('a', { href: `/facilitator/groups/${g.id}`, text: 'Open transcript', class: 'open-group' });
+    node.append(parts.title, parts.meta, parts.phase, parts.agent, parts.notices, parts.chart, parts.messages, parts.controls, open);
+    document.getElementById('grid').append(node);
+  } else {
+    const panel = document.getElementById('group-panel');
+    node.append(parts.meta, parts.phase, parts.agent, parts.notices, parts.chart, parts.controls);
+    panel.append(node);
+    parts.messages = document.getElementById('transcript');
+    parts.decisions = document.getElementById('decisions');
+    parts.mutes = el('div', { class: 'mutes' });
+    node.append(parts.mutes);
+  }
+  card = { node, parts };
+  cards.set(g.id, card);
+  return card;
+}
+
+function renderGroup(g) {
+  const { node, parts } = cardFor(g);
+  parts.title.textContent = `${g.name} · ${g.join_code}`;
+  parts.meta.textContent = `${g.online.length} of ${g.children.length} online`;
+  parts.phase.textContent = phaseText(g);
+  parts.agent.textContent = agentText(g);
+  parts.agent.dataset.state = g.agent.paused ? 'paused' : g.agent.activity;
+  node.classList.toggle('needs-attention', g.notices.length > 0);
+  parts.notices.replaceChildren(
+    ...g.notices.map((n) => {
+      const status = el('span', { class: 'action-status' });
+      const ok = el('button', { class: 'button button-small', type: 'button', text: 'Dealt with', 'data-action': 'resolve' });
+      ok.addEventListener('click', () => act(g.id, { action: 'resolve_notice', flag_id: n.id }, status));
+      return el('li', { class: 'notice' }, el('span', { text: `⚠ ${n.detail} ` }), ok, status);
+    }),
+  );
+  parts.chart.replaceChildren(participationChart(g));
+  const shown = view === 'grid' ? g.messages.slice(-GRID_MESSAGES) : g.messages;
+  parts.messages.replaceChildren(...shown.map((m) => messageItem(g, m, view === 'group')));
+  if (view === 'group') {
+    parts.decisions.replaceChildren(...g.decisions.map(decisionItem));
+    const status = el('span', { class: 'action-status' });
+    parts.mutes.replaceChildren(
+      el('h3', { text: 'Children' }),
+      ...g.children.map((c) => {
+        const muted = c.muted_until && c.muted_until > Date.now() + state.clockOffset;
+        const b = el('button', { class: 'button button-small', type: 'button', text: muted ? `Unmute ${c.nickname}` : `Mute ${c.nickname} for 5 min`, 'data-action': 'mute' });
+        b.addEventListener('click', () =>
+          act(g.id, muted ? { action: 'unmute', participant_id: c.id } : { action: 'mute', participant_id: c.id, minutes: 5 }, status),
+        );
+        return el('p', {}, b);
+      }),
+      status,
+    );
+  }
+  parts.controls.refresh(g);
+}
+
+function renderAll() {
+  for (const g of state.groups.values()) renderGroup(g);
+}
+
+// The phase countdowns.
+setInterval(() => {
+  for (const g of state.groups.values()) {
+    const card = cards.get(g.id);
+    if (card) card.parts.phase.textContent = phaseText(g);
+  }
+}, 1000);
+
+// ---------------------------------------------------------------------------------------------
+// The socket, reconnecting with backoff
+
+const conn = document.getElementById('conn');
+let retry = 500;
+
+async function loadTranscript() {
+  const res = await fetch(`/api/facilitator/groups/${onlyGroup}/transcript`, { credentials: 'same-origin' });
+  if (res.ok) applySnapshot(await res.json());
+}
+
+function connect() {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(`${proto}//${location.host}/facilitator/ws?session=${sessionId}`);
+  ws.addEventListener('open', () => {
+    retry = 500;
+    conn.textContent = 'live';
+    conn.className = 'conn conn-live';
+  });
+  ws.addEventListener('message', (e) => {
+    try {
+      onEvent(JSON.parse(e.data));
+    } catch (err) {
+      console.error('dashboard event', err);
+    }
+  });
+  ws.addEventListener('close', (e) => {
+    if (e.code === 4001) {
+      location.href = '/facilitator/login';
+      return;
+    }
+    conn.textContent = 'reconnecting…';
+    conn.className = 'conn conn-lost';
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 10000);
+  });
+}
+
+for (const form of document.querySelectorAll('form.confirm')) {
+  form.addEventListener('submit', (e) => {
+    if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+  });
+}
+
+if (view === 'group') {
+  loadTranscript().finally(connect);
+} else {
+  connect();
+}
