@@ -179,6 +179,25 @@ fn session_create_prints_join_codes_and_lists_activities_when_unknown() {
     for code in codes {
         assert!(peerlearn::join_code::normalise(code).is_some(), "{code}");
     }
+    assert!(text.contains("(running)"), "started at once: {text}");
+    let waiting = peerlearn(dir.path())
+        .args([
+            "session",
+            "create",
+            "--activity",
+            "playground",
+            "--no-start",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&waiting.stdout).contains("(created)"));
+    let nobody = peerlearn(dir.path())
+        .args(["session", "create", "--activity", "playground"])
+        .args(["--facilitator", "nobody"])
+        .output()
+        .unwrap();
+    assert_eq!(nobody.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("facilitator add"));
     assert!(
         dir.path().join("data/peerlearn.db").exists(),
         "the default database is created on first run"
