@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod agent;
+pub mod analyze;
 pub mod auth;
 pub mod bench;
 pub mod config;

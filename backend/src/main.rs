@@ -42,6 +42,12 @@ enum Command {
     Facilitator(FacilitatorCommand),
     /// Export a session's transcripts for analysis (pseudonymised).
     Export(ExportArgs),
+    /// Manage a session's codebook for thematic analysis.
+    #[command(subcommand)]
+    Codebook(peerlearn::analyze::CodebookCommand),
+    /// Analyse a session: inter-rater agreement, participation.
+    #[command(subcommand)]
+    Analyze(peerlearn::analyze::AnalyzeCommand),
     /// Run a scripted classroom session (a scenario) against the real agent and measure it.
     Simulate(peerlearn::simulate::SimulateArgs),
     /// Benchmarks; each prints one JSON object.
@@ -103,9 +109,10 @@ struct ExportArgs {
     /// The session to export.
     #[arg(long)]
     session: i64,
-    /// csv, jsonl, txt (a readable script) or qdpx (REFI-QDA for NVivo, ATLAS.ti, MAXQDA, QualCoder).
+    /// csv, jsonl, txt (a readable script), qdpx (REFI-QDA for NVivo, ATLAS.ti, MAXQDA,
+    /// QualCoder; with the codebook and codings) or qdc (the codebook alone).
     #[arg(long, default_value = "csv")]
-    format: peerlearn_transcripts::ExportFormat,
+    format: peerlearn::export::Format,
     /// Only this group (by id).
     #[arg(long)]
     group: Option<i64>,
@@ -141,6 +148,8 @@ enum BenchCommand {
     Chat(peerlearn::bench::chat::ChatBenchArgs),
     /// The inference engine under a fixed multi-room group-chat workload.
     Engine(peerlearn::bench::engine::EngineBenchArgs),
+    /// Exports of a large seeded session through the store: CSV and QDPX times, peak memory.
+    Export(peerlearn::bench::export::ExportBenchArgs),
 }
 
 fn parse_role(s: &str) -> Result<AgentRole, String> {
@@ -163,6 +172,9 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             if err.downcast_ref::<ConfigError>().is_some()
                 || err.downcast_ref::<UsageError>().is_some()
+                || err
+                    .downcast_ref::<peerlearn::analyze::UsageError>()
+                    .is_some()
             {
                 ExitCode::from(2)
             } else {
@@ -186,6 +198,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             add_facilitator(&name, &database, &file).await
         }
         Command::Export(args) => export(args, &file).await,
+        Command::Codebook(cmd) => peerlearn::analyze::run_codebook(cmd, &file).await,
+        Command::Analyze(cmd) => peerlearn::analyze::run_analyze(cmd, &file).await,
         Command::Simulate(args) => {
             let report = peerlearn::simulate::run_command(&args, &file).await?;
             if args.json {
@@ -202,6 +216,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Engine(args)) => {
             let report = peerlearn::bench::engine::run(args).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Export(args)) => {
+            let report = peerlearn::bench::export::run(args).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
@@ -367,7 +386,7 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("session-{}.{}", args.session, args.format.extension()).into());
     let summary = if out.as_os_str() == "-" {
         let stdout = std::io::stdout().lock();
-        peerlearn::export::write_session(
+        peerlearn::export::write_file(
             &store,
             &header,
             args.format,
@@ -375,13 +394,14 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
             std::io::BufWriter::new(stdout),
             progress,
         )
-        .await?
+        .await
+        .map_err(export_error)?
     } else {
         // Write beside the target and rename at the end: a failed export leaves no half file.
         let partial = out.with_extension(format!("{}.partial", args.format.extension()));
         let file = std::fs::File::create(&partial)
             .with_context(|| format!("cannot create {}", partial.display()))?;
-        let result = peerlearn::export::write_session(
+        let result = peerlearn::export::write_file(
             &store,
             &header,
             args.format,
@@ -398,7 +418,7 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&partial);
-                return Err(e.into());
+                return Err(export_error(e));
             }
         }
     };
@@ -423,7 +443,13 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
             store::now_ms(),
         )
         .await?;
-    if out.as_os_str() != "-" {
+    if out.as_os_str() != "-" && args.format == peerlearn::export::Format::Qdc {
+        eprintln!(
+            "exported the codebook of session {} to {}",
+            args.session,
+            out.display()
+        );
+    } else if out.as_os_str() != "-" {
         eprintln!(
             "exported {} messages of session {} to {}",
             summary.utterances,
@@ -434,6 +460,14 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
     std::io::stderr().flush().ok();
     store.close().await;
     Ok(())
+}
+
+fn export_error(e: peerlearn::export::ExportError) -> anyhow::Error {
+    if e.is_usage() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
 }
 
 fn init_tracing() {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
-    AddFacilitatorError, AgentEvent, AgentRole, JoinError, Moderation, NewGroup, NewMessage,
-    NewSession, SenderKind, SessionStatus, Store, StoreError,
+    AddFacilitatorError, AgentEvent, AgentRole, CodeFields, CodingError, JoinError, Moderation,
+    NewCoding, NewGroup, NewMessage, NewSession, SenderKind, SessionStatus, Store, StoreError,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -36,6 +36,9 @@ conformance!(
     logs_round_trip,
     text_round_trips_exactly,
     facilitators_and_their_sign_ins,
+    codebook_edits,
+    codings_are_unique_per_coder_code_and_utterance,
+    codebook_import_is_all_or_nothing,
 );
 
 async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
@@ -482,4 +485,250 @@ async fn the_sqlite_file_and_its_folder_are_created_on_first_run() {
         again.messages_after(groups[0], 0, 10).await.unwrap()[0].text,
         "kept"
     );
+}
+
+fn code(name: &str) -> CodeFields {
+    CodeFields::named(name)
+}
+
+async fn codebook_edits(store: Store) {
+    let (session, _) = new_session(&store, 1).await;
+    let (other_session, _) = new_session(&store, 1).await;
+    let mut f = code("  Agent as manager ");
+    f.color = Some("f80".into());
+    f.description = Some("Children defer to the agent".into());
+    f.codable = false;
+    let manager = store.create_code(session, &f, 10).await.unwrap();
+    assert_eq!(manager.name, "Agent as manager");
+    assert_eq!(manager.color.as_deref(), Some("#FF8800"));
+    assert!(!manager.codable);
+    assert_eq!(manager.guid.len(), 36);
+    let mut f = code("Follows instruction");
+    f.parent_id = Some(manager.id);
+    let follows = store.create_code(session, &f, 11).await.unwrap();
+    let ideas = store
+        .create_code(session, &code("Idée 💡"), 12)
+        .await
+        .unwrap();
+    // The same name in another session is fine; in the same session, not even in other case.
+    store
+        .create_code(other_session, &code("Idée 💡"), 13)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_code(session, &code("AGENT AS MANAGER"), 14)
+            .await,
+        Err(CodingError::DuplicateName(_))
+    ));
+    for bad in [code(" "), {
+        let mut f = code("x");
+        f.color = Some("red".into());
+        f
+    }] {
+        assert!(matches!(
+            store.create_code(session, &bad, 15).await,
+            Err(CodingError::Invalid(_))
+        ));
+    }
+    assert!(matches!(
+        store.create_code(999_999, &code("x"), 15).await,
+        Err(CodingError::Store(StoreError::NotFound("session")))
+    ));
+    let foreign = store.codebook(other_session).await.unwrap()[0].id;
+    let mut f = code("x");
+    f.parent_id = Some(foreign);
+    assert!(matches!(
+        store.create_code(session, &f, 15).await,
+        Err(CodingError::Invalid(_))
+    ));
+
+    // Updates keep the GUID; a parent may not become its own descendant.
+    let mut f = code("Follows the agent");
+    f.parent_id = Some(manager.id);
+    let renamed = store.update_code(follows.id, &f).await.unwrap();
+    assert_eq!(renamed.guid, follows.guid);
+    assert_eq!(renamed.name, "Follows the agent");
+    let mut f = code("Agent as manager");
+    f.parent_id = Some(follows.id);
+    assert!(matches!(
+        store.update_code(manager.id, &f).await,
+        Err(CodingError::Invalid(_))
+    ));
+    let mut f = code("Idée 💡");
+    f.parent_id = Some(ideas.id);
+    assert!(matches!(
+        store.update_code(ideas.id, &f).await,
+        Err(CodingError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .update_code(ideas.id, &code("follows the AGENT"))
+            .await,
+        Err(CodingError::DuplicateName(_))
+    ));
+
+    // Deleting a category moves its children up instead of deleting them.
+    store.delete_code(manager.id).await.unwrap();
+    let book = store.codebook(session).await.unwrap();
+    assert_eq!(
+        book.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["Follows the agent", "Idée 💡"]
+    );
+    assert_eq!(book[0].parent_id, None);
+    assert!(matches!(
+        store.delete_code(manager.id).await,
+        Err(CodingError::Store(StoreError::NotFound("code")))
+    ));
+}
+
+async fn codings_are_unique_per_coder_code_and_utterance(store: Store) {
+    let (session, groups) = new_session(&store, 2).await;
+    let (other_session, other_groups) = new_session(&store, 1).await;
+    for (g, n) in [(groups[0], 3), (groups[1], 2), (other_groups[0], 1)] {
+        for i in 0..n {
+            store
+                .append_message(&child_message(g, &format!("c{i}"), "hello"))
+                .await
+                .unwrap();
+        }
+    }
+    let a = store.create_code(session, &code("A"), 1).await.unwrap();
+    let b = store.create_code(session, &code("B"), 1).await.unwrap();
+    let mut cat = code("Category");
+    cat.codable = false;
+    let cat = store.create_code(session, &cat, 1).await.unwrap();
+    let coding = |code_id, group_id, seq, coder: &str| NewCoding {
+        code_id,
+        group_id,
+        seq,
+        coder: coder.into(),
+        facilitator_id: None,
+        created_at: 5,
+    };
+    let first = store
+        .add_coding(&coding(a.id, groups[0], 2, "alice"))
+        .await
+        .unwrap();
+    let again = store
+        .add_coding(&coding(a.id, groups[0], 2, " alice "))
+        .await
+        .unwrap();
+    assert_eq!(first, again, "a repeated coding is the same coding");
+    store
+        .add_coding(&coding(a.id, groups[0], 2, "bob"))
+        .await
+        .unwrap();
+    store
+        .add_coding(&coding(b.id, groups[0], 2, "alice"))
+        .await
+        .unwrap();
+    store
+        .add_coding(&coding(b.id, groups[1], 1, "bob"))
+        .await
+        .unwrap();
+    store
+        .add_coding(&coding(a.id, groups[0], 1, "bob"))
+        .await
+        .unwrap();
+    for bad in [
+        coding(a.id, groups[0], 99, "alice"),      // no such message
+        coding(a.id, other_groups[0], 1, "alice"), // another session's message
+        coding(cat.id, groups[0], 1, "alice"),     // a category
+        coding(a.id, groups[0], 1, "   "),         // no coder
+    ] {
+        let err = store.add_coding(&bad).await.unwrap_err();
+        assert!(matches!(err, CodingError::Invalid(_)), "{bad:?}: {err}");
+    }
+    assert!(matches!(
+        store
+            .add_coding(&coding(999_999, groups[0], 1, "alice"))
+            .await,
+        Err(CodingError::Store(StoreError::NotFound("code")))
+    ));
+    let all = store.codings(session).await.unwrap();
+    let key = |c: &peerlearn::store::CodingRecord| (c.group_id, c.seq, c.coder.clone(), c.code_id);
+    assert_eq!(
+        all.iter().map(key).collect::<Vec<_>>(),
+        [
+            (groups[0], 1, "bob".to_string(), a.id),
+            (groups[0], 2, "alice".to_string(), a.id),
+            (groups[0], 2, "alice".to_string(), b.id),
+            (groups[0], 2, "bob".to_string(), a.id),
+            (groups[1], 1, "bob".to_string(), b.id),
+        ]
+    );
+    assert!(store.codings(other_session).await.unwrap().is_empty());
+    assert!(store
+        .remove_coding("alice", b.id, groups[0], 2)
+        .await
+        .unwrap());
+    assert!(!store
+        .remove_coding("alice", b.id, groups[0], 2)
+        .await
+        .unwrap());
+    // Deleting a code deletes its codings.
+    store.delete_code(a.id).await.unwrap();
+    assert_eq!(store.codings(session).await.unwrap().len(), 1);
+}
+
+async fn codebook_import_is_all_or_nothing(store: Store) {
+    let (session, _) = new_session(&store, 1).await;
+    let csv =
+        "name,description,colour,parent\nIdeas,new ideas,#00aa00,\nWild idea,,,ideas\nManager,,,\n";
+    let summary = store
+        .import_codebook_file(session, csv.as_bytes(), 1)
+        .await
+        .unwrap();
+    assert_eq!((summary.created, summary.updated), (3, 0));
+    let book = store.codebook(session).await.unwrap();
+    assert_eq!(book.len(), 3);
+    assert_eq!(book[1].parent_id, Some(book[0].id));
+    assert_eq!(book[0].color.as_deref(), Some("#00AA00"));
+
+    // The same file again updates in place (same GUIDs, derived from the names).
+    let summary = store
+        .import_codebook_file(session, csv.as_bytes(), 2)
+        .await
+        .unwrap();
+    assert_eq!((summary.created, summary.updated), (0, 3));
+    assert_eq!(store.codebook(session).await.unwrap(), book);
+
+    // A malformed file: line and reason, nothing written.
+    let bad = "name,colour\nFresh,#123456\nBroken,blue\n";
+    let err = store
+        .import_codebook_file(session, bad.as_bytes(), 3)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CodingError::Import(_)), "{err}");
+    assert!(err.to_string().contains("line 3"), "{err}");
+    assert_eq!(store.codebook(session).await.unwrap(), book);
+
+    // A conflict found only while writing rolls back the codes written before it: "Fresh" is
+    // new, then "Ideas" (matched by name) would be renamed to "Manager", which is taken.
+    let gen = peerlearn_transcripts::qdpx::guid::GuidGen::new("", None);
+    let ideas_guid = gen.derive("code-name", &[b"ideas".as_slice()]).to_string();
+    assert_eq!(ideas_guid, book[0].guid);
+    let clash = format!("id,name\nfresh-1,Fresh\n{ideas_guid},Manager\n");
+    let err = store
+        .import_codebook_file(session, clash.as_bytes(), 4)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CodingError::DuplicateName(_)), "{err}");
+    assert_eq!(store.codebook(session).await.unwrap(), book);
+
+    // A .qdc keeps its GUIDs, and an unknown session is refused.
+    let qdc = "<?xml version=\"1.0\"?><CodeBook xmlns=\"urn:QDA-XML:codebook:1.0\"><Codes>\
+        <Code guid=\"0b1f2c3d-0000-4000-8000-000000000001\" name=\"Trust\" isCodable=\"true\" color=\"#112233\"/>\
+        </Codes></CodeBook>";
+    store
+        .import_codebook_file(session, qdc.as_bytes(), 5)
+        .await
+        .unwrap();
+    let book = store.codebook(session).await.unwrap();
+    assert_eq!(book[3].guid, "0b1f2c3d-0000-4000-8000-000000000001");
+    assert!(matches!(
+        store.import_codebook_file(999_999, qdc.as_bytes(), 6).await,
+        Err(CodingError::Store(StoreError::NotFound("session")))
+    ));
 }

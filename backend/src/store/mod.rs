@@ -8,6 +8,7 @@
 //! Durability contract: [`Store::append_message`] returns only after its transaction has
 //! committed, so whoever acknowledges a message after it can promise it is stored.
 
+mod coding;
 mod directives;
 mod facilitators;
 mod log;
@@ -23,6 +24,7 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 use crate::config::{DatabaseKind, DatabaseSettings};
 
+pub use coding::{CodeFields, CodeRecord, CodingError, CodingRecord, ImportSummary, NewCoding};
 pub use directives::DirectiveRecord;
 pub use facilitators::{AddFacilitatorError, Login};
 pub use messages::Appended;

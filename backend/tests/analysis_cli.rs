@@ -1,0 +1,400 @@
+//! The research commands over a real stored session: `codebook import` (all or nothing),
+//! `analyze irr`, `analyze participation`, and exports carrying the codebook and codings
+//! (`--format qdpx` valid against the REFI-QDA schema, `--format qdc`); bad requests exit 2.
+
+mod common;
+
+use std::process::Command;
+
+use peerlearn::store::{
+    AgentEvent, AgentRole, Moderation, NewCoding, NewGroup, NewMessage, NewSession, SenderKind,
+    Store,
+};
+
+fn peerlearn(dir: &std::path::Path, db: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_peerlearn"));
+    cmd.current_dir(dir)
+        .env("PEERLEARN_LOG", "warn")
+        .env("PEERLEARN_DATABASE_URL", db);
+    cmd
+}
+
+async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
+    let (session, groups) = store
+        .create_session(&NewSession {
+            facilitator_id: None,
+            activity_id: "playground".into(),
+            language: "en".into(),
+            agent_name: "Blue".into(),
+            groups: vec![
+                NewGroup {
+                    name: "Group 1".into(),
+                    agent_role: AgentRole::Moderator,
+                },
+                NewGroup {
+                    name: "Group 2".into(),
+                    agent_role: AgentRole::None,
+                },
+            ],
+            created_at: 1_000,
+            phase_minutes: None,
+        })
+        .await
+        .unwrap();
+    let g = groups[0].id;
+    let mia = store
+        .add_participant(g, "Mia", "🦊", "h1", 2_000)
+        .await
+        .unwrap();
+    let leo = store
+        .add_participant(g, "Leo", "🐼", "h2", 2_100)
+        .await
+        .unwrap();
+    let say = |seq: usize, kind: SenderKind, sender: Option<i64>, text: &str| NewMessage {
+        group_id: g,
+        client_msg_id: format!("m{seq}"),
+        sender_kind: kind,
+        sender_id: sender,
+        text: text.into(),
+        phase: Some("Ideas".into()),
+        created_at: 3_000 + seq as i64,
+        reply_to: None,
+    };
+    store
+        .append_message(&say(
+            1,
+            SenderKind::Child,
+            Some(mia.id),
+            "A ramp for the slide, \"wide\", 🛝",
+        ))
+        .await
+        .unwrap();
+    store
+        .append_message(&say(
+            2,
+            SenderKind::Agent,
+            None,
+            "Leo, what do you think of Mia's ramp?",
+        ))
+        .await
+        .unwrap();
+    store
+        .append_message(&say(
+            3,
+            SenderKind::Child,
+            Some(leo.id),
+            "I like Mia's idea",
+        ))
+        .await
+        .unwrap();
+    store
+        .append_message(&say(4, SenderKind::Child, Some(leo.id), "something unkind"))
+        .await
+        .unwrap();
+    store
+        .set_moderation(g, 4, Moderation::Hidden, None, 9_000)
+        .await
+        .unwrap();
+    store
+        .record_agent_event(&AgentEvent {
+            group_id: g,
+            trigger: "imbalance".into(),
+            decision: "speak:invite".into(),
+            reason: "Leo has not spoken yet".into(),
+            message_seq: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    (session.id, groups.iter().map(|g| g.id).collect())
+}
+
+async fn fixture() -> (tempfile::TempDir, String, Store, i64, Vec<i64>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("x.db").display());
+    let settings = peerlearn::config::DatabaseSettings {
+        url: db.clone(),
+        kind: peerlearn::config::DatabaseKind::Sqlite,
+        connect_timeout: std::time::Duration::from_secs(5),
+    };
+    let store = Store::connect(&settings).await.unwrap();
+    let (session, groups) = stored_session(&store).await;
+    (dir, db, store, session, groups)
+}
+
+fn run(dir: &std::path::Path, db: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = peerlearn(dir, db).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn validate_qdpx(dir: &std::path::Path, qdpx: &std::path::Path) -> String {
+    let qde = dir.join("project.qde");
+    let unzip = Command::new("python3")
+        .args(["-c", "import sys,zipfile; open(sys.argv[2],'wb').write(zipfile.ZipFile(sys.argv[1]).read('project.qde'))"])
+        .arg(qdpx)
+        .arg(&qde)
+        .status()
+        .unwrap();
+    assert!(unzip.success());
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../transcripts/tests/data/Project.xsd"
+    );
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--schema", xsd])
+        .arg(&qde)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    std::fs::read_to_string(&qde).unwrap()
+}
+
+const CODEBOOK: &str = "name,description,colour,parent\n\
+Agent as manager,Children treat the agent as a boss,#FF8800,\n\
+Follows instruction,,#00AA11,Agent as manager\n\
+Creative idea,,,\n";
+
+#[tokio::test]
+async fn codebook_import_then_agreement_and_coded_exports() {
+    let (dir, db, store, session, groups) = fixture().await;
+    let s = session.to_string();
+    std::fs::write(dir.path().join("book.csv"), CODEBOOK).unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &db,
+        &["codebook", "import", "--session", &s, "book.csv"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("imported 3 codes"), "{out}");
+
+    // Fewer than two coders: a clear message.
+    let (code, _, err) = run(dir.path(), &db, &["analyze", "irr", "--session", &s]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("at least two coders"), "{err}");
+
+    // alice: code A on 1 and 2; bob: code A on 1 and 3 (3 visible units in group 1).
+    // both 1, only_a 1, only_b 1, neither 0: p_o = 1/3, p_e = 5/9, kappa = -0.5.
+    let book = store.codebook(session).await.unwrap();
+    let follows = book
+        .iter()
+        .find(|c| c.name == "Follows instruction")
+        .unwrap();
+    let g = groups[0];
+    for (coder, seq) in [("alice", 1), ("alice", 2), ("bob", 1), ("bob", 3)] {
+        store
+            .add_coding(&NewCoding {
+                code_id: follows.id,
+                group_id: g,
+                seq,
+                coder: coder.into(),
+                facilitator_id: None,
+                created_at: 10_000,
+            })
+            .await
+            .unwrap();
+    }
+    let (code, out, err) = run(
+        dir.path(),
+        &db,
+        &["analyze", "irr", "--session", &s, "--json"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["coders"], serde_json::json!(["alice", "bob"]));
+    assert_eq!(report["units"], 3, "the hidden message is not a unit");
+    let c = report["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code_name"] == "Follows instruction")
+        .unwrap();
+    let kappa = c["pairs"][0]["kappa"]["kappa"].as_f64().unwrap();
+    assert!((kappa + 0.5).abs() < 1e-9, "{kappa}");
+    let (code, out, err) = run(dir.path(), &db, &["analyze", "irr", "--session", &s]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("Follows instruction")
+            && out.contains("alice / bob")
+            && out.contains("-0.500"),
+        "{out}"
+    );
+
+    // The QDPX carries the codebook and the codings, and still validates.
+    let (code, _, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "export",
+            "--session",
+            &s,
+            "--format",
+            "qdpx",
+            "--out",
+            "p.qdpx",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let qde = validate_qdpx(dir.path(), &dir.path().join("p.qdpx"));
+    assert!(
+        qde.contains("<CodeBook>") || qde.contains("<CodeBook"),
+        "{qde}"
+    );
+    assert!(qde.contains("Follows instruction"));
+    assert_eq!(qde.matches("<Coding ").count(), 4, "{qde}");
+    assert!(!qde.contains("Mia"));
+
+    // The codebook alone, with the same GUIDs.
+    let (code, _, err) = run(
+        dir.path(),
+        &db,
+        &["export", "--session", &s, "--format", "qdc"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let qdc = std::fs::read_to_string(dir.path().join(format!("session-{session}.qdc"))).unwrap();
+    assert!(
+        qdc.contains("<CodeBook") && qdc.contains(&follows.guid),
+        "{qdc}"
+    );
+    let back = peerlearn_transcripts::read_qdc(qdc.as_bytes()).unwrap();
+    assert_eq!(back.codes.len(), 3);
+
+    let audit = store.audit_log().await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["codebook_import", "export", "export"]);
+}
+
+#[tokio::test]
+async fn a_malformed_codebook_imports_nothing() {
+    let (dir, db, store, session, _) = fixture().await;
+    let s = session.to_string();
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "name,colour\nFine,#123456\nBroken,blue\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.qdc"),
+        "<CodeBook><Codes>\n<Code name=\"a\"></Codes>",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("ok.csv"), CODEBOOK).unwrap();
+    for (args, says) in [
+        (
+            vec!["codebook", "import", "--session", &s, "bad.csv"],
+            "bad.csv: line 3: colour \"blue\" is not #RRGGBB; nothing was imported",
+        ),
+        (
+            vec!["codebook", "import", "--session", &s, "bad.qdc"],
+            "bad.qdc: line 2",
+        ),
+        (
+            vec!["codebook", "import", "--session", &s, "missing.csv"],
+            "cannot read missing.csv",
+        ),
+        (
+            vec!["codebook", "import", "--session", "999", "ok.csv"],
+            "session 999 not found",
+        ),
+    ] {
+        let (code, _, err) = run(dir.path(), &db, &args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(store.codebook(session).await.unwrap().is_empty());
+    assert!(store.audit_log().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn participation_tables() {
+    let (dir, db, store, session, groups) = fixture().await;
+    let s = session.to_string();
+    store
+        .add_directive(groups[0], "invite", None, Some(2), 3_002)
+        .await
+        .unwrap();
+    let d = store.directives(groups[0]).await.unwrap();
+    store
+        .resolve_directive(d[0].id, "followed", 3_003)
+        .await
+        .unwrap();
+    let (code, _, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "analyze",
+            "participation",
+            "--session",
+            &s,
+            "--out",
+            "p.csv",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let groups_csv = std::fs::read_to_string(dir.path().join("p.csv")).unwrap();
+    let speakers_csv = std::fs::read_to_string(dir.path().join("p-speakers.csv")).unwrap();
+    let rows: Vec<&str> = groups_csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{groups_csv}");
+    let header: Vec<&str> = rows[0].split(',').collect();
+    let row: Vec<&str> = rows[1].split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    // Group 1: Mia 1 turn, Leo 1 visible turn (the hidden one is left out), the agent 1.
+    assert_eq!(col("child_turns"), "2");
+    assert_eq!(col("agent_turns"), "1");
+    assert_eq!(col("child_turn_gini"), "0.0000");
+    assert_eq!(col("directives"), "1");
+    assert_eq!(col("directive_compliance"), "1.0000");
+    assert_eq!(col("agent_replies"), "1");
+    assert!(speakers_csv.contains("Child 1") && speakers_csv.contains("Child 2"));
+    assert!(!speakers_csv.contains("Mia") && !groups_csv.contains("Leo"));
+
+    let (code, out, _) = run(
+        dir.path(),
+        &db,
+        &["analyze", "participation", "--session", &s, "--out", "-"],
+    );
+    assert_eq!(code, Some(0));
+    assert!(out.contains("child_turn_gini") && out.contains("share_of_child_turns"));
+
+    for (args, says) in [
+        (
+            vec!["analyze", "participation", "--session", "999"],
+            "session 999 not found",
+        ),
+        (
+            vec![
+                "analyze",
+                "participation",
+                "--session",
+                &s,
+                "--group",
+                "999",
+            ],
+            "group 999",
+        ),
+        (
+            vec!["analyze", "irr", "--session", "999"],
+            "session 999 not found",
+        ),
+        (
+            vec!["analyze", "irr", "--session", &s, "--coverage", "some"],
+            "some",
+        ),
+        (
+            vec!["export", "--session", &s, "--format", "qdc"],
+            "has no codebook",
+        ),
+    ] {
+        let (code, _, err) = run(dir.path(), &db, &args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join(format!("session-{session}.qdc")).exists());
+}
