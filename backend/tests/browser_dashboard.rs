@@ -179,6 +179,56 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         .any(|a| a.action == "whisper" && a.detail.contains(whisper)));
     assert!(audit.iter().any(|a| a.action == "pause_agent"));
 
+    // The group's transcript view: add a code and apply it to Mia's message.
+    click(&teacher, ".group-card a.open-group").await;
+    teacher
+        .wait_until(
+            "the transcript with Mia's message",
+            "return [...document.querySelectorAll('#transcript .msg-text')] \
+                    .some(p => p.textContent === arguments[0]);",
+            vec![json!(text)],
+        )
+        .await;
+    type_into(&teacher, "#code-name", "Inclusive design").await;
+    teacher
+        .find("#code-name")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .unwrap();
+    teacher
+        .wait_until(
+            "the new code in the codebook and the transcript",
+            "return document.querySelectorAll('#codes .code-row').length === 1 \
+                    && document.querySelectorAll('#transcript select.apply-code').length > 0;",
+            vec![],
+        )
+        .await;
+    teacher
+        .js(
+            "const li = [...document.querySelectorAll('#transcript li.msg')] \
+                 .find(li => li.querySelector('.msg-text').textContent === arguments[0]); \
+             const pick = li.querySelector('select.apply-code'); \
+             pick.value = pick.options[1].value; \
+             pick.dispatchEvent(new Event('change'));",
+            vec![json!(text)],
+        )
+        .await;
+    teacher
+        .wait_until(
+            "the code on Mia's message",
+            "return [...document.querySelectorAll('#transcript .code-chip.mine')] \
+                    .some(c => c.textContent.startsWith('Inclusive design'));",
+            vec![],
+        )
+        .await;
+    let codings = store
+        .codings(store.group(1).await.unwrap().session_id)
+        .await
+        .unwrap();
+    assert_eq!(codings.len(), 1);
+    assert_eq!(codings[0].coder, "ms-lee");
+
     teacher.close().await;
     child.close().await;
     server.stop().await;

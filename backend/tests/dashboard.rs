@@ -1065,3 +1065,224 @@ async fn the_live_socket_and_stepping_in() {
         .iter()
         .any(|a| a.action == "export"));
 }
+
+async fn json_request(
+    srv: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    fac: &Fac,
+    body: &str,
+) -> reqwest::Response {
+    client()
+        .request(method, format!("{}{path}", srv.base))
+        .header(header::COOKIE, &fac.cookie)
+        .header("x-csrf-token", &fac.csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
+    use reqwest::Method;
+    let srv = TestServer::start().await;
+    add_facilitator(&srv, "ms-lee").await;
+    add_facilitator(&srv, "mr-kim").await;
+    let lee = sign_in(&srv, "ms-lee").await;
+    let kim = sign_in(&srv, "mr-kim").await;
+    let session = create_session(&srv, &lee, &[("activity", "playground"), ("groups", "1")]).await;
+    assert_eq!(set_status(&srv, &lee, session, "start").await.status(), 303);
+    let (group, code) = groups(&srv, session).await[0].clone();
+    let mia = child(&srv, &code, "Mia").await;
+    let mut ws = child_socket(&srv, group, &mia).await;
+    let seq = say(&mut ws, "c1", "what if the slide had a ramp").await["seq"]
+        .as_i64()
+        .unwrap();
+
+    // The codebook: add, refuse a duplicate and bad input, rename.
+    let codes = format!("/api/facilitator/sessions/{session}/codes");
+    let r = json_request(
+        &srv,
+        Method::POST,
+        &codes,
+        &lee,
+        r##"{"name":"Builds on an idea","color":"#1d4ed8"}"##,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let made: Value = r.json().await.unwrap();
+    let code_id = made["id"].as_i64().unwrap();
+    for (body, status) in [
+        (r#"{"name":"builds on an IDEA"}"#, 409),
+        (r#"{"name":""}"#, 400),
+        (r#"{"name":"x","color":"blue-ish"}"#, 400),
+        ("{", 400),
+    ] {
+        assert_eq!(
+            json_request(&srv, Method::POST, &codes, &lee, body)
+                .await
+                .status(),
+            status,
+            "{body}"
+        );
+    }
+    let rename = format!("{codes}/{code_id}");
+    let r = json_request(
+        &srv,
+        Method::POST,
+        &rename,
+        &lee,
+        r#"{"name":"Building on ideas"}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    // Another facilitator can neither see nor change it.
+    assert_eq!(
+        get(
+            &srv,
+            &format!("/api/facilitator/sessions/{session}/coding"),
+            Some(&kim.cookie)
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        json_request(&srv, Method::POST, &rename, &kim, r#"{"name":"mine now"}"#)
+            .await
+            .status(),
+        404
+    );
+    let codings = format!("/api/facilitator/groups/{group}/codings");
+    let apply = json!({"code_id": code_id, "seq": seq}).to_string();
+    assert_eq!(
+        json_request(&srv, Method::POST, &codings, &kim, &apply)
+            .await
+            .status(),
+        404
+    );
+
+    // Coding: apply (twice is the same coding), refuse unknown utterances and codes.
+    let r = json_request(&srv, Method::POST, &codings, &lee, &apply).await;
+    assert_eq!(r.status(), 200);
+    let first: Value = r.json().await.unwrap();
+    assert_eq!(first["coder"], "ms-lee");
+    let again: Value = json_request(&srv, Method::POST, &codings, &lee, &apply)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let bad_seq = json!({"code_id": code_id, "seq": 999}).to_string();
+    assert_eq!(
+        json_request(&srv, Method::POST, &codings, &lee, &bad_seq)
+            .await
+            .status(),
+        400
+    );
+    let bad_code = json!({"code_id": 999_999, "seq": seq}).to_string();
+    assert_eq!(
+        json_request(&srv, Method::POST, &codings, &lee, &bad_code)
+            .await
+            .status(),
+        404
+    );
+    let no_csrf = client()
+        .post(format!("{}{codings}", srv.base))
+        .header(header::COOKIE, &lee.cookie)
+        .body(apply.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let state: Value = get(
+        &srv,
+        &format!("/api/facilitator/sessions/{session}/coding"),
+        Some(&lee.cookie),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(state["coder"], "ms-lee");
+    assert_eq!(state["codes"][0]["name"], "Building on ideas");
+    assert_eq!(state["codings"].as_array().unwrap().len(), 1);
+
+    // The downloads: the codebook, the QDPX with the coding, participation, agreement.
+    let export = |format: &str| format!("/facilitator/sessions/{session}/export?format={format}");
+    let qdc = get(&srv, &export("qdc"), Some(&lee.cookie)).await;
+    assert_eq!(qdc.status(), 200);
+    assert!(qdc.text().await.unwrap().contains("Building on ideas"));
+    let qdpx = get(&srv, &export("qdpx"), Some(&lee.cookie)).await;
+    assert_eq!(qdpx.status(), 200);
+    assert!(qdpx.bytes().await.unwrap().starts_with(b"PK"), "a zip");
+    let groups_csv = get(&srv, &export("participation"), Some(&lee.cookie)).await;
+    assert_eq!(groups_csv.status(), 200);
+    assert!(groups_csv.text().await.unwrap().contains("gini"));
+    let speakers = get(&srv, &export("participation-speakers"), Some(&lee.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        speakers.contains("Child 1") && !speakers.contains("Mia"),
+        "{speakers}"
+    );
+    let irr = get(
+        &srv,
+        &format!("/facilitator/sessions/{session}/agreement"),
+        Some(&lee.cookie),
+    )
+    .await;
+    assert_eq!(irr.status(), 200);
+    let irr: Value = irr.json().await.unwrap();
+    assert_eq!(irr["coders"], json!(["ms-lee"]));
+    assert_eq!(
+        get(&srv, &export("docx"), Some(&lee.cookie)).await.status(),
+        400
+    );
+    assert_eq!(
+        get(
+            &srv,
+            &format!("/facilitator/sessions/{session}/agreement"),
+            Some(&kim.cookie)
+        )
+        .await
+        .status(),
+        404
+    );
+
+    // Removing: only one's own coding; deleting the code takes its codings along.
+    assert_eq!(
+        json_request(&srv, Method::DELETE, &codings, &lee, &apply)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        json_request(&srv, Method::DELETE, &codings, &lee, &apply)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        json_request(&srv, Method::DELETE, &rename, &kim, "")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        json_request(&srv, Method::DELETE, &rename, &lee, "")
+            .await
+            .status(),
+        200
+    );
+    assert!(srv.store().codebook(session).await.unwrap().is_empty());
+    // With no codes left, the codebook download says so instead of an empty file.
+    assert_eq!(
+        get(&srv, &export("qdc"), Some(&lee.cookie)).await.status(),
+        409
+    );
+}

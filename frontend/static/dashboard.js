@@ -13,6 +13,8 @@ const GRID_MESSAGES = 6;
 const GRID_DECISIONS = 8;
 
 const state = { session: null, groups: new Map(), clockOffset: 0 };
+// The transcript view's codebook and codings (group view only).
+const coding = { coder: '', codes: [], codings: [] };
 const cards = new Map();
 
 // ---------------------------------------------------------------------------------------------
@@ -153,21 +155,27 @@ function onEvent(ev) {
 // Actions
 
 async function act(groupId, action, statusNode) {
+  return request('POST', `/api/facilitator/groups/${groupId}/actions`, action, statusNode);
+}
+
+// A JSON request with the CSRF token; shows the outcome in `statusNode`. Returns the answer's
+// body when it succeeded, false otherwise.
+async function request(method, url, body, statusNode) {
   statusNode.textContent = '…';
   statusNode.classList.remove('error');
   try {
-    const res = await fetch(`/api/facilitator/groups/${groupId}/actions`, {
-      method: 'POST',
+    const res = await fetch(url, {
+      method,
       headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-      body: JSON.stringify(action),
+      body: JSON.stringify(body),
       credentials: 'same-origin',
     });
     if (res.ok) {
       statusNode.textContent = 'Done.';
-      return true;
+      return (await res.json().catch(() => ({}))) || true;
     }
-    const body = await res.json().catch(() => ({}));
-    statusNode.textContent = body.error || `Refused (${res.status}).`;
+    const answer = await res.json().catch(() => ({}));
+    statusNode.textContent = answer.error || `Refused (${res.status}).`;
     statusNode.classList.add('error');
   } catch {
     statusNode.textContent = 'The server could not be reached.';
@@ -271,6 +279,7 @@ function messageItem(g, m, withActions) {
   li.append(el('span', { class: 'msg-time', text: clock(m.created_at_ms) }), el('strong', { text: `${m.sender_name}: ` }), el('span', { class: 'msg-text', text: m.text }));
   if (m.moderation === 'hidden') li.append(el('em', { class: 'msg-flag', text: ' (hidden from the group)' }));
   if (withActions) {
+    li.append(codingChips(g, m));
     const status = el('span', { class: 'action-status' });
     const hidden = m.moderation === 'hidden';
     const b = el('button', { class: 'button button-small', type: 'button', text: hidden ? 'Show' : 'Hide', 'data-action': 'hide' });
@@ -278,6 +287,100 @@ function messageItem(g, m, withActions) {
     li.append(' ', b, status);
   }
   return li;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coding (group view)
+
+function codingChips(g, m) {
+  const box = el('span', { class: 'codings' });
+  const status = el('span', { class: 'action-status' });
+  for (const k of coding.codings.filter((c) => c.group_id === g.id && c.seq === m.seq)) {
+    const code = coding.codes.find((c) => c.id === k.code_id);
+    if (!code) continue;
+    const mine = k.coder === coding.coder;
+    const chip = el('button', {
+      class: `code-chip${mine ? ' mine' : ''}`,
+      type: 'button',
+      text: `${code.name} · ${k.coder}`,
+      title: mine ? 'Remove this code' : `Coded by ${k.coder}`,
+      disabled: !mine,
+      'data-code': String(code.id),
+    });
+    if (code.color) chip.style.borderColor = code.color;
+    chip.addEventListener('click', async () => {
+      if (await request('DELETE', `/api/facilitator/groups/${g.id}/codings`, { code_id: code.id, seq: m.seq }, status)) {
+        coding.codings = coding.codings.filter((c) => c !== k);
+        renderGroup(g);
+      }
+    });
+    box.append(chip);
+  }
+  const codable = coding.codes.filter((c) => c.codable);
+  if (codable.length) {
+    const pick = el('select', { class: 'apply-code', title: 'Apply a code', 'data-seq': String(m.seq) });
+    pick.append(el('option', { value: '', text: '+ code' }));
+    for (const c of codable) pick.append(el('option', { value: String(c.id), text: c.name }));
+    pick.addEventListener('change', async () => {
+      const id = Number(pick.value);
+      if (!id) return;
+      const made = await request('POST', `/api/facilitator/groups/${g.id}/codings`, { code_id: id, seq: m.seq }, status);
+      if (made && made.id && !coding.codings.some((c) => c.id === made.id)) coding.codings.push(made);
+      renderGroup(g);
+    });
+    box.append(pick);
+  }
+  box.append(status);
+  return box;
+}
+
+function renderCodebook() {
+  const list = document.getElementById('codes');
+  if (!list) return;
+  document.getElementById('coder').textContent = coding.coder;
+  const status = document.getElementById('code-status');
+  list.replaceChildren(
+    ...coding.codes.map((c) => {
+      const used = coding.codings.filter((k) => k.code_id === c.id).length;
+      const del = el('button', { class: 'button button-small', type: 'button', text: 'Delete', 'data-action': 'delete-code' });
+      del.addEventListener('click', async () => {
+        if (used && !window.confirm(`Delete "${c.name}" and its ${used} codings?`)) return;
+        if (await request('DELETE', `/api/facilitator/sessions/${sessionId}/codes/${c.id}`, {}, status)) {
+          coding.codes = coding.codes.filter((x) => x.id !== c.id);
+          coding.codings = coding.codings.filter((k) => k.code_id !== c.id);
+          renderCodebook();
+          renderAll();
+        }
+      });
+      const swatch = el('span', { class: 'swatch' });
+      if (c.color) swatch.style.background = c.color;
+      return el('li', { class: 'code-row' }, swatch, el('span', { text: ` ${c.name} (${used}) ` }), del);
+    }),
+  );
+}
+
+async function loadCoding() {
+  const res = await fetch(`/api/facilitator/sessions/${sessionId}/coding`, { credentials: 'same-origin' });
+  if (!res.ok) return;
+  Object.assign(coding, await res.json());
+  renderCodebook();
+}
+
+const codeForm = document.getElementById('code-form');
+if (codeForm) {
+  codeForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = document.getElementById('code-name');
+    const color = document.getElementById('code-color');
+    const status = document.getElementById('code-status');
+    const made = await request('POST', `/api/facilitator/sessions/${sessionId}/codes`, { name: name.value, color: color.value }, status);
+    if (made && made.id) {
+      coding.codes.push(made);
+      name.value = '';
+      renderCodebook();
+      renderAll();
+    }
+  });
 }
 
 function decisionItem(d) {
@@ -418,7 +521,9 @@ for (const form of document.querySelectorAll('form.confirm')) {
 }
 
 if (view === 'group') {
-  loadTranscript().finally(connect);
+  loadCoding()
+    .then(loadTranscript)
+    .finally(connect);
 } else {
   connect();
 }

@@ -8,6 +8,7 @@
 //! their own sessions and groups; anything else is "not found", so ids reveal nothing.
 
 mod auth;
+mod coding;
 mod live;
 mod sessions;
 mod socket;
@@ -36,6 +37,10 @@ pub fn router() -> Router<Ctx> {
         )
         .route("/facilitator/sessions/{id}/cards", get(sessions::cards))
         .route("/facilitator/sessions/{id}/export", get(sessions::export))
+        .route(
+            "/facilitator/sessions/{id}/agreement",
+            get(sessions::agreement),
+        )
         .route("/facilitator/groups/{id}", get(live::group_page))
         .route("/facilitator/ws", get(socket::upgrade))
         .route(
@@ -47,6 +52,19 @@ pub fn router() -> Router<Ctx> {
             get(live::transcript),
         )
         .route("/api/facilitator/groups/{id}/actions", post(live::action))
+        .route("/api/facilitator/sessions/{id}/coding", get(coding::state))
+        .route(
+            "/api/facilitator/sessions/{id}/codes",
+            post(coding::add_code),
+        )
+        .route(
+            "/api/facilitator/sessions/{id}/codes/{code}",
+            post(coding::update_code).delete(coding::delete_code),
+        )
+        .route(
+            "/api/facilitator/groups/{id}/codings",
+            post(coding::add_coding).delete(coding::remove_coding),
+        )
         .layer(middleware::map_response(super::pages::security_headers))
 }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{signed_in, SignedIn};
 use super::owned_session;
+use crate::export::{self, ParticipationTable};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
 use crate::join_code;
@@ -455,7 +456,9 @@ pub struct ExportQuery {
     group: Option<i64>,
 }
 
-/// A transcript download, pseudonymised, audited like the command line's export.
+/// A download, pseudonymised, audited like the command line's export: a transcript
+/// (csv, jsonl, txt, qdpx), the codebook (qdc), or the participation analytics as CSV
+/// (`participation` per group, `participation-speakers` per speaker).
 pub async fn export(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
@@ -465,10 +468,6 @@ pub async fn export(
     let me = super::auth::require(&ctx, &headers).await?;
     let session = owned_session(&ctx, &me, session_id).await?;
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let format: peerlearn_transcripts::ExportFormat = query
-        .format
-        .parse()
-        .map_err(|e: String| ApiError::BadRequest(e))?;
     let pseudonyms = match query.pseudonyms.as_deref().unwrap_or("numbered") {
         "numbered" => peerlearn_transcripts::PseudonymMode::Numbered,
         "nicknames" => peerlearn_transcripts::PseudonymMode::Nicknames,
@@ -478,12 +477,20 @@ pub async fn export(
             )))
         }
     };
-    let header = crate::export::session_header(&ctx.store, session.id, query.group)
+    let participation = match query.format.as_str() {
+        "participation" => Some(ParticipationTable::Groups),
+        "participation-speakers" => Some(ParticipationTable::Speakers),
+        _ => None,
+    };
+    let format: Option<export::Format> = match participation {
+        Some(_) => None,
+        None => Some(query.format.parse().map_err(|e: String| {
+            ApiError::BadRequest(format!("{e}, participation or participation-speakers"))
+        })?),
+    };
+    let header = export::session_header(&ctx.store, session.id, query.group)
         .await
-        .map_err(|e| match e {
-            e if e.is_usage() => ApiError::NotFound("group"),
-            e => ApiError::Internal(e.to_string()),
-        })?;
+        .map_err(export_error)?;
     let options = peerlearn_transcripts::ExportOptions {
         pseudonyms,
         groups: query.group.map(|g| vec![g]),
@@ -492,10 +499,31 @@ pub async fn export(
     };
     // A classroom session is a few thousand messages: built in memory, sent in one piece.
     let mut body = Vec::new();
-    let summary =
-        crate::export::write_session(&ctx.store, &header, format, &options, &mut body, |_| {})
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (extension, content_type, utterances) = match (format, participation) {
+        (Some(format), _) => {
+            let summary =
+                export::write_file(&ctx.store, &header, format, &options, &mut body, |_| {})
+                    .await
+                    .map_err(export_error)?;
+            (
+                format.extension().to_string(),
+                format.content_type(),
+                summary.utterances,
+            )
+        }
+        (None, Some(table)) => {
+            export::write_participation_csv(&ctx.store, &header, &options, table, &mut body)
+                .await
+                .map_err(export_error)?;
+            let name = if table == ParticipationTable::Groups {
+                "participation.csv"
+            } else {
+                "participation-speakers.csv"
+            };
+            (name.to_string(), "text/csv; charset=utf-8", 0)
+        }
+        (None, None) => unreachable!("one of the two was parsed"),
+    };
     let _ = ctx
         .store
         .audit(
@@ -504,21 +532,21 @@ pub async fn export(
             &format!("session {}", session.id),
             &format!(
                 "format={} group={} pseudonyms={:?} utterances={} via=dashboard",
-                format.extension(),
+                query.format,
                 query
                     .group
                     .map_or_else(|| "all".to_string(), |g| g.to_string()),
                 pseudonyms,
-                summary.utterances
+                utterances
             ),
             store::now_ms(),
         )
         .await;
-    let filename = format!("session-{}.{}", session.id, format.extension());
+    let filename = format!("session-{}.{}", session.id, extension);
     Ok((
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{filename}\""),
@@ -528,6 +556,48 @@ pub async fn export(
         body,
     )
         .into_response())
+}
+
+/// Inter-rater agreement on the session's codings (Cohen's kappa per code and pair of
+/// coders, Krippendorff's alpha), as JSON.
+pub async fn agreement(
+    State(ctx): State<Ctx>,
+    Path(session_id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let me = super::auth::require(&ctx, &headers).await?;
+    let session = owned_session(&ctx, &me, session_id).await?;
+    let header = export::session_header(&ctx.store, session.id, None)
+        .await
+        .map_err(export_error)?;
+    let report = export::agreement(
+        &ctx.store,
+        &header,
+        &peerlearn_transcripts::ExportOptions::default(),
+        peerlearn_transcripts::agreement::Coverage::default(),
+    )
+    .await
+    .map_err(export_error)?;
+    Ok((
+        [(
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"session-{}-agreement.json\"",
+                session.id
+            ),
+        )],
+        axum::Json(report),
+    )
+        .into_response())
+}
+
+fn export_error(e: export::ExportError) -> ApiError {
+    match e {
+        export::ExportError::UnknownGroup { .. } => ApiError::NotFound("group"),
+        export::ExportError::UnknownSession(_) => ApiError::NotFound("session"),
+        e if e.is_usage() => ApiError::Conflict(e.to_string()),
+        e => ApiError::Internal(e.to_string()),
+    }
 }
 
 pub fn activity_title(ctx: &Ctx, session: &Session) -> String {

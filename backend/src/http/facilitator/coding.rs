@@ -1,0 +1,179 @@
+//! Coding in the dashboard's transcript view: the session's codebook (add, rename, delete
+//! codes) and codings (this facilitator, as the coder, applies a code to an utterance).
+//! Agreement between coders is a download (`/facilitator/sessions/ID/agreement`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{require, SignedIn, CSRF_HEADER};
+use super::{owned_group, owned_session};
+use crate::http::{ApiError, Ctx};
+use crate::store::{
+    self, CodeFields, CodeRecord, CodingError, CodingRecord, NewCoding, StoreError,
+};
+
+impl From<CodingError> for ApiError {
+    fn from(e: CodingError) -> Self {
+        match e {
+            CodingError::Invalid(m) => ApiError::BadRequest(m),
+            CodingError::DuplicateName(_) => ApiError::Conflict(e.to_string()),
+            CodingError::Import(e) => ApiError::BadRequest(e.to_string()),
+            CodingError::Store(StoreError::NotFound(what)) => ApiError::NotFound(what),
+            CodingError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CodingState {
+    /// The name this facilitator codes as.
+    pub coder: String,
+    pub codes: Vec<CodeRecord>,
+    pub codings: Vec<CodingRecord>,
+}
+
+fn checked(headers: &HeaderMap, me: &SignedIn) -> Result<(), ApiError> {
+    me.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("this request could not be understood: {e}")))
+}
+
+pub async fn state(
+    State(ctx): State<Ctx>,
+    Path(session_id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Json<CodingState>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    let session = owned_session(&ctx, &me, session_id).await?;
+    Ok(Json(CodingState {
+        coder: me.facilitator.name.clone(),
+        codes: ctx.store.codebook(session.id).await?,
+        codings: ctx.store.codings(session.id).await?,
+    }))
+}
+
+pub async fn add_code(
+    State(ctx): State<Ctx>,
+    Path(session_id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<CodeRecord>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    checked(&headers, &me)?;
+    let session = owned_session(&ctx, &me, session_id).await?;
+    let fields: CodeFields = json_body(&body)?;
+    let code = ctx
+        .store
+        .create_code(session.id, &fields, store::now_ms())
+        .await?;
+    Ok(Json(code))
+}
+
+/// The code, if it belongs to this facilitator's session.
+async fn owned_code(
+    ctx: &Ctx,
+    me: &SignedIn,
+    session_id: i64,
+    code_id: i64,
+) -> Result<CodeRecord, ApiError> {
+    let session = owned_session(ctx, me, session_id).await?;
+    match ctx.store.code(code_id).await {
+        Ok(c) if c.session_id == session.id => Ok(c),
+        Ok(_) | Err(StoreError::NotFound(_)) => Err(ApiError::NotFound("code")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update_code(
+    State(ctx): State<Ctx>,
+    Path((session_id, code_id)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<CodeRecord>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    checked(&headers, &me)?;
+    let code = owned_code(&ctx, &me, session_id, code_id).await?;
+    let fields: CodeFields = json_body(&body)?;
+    Ok(Json(ctx.store.update_code(code.id, &fields).await?))
+}
+
+pub async fn delete_code(
+    State(ctx): State<Ctx>,
+    Path((session_id, code_id)): Path<(i64, i64)>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    checked(&headers, &me)?;
+    let code = owned_code(&ctx, &me, session_id, code_id).await?;
+    ctx.store.delete_code(code.id).await?;
+    let _ = ctx
+        .store
+        .audit(
+            Some(me.id()),
+            "delete_code",
+            &format!("session {session_id}"),
+            &format!("code={} name={}", code.id, code.name),
+            store::now_ms(),
+        )
+        .await;
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodingRequest {
+    code_id: i64,
+    seq: i64,
+}
+
+pub async fn add_coding(
+    State(ctx): State<Ctx>,
+    Path(group_id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<CodingRecord>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    checked(&headers, &me)?;
+    let (group, session) = owned_group(&ctx, &me, group_id).await?;
+    let req: CodingRequest = json_body(&body)?;
+    owned_code(&ctx, &me, session.id, req.code_id).await?;
+    let coding = ctx
+        .store
+        .add_coding(&NewCoding {
+            code_id: req.code_id,
+            group_id: group.id,
+            seq: req.seq,
+            coder: me.facilitator.name.clone(),
+            facilitator_id: Some(me.id()),
+            created_at: store::now_ms(),
+        })
+        .await?;
+    Ok(Json(coding))
+}
+
+pub async fn remove_coding(
+    State(ctx): State<Ctx>,
+    Path(group_id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    checked(&headers, &me)?;
+    let (group, _) = owned_group(&ctx, &me, group_id).await?;
+    let req: CodingRequest = json_body(&body)?;
+    // A facilitator removes only their own codings: another coder's work is theirs.
+    let removed = ctx
+        .store
+        .remove_coding(&me.facilitator.name, req.code_id, group.id, req.seq)
+        .await?;
+    if !removed {
+        return Err(ApiError::NotFound("coding"));
+    }
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
