@@ -40,6 +40,8 @@ pub enum ExportError {
     NoCodebook(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("reading the session failed: {0}")]
+    Read(String),
     #[error(transparent)]
     Format(#[from] tx::Error),
 }
@@ -352,7 +354,7 @@ async fn require_session(store: &Store, session_id: i64) -> Result<(), ExportErr
 
 /// Feeds every utterance of the header's groups (those in `options.groups`), ordered by group
 /// then seq, to `push`, reading the store a page at a time.
-async fn for_each_utterance(
+pub(crate) async fn for_each_utterance(
     store: &Store,
     header: &tx::SessionExport,
     options: &tx::ExportOptions,
@@ -389,20 +391,31 @@ async fn for_each_utterance(
                 d.message_seq.map(|seq| (seq, complied))
             })
             .collect();
-        let mut after = 0;
-        loop {
-            let page = store.messages_after(group.id, after, PAGE).await?;
-            for m in &page {
-                after = m.seq;
+        // The next page is read while this one is written: reading is most of an export's
+        // time, and the two overlap on separate threads (SQLite's worker, the runtime's).
+        let fetch = |after: i64| {
+            let store = store.clone();
+            let group_id = group.id;
+            tokio::spawn(async move { store.messages_for_export(group_id, after, PAGE).await })
+        };
+        let mut pending = Some(fetch(0));
+        while let Some(reading) = pending.take() {
+            let page = reading
+                .await
+                .map_err(|e| ExportError::Read(e.to_string()))??;
+            if page.len() as i64 == PAGE {
+                pending = page.last().map(|m| fetch(m.seq));
+            }
+            for m in page {
                 let mut u = tx::Utterance::new(
                     group.id,
                     m.seq,
                     m.created_at,
                     speaker(m.sender_kind),
                     m.sender_id,
-                    m.text.clone(),
+                    m.text,
                 );
-                u.phase = m.phase.clone();
+                u.phase = m.phase;
                 u.reply_to = m.reply_to;
                 u.moderation = match m.moderation {
                     Moderation::Visible => tx::Moderation::Visible,
@@ -428,9 +441,6 @@ async fn for_each_utterance(
                 pushed += 1;
             }
             progress(pushed);
-            if (page.len() as i64) < PAGE {
-                break;
-            }
         }
     }
     Ok(pushed)

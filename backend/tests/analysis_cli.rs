@@ -398,3 +398,36 @@ async fn participation_tables() {
     }
     assert!(!dir.path().join(format!("session-{session}.qdc")).exists());
 }
+
+/// The benchmark command on a small session: it runs, and the exports read every page (5,000
+/// messages in one group are three pages) exactly once.
+#[test]
+fn bench_export_reads_every_page_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_peerlearn"))
+        .current_dir(dir.path())
+        .env("PEERLEARN_LOG", "warn")
+        .args([
+            "bench",
+            "export",
+            "--utterances",
+            "5000",
+            "--groups",
+            "1",
+            "--runs",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every 997th message is hidden: seq 997, 1994, 2991, 3988, 4985.
+    assert_eq!(report["csv"]["utterances"], 4995, "{report}");
+    assert_eq!(report["qdpx"]["utterances"], 4995, "{report}");
+    assert!(report["qdpx"]["codings"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["csv"]["median_s"].as_f64().unwrap() > 0.0);
+}

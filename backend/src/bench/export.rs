@@ -111,6 +111,13 @@ pub async fn run(args: ExportBenchArgs) -> anyhow::Result<Value> {
         ..Default::default()
     };
     let rss_before = status_kib("VmRSS:");
+    // Reading alone (store to utterances, no writer): how much of each export is the database.
+    let mut read_times = Vec::new();
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        export::for_each_utterance(&store, &header, &options, |_| Ok(()), |_| {}).await?;
+        read_times.push(started.elapsed().as_secs_f64());
+    }
     let mut results = serde_json::Map::new();
     for format in [tx::ExportFormat::Csv, tx::ExportFormat::Qdpx] {
         let mut times = Vec::new();
@@ -159,6 +166,7 @@ pub async fn run(args: ExportBenchArgs) -> anyhow::Result<Value> {
         "rss_before_kib": rss_before,
         "peak_rss_note": "peak resident set during each export (reset before it), whole process",
         "targets": { "csv_s": 1.0, "qdpx_s": 3.0 },
+        "read_only": { "median_s": median(read_times.clone()), "runs_s": read_times },
         "csv": results["csv"],
         "qdpx": results["qdpx"],
     }))

@@ -6,6 +6,22 @@ const MESSAGE_COLUMNS: &str =
     "id, group_id, seq, client_msg_id, sender_kind, sender_id, text, phase, \
                                created_at, reply_to, moderation, moderated_by, moderated_at";
 
+/// A message as exports read it: only the columns a transcript needs, because an export reads
+/// every message of a session and each column costs a conversion per row in the `Any` driver.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExportedMessage {
+    pub seq: i64,
+    #[sqlx(try_from = "String")]
+    pub sender_kind: super::SenderKind,
+    pub sender_id: Option<i64>,
+    pub text: String,
+    pub phase: Option<String>,
+    pub created_at: i64,
+    pub reply_to: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub moderation: Moderation,
+}
+
 /// The outcome of [`Store::append_message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -81,6 +97,24 @@ impl Store {
         Ok(sqlx::query_as(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE group_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         ))
+        .bind(group_id)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Like [`Store::messages_after`], with only the columns of [`ExportedMessage`].
+    pub async fn messages_for_export(
+        &self,
+        group_id: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<ExportedMessage>> {
+        Ok(sqlx::query_as(
+            "SELECT seq, sender_kind, sender_id, text, phase, created_at, reply_to, moderation \
+             FROM messages WHERE group_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
         .bind(group_id)
         .bind(after_seq)
         .bind(limit)
