@@ -223,7 +223,7 @@ impl RoomActor {
     }
 
     /// The facilitator's commands for the agent and the phases (the others are in steer.rs).
-    pub(super) async fn facilitator(
+    pub(super) async fn steer_agent(
         &mut self,
         command: FacilitatorCommand,
     ) -> Result<(), SteerError> {

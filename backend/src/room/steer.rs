@@ -88,7 +88,7 @@ impl RoomActor {
                 )))
             }
             agent_command => {
-                self.facilitator(agent_command).await?;
+                self.steer_agent(agent_command).await?;
                 Ok(())
             }
         }
