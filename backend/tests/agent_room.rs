@@ -541,3 +541,46 @@ async fn a_worthless_reply_is_dropped_and_retried_once() {
     );
     assert!(decisions.contains(&"answer".to_string()), "{decisions:?}");
 }
+
+/// A server restart (or a room whose actor stopped while everyone was away) carries on with
+/// the group's phase and timer instead of starting the activity again.
+#[tokio::test]
+async fn the_phase_clock_survives_a_restart() {
+    let (rooms, store, g, kids, _dir) = room(Arc::new(fake()), AgentRole::None).await;
+    let w = rooms
+        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rx = w.events;
+    assert_eq!(next_frame(&mut rx, "phase").await["index"], 0);
+    rooms
+        .facilitator(g, FacilitatorCommand::SkipPhase)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = next_frame(&mut rx, "phase").await;
+    assert_eq!(second["index"], 1);
+    drop(rx);
+
+    // A new registry over the same database, as after a restart.
+    let restarted = Rooms::new(RoomDeps {
+        store: store.clone(),
+        metrics: Arc::new(Metrics::default()),
+        activities: Arc::new(Catalog::built_in()),
+        filter: Arc::new(AllowAll),
+        engine: None,
+        config: RoomConfig::default(),
+        watch: Arc::default(),
+    });
+    let w = restarted
+        .hello(g, restarted.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let welcome: Value = serde_json::from_str(w.welcome.as_str()).unwrap();
+    assert_eq!(welcome["phase"]["index"], 1, "{welcome}");
+    assert_eq!(welcome["phase"]["ends_at_ms"], second["ends_at_ms"]);
+    let saved = store.group(g).await.unwrap();
+    assert_eq!((saved.phase_index, saved.phases_completed), (Some(1), 1));
+}

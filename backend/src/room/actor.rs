@@ -101,7 +101,13 @@ impl RoomActor {
         let (events, _) = broadcast::channel(deps.config.broadcast_capacity);
         let activity = deps.activities.get(&session.activity_id);
         let phases = PhaseClock::new(activity, deps.config.minute_ms)
-            .with_minutes(session.phase_minutes().as_deref());
+            .with_minutes(session.phase_minutes().as_deref())
+            .restore(
+                group.phase_index,
+                group.phase_ends_at,
+                group.phases_completed,
+                group.phases_finished != 0,
+            );
         let (agent, replies) = match &deps.engine {
             Some(engine) => {
                 let names: HashMap<i64, String> = deps
@@ -272,6 +278,8 @@ impl RoomActor {
             }
             Command::SessionStatus(status) => {
                 self.session.status = status;
+                // A pause moved the phase's end later in memory; keep that.
+                self.save_phase().await;
                 self.broadcast(
                     &ServerFrame::Session {
                         status: status.to_string(),

@@ -218,6 +218,7 @@ impl RoomActor {
                 Event::PhaseStarted { index: None }
             }
         };
+        self.save_phase().await;
         self.publish_phase();
         self.agent_consider(event, now).await;
     }
@@ -236,6 +237,7 @@ impl RoomActor {
                 if let Some(info) = self.phases.info() {
                     self.broadcast(&ServerFrame::Phase(info), None, None);
                 }
+                self.save_phase().await;
                 self.publish_phase();
             }
             FacilitatorCommand::SkipPhase => {
@@ -346,6 +348,25 @@ impl RoomActor {
                 group_id: self.group.id,
                 agent,
             });
+        }
+    }
+
+    /// Keeps the phase clock in the store, so a restarted room carries on where it was.
+    pub(super) async fn save_phase(&self) {
+        let p = &self.phases;
+        let saved = self
+            .deps
+            .store
+            .set_group_phase(
+                self.group.id,
+                p.index.map(|i| i as i64),
+                p.index.map(|_| p.ends_at_ms),
+                p.completed as i64,
+                p.finished,
+            )
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(group = self.group.id, error = %e, "cannot keep the phase clock");
         }
     }
 

@@ -48,6 +48,27 @@ impl PhaseClock {
         self
     }
 
+    /// Continues where a previous actor of the room left off (the store keeps it). A saved
+    /// phase the activity no longer has is ignored.
+    pub fn restore(
+        mut self,
+        index: Option<i64>,
+        ends_at_ms: Option<i64>,
+        completed: i64,
+        finished: bool,
+    ) -> PhaseClock {
+        self.completed = usize::try_from(completed).unwrap_or(0);
+        self.finished = finished && !self.phases.is_empty();
+        match (index.and_then(|i| usize::try_from(i).ok()), ends_at_ms) {
+            (Some(i), Some(ends)) if i < self.phases.len() && !self.finished => {
+                self.index = Some(i);
+                self.ends_at_ms = ends;
+            }
+            _ => self.index = None,
+        }
+        self
+    }
+
     pub fn started(&self) -> bool {
         self.index.is_some() || self.finished
     }
@@ -155,6 +176,23 @@ mod tests {
         assert_eq!(c.completed, 5);
         assert!(!c.extend(1));
         assert_eq!(c.info(), None);
+    }
+
+    #[test]
+    fn a_restored_clock_carries_on() {
+        let catalog = Catalog::built_in();
+        let a = catalog.get("playground").unwrap();
+        let mut c = PhaseClock::new(Some(a), 1000).restore(Some(2), Some(50_000), 2, false);
+        assert!(c.started());
+        assert_eq!(c.start(0), None, "not started again");
+        assert_eq!(c.info().unwrap().index, 2);
+        // Its time ran out while nobody was there: the next phase, one step at a time.
+        assert_eq!(c.tick(60_000), Some(Change::Started(3)));
+        assert_eq!(c.completed, 3);
+        let done = PhaseClock::new(Some(a), 1000).restore(None, None, 5, true);
+        assert!(done.started() && done.finished && done.info().is_none());
+        let bogus = PhaseClock::new(Some(a), 1000).restore(Some(99), Some(1), 0, false);
+        assert!(!bogus.started(), "a phase the activity lacks is ignored");
     }
 
     #[test]

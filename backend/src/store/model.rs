@@ -110,6 +110,12 @@ pub struct Group {
     pub closed_at: Option<i64>,
     /// 1 while the facilitator has paused the agent (kept across room restarts).
     pub agent_paused: i64,
+    /// The running phase (None before the start and after the end), when it ends, how many
+    /// phases are done, and 1 once all are: the room's phase clock, kept across restarts.
+    pub phase_index: Option<i64>,
+    pub phase_ends_at: Option<i64>,
+    pub phases_completed: i64,
+    pub phases_finished: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -7,7 +7,8 @@ use crate::store::AgentRole;
 const SESSION_COLUMNS: &str = "id, facilitator_id, activity_id, language, agent_name, status, \
                                created_at, started_at, ended_at, phase_minutes";
 const GROUP_COLUMNS: &str =
-    "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at, agent_paused";
+    "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at, agent_paused, \
+     phase_index, phase_ends_at, phases_completed, phases_finished";
 
 /// A session to create, with its groups.
 #[derive(Debug, Clone)]
@@ -196,5 +197,31 @@ impl Store {
         .fetch_optional(self.writer())
         .await?
         .ok_or(StoreError::NotFound("group"))
+    }
+
+    /// Records where the group is in its activity (see [`Group::phase_index`]).
+    pub async fn set_group_phase(
+        &self,
+        group_id: i64,
+        index: Option<i64>,
+        ends_at: Option<i64>,
+        completed: i64,
+        finished: bool,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE groups SET phase_index = $1, phase_ends_at = $2, phases_completed = $3, \
+               phases_finished = $4 WHERE id = $5",
+        )
+        .bind(index)
+        .bind(ends_at)
+        .bind(completed)
+        .bind(i64::from(finished))
+        .bind(group_id)
+        .execute(self.writer())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("group"));
+        }
+        Ok(())
     }
 }

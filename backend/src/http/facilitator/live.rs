@@ -252,10 +252,31 @@ async fn group_snapshot(
         children,
         messages: shown,
         agent,
-        phase: live.as_ref().and_then(|l| l.phase.clone()),
-        phases_finished: live.as_ref().is_some_and(|l| l.phases_finished),
+        // Nobody in the group: where its activity stands, as the store kept it.
+        phase: match &live {
+            Some(l) => l.phase.clone(),
+            None => saved_phase(ctx, session, group),
+        },
+        phases_finished: live
+            .as_ref()
+            .map_or(group.phases_finished != 0, |l| l.phases_finished),
         notices,
         decisions,
+    })
+}
+
+fn saved_phase(ctx: &Ctx, session: &Session, group: &Group) -> Option<PhaseInfo> {
+    let index = usize::try_from(group.phase_index?).ok()?;
+    let phase = ctx
+        .activities
+        .get(&session.activity_id)?
+        .phases
+        .get(index)?;
+    Some(PhaseInfo {
+        index,
+        name: phase.name.clone(),
+        goal: phase.goal.clone(),
+        ends_at_ms: group.phase_ends_at,
     })
 }
 
