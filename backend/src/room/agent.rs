@@ -444,9 +444,14 @@ impl RoomActor {
         let instruction =
             prompt::intent_instruction(speech.intent, role, target.as_deref(), guidance.as_deref());
         let lines: Vec<Line> = seat.lines.iter().cloned().collect();
-        // The retry leaves the instruction out: a model that copied it once tends to copy it
-        // again, and without it the model simply continues the chat as the agent.
-        let turn = if attempt == 0 {
+        // A child who addressed the agent is answered without an instruction first: the chat
+        // ends with their question, so the model's natural next turn is the answer, the prompt
+        // is only the reply header beyond what eager prefill already evaluated (the fastest
+        // first token), and there is no instruction for a small model to copy. Other intents
+        // need their instruction. The one retry swaps: a model that copied an instruction tends
+        // to copy it again, and an answer that came out empty may need the nudge.
+        let with_instruction = (attempt == 0) != (speech.intent == crate::agent::Intent::Answer);
+        let turn = if with_instruction {
             template.render_turn(&vars, &instruction)
         } else {
             String::new()
@@ -454,7 +459,7 @@ impl RoomActor {
         let messages = prompt::conversation(
             &template.render_system(&vars),
             &lines,
-            (attempt == 0).then_some(turn.as_str()),
+            with_instruction.then_some(turn.as_str()),
         );
         let stream_id = seat.next_stream;
         seat.next_stream += 1;
