@@ -20,6 +20,15 @@ async fn type_into(b: &Browser, css: &str, text: &str) {
     field.send_keys(text).await.unwrap();
 }
 
+/// Saves a picture of the page when PEERLEARN_SCREENSHOTS names a folder (for looking at the
+/// dashboard as a facilitator sees it).
+async fn picture(b: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("PEERLEARN_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
+            .await;
+    }
+}
+
 async fn click(b: &Browser, css: &str) {
     b.wait_for(css).await.click().await.unwrap();
 }
@@ -104,7 +113,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     teacher
         .wait_until(
             "the message on the grid",
-            "return [...document.querySelectorAll('.group-card .recent .msg-text')] \
+            "return [...document.querySelectorAll('.group-card .recent .entry-text')] \
                     .some(p => p.textContent === arguments[0]);",
             vec![json!(text)],
         )
@@ -125,6 +134,8 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         label.as_str().unwrap().contains("Mia: 1 messages, 8 words"),
         "{label}"
     );
+
+    picture(&teacher, "grid").await;
 
     // Pause the agent, then whisper to it.
     let agent_messages = "return document.querySelectorAll('#messages li.msg-agent').length;";
@@ -184,7 +195,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     teacher
         .wait_until(
             "the transcript with Mia's message",
-            "return [...document.querySelectorAll('#transcript .msg-text')] \
+            "return [...document.querySelectorAll('#transcript .entry-text')] \
                     .some(p => p.textContent === arguments[0]);",
             vec![json!(text)],
         )
@@ -206,8 +217,8 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         .await;
     teacher
         .js(
-            "const li = [...document.querySelectorAll('#transcript li.msg')] \
-                 .find(li => li.querySelector('.msg-text').textContent === arguments[0]); \
+            "const li = [...document.querySelectorAll('#transcript li.entry')] \
+                 .find(li => li.querySelector('.entry-text').textContent === arguments[0]); \
              const pick = li.querySelector('select.apply-code'); \
              pick.value = pick.options[1].value; \
              pick.dispatchEvent(new Event('change'));",
@@ -222,6 +233,8 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
             vec![],
         )
         .await;
+    picture(&teacher, "group").await;
+    picture(&child, "child").await;
     let codings = store
         .codings(store.group(1).await.unwrap().session_id)
         .await

@@ -275,9 +275,9 @@ function agentText(g) {
 }
 
 function messageItem(g, m, withActions) {
-  const li = el('li', { class: `msg msg-${m.sender_kind}${m.moderation === 'hidden' ? ' msg-hidden' : ''}`, 'data-seq': String(m.seq) });
-  li.append(el('span', { class: 'msg-time', text: clock(m.created_at_ms) }), el('strong', { text: `${m.sender_name}: ` }), el('span', { class: 'msg-text', text: m.text }));
-  if (m.moderation === 'hidden') li.append(el('em', { class: 'msg-flag', text: ' (hidden from the group)' }));
+  const li = el('li', { class: `entry entry-${m.sender_kind}${m.moderation === 'hidden' ? ' entry-hidden' : ''}`, 'data-seq': String(m.seq) });
+  li.append(el('span', { class: 'entry-time', text: clock(m.created_at_ms) }), el('strong', { text: `${m.sender_name}: ` }), el('span', { class: 'entry-text', text: m.text }));
+  if (m.moderation === 'hidden') li.append(el('em', { class: 'entry-flag', text: ' (hidden from the group)' }));
   if (withActions) {
     li.append(codingChips(g, m));
     const status = el('span', { class: 'action-status' });
@@ -387,7 +387,7 @@ function decisionItem(d) {
   return el(
     'li',
     { class: `decision decision-${d.decision}` },
-    el('span', { class: 'msg-time', text: clock(d.at_ms) }),
+    el('span', { class: 'entry-time', text: clock(d.at_ms) }),
     el('strong', { text: ` ${d.decision}` }),
     el('span', { text: ` (${d.trigger}): ${d.reason}` }),
   );
