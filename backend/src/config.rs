@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::engine::EngineConfig;
+
 /// The file read when `--config` is not given (only if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "peerlearn.toml";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -101,6 +103,55 @@ pub struct EngineArgs {
     /// Context window (tokens) each room slot gets. [file key: context_per_slot] [default: 2048]
     #[arg(long, env = "PEERLEARN_CONTEXT_PER_SLOT", value_name = "TOKENS")]
     pub context_per_slot: Option<u32>,
+
+    /// Most tokens the embedded engine evaluates in one decode step; at least `slots`.
+    /// [file key: batch_size] [default: 512]
+    #[arg(long, env = "PEERLEARN_BATCH_SIZE", value_name = "TOKENS")]
+    pub batch_size: Option<u32>,
+
+    /// Most prompt tokens added to a decode step while other rooms are generating.
+    /// [file key: prefill_chunk] [default: 128]
+    #[arg(long, env = "PEERLEARN_PREFILL_CHUNK", value_name = "TOKENS")]
+    pub prefill_chunk: Option<u32>,
+
+    /// Most generating rooms that get their next token in one decode step (0 = all).
+    /// [file key: gen_per_step] [default: 4]
+    #[arg(long, env = "PEERLEARN_GEN_PER_STEP", value_name = "N")]
+    pub gen_per_step: Option<u32>,
+
+    /// RAM (MiB) for the cache of rooms moved out of their slot.
+    /// [file key: parked_state_mib] [default: 2048]
+    #[arg(long, env = "PEERLEARN_PARKED_STATE_MIB", value_name = "MIB")]
+    pub parked_state_mib: Option<u64>,
+
+    /// One KV buffer shared by all rooms instead of one per room (true/false).
+    /// [file key: kv_unified] [default: false]
+    #[arg(long, env = "PEERLEARN_KV_UNIFIED", value_name = "BOOL")]
+    pub kv_unified: Option<bool>,
+
+    /// Model name sent to the remote engine. [file key: llm_model]
+    #[arg(long, env = "PEERLEARN_LLM_MODEL", value_name = "NAME")]
+    pub llm_model: Option<String>,
+
+    /// Time allowed to connect to the remote engine. [file key: connect_timeout_ms]
+    /// [default: 5000]
+    #[arg(long, env = "PEERLEARN_CONNECT_TIMEOUT_MS", value_name = "MS")]
+    pub connect_timeout_ms: Option<u64>,
+
+    /// Time allowed from a request to the remote engine to its first token.
+    /// [file key: first_token_timeout_ms] [default: 60000]
+    #[arg(long, env = "PEERLEARN_FIRST_TOKEN_TIMEOUT_MS", value_name = "MS")]
+    pub first_token_timeout_ms: Option<u64>,
+
+    /// Time allowed between two chunks of a remote stream. [file key: idle_timeout_ms]
+    /// [default: 30000]
+    #[arg(long, env = "PEERLEARN_IDLE_TIMEOUT_MS", value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+
+    /// Retries of a remote request that fails before its first token. [file key: retries]
+    /// [default: 2]
+    #[arg(long, env = "PEERLEARN_RETRIES", value_name = "N")]
+    pub retries: Option<u32>,
 }
 
 /// Flags of `peerlearn serve`.
@@ -143,6 +194,16 @@ pub struct FileConfig {
     pub threads: Option<u32>,
     pub slots: Option<u32>,
     pub context_per_slot: Option<u32>,
+    pub batch_size: Option<u32>,
+    pub prefill_chunk: Option<u32>,
+    pub gen_per_step: Option<u32>,
+    pub parked_state_mib: Option<u64>,
+    pub kv_unified: Option<bool>,
+    pub llm_model: Option<String>,
+    pub connect_timeout_ms: Option<u64>,
+    pub first_token_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub retries: Option<u32>,
 }
 
 impl FileConfig {
@@ -227,9 +288,19 @@ pub struct EngineSettings {
     pub model: PathBuf,
     pub llm_url: Option<String>,
     pub llm_api_key: Option<String>,
+    pub llm_model: Option<String>,
     pub threads: u32,
     pub slots: u32,
     pub context_per_slot: u32,
+    pub batch_size: u32,
+    pub prefill_chunk: u32,
+    pub gen_per_step: u32,
+    pub parked_state_mib: u64,
+    pub kv_unified: bool,
+    pub connect_timeout_ms: u64,
+    pub first_token_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub retries: u32,
 }
 
 /// Resolved settings of `peerlearn serve`.
@@ -321,14 +392,130 @@ impl EngineSettings {
                 "a number of tokens from 256 to 131072",
             ));
         }
+        let defaults = EngineConfig::default();
+        let batch_size = pick(&args.batch_size, &file.batch_size).unwrap_or(defaults.batch_size);
+        if !(16..=8192).contains(&batch_size) || batch_size < slots {
+            return Err(ConfigError::new(
+                "batch_size",
+                format!("is {batch_size} with {slots} slots"),
+                "a number of tokens from 16 to 8192 and at least `slots` (every generating room adds a token to each step)",
+            ));
+        }
+        let prefill_chunk =
+            pick(&args.prefill_chunk, &file.prefill_chunk).unwrap_or(defaults.prefill_chunk);
+        if !(1..=batch_size).contains(&prefill_chunk) {
+            return Err(ConfigError::new(
+                "prefill_chunk",
+                format!("is {prefill_chunk} with batch_size {batch_size}"),
+                "a number of tokens from 1 to `batch_size`",
+            ));
+        }
+        let gen_per_step =
+            pick(&args.gen_per_step, &file.gen_per_step).unwrap_or(defaults.gen_per_step);
+        if gen_per_step > 256 {
+            return Err(ConfigError::new(
+                "gen_per_step",
+                format!("is {gen_per_step}"),
+                "a whole number from 0 (all generating rooms) to 256",
+            ));
+        }
+        let parked_state_mib = pick(&args.parked_state_mib, &file.parked_state_mib)
+            .unwrap_or(defaults.parked_state_mib);
+        if parked_state_mib > 1 << 20 {
+            return Err(ConfigError::new(
+                "parked_state_mib",
+                format!("is {parked_state_mib}"),
+                "a number of MiB from 0 to 1048576",
+            ));
+        }
+        let llm_model = pick(&args.llm_model, &file.llm_model);
+        if llm_model.as_deref().is_some_and(|m| m.trim().is_empty()) {
+            return Err(ConfigError::new(
+                "llm_model",
+                "is empty",
+                "the model name the remote server knows, e.g. llama3.2:3b",
+            ));
+        }
+        let ms = |key: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(ConfigError::new(
+                    key,
+                    format!("is {value}"),
+                    &format!("milliseconds from {min} to {max}"),
+                ))
+            }
+        };
+        let connect_timeout_ms = ms(
+            "connect_timeout_ms",
+            pick(&args.connect_timeout_ms, &file.connect_timeout_ms)
+                .unwrap_or(defaults.connect_timeout_ms),
+            100,
+            600_000,
+        )?;
+        let first_token_timeout_ms = ms(
+            "first_token_timeout_ms",
+            pick(&args.first_token_timeout_ms, &file.first_token_timeout_ms)
+                .unwrap_or(defaults.first_token_timeout_ms),
+            100,
+            3_600_000,
+        )?;
+        let idle_timeout_ms = ms(
+            "idle_timeout_ms",
+            pick(&args.idle_timeout_ms, &file.idle_timeout_ms).unwrap_or(defaults.idle_timeout_ms),
+            100,
+            3_600_000,
+        )?;
+        let retries = pick(&args.retries, &file.retries).unwrap_or(defaults.retries);
+        if retries > 10 {
+            return Err(ConfigError::new(
+                "retries",
+                format!("is {retries}"),
+                "a whole number from 0 to 10",
+            ));
+        }
         Ok(EngineSettings {
             model,
             llm_url,
             llm_api_key: pick(&args.llm_api_key, &file.llm_api_key),
+            llm_model,
             threads,
             slots,
             context_per_slot,
+            batch_size,
+            prefill_chunk,
+            gen_per_step,
+            parked_state_mib,
+            kv_unified: pick(&args.kv_unified, &file.kv_unified).unwrap_or(defaults.kv_unified),
+            connect_timeout_ms,
+            first_token_timeout_ms,
+            idle_timeout_ms,
+            retries,
         })
+    }
+
+    /// The engine's configuration; what these settings do not name keeps the engine's defaults.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            model_path: self.model.clone(),
+            threads: self.threads,
+            slots: self.slots,
+            context_per_slot: self.context_per_slot,
+            batch_size: self.batch_size,
+            prefill_chunk: self.prefill_chunk,
+            gen_per_step: self.gen_per_step,
+            parked_state_mib: self.parked_state_mib,
+            kv_unified: self.kv_unified,
+            llm_url: self.llm_url.clone(),
+            llm_api_key: self.llm_api_key.clone(),
+            llm_model: self.llm_model.clone(),
+            connect_timeout_ms: self.connect_timeout_ms,
+            first_token_timeout_ms: self.first_token_timeout_ms,
+            idle_timeout_ms: self.idle_timeout_ms,
+            retries: self.retries,
+            ..EngineConfig::default()
+        }
     }
 }
 
@@ -416,6 +603,50 @@ mod tests {
     }
 
     #[test]
+    fn engine_tunables_reach_the_engine_config() {
+        let defaults = serve(ServeArgs::default(), "")
+            .unwrap()
+            .engine
+            .engine_config();
+        let engine = EngineConfig::default();
+        assert_eq!(defaults.batch_size, engine.batch_size);
+        assert_eq!(defaults.prefill_chunk, engine.prefill_chunk);
+        assert_eq!(defaults.gen_per_step, engine.gen_per_step);
+        assert_eq!(
+            defaults.first_token_timeout_ms,
+            engine.first_token_timeout_ms
+        );
+        assert_eq!(defaults.retries, engine.retries);
+
+        let args = ServeArgs {
+            engine: EngineArgs {
+                batch_size: Some(256),
+                first_token_timeout_ms: Some(9_000),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let file = "batch_size = 64\nprefill_chunk = 32\ngen_per_step = 0\nparked_state_mib = 10\n\
+                    kv_unified = true\nllm_model = \"m\"\nconnect_timeout_ms = 700\n\
+                    first_token_timeout_ms = 800\nidle_timeout_ms = 900\nretries = 0\n";
+        let c = serve(args, file).unwrap().engine.engine_config();
+        assert_eq!(c.batch_size, 256, "the flag wins over the file");
+        assert_eq!(
+            c.first_token_timeout_ms, 9_000,
+            "the flag wins over the file"
+        );
+        assert_eq!(c.prefill_chunk, 32);
+        assert_eq!(c.gen_per_step, 0);
+        assert_eq!(c.parked_state_mib, 10);
+        assert!(c.kv_unified);
+        assert_eq!(c.llm_model.as_deref(), Some("m"));
+        assert_eq!(c.connect_timeout_ms, 700);
+        assert_eq!(c.idle_timeout_ms, 900);
+        assert_eq!(c.retries, 0);
+        assert_eq!(c.slots, DEFAULT_SLOTS);
+    }
+
+    #[test]
     fn unknown_file_key_is_named() {
         let err = serve(ServeArgs::default(), "lisen = \"x\"").unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
@@ -455,6 +686,18 @@ mod tests {
             ("threads = 0", "threads"),
             ("slots = 1000", "slots"),
             ("context_per_slot = 10", "context_per_slot"),
+            ("batch_size = 8", "batch_size"),
+            ("slots = 32\nbatch_size = 16", "batch_size"),
+            ("prefill_chunk = 0", "prefill_chunk"),
+            ("prefill_chunk = 600", "prefill_chunk"),
+            ("gen_per_step = 1000", "gen_per_step"),
+            ("parked_state_mib = 99999999", "parked_state_mib"),
+            ("kv_unified = \"yes\"", "kv_unified"),
+            ("llm_model = \" \"", "llm_model"),
+            ("connect_timeout_ms = 0", "connect_timeout_ms"),
+            ("first_token_timeout_ms = 10", "first_token_timeout_ms"),
+            ("idle_timeout_ms = 99999999", "idle_timeout_ms"),
+            ("retries = 11", "retries"),
             ("llm_url = \"ftp://x\"", "llm_url"),
             ("db_connect_timeout_secs = 99999", "db_connect_timeout_secs"),
         ] {

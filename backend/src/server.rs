@@ -170,16 +170,7 @@ pub async fn start_with(
 
 /// The engine's configuration from the server's settings; the rest keeps the engine's defaults.
 pub fn engine_config(settings: &Settings) -> EngineConfig {
-    let e = &settings.engine;
-    EngineConfig {
-        model_path: e.model.clone(),
-        threads: e.threads,
-        slots: e.slots,
-        context_per_slot: e.context_per_slot,
-        llm_url: e.llm_url.clone(),
-        llm_api_key: e.llm_api_key.clone(),
-        ..EngineConfig::default()
-    }
+    settings.engine.engine_config()
 }
 
 async fn shutdown_signal() {

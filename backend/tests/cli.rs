@@ -97,6 +97,22 @@ fn bad_configuration_exits_2_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`database_url`"));
+
+    // Engine tunables: the environment is checked like a flag, and a flag beats it.
+    let out = peerlearn(dir.path())
+        .args(["serve"])
+        .env("PEERLEARN_BATCH_SIZE", "8")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`batch_size`"));
+    let out = peerlearn(dir.path())
+        .args(["serve", "--first-token-timeout-ms", "5"])
+        .env("PEERLEARN_FIRST_TOKEN_TIMEOUT_MS", "5000")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`first_token_timeout_ms`"));
 }
 
 #[test]

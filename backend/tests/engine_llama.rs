@@ -186,6 +186,52 @@ async fn cache_reuse_counters_match_the_suffixes_over_ten_turns() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_room_copies_the_system_prompt_another_room_evaluated() {
+    let engine = LlamaEngine::load(&config(2, 512)).unwrap();
+    let system = engine
+        .count_tokens(vec![ChatMessage::system(SYSTEM)], false)
+        .await
+        .unwrap();
+    let a = reply(
+        &engine,
+        "a",
+        convo(&["Mia: I think we need a big slide!"]),
+        24,
+    )
+    .await;
+    assert_eq!(
+        a.metrics.cached_tokens, 0,
+        "the first room evaluates everything"
+    );
+    let b_messages = convo(&["Leo: Can we add a sandpit with water?"]);
+    let with_header = engine.count_tokens(b_messages.clone(), true).await.unwrap();
+    let b = reply(&engine, "b", b_messages.clone(), 24).await;
+    assert_eq!(
+        b.metrics.cached_tokens as usize, system,
+        "the second room copies the system prompt"
+    );
+    assert_eq!(b.metrics.prompt_tokens as usize, with_header - system);
+    assert_eq!(
+        engine.metrics().snapshot().shared_prefix_tokens,
+        system as u64
+    );
+    // A different system prompt is evaluated, not copied.
+    let other = vec![
+        ChatMessage::system("You are Blue. You help children plan a school garden together."),
+        ChatMessage::user("Ava: Can we grow strawberries?"),
+    ];
+    let c = reply(&engine, "c", other, 8).await;
+    assert_eq!(c.metrics.cached_tokens, 0);
+    // The copy holds exactly what evaluating the prompt gives: the same greedy reply as a
+    // room on an engine that has never seen the system prompt.
+    drop(engine);
+    let fresh = LlamaEngine::load(&config(1, 512)).unwrap();
+    let alone = reply(&fresh, "b", b_messages, 24).await;
+    assert_eq!(alone.metrics.cached_tokens, 0);
+    assert_eq!(b.text, alone.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_overflow_is_survived_and_the_reply_still_comes() {
     // 256 tokens per room with 64 reserved for the reply: the conversation overflows after a
     // few turns.

@@ -356,14 +356,15 @@ fn bench_settings(dir: &std::path::Path) -> Settings {
             kind: DatabaseKind::Sqlite,
             connect_timeout: Duration::from_secs(5),
         },
-        engine: EngineSettings {
-            model: crate::config::DEFAULT_MODEL.into(),
-            llm_url: None,
-            llm_api_key: None,
-            threads: 1,
-            slots: 1,
-            context_per_slot: 2048,
-        },
+        engine: EngineSettings::resolve(
+            &crate::config::EngineArgs {
+                threads: Some(1),
+                slots: Some(1),
+                ..Default::default()
+            },
+            &crate::config::FileConfig::default(),
+        )
+        .expect("valid engine settings"),
     }
 }
 

@@ -65,6 +65,9 @@ pub struct EngineBenchArgs {
     /// Most prompt tokens per decode step while other rooms generate.
     #[arg(long)]
     pub prefill_chunk: Option<u32>,
+    /// Most generating rooms per decode step (0 = all). [default: the engine's default]
+    #[arg(long)]
+    pub gen_per_step: Option<u32>,
     /// Use a unified KV buffer for all rooms (true/false). [default: the engine's default]
     #[arg(long)]
     pub kv_unified: Option<bool>,
@@ -144,6 +147,9 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
     }
     if let Some(c) = args.prefill_chunk {
         config.prefill_chunk = c;
+    }
+    if let Some(g) = args.gen_per_step {
+        config.gen_per_step = g;
     }
     if let Some(u) = args.kv_unified {
         config.kv_unified = u;

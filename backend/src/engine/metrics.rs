@@ -95,6 +95,9 @@ pub struct MetricsSnapshot {
     pub generated_tokens: u64,
     pub evictions: u64,
     pub restores: u64,
+    /// Prompt tokens a new room copied from another room's identical system prompt instead of
+    /// evaluating them (included in `cached_tokens`).
+    pub shared_prefix_tokens: u64,
     pub forgotten: u64,
     pub compactions: u64,
     pub decode_steps: u64,
@@ -195,6 +198,10 @@ impl EngineMetrics {
         self.with(|i| i.totals.restores += 1);
     }
 
+    pub fn record_shared_prefix(&self, tokens: usize) {
+        self.with(|i| i.totals.shared_prefix_tokens += tokens as u64);
+    }
+
     pub fn record_forgotten(&self) {
         self.with(|i| i.totals.forgotten += 1);
     }
@@ -277,6 +284,12 @@ impl EngineMetrics {
             "peerlearn_engine_restores_total",
             "Rooms moved back from RAM into the KV cache.",
             t.restores,
+        );
+        counter(
+            out,
+            "peerlearn_engine_shared_prefix_tokens_total",
+            "Prompt tokens copied from another room's identical system prompt instead of evaluated.",
+            t.shared_prefix_tokens,
         );
         counter(
             out,

@@ -228,15 +228,7 @@ pub async fn run_command(
         None
     } else {
         let e = crate::config::EngineSettings::resolve(&args.engine, file)?;
-        let config = crate::engine::EngineConfig {
-            model_path: e.model.clone(),
-            threads: e.threads,
-            slots: e.slots,
-            context_per_slot: e.context_per_slot,
-            llm_url: e.llm_url.clone(),
-            llm_api_key: e.llm_api_key.clone(),
-            ..crate::engine::EngineConfig::default()
-        };
+        let config = e.engine_config();
         if config.llm_url.is_none() {
             crate::model::check_gguf(&config.model_path)?;
         }

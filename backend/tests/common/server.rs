@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use peerlearn::config::{DatabaseKind, DatabaseSettings, EngineSettings, Settings};
+use peerlearn::config::{
+    DatabaseKind, DatabaseSettings, EngineArgs, EngineSettings, FileConfig, Settings,
+};
 use peerlearn::room::RoomConfig;
 use peerlearn::server::{RunningServer, StartOptions};
 use peerlearn::store::{AgentRole, Group, NewGroup, NewSession, Session, SessionStatus, Store};
@@ -36,14 +38,17 @@ pub fn settings(dir: &std::path::Path) -> Settings {
             kind: DatabaseKind::Sqlite,
             connect_timeout: Duration::from_secs(5),
         },
-        engine: EngineSettings {
-            model: test_model(),
-            llm_url: None,
-            llm_api_key: None,
-            threads: 2,
-            slots: 4,
-            context_per_slot: 2048,
-        },
+        engine: EngineSettings::resolve(
+            &EngineArgs {
+                model: Some(test_model()),
+                threads: Some(2),
+                slots: Some(4),
+                context_per_slot: Some(2048),
+                ..Default::default()
+            },
+            &FileConfig::default(),
+        )
+        .unwrap(),
     }
 }
 

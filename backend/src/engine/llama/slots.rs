@@ -75,6 +75,10 @@ pub(crate) struct Active {
     pub cached_tokens: u32,
     pub compacted: bool,
     pub restored: bool,
+    /// Where the room's system prompt ends, when no other room has evaluated it yet: the
+    /// prompt is chunked so that a step ends there, and the sequence state is then saved for
+    /// the next room with the same system prompt.
+    pub share_prefix_at: Option<usize>,
     pub gen: Option<GenState>,
 }
 
@@ -164,6 +168,53 @@ impl ParkedRooms {
 
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
+    }
+}
+
+/// Evaluated system prompts, kept as sequence states so that a room starting with the same
+/// system prompt (every group of a session has the same role and activity) copies it instead
+/// of evaluating it again. Bounded in bytes; the least recently used goes first.
+pub(crate) struct SharedPrefixes {
+    states: HashMap<Vec<LlamaToken>, (SeqState, u64)>,
+    bytes: usize,
+    limit: usize,
+}
+
+impl SharedPrefixes {
+    pub(crate) fn new(limit: usize) -> Self {
+        SharedPrefixes {
+            states: HashMap::new(),
+            bytes: 0,
+            limit,
+        }
+    }
+
+    pub(crate) fn get(&mut self, tokens: &[LlamaToken], tick: u64) -> Option<&SeqState> {
+        let entry = self.states.get_mut(tokens)?;
+        entry.1 = tick;
+        Some(&entry.0)
+    }
+
+    pub(crate) fn insert(&mut self, tokens: Vec<LlamaToken>, state: SeqState, tick: u64) {
+        if state.byte_len() > self.limit {
+            return;
+        }
+        if let Some((old, _)) = self.states.remove(&tokens) {
+            self.bytes -= old.byte_len();
+        }
+        self.bytes += state.byte_len();
+        self.states.insert(tokens, (state, tick));
+        while self.bytes > self.limit {
+            let oldest = self
+                .states
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| k.clone())
+                .expect("not empty while over the limit");
+            if let Some((old, _)) = self.states.remove(&oldest) {
+                self.bytes -= old.byte_len();
+            }
+        }
     }
 }
 

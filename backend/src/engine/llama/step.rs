@@ -105,10 +105,13 @@ impl Worker<'_> {
             }
             let slot = &mut self.slots[s];
             let active = slot.active.as_mut().expect("filtered");
-            let take = active.pending.len().min(budget);
+            let base = slot.tokens.len();
+            let mut take = active.pending.len().min(budget);
+            if let Some(at) = active.share_prefix_at.filter(|&at| at > base) {
+                take = take.min(at - base);
+            }
             let ends_prompt = take == active.pending.len();
             let wants_logits = active.job.is_generate() && ends_prompt;
-            let base = slot.tokens.len();
             for (i, token) in active.pending.drain(..take).enumerate() {
                 let last = i + 1 == take;
                 let logits = wants_logits && last;
@@ -130,8 +133,8 @@ impl Worker<'_> {
         }
         let started = Instant::now();
         let result = self.ctx.decode(&mut self.batch);
-        self.metrics
-            .record_step(rows as usize, started.elapsed().as_secs_f64());
+        let decode_s = started.elapsed().as_secs_f64();
+        self.metrics.record_step(rows as usize, decode_s);
         if let Err(e) = result {
             tracing::error!(error = %e, tokens = rows, "llama_decode failed");
             for s in 0..self.slots.len() {
@@ -142,6 +145,8 @@ impl Worker<'_> {
             return true;
         }
 
+        let sampling = Instant::now();
+        let mut sampled = 0usize;
         for s in 0..self.slots.len() {
             let slot = &mut self.slots[s];
             let evaluated = std::mem::take(&mut slot.in_batch);
@@ -149,7 +154,17 @@ impl Worker<'_> {
                 continue;
             }
             slot.tokens.extend_from_slice(&evaluated);
+            let at_shared_prefix = slot
+                .active
+                .as_ref()
+                .and_then(|a| a.share_prefix_at)
+                .is_some_and(|at| at == slot.tokens.len());
+            if at_shared_prefix {
+                self.save_shared_prefix(s);
+            }
+            let slot = &mut self.slots[s];
             if let Some(row) = slot.sample_row.take() {
+                sampled += 1;
                 self.sample(s, row);
             } else if slot
                 .active
@@ -159,6 +174,15 @@ impl Worker<'_> {
                 self.finish_prefill(s, false);
             }
         }
+        // Where the time of a step goes, for tuning (`PEERLEARN_LOG=peerlearn::engine=trace`).
+        tracing::trace!(
+            rows,
+            generating = n_gen,
+            sampled,
+            decode_ms = decode_s * 1000.0,
+            sample_ms = sampling.elapsed().as_secs_f64() * 1000.0,
+            "decode step"
+        );
         true
     }
 

@@ -18,13 +18,16 @@ use std::time::Instant;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LlamaStateSeqFlags;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::load;
 use super::sampling::build_sampler;
-use super::slots::{common_prefix, Active, GenState, Job, JobKind, Parked, ParkedRooms, Slot};
+use super::slots::{
+    common_prefix, Active, GenState, Job, JobKind, Parked, ParkedRooms, SharedPrefixes, Slot,
+};
 use super::template::{fit, ChatFormat, KnownReply};
 use super::text::TextDecoder;
 use super::Command;
@@ -32,7 +35,7 @@ use crate::engine::config::EngineConfig;
 use crate::engine::error::EngineError;
 use crate::engine::metrics::{EngineMetrics, RequestMetrics};
 use crate::engine::types::{
-    ChatMessage, Completion, EngineInfo, FinishReason, PrefillReport, RoomKey,
+    ChatMessage, Completion, EngineInfo, FinishReason, PrefillReport, Role, RoomKey,
 };
 
 /// The thread's entry point: loads, reports readiness (or the load error), then serves.
@@ -95,6 +98,7 @@ pub(super) fn run(
         format,
         slots: (0..config.slots as i32).map(Slot::new).collect(),
         parked: ParkedRooms::new((config.parked_state_mib as usize).saturating_mul(1 << 20)),
+        prefixes: SharedPrefixes::new((config.parked_state_mib as usize).saturating_mul(1 << 18)),
         windows: HashMap::new(),
         replies: HashMap::new(),
         waiting: VecDeque::new(),
@@ -125,6 +129,8 @@ pub(super) struct Worker<'m> {
     pub format: ChatFormat,
     pub slots: Vec<Slot>,
     pub parked: ParkedRooms,
+    /// System prompts already evaluated, for new rooms to copy (a quarter of the parking RAM).
+    pub prefixes: SharedPrefixes,
     /// Per room, the first turn still in the prompt after the oldest were dropped.
     pub windows: HashMap<RoomKey, u64>,
     /// Per room, its recent replies with the tokens they were sampled as.
@@ -503,6 +509,25 @@ impl Worker<'_> {
         }
 
         let target = fitted.tokens;
+        let mut share_prefix_at = None;
+        if self.slots[s].tokens.is_empty() {
+            if let Some(prefix) = self.system_prefix(&job.messages, &target) {
+                let seq = self.slots[s].seq;
+                match self.prefixes.get(&prefix, self.tick) {
+                    Some(state) => match self.ctx.state_seq_set(state, seq) {
+                        Ok(()) => {
+                            self.metrics.record_shared_prefix(prefix.len());
+                            self.slots[s].tokens = prefix;
+                        }
+                        Err(e) => {
+                            tracing::warn!(room = %job.room, error = %e, "could not copy the shared system prompt; evaluating it");
+                            self.clear_slot(s);
+                        }
+                    },
+                    None => share_prefix_at = Some(prefix.len()),
+                }
+            }
+        }
         let slot = &mut self.slots[s];
         let mut keep = common_prefix(&slot.tokens, &target);
         if add_assistant && keep == target.len() {
@@ -546,10 +571,51 @@ impl Worker<'_> {
             pending,
             compacted: fitted.compacted,
             restored,
+            share_prefix_at,
             gen,
         });
         if is_prefill && slot.active.as_ref().is_some_and(|a| a.pending.is_empty()) {
             self.finish_prefill(s, false);
+        }
+    }
+
+    /// The tokens of the conversation's leading system messages, when they are worth sharing
+    /// with other rooms and the prompt starts with exactly them (a template that merges the
+    /// system prompt into the first user turn gives no such prefix).
+    fn system_prefix(
+        &self,
+        messages: &[ChatMessage],
+        target: &[LlamaToken],
+    ) -> Option<Vec<LlamaToken>> {
+        let n = messages
+            .iter()
+            .take_while(|m| m.role == Role::System)
+            .count();
+        if n == 0 || n == messages.len() {
+            return None;
+        }
+        let prefix = self
+            .format
+            .tokens(self.model, &messages[..n], false, &[])
+            .ok()?;
+        (prefix.len() >= MIN_SHARED_PREFIX
+            && prefix.len() < target.len()
+            && target.starts_with(&prefix))
+        .then_some(prefix)
+    }
+
+    /// Saves slot `s`'s sequence, which holds exactly a system prompt, for other rooms.
+    pub(super) fn save_shared_prefix(&mut self, s: usize) {
+        let slot = &mut self.slots[s];
+        if let Some(active) = slot.active.as_mut() {
+            active.share_prefix_at = None;
+        }
+        match self
+            .ctx
+            .state_seq_get(slot.seq, LlamaStateSeqFlags::empty())
+        {
+            Ok(state) => self.prefixes.insert(slot.tokens.clone(), state, self.tick),
+            Err(e) => tracing::debug!(error = %e, "could not save a system prompt for sharing"),
         }
     }
 
@@ -696,6 +762,9 @@ fn answer_prefill(metrics: &EngineMetrics, kind: JobKind, report: PrefillReport)
         }
     }
 }
+
+/// Shorter system prompts cost less to evaluate than to copy around.
+const MIN_SHARED_PREFIX: usize = 16;
 
 /// Replies remembered per room for their tokenization (older ones are long in the cache).
 const MAX_KNOWN_REPLIES: usize = 16;
