@@ -1285,4 +1285,54 @@ async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
         get(&srv, &export("qdc"), Some(&lee.cookie)).await.status(),
         409
     );
+
+    // Importing a codebook file: a malformed one names its line and imports nothing.
+    let import = format!("/api/facilitator/sessions/{session}/codebook");
+    let bad = json_request(
+        &srv,
+        Method::POST,
+        &import,
+        &lee,
+        "name,colour\nIdeas,#00aa00\nBad,#12\n",
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    let e: Value = bad.json().await.unwrap();
+    assert!(e["error"].as_str().unwrap().contains("line 3"), "{e}");
+    assert!(srv.store().codebook(session).await.unwrap().is_empty());
+    assert_eq!(
+        json_request(&srv, Method::POST, &import, &lee, "")
+            .await
+            .status(),
+        400
+    );
+    let huge = "name\n".to_string() + &"x\n".repeat(600_000);
+    assert_eq!(
+        json_request(&srv, Method::POST, &import, &lee, &huge)
+            .await
+            .status(),
+        413,
+        "over 1 MiB: payload too large"
+    );
+    assert_eq!(
+        json_request(&srv, Method::POST, &import, &kim, "name\nIdeas\n")
+            .await
+            .status(),
+        404
+    );
+    let ok = json_request(
+        &srv,
+        Method::POST,
+        &import,
+        &lee,
+        "name,description,colour\nIdeas,new ideas,#00aa00\nQuestions,,\n",
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    let summary: Value = ok.json().await.unwrap();
+    assert_eq!(
+        (summary["created"].as_u64(), summary["updated"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(srv.store().codebook(session).await.unwrap().len(), 2);
 }

@@ -366,6 +366,38 @@ async function loadCoding() {
   renderCodebook();
 }
 
+const codebookFile = document.getElementById('codebook-file');
+if (codebookFile) {
+  codebookFile.addEventListener('change', async () => {
+    const file = codebookFile.files[0];
+    const status = document.getElementById('code-status');
+    if (!file) return;
+    status.textContent = '…';
+    status.classList.remove('error');
+    try {
+      const res = await fetch(`/api/facilitator/sessions/${sessionId}/codebook`, {
+        method: 'POST',
+        headers: { 'x-csrf-token': csrf },
+        body: await file.arrayBuffer(),
+        credentials: 'same-origin',
+      });
+      const answer = await res.json().catch(() => ({}));
+      if (res.ok) {
+        status.textContent = `Imported: ${answer.created} new, ${answer.updated} updated.`;
+        await loadCoding();
+        renderAll();
+      } else {
+        status.textContent = answer.error || `Refused (${res.status}).`;
+        status.classList.add('error');
+      }
+    } catch {
+      status.textContent = 'The server could not be reached.';
+      status.classList.add('error');
+    }
+    codebookFile.value = '';
+  });
+}
+
 const codeForm = document.getElementById('code-form');
 if (codeForm) {
   codeForm.addEventListener('submit', async (e) => {

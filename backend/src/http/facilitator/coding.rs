@@ -12,7 +12,7 @@ use super::auth::{require, SignedIn, CSRF_HEADER};
 use super::{owned_group, owned_session};
 use crate::http::{ApiError, Ctx};
 use crate::store::{
-    self, CodeFields, CodeRecord, CodingError, CodingRecord, NewCoding, StoreError,
+    self, CodeFields, CodeRecord, CodingError, CodingRecord, ImportSummary, NewCoding, StoreError,
 };
 
 impl From<CodingError> for ApiError {
@@ -123,6 +123,51 @@ pub async fn delete_code(
         )
         .await;
     Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+/// Largest codebook file the dashboard takes (a codebook is a few kilobytes).
+pub const MAX_CODEBOOK_BYTES: usize = 1024 * 1024;
+
+/// Imports a codebook file (REFI-QDA `.qdc` or CSV, sent as the request body) into the
+/// session's: all or nothing, a malformed file answered with its line and reason.
+pub async fn import_codebook(
+    State(ctx): State<Ctx>,
+    Path(session_id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ImportSummary>, ApiError> {
+    let me = require(&ctx, &headers).await?;
+    checked(&headers, &me)?;
+    let session = owned_session(&ctx, &me, session_id).await?;
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("the codebook file is empty".into()));
+    }
+    if body.len() > MAX_CODEBOOK_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "a codebook file may be at most {} KiB",
+            MAX_CODEBOOK_BYTES / 1024
+        )));
+    }
+    let summary = ctx
+        .store
+        .import_codebook_file(session.id, &body, store::now_ms())
+        .await?;
+    let _ = ctx
+        .store
+        .audit(
+            Some(me.id()),
+            "import_codebook",
+            &format!("session {}", session.id),
+            &format!(
+                "created={} updated={} bytes={}",
+                summary.created,
+                summary.updated,
+                body.len()
+            ),
+            store::now_ms(),
+        )
+        .await;
+    Ok(Json(summary))
 }
 
 #[derive(Debug, Deserialize)]

@@ -58,6 +58,12 @@ pub fn router() -> Router<Ctx> {
             post(coding::add_code),
         )
         .route(
+            "/api/facilitator/sessions/{id}/codebook",
+            post(coding::import_codebook).layer(axum::extract::DefaultBodyLimit::max(
+                coding::MAX_CODEBOOK_BYTES + 1,
+            )),
+        )
+        .route(
             "/api/facilitator/sessions/{id}/codes/{code}",
             post(coding::update_code).delete(coding::delete_code),
         )
