@@ -71,4 +71,5 @@ fn uuid_like() -> String {
         .map(|_| char::from(b'a' + rng.gen_range(0..26)))
         .collect()
 }
+pub mod research;
 pub mod server;
