@@ -8,7 +8,7 @@ use std::process::Command;
 
 use peerlearn::store::{NewCoding, Store};
 
-use common::research::{peerlearn, stored_session};
+use common::research::{peerlearn, stored_session, validate_qdpx};
 
 async fn fixture() -> (tempfile::TempDir, String, Store, i64, Vec<i64>) {
     let dir = tempfile::tempdir().unwrap();
@@ -30,32 +30,6 @@ fn run(dir: &std::path::Path, db: &str, args: &[&str]) -> (Option<i32>, String, 
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn validate_qdpx(dir: &std::path::Path, qdpx: &std::path::Path) -> String {
-    let qde = dir.join("project.qde");
-    let unzip = Command::new("python3")
-        .args(["-c", "import sys,zipfile; open(sys.argv[2],'wb').write(zipfile.ZipFile(sys.argv[1]).read('project.qde'))"])
-        .arg(qdpx)
-        .arg(&qde)
-        .status()
-        .unwrap();
-    assert!(unzip.success());
-    let xsd = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../transcripts/tests/data/Project.xsd"
-    );
-    let lint = Command::new("xmllint")
-        .args(["--noout", "--schema", xsd])
-        .arg(&qde)
-        .output()
-        .unwrap();
-    assert!(
-        lint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
-    std::fs::read_to_string(&qde).unwrap()
 }
 
 const CODEBOOK: &str = "name,description,colour,parent\n\

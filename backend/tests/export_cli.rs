@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::process::Command;
-
 use peerlearn::store::Store;
 
-use common::research::{peerlearn, stored_session};
+use common::research::{peerlearn, stored_session, validate_qdpx};
 
 #[tokio::test]
 async fn exports_are_pseudonymised_complete_and_audited() {
@@ -102,29 +100,8 @@ async fn exports_are_pseudonymised_complete_and_audited() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let qde = dir.path().join("project.qde");
-    let unzip = Command::new("python3")
-        .args(["-c", "import sys,zipfile; open(sys.argv[2],'wb').write(zipfile.ZipFile(sys.argv[1]).read('project.qde'))"])
-        .arg(dir.path().join("p.qdpx"))
-        .arg(&qde)
-        .status()
-        .unwrap();
-    assert!(unzip.success());
-    let xsd = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../transcripts/tests/data/Project.xsd"
-    );
-    let lint = Command::new("xmllint")
-        .args(["--noout", "--schema", xsd])
-        .arg(&qde)
-        .output()
-        .unwrap();
-    assert!(
-        lint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
-    assert!(!std::fs::read_to_string(&qde).unwrap().contains("Mia"));
+    let qde = validate_qdpx(dir.path(), &dir.path().join("p.qdpx"));
+    assert!(!qde.contains("Mia"));
 
     let audit = store.audit_log().await.unwrap();
     assert_eq!(audit.len(), 3);

@@ -107,3 +107,31 @@ pub async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
         .unwrap();
     (session.id, groups.iter().map(|g| g.id).collect())
 }
+
+/// Unpacks `project.qde` from a `.qdpx` into `dir`, checks it against the official REFI-QDA
+/// schema with xmllint, and returns its text.
+pub fn validate_qdpx(dir: &std::path::Path, qdpx: &std::path::Path) -> String {
+    let qde = dir.join("project.qde");
+    let unzip = Command::new("python3")
+        .args(["-c", "import sys,zipfile; open(sys.argv[2],'wb').write(zipfile.ZipFile(sys.argv[1]).read('project.qde'))"])
+        .arg(qdpx)
+        .arg(&qde)
+        .status()
+        .unwrap();
+    assert!(unzip.success());
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../transcripts/tests/data/Project.xsd"
+    );
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--schema", xsd])
+        .arg(&qde)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    std::fs::read_to_string(&qde).unwrap()
+}
