@@ -35,6 +35,9 @@ pub struct Activity {
     pub age_min: u8,
     pub age_max: u8,
     pub phases: Vec<Phase>,
+    /// Ideas the participant agent can offer when its model has none ("What if ...?"),
+    /// optional.
+    pub sparks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,6 +74,8 @@ struct RawActivity {
     age_max: i64,
     #[serde(default)]
     phases: Vec<RawPhase>,
+    #[serde(default)]
+    sparks: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +171,18 @@ pub fn parse(id: &str, text: &str, file: &str) -> Result<Activity, ActivityError
             moderator: p.moderator.trim().to_string(),
         });
     }
+    let mut sparks = Vec::with_capacity(raw.sparks.len());
+    for (i, spark) in raw.sparks.iter().enumerate() {
+        let spark = spark.trim().trim_end_matches('?').trim();
+        if spark.is_empty() || spark.chars().count() > 200 {
+            return Err(err(
+                line_of_key("sparks", 0),
+                &format!("sparks[{i}]"),
+                "an idea must have 1 to 200 characters".into(),
+            ));
+        }
+        sparks.push(spark.to_string());
+    }
     Ok(Activity {
         id: id.to_string(),
         title: raw.title.trim().to_string(),
@@ -173,6 +190,7 @@ pub fn parse(id: &str, text: &str, file: &str) -> Result<Activity, ActivityError
         age_min: raw.age_min as u8,
         age_max: raw.age_max as u8,
         phases,
+        sparks,
     })
 }
 
@@ -306,6 +324,19 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         let e = parse("x", "title = ", "x.toml").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn sparks_are_optional_trimmed_and_checked() {
+        assert!(parse("x", GOOD, "x.toml").unwrap().sparks.is_empty());
+        let with = format!("sparks = [\"we add a ramp? \", \"the slide is wide\"]\n{GOOD}");
+        let a = parse("x", &with, "x.toml").unwrap();
+        assert_eq!(a.sparks, ["we add a ramp", "the slide is wide"]);
+        let bad = format!("sparks = [\"ok\", \"  \"]\n{GOOD}");
+        let e = parse("x", &bad, "x.toml").unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (Some(1), "sparks[1]"), "{e}");
+        let e = parse("x", &format!("sparks = \"one\"\n{GOOD}"), "x.toml").unwrap_err();
         assert_eq!(e.line, Some(1), "{e}");
     }
 

@@ -542,6 +542,67 @@ async fn a_worthless_reply_is_dropped_and_retried_once() {
     assert!(decisions.contains(&"answer".to_string()), "{decisions:?}");
 }
 
+#[tokio::test]
+async fn when_the_retry_is_worthless_too_a_written_fallback_line_answers() {
+    // Both attempts copy a child's line or the instruction: the child still gets an answer,
+    // a line from prompts/fallbacks/en.toml, and the log says so.
+    let engine = Arc::new(FakeEngine::new().with_replies(vec![
+        "Mia: hi Blue".into(),
+        "(Teacher, only you see this) answer them".into(),
+    ]));
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
+    let w = rooms
+        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rx = w.events;
+    rooms
+        .send_message(
+            g,
+            SendRequest {
+                participant_id: kids[0].id,
+                client_msg_id: "m1".into(),
+                text: "hi Blue, what is your favourite thing?".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let start = next_frame(&mut rx, "agent_start").await;
+    assert_eq!(start["reply_to"], 1);
+    let msg = next_frame(&mut rx, "message").await;
+    assert_eq!(
+        msg["text"],
+        "Good question, Mia! I am not sure. What do you think?"
+    );
+    assert_eq!(msg["reply_to"], 1);
+    assert_eq!(engine.generate_requests().len(), 2);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = store.agent_events(g).await.unwrap();
+    let said = events
+        .iter()
+        .find(|e| e.message_seq == Some(2))
+        .expect("the fallback's event");
+    assert_eq!(said.decision, "answer");
+    assert!(
+        said.prompt_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("fallback-en-")),
+        "{said:?}"
+    );
+    assert!(said.reason.contains("fallback line"), "{said:?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.decision == "dropped_echo")
+            .count(),
+        1,
+        "the first attempt is logged as dropped, the second became the fallback"
+    );
+}
+
 /// A server restart (or a room whose actor stopped while everyone was away) carries on with
 /// the group's phase and timer instead of starting the activity again.
 #[tokio::test]

@@ -7,9 +7,11 @@
 //! what they decide.
 
 pub mod directives;
+pub mod fallback;
 pub mod policy;
 pub mod prompt;
 pub mod runner;
 
+pub use fallback::Fallbacks;
 pub use policy::{decide, Decision, Event, Intent, PolicyConfig, RoomState, Speech, Trigger};
 pub use prompt::{PromptError, Templates};

@@ -57,7 +57,7 @@ impl Default for PolicyConfig {
 }
 
 /// What the agent means to do with its message; it selects the instruction in the prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
     Answer,
@@ -74,6 +74,23 @@ pub enum Intent {
 }
 
 impl Intent {
+    pub const ALL: [Intent; 9] = [
+        Intent::Answer,
+        Intent::InviteQuiet,
+        Intent::Redirect,
+        Intent::Summarise,
+        Intent::AnnouncePhase,
+        Intent::ContributeIdea,
+        Intent::AskQuestion,
+        Intent::FollowGuidance,
+        Intent::Escalate,
+    ];
+
+    /// The intent logged as `s` (see [`Intent::as_str`]).
+    pub fn parse(s: &str) -> Option<Intent> {
+        Intent::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Intent::Answer => "answer",

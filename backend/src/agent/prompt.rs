@@ -108,11 +108,14 @@ impl Template {
     }
 }
 
-/// The role templates in use: the built-in ones, replaced by `prompts_dir/roles/*.txt`.
+/// The role templates in use: the built-in ones, replaced by `prompts_dir/roles/*.txt`, and
+/// the fallback lines (`prompts_dir/fallbacks/*.toml`).
 #[derive(Debug, Clone)]
 pub struct Templates {
     pub moderator: Template,
     pub participant: Template,
+    /// What the agent says when the model's words are dropped twice.
+    pub fallbacks: super::fallback::Fallbacks,
 }
 
 impl Templates {
@@ -130,6 +133,7 @@ impl Templates {
                 "(built-in) roles/participant.txt",
             )
             .expect("the shipped participant template is valid"),
+            fallbacks: super::fallback::Fallbacks::built_in(),
         }
     }
 
@@ -137,6 +141,7 @@ impl Templates {
     /// unknown role and is refused.
     pub fn load(prompts_dir: &Path) -> Result<Templates, PromptError> {
         let mut t = Templates::built_in();
+        t.fallbacks = super::fallback::Fallbacks::load(prompts_dir)?;
         let dir = prompts_dir.join("roles");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(t);

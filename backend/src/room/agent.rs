@@ -84,6 +84,10 @@ pub(super) struct AgentSeat {
     last_tick_reason: String,
     /// Of the last reply, from its trigger to the first words shown (for the dashboard).
     last_latency_ms: Option<i64>,
+    /// Fallback lines said so far, per intent, and the activity's sparks offered (the next
+    /// fallback takes the next line).
+    fallbacks_said: std::collections::BTreeMap<crate::agent::Intent, usize>,
+    sparks_said: usize,
     pub(super) replies_tx: mpsc::Sender<ReplyEvent>,
 }
 
@@ -115,6 +119,8 @@ impl AgentSeat {
             guidance: None,
             last_tick_reason: String::new(),
             last_latency_ms: None,
+            fallbacks_said: Default::default(),
+            sparks_said: 0,
             replies_tx,
         };
         (seat, rx)
@@ -572,6 +578,17 @@ impl RoomActor {
                 .as_ref()
                 .is_some_and(|c| c.finish_reason == FinishReason::Cancelled && !r.cleaner.complete);
         let text = if paused { None } else { text };
+        // The retry was dropped too: say a line written by people rather than stay silent
+        // (not when the dropped reply already showed words: they would run into the line).
+        let fallback = if text.is_none() && !paused && r.attempt > 0 && !r.started {
+            self.fallback_line(&r.speech)
+        } else {
+            None
+        };
+        let (text, rest) = match &fallback {
+            Some(line) => (Some(line.text.clone()), line.text.clone()),
+            None => (text, rest),
+        };
         // An invitation always names its child, whatever the model wrote.
         let text = match (text, r.speech.intent, r.speech.target) {
             (
@@ -638,9 +655,19 @@ impl RoomActor {
             created_at: now,
             trigger: r.decision.trigger.as_str().to_string(),
             decision,
-            reason: r.decision.reason.clone(),
+            reason: match &fallback {
+                Some(_) => format!(
+                    "{}; the model's reply was dropped twice, so a fallback line was said",
+                    r.decision.reason
+                ),
+                None => r.decision.reason.clone(),
+            },
             message_seq: seq.as_ref().map(|(s, _)| *s),
-            prompt_version: Some(r.prompt_version.clone()),
+            prompt_version: Some(
+                fallback
+                    .as_ref()
+                    .map_or_else(|| r.prompt_version.clone(), |l| l.version.clone()),
+            ),
             model,
             prompt_tokens: m.map(|m| i64::from(m.prompt_tokens)),
             cached_tokens: m.map(|m| i64::from(m.cached_tokens)),
@@ -716,6 +743,37 @@ impl RoomActor {
                 }
             }
         }
+    }
+
+    /// The next fallback line for `speech` in the session's language, if one was written.
+    fn fallback_line(&mut self, speech: &Speech) -> Option<crate::agent::fallback::Chosen> {
+        let templates = self.deps.config.agent.templates.clone();
+        let lines = templates.fallbacks.language(&self.session.language)?;
+        let activity = self.deps.activities.get(&self.session.activity_id);
+        let phase = self.phases.current();
+        let child = speech.target.map(|t| self.nickname_of(Some(t)));
+        let seat = self.agent.as_mut()?;
+        let nth = seat
+            .fallbacks_said
+            .get(&speech.intent)
+            .copied()
+            .unwrap_or(0);
+        let sparks = activity.map(|a| a.sparks.as_slice()).unwrap_or_default();
+        let spark = (!sparks.is_empty()).then(|| sparks[seat.sparks_said % sparks.len()].as_str());
+        let vars = crate::agent::fallback::LineVars {
+            name: &self.session.agent_name,
+            child: child.as_deref(),
+            activity_title: activity.map_or(self.activity_title.as_str(), |a| a.title.as_str()),
+            phase_name: phase.map_or("", |p| p.name.as_str()),
+            phase_goal: phase.map_or("", |p| p.goal.as_str()),
+            spark,
+        };
+        let chosen = lines.choose(self.group.agent_role, speech.intent, nth, &vars)?;
+        *seat.fallbacks_said.entry(speech.intent).or_default() += 1;
+        if spark.is_some_and(|s| chosen.text.contains(s)) {
+            seat.sparks_said += 1;
+        }
+        Some(chosen)
     }
 
     async fn store_agent_message(

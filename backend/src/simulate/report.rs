@@ -15,6 +15,9 @@ pub struct Report {
     pub elapsed_s: f64,
     pub child_messages: usize,
     pub agent_messages: usize,
+    /// Agent messages that are written fallback lines (the model's reply was dropped twice),
+    /// not the model's words.
+    pub fallback_messages: usize,
     /// Agent messages among all messages.
     pub agent_talk_share: f64,
     /// From the trigger (the message or the timer) to the first token shown to the children.
@@ -104,6 +107,16 @@ pub fn build(i: &Inputs<'_>) -> Report {
         elapsed_s: (i.elapsed_s * 10.0).round() / 10.0,
         child_messages: children.len(),
         agent_messages: agent.len(),
+        fallback_messages: i
+            .events
+            .iter()
+            .filter(|e| e.message_seq.is_some())
+            .filter(|e| {
+                e.prompt_version
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("fallback-"))
+            })
+            .count(),
         agent_talk_share: if total == 0 {
             0.0
         } else {
