@@ -16,7 +16,7 @@ use peerlearn::simulate::{self, scenario};
 use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, SessionStatus, Store};
 use serde_json::Value;
 
-const REPLY: &str = "That sounds fun. What could we add next?";
+const REPLY: &str = "That sounds fun. What could we add to our playground next?";
 
 fn fake() -> FakeEngine {
     FakeEngine::new().with_reply(|_| REPLY.to_string())
@@ -601,6 +601,67 @@ async fn when_the_retry_is_worthless_too_a_written_fallback_line_answers() {
         1,
         "the first attempt is logged as dropped, the second became the fallback"
     );
+}
+
+#[tokio::test]
+async fn an_off_topic_opening_is_never_shown_and_the_phase_is_announced_anyway() {
+    // Tiny models wander off ("what's a fun adventure?") or take a name ("I'm Emily"). Such a
+    // reply for the whole group is held back, refused and retried; then a written line.
+    let engine = Arc::new(FakeEngine::new().with_replies(vec![
+        "If you are ready to explore the world with me, what is a fun adventure today?".into(),
+        "Hello friends, I'm Emily and I will be your buddy today!".into(),
+    ]));
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
+    let w = rooms
+        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rx = w.events;
+    // Every frame up to the stored message: no refused words among them.
+    let msg = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let out = rx.recv().await.expect("room stream");
+            assert!(
+                !out.json.contains("adventure") && !out.json.contains("Emily"),
+                "a refused reply reached the children: {}",
+                out.json.as_str()
+            );
+            let v: Value = serde_json::from_str(out.json.as_str()).unwrap();
+            if v["type"] == "message" {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("the announcement");
+    assert_eq!(
+        msg["text"],
+        "Time for the next part: Warm-up. Everyone says hello and one thing they love doing at \
+         a playground. Who wants to start?"
+    );
+    assert_eq!(engine.generate_requests().len(), 2);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let decisions: Vec<String> = store
+        .agent_events(g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.decision)
+        .collect();
+    assert!(
+        decisions.contains(&"dropped_off_topic".to_string())
+            && decisions.contains(&"announce_phase".to_string()),
+        "{decisions:?}"
+    );
+    // Neither refused reply reached the children: the only agent message is the line.
+    let stored = store.messages_after(g, 0, 100).await.unwrap();
+    let agent: Vec<&str> = stored
+        .iter()
+        .filter(|m| m.sender_kind == SenderKind::Agent)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(agent.len(), 1, "{agent:?}");
 }
 
 /// A server restart (or a room whose actor stopped while everyone was away) carries on with

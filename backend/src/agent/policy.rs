@@ -86,6 +86,19 @@ impl Intent {
         Intent::Escalate,
     ];
 
+    /// What the agent says to the whole group unprompted, with nobody waiting for it: its
+    /// reply is held back until complete and must touch the problem or the children's words.
+    pub fn is_for_the_group(self) -> bool {
+        matches!(
+            self,
+            Intent::AnnouncePhase
+                | Intent::Redirect
+                | Intent::Summarise
+                | Intent::ContributeIdea
+                | Intent::AskQuestion
+        )
+    }
+
     /// The intent logged as `s` (see [`Intent::as_str`]).
     pub fn parse(s: &str) -> Option<Intent> {
         Intent::ALL.into_iter().find(|i| i.as_str() == s)

@@ -401,10 +401,67 @@ pub struct StreamCleaner {
     instruction: String,
     /// The reply is long enough (or worthless): the caller can stop the model.
     pub complete: bool,
-    /// The model copied its instruction: nothing is shown or stored.
+    /// The reply is not worth showing (see [`Rejection`]): nothing is shown or stored.
     pub rejected: bool,
+    /// Why, when rejected.
+    pub rejection: Option<Rejection>,
     /// The children's nicknames, lower case: a reply starting `Name:` speaks for a child.
     children: Vec<String>,
+    /// When set, the whole reply is held back and must share a word with these (the problem,
+    /// the phase, what the children said), else it is rejected as off topic.
+    topic: Option<Vec<String>>,
+}
+
+/// Why a reply was not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// A copy of its instruction, a child's line (`Mia: ...`), talk about the prompt, or empty.
+    Echo,
+    /// The agent presents itself as someone else ("I'm Emily"): it is always itself, an AI.
+    Persona,
+    /// Nothing in it touches the problem or what the group said.
+    OffTopic,
+}
+
+impl Rejection {
+    /// The decision logged for a reply dropped for this reason.
+    pub fn decision(self) -> &'static str {
+        match self {
+            Rejection::Echo => "dropped_echo",
+            Rejection::Persona => "dropped_persona",
+            Rejection::OffTopic => "dropped_off_topic",
+        }
+    }
+}
+
+/// Whether `text` gives the agent another name ("I'm Emily", "my name is Sam"). A name is a
+/// capitalised whole word after the phrase; the agent's own name and "AI" are fine. A word
+/// still being written (at the end of `text` while streaming) is not judged yet unless
+/// `finished`.
+pub fn claims_another_name(text: &str, agent_name: &str, finished: bool) -> bool {
+    const PHRASES: &[&str] = &[
+        "I'm ",
+        "I am ",
+        "I\u{2019}m ",
+        "my name is ",
+        "My name is ",
+        "call me ",
+        "Call me ",
+    ];
+    const FINE: &[&str] = &[
+        "AI", "A", "An", "Not", "So", "Really", "Very", "Here", "Happy", "Glad",
+    ];
+    PHRASES.iter().any(|phrase| {
+        text.match_indices(phrase).any(|(at, _)| {
+            let rest = &text[at + phrase.len()..];
+            let word: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+            let whole = finished || rest.len() > word.len();
+            whole
+                && word.chars().next().is_some_and(char::is_uppercase)
+                && !word.eq_ignore_ascii_case(agent_name.trim())
+                && !FINE.contains(&word.as_str())
+        })
+    })
 }
 
 /// Whether `reply` mostly repeats `instruction` (a tiny model's failure mode).
@@ -446,6 +503,21 @@ impl StreamCleaner {
         self
     }
 
+    /// Holds the whole reply back and refuses it unless it shares a word with `topic` (see
+    /// [`super::policy::on_topic`]). For what nobody is waiting for (a phase announcement, a
+    /// question or an idea for the group): a second of delay is invisible there, words that
+    /// are shown and then taken back are not.
+    pub fn on_topic_only(mut self, topic: Vec<String>) -> StreamCleaner {
+        self.topic = Some(topic);
+        self
+    }
+
+    fn reject(&mut self, why: Rejection) {
+        self.rejected = true;
+        self.rejection.get_or_insert(why);
+        self.complete = true;
+    }
+
     /// Adds generated text; returns what to show now (may be empty).
     pub fn push(&mut self, token: &str, agent_name: &str) -> String {
         if self.rejected {
@@ -454,14 +526,20 @@ impl StreamCleaner {
         self.raw.push_str(token);
         let (clean, complete) = clean_reply(&self.raw, agent_name);
         self.complete = complete;
-        if !complete && self.raw.trim_start().chars().count() < HOLD_BACK && !self.raw.contains(':')
+        let clean = clean.unwrap_or_default();
+        if claims_another_name(&clean, agent_name, false) {
+            self.reject(Rejection::Persona);
+            return String::new();
+        }
+        if self.topic.is_some()
+            || (!complete
+                && self.raw.trim_start().chars().count() < HOLD_BACK
+                && !self.raw.contains(':'))
         {
             return String::new();
         }
-        let clean = clean.unwrap_or_default();
         if self.shown.is_empty() && self.is_echo(&clean) {
-            self.rejected = true;
-            self.complete = true;
+            self.reject(Rejection::Echo);
             return String::new();
         }
         self.advance(clean)
@@ -471,12 +549,20 @@ impl StreamCleaner {
     /// yet shown.
     pub fn finish(&mut self, agent_name: &str) -> (Option<String>, String) {
         let (clean, _) = clean_reply(&self.raw, agent_name);
-        if self.rejected
-            || clean
-                .as_deref()
-                .is_some_and(|c| echoes(c, &self.instruction) || self.is_echo(c))
-        {
-            self.rejected = true;
+        if let Some(c) = clean.as_deref() {
+            if echoes(c, &self.instruction) || self.is_echo(c) {
+                self.reject(Rejection::Echo);
+            } else if claims_another_name(c, agent_name, true) {
+                self.reject(Rejection::Persona);
+            } else if self
+                .topic
+                .as_ref()
+                .is_some_and(|t| !super::policy::on_topic(c, t))
+            {
+                self.reject(Rejection::OffTopic);
+            }
+        }
+        if self.rejected {
             return (None, String::new());
         }
         let rest = self.advance(clean.clone().unwrap_or_default());
@@ -489,10 +575,20 @@ impl StreamCleaner {
         let speaks_for_a_child = start
             .split_once(':')
             .is_some_and(|(head, _)| self.children.iter().any(|c| head.trim() == c));
-        // Words of the instruction that a reply to children never needs.
-        let instruction_talk = ["sentence", "write only", "do not say", "teacher says"]
-            .iter()
-            .any(|w| start.contains(w));
+        // Words of the instruction, or talk about the prompt, that a reply to children never
+        // needs.
+        let instruction_talk = [
+            "sentence",
+            "write only",
+            "do not say",
+            "teacher says",
+            "possible answer",
+            "possible response",
+            "as an ai",
+            "language model",
+        ]
+        .iter()
+        .any(|w| start.contains(w));
         start.starts_with('(')
             || instruction_talk
             || speaks_for_a_child
@@ -732,5 +828,88 @@ mod tests {
         assert_eq!(m[3], ChatMessage::system("ask"));
         // The prefill prefix is the same conversation without the turn.
         assert_eq!(conversation("sys", &lines, None)[..], m[..3]);
+    }
+
+    fn stream(cleaner: &mut StreamCleaner, text: &str) -> String {
+        let mut shown = String::new();
+        for piece in text.split_inclusive(' ') {
+            shown.push_str(&cleaner.push(piece, "Blue"));
+        }
+        shown
+    }
+
+    #[test]
+    fn the_agent_never_takes_another_name() {
+        assert!(claims_another_name(
+            "Hi Tom, I'm Emily and I'll help.",
+            "Blue",
+            false
+        ));
+        assert!(claims_another_name("Hello! My name is Sam.", "Blue", true));
+        assert!(!claims_another_name(
+            "Hi, I'm Blue, an AI helper.",
+            "Blue",
+            true
+        ));
+        assert!(!claims_another_name(
+            "I'm so glad, I am not sure. I'm AI.",
+            "Blue",
+            true
+        ));
+        // A word still being written is not judged ("I'm Bl" may become "I'm Blue").
+        assert!(!claims_another_name("Hello, I'm Bl", "Blue", false));
+        assert!(claims_another_name("Hello, I'm Bl", "Blue", true));
+
+        let mut c = StreamCleaner::new("Kindly invite Tom");
+        let shown = stream(
+            &mut c,
+            "Hi Tom, I'm Emily and I'll be your friend! What is a cool idea?",
+        );
+        assert_eq!(shown, "", "refused before anything was shown");
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Persona));
+        assert_eq!(Rejection::Persona.decision(), "dropped_persona");
+    }
+
+    #[test]
+    fn talk_about_the_prompt_is_refused() {
+        let mut c = StreamCleaner::new("Ask the group one open question");
+        stream(
+            &mut c,
+            "Here's a possible answer to your question: the team is nice.",
+        );
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Echo));
+    }
+
+    #[test]
+    fn a_reply_for_the_group_is_held_back_and_must_touch_the_problem() {
+        let topic = crate::agent::policy::topic_words(&[
+            "A playground everyone can play on",
+            "Collect many ideas for parts of the playground",
+            "a ramp for the slide",
+        ]);
+        let mut c =
+            StreamCleaner::new("Ask the group one open question").on_topic_only(topic.clone());
+        let shown = stream(
+            &mut c,
+            "What could we add next to the slide so that everyone can use it?",
+        );
+        assert_eq!(shown, "", "nothing is streamed");
+        let (text, rest) = c.finish("Blue");
+        assert_eq!(
+            text.as_deref(),
+            Some("What could we add next to the slide so that everyone can use it?")
+        );
+        assert_eq!(rest, text.unwrap(), "all of it is shown at the end");
+
+        let mut c = StreamCleaner::new("Ask the group one open question").on_topic_only(topic);
+        stream(
+            &mut c,
+            "If you're ready to explore the world with me, what's a fun adventure today?",
+        );
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::OffTopic));
+        assert_eq!(Rejection::OffTopic.decision(), "dropped_off_topic");
     }
 }

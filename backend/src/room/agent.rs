@@ -467,6 +467,18 @@ impl RoomActor {
             &lines,
             with_instruction.then_some(turn.as_str()),
         );
+        let mut cleaner = StreamCleaner::new(&turn).with_children(&children);
+        if speech.intent.is_for_the_group() {
+            // The problem's words and the children's own, so that building on an idea counts.
+            let mut topic = seat.topic.clone();
+            let said: Vec<&str> = lines
+                .iter()
+                .filter(|l| l.speaker.is_some())
+                .map(|l| l.text.as_str())
+                .collect();
+            topic.extend(policy::topic_words(&said));
+            cleaner = cleaner.on_topic_only(topic);
+        }
         let stream_id = seat.next_stream;
         seat.next_stream += 1;
         let mut sampling = config.sampling.clone();
@@ -487,7 +499,7 @@ impl RoomActor {
             attempt,
             guidance,
             first_shown: None,
-            cleaner: StreamCleaner::new(&turn).with_children(&children),
+            cleaner,
             cancel,
             discard: false,
             started: false,
@@ -644,7 +656,12 @@ impl RoomActor {
         }
         let decision = match (&text, seq.is_some(), paused) {
             (_, _, true) => "cancelled".to_string(),
-            (None, _, _) if r.cleaner.rejected => "dropped_echo".to_string(),
+            (None, _, _) if r.cleaner.rejected => r
+                .cleaner
+                .rejection
+                .unwrap_or(prompt::Rejection::Echo)
+                .decision()
+                .to_string(),
             (None, _, _) => "dropped_empty".to_string(),
             (Some(_), false, _) => "store_failed".to_string(),
             (Some(_), true, _) => r.decision.label().to_string(),
