@@ -120,6 +120,9 @@ const LINES: [&str; 20] = [
 /// One reply as the workload saw it.
 struct Reply {
     ttft_ms: f64,
+    /// The engine's own: from the request's arrival to the first token sampled.
+    engine_ttft_ms: Option<f64>,
+    queue_ms: f64,
     tokens: u32,
     tokens_per_s: Option<f64>,
     cached_tokens: u32,
@@ -279,6 +282,8 @@ async fn run_room(
                 Some(Ok(StreamEvent::Done(done))) => {
                     replies.push(Reply {
                         ttft_ms: first.unwrap_or_else(|| t0.elapsed().as_secs_f64() * 1000.0),
+                        engine_ttft_ms: done.metrics.ttft_ms,
+                        queue_ms: done.metrics.queue_ms,
                         tokens: done.metrics.generated_tokens,
                         tokens_per_s: done.metrics.tokens_per_s,
                         cached_tokens: done.metrics.cached_tokens,
@@ -328,6 +333,10 @@ fn report(
 ) -> serde_json::Value {
     let mut ttft: Vec<f64> = replies.iter().map(|r| r.ttft_ms).collect();
     ttft.sort_by(f64::total_cmp);
+    let mut engine_ttft: Vec<f64> = replies.iter().filter_map(|r| r.engine_ttft_ms).collect();
+    engine_ttft.sort_by(f64::total_cmp);
+    let mut queue: Vec<f64> = replies.iter().map(|r| r.queue_ms).collect();
+    queue.sort_by(f64::total_cmp);
     let mut tps: Vec<f64> = replies.iter().filter_map(|r| r.tokens_per_s).collect();
     tps.sort_by(f64::total_cmp);
     let generated: u64 = replies.iter().map(|r| u64::from(r.tokens)).sum();
@@ -363,6 +372,8 @@ fn report(
         "ttft_ms_p50": round(percentile(&ttft, 50.0)),
         "ttft_ms_p95": round(percentile(&ttft, 95.0)),
         "ttft_ms_max": round(ttft.last().copied()),
+        "engine_ttft_ms_p50": round(percentile(&engine_ttft, 50.0)),
+        "queue_ms_p50": round(percentile(&queue, 50.0)),
         "per_stream_tok_s_median": round(percentile(&tps, 50.0)),
         "aggregate_tok_s": round(Some(generated as f64 / wall.as_secs_f64())),
         "generated_tokens": generated,
