@@ -637,8 +637,8 @@ async fn an_off_topic_opening_is_never_shown_and_the_phase_is_announced_anyway()
     .expect("the announcement");
     assert_eq!(
         msg["text"],
-        "Time for the next part: Warm-up. Everyone says hello and one thing they love doing at \
-         a playground. Who wants to start?"
+        "Hi everyone, I'm Blue, an AI helper. Today we design: A playground everyone can play \
+         on. First, Warm-up: Everyone says hello and one thing they love doing at a playground."
     );
     assert_eq!(engine.generate_requests().len(), 2);
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -30,6 +30,9 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("es", include_str!("../../../prompts/fallbacks/es.toml")),
 ];
 
+/// The key of the lines that open a session (the first phase's announcement).
+const OPENING: &str = "open";
+
 /// The variables a fallback line may use.
 pub const VARIABLES: &[&str] = &[
     "name",
@@ -65,8 +68,8 @@ struct RawFile {
 /// One language's lines, per role and intent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LanguageLines {
-    moderator: BTreeMap<Intent, Vec<String>>,
-    participant: BTreeMap<Intent, Vec<String>>,
+    moderator: BTreeMap<String, Vec<String>>,
+    participant: BTreeMap<String, Vec<String>>,
     /// `fallback-<language>-<hash>`, recorded with every line said.
     pub version: String,
 }
@@ -90,16 +93,16 @@ impl LanguageLines {
             let mut out = BTreeMap::new();
             for (key, list) in lines {
                 let line = key_line(text, &key);
-                let Some(intent) = Intent::parse(&key) else {
+                if key != OPENING && Intent::parse(&key).is_none() {
                     return Err(PromptError::Malformed {
                         file: file.into(),
                         line,
                         reason: format!(
-                            "unknown intent `{key}`; known intents: {}",
+                            "unknown intent `{key}`; known intents: {}, and {OPENING} (the first phase's announcement)",
                             Intent::ALL.map(Intent::as_str).join(", ")
                         ),
                     });
-                };
+                }
                 let mut kept = Vec::with_capacity(list.len());
                 for l in list {
                     check_line(&l, text, file)?;
@@ -113,7 +116,7 @@ impl LanguageLines {
                     }
                     kept.push(l);
                 }
-                out.insert(intent, kept);
+                out.insert(key, kept);
             }
             Ok(out)
         };
@@ -126,11 +129,13 @@ impl LanguageLines {
     }
 
     /// The `nth` usable line for this speech, or None when the file has none for it. Lines
-    /// needing a child or a spark that the speech lacks are skipped.
+    /// needing a child or a spark that the speech lacks are skipped. The first phase's
+    /// announcement (`opening`) takes the `open` lines when there are some.
     pub fn choose(
         &self,
         role: AgentRole,
         intent: Intent,
+        opening: bool,
         nth: usize,
         vars: &LineVars<'_>,
     ) -> Option<Chosen> {
@@ -139,8 +144,12 @@ impl LanguageLines {
             AgentRole::Participant => &self.participant,
             AgentRole::None => return None,
         };
+        let key = match table.get(OPENING) {
+            Some(_) if opening && intent == Intent::AnnouncePhase => OPENING,
+            _ => intent.as_str(),
+        };
         let usable: Vec<&String> = table
-            .get(&intent)?
+            .get(key)?
             .iter()
             .filter(|l| vars.child.is_some() || !l.contains("{{child}}"))
             .filter(|l| vars.spark.is_some() || !l.contains("{{spark}}"))
@@ -293,7 +302,13 @@ mod tests {
                 Intent::AskQuestion,
                 Intent::Escalate,
             ] {
-                let c = l.choose(AgentRole::Moderator, intent, 0, &vars(Some("Mia"), None));
+                let c = l.choose(
+                    AgentRole::Moderator,
+                    intent,
+                    false,
+                    0,
+                    &vars(Some("Mia"), None),
+                );
                 assert!(c.is_some(), "{lang}: moderator {intent:?}");
             }
             for intent in [
@@ -302,10 +317,27 @@ mod tests {
                 Intent::AskQuestion,
                 Intent::AnnouncePhase,
             ] {
-                let c = l.choose(AgentRole::Participant, intent, 0, &vars(Some("Mia"), None));
+                let c = l.choose(
+                    AgentRole::Participant,
+                    intent,
+                    false,
+                    0,
+                    &vars(Some("Mia"), None),
+                );
                 assert!(c.is_some(), "{lang}: participant {intent:?}");
             }
         }
+        let open = f.language("en").unwrap().choose(
+            AgentRole::Moderator,
+            Intent::AnnouncePhase,
+            true,
+            0,
+            &vars(None, None),
+        );
+        assert!(
+            open.unwrap().text.starts_with("Hi everyone"),
+            "the opening has its own lines"
+        );
         assert!(f.language("EN").is_some());
         assert!(f.language("xx").is_none());
     }
@@ -323,6 +355,7 @@ answer = ["Good question, {{child}}!"]
             .choose(
                 AgentRole::Participant,
                 Intent::ContributeIdea,
+                false,
                 0,
                 &with_both,
             )
@@ -333,6 +366,7 @@ answer = ["Good question, {{child}}!"]
             .choose(
                 AgentRole::Participant,
                 Intent::ContributeIdea,
+                false,
                 1,
                 &with_both,
             )
@@ -342,15 +376,27 @@ answer = ["Good question, {{child}}!"]
         let no_spark = vars(Some("Mia"), None);
         for n in 0..3 {
             let c = l
-                .choose(AgentRole::Participant, Intent::ContributeIdea, n, &no_spark)
+                .choose(
+                    AgentRole::Participant,
+                    Intent::ContributeIdea,
+                    false,
+                    n,
+                    &no_spark,
+                )
                 .unwrap();
             assert_eq!(c.text, "I wonder what Mia would add.");
         }
         assert!(l
-            .choose(AgentRole::Participant, Intent::Answer, 0, &vars(None, None))
+            .choose(
+                AgentRole::Participant,
+                Intent::Answer,
+                false,
+                0,
+                &vars(None, None)
+            )
             .is_none());
         assert!(l
-            .choose(AgentRole::Moderator, Intent::Answer, 0, &with_both)
+            .choose(AgentRole::Moderator, Intent::Answer, false, 0, &with_both)
             .is_none());
     }
 
@@ -396,6 +442,7 @@ answer = ["Good question, {{child}}!"]
             .choose(
                 AgentRole::Moderator,
                 Intent::Answer,
+                false,
                 0,
                 &vars(Some("Mia"), None),
             )

@@ -410,6 +410,8 @@ pub struct StreamCleaner {
     /// When set, the whole reply is held back and must share a word with these (the problem,
     /// the phase, what the children said), else it is rejected as off topic.
     topic: Option<Vec<String>>,
+    /// The agent's recent messages in this room: a reply that mostly repeats one is refused.
+    said: Vec<String>,
 }
 
 /// Why a reply was not shown.
@@ -421,6 +423,8 @@ pub enum Rejection {
     Persona,
     /// Nothing in it touches the problem or what the group said.
     OffTopic,
+    /// Mostly what the agent already said in this room (tiny models loop).
+    Repeat,
 }
 
 impl Rejection {
@@ -430,11 +434,13 @@ impl Rejection {
             Rejection::Echo => "dropped_echo",
             Rejection::Persona => "dropped_persona",
             Rejection::OffTopic => "dropped_off_topic",
+            Rejection::Repeat => "dropped_repeat",
         }
     }
 }
 
-/// Whether `text` gives the agent another name ("I'm Emily", "my name is Sam"). A name is a
+/// Whether `text` gives the agent another name ("I'm Emily", "my name is Sam") or makes it a
+/// person ("as a teacher", "I'm a kid"). A name is a
 /// capitalised whole word after the phrase; the agent's own name and "AI" are fine. A word
 /// still being written (at the end of `text` while streaming) is not judged yet unless
 /// `finished`.
@@ -451,6 +457,33 @@ pub fn claims_another_name(text: &str, agent_name: &str, finished: bool) -> bool
     const FINE: &[&str] = &[
         "AI", "A", "An", "Not", "So", "Really", "Very", "Here", "Happy", "Glad",
     ];
+    // Claims of being a person: the agent is a peer, but never pretends to be human.
+    const ROLES: &[&str] = &[
+        "i'm a teacher",
+        "i am a teacher",
+        "as a teacher",
+        "as your teacher",
+        "i'm a kid",
+        "i am a kid",
+        "i'm a child",
+        "i am a child",
+        "i'm a student",
+        "i am a student",
+        "i'm a human",
+        "i am a human",
+        "i'm a person",
+        "i am a person",
+        "i'm a real person",
+        "i am a real person",
+        "i'm a girl",
+        "i am a girl",
+        "i'm a boy",
+        "i am a boy",
+    ];
+    let lower = text.to_lowercase().replace('\u{2019}', "'");
+    if ROLES.iter().any(|r| lower.contains(r)) {
+        return true;
+    }
     PHRASES.iter().any(|phrase| {
         text.match_indices(phrase).any(|(at, _)| {
             let rest = &text[at + phrase.len()..];
@@ -512,6 +545,12 @@ impl StreamCleaner {
         self
     }
 
+    /// Also refuses a reply that mostly repeats one of these (the agent's recent messages).
+    pub fn not_repeating(mut self, said: Vec<String>) -> StreamCleaner {
+        self.said = said;
+        self
+    }
+
     fn reject(&mut self, why: Rejection) {
         self.rejected = true;
         self.rejection.get_or_insert(why);
@@ -529,6 +568,10 @@ impl StreamCleaner {
         let clean = clean.unwrap_or_default();
         if claims_another_name(&clean, agent_name, false) {
             self.reject(Rejection::Persona);
+            return String::new();
+        }
+        if self.repeats(&clean) {
+            self.reject(Rejection::Repeat);
             return String::new();
         }
         if self.topic.is_some()
@@ -554,6 +597,10 @@ impl StreamCleaner {
                 self.reject(Rejection::Echo);
             } else if claims_another_name(c, agent_name, true) {
                 self.reject(Rejection::Persona);
+            } else if self.repeats(c) {
+                self.reject(Rejection::Repeat);
+            } else if self.only_names(c) {
+                self.reject(Rejection::Echo);
             } else if self
                 .topic
                 .as_ref()
@@ -567,6 +614,39 @@ impl StreamCleaner {
         }
         let rest = self.advance(clean.clone().unwrap_or_default());
         (clean, rest)
+    }
+
+    /// Whether `text` is nothing but the children's names ("Ada, Max, Tom."), or one word
+    /// besides them.
+    fn only_names(&self, text: &str) -> bool {
+        let words = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .filter(|w| !self.children.contains(&w.to_lowercase()))
+            .count();
+        words < 2
+    }
+
+    /// Whether `text` says again what the agent said recently: at least six words of four
+    /// letters or more (names aside, so the same kind question to another child is fine),
+    /// 60 % of them from one earlier message.
+    fn repeats(&self, text: &str) -> bool {
+        let words = |s: &str| -> Vec<String> {
+            s.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().count() >= 4)
+                .map(str::to_lowercase)
+                .filter(|w| !self.children.contains(w))
+                .collect()
+        };
+        let mine = words(text);
+        if mine.len() < 6 {
+            return false;
+        }
+        self.said.iter().any(|old| {
+            let old = words(old);
+            let shared = mine.iter().filter(|w| old.contains(w)).count();
+            shared * 10 >= mine.len() * 6
+        })
     }
 
     fn is_echo(&self, start: &str) -> bool {
@@ -911,5 +991,52 @@ mod tests {
         assert_eq!(c.finish("Blue").0, None);
         assert_eq!(c.rejection, Some(Rejection::OffTopic));
         assert_eq!(Rejection::OffTopic.decision(), "dropped_off_topic");
+    }
+
+    #[test]
+    fn the_agent_does_not_say_the_same_thing_again() {
+        let said = vec![
+            "Lia, I love your creativity! You can create a ramp that goes around the tree."
+                .to_string(),
+        ];
+        let mut c = StreamCleaner::new("Kindly invite Sam")
+            .with_children(&["Lia".into(), "Sam".into()])
+            .not_repeating(said.clone());
+        stream(
+            &mut c,
+            "Sam, I love your creativity! You can create a ramp that goes around the tree.",
+        );
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Repeat));
+        // The same short, kind question to another child is not a repeat.
+        let mut c = StreamCleaner::new("Kindly invite Sam")
+            .with_children(&["Lia".into(), "Sam".into()])
+            .not_repeating(vec!["Lia, what would you add?".into()]);
+        stream(&mut c, "Sam, what would you add?");
+        assert_eq!(
+            c.finish("Blue").0.as_deref(),
+            Some("Sam, what would you add?")
+        );
+        // A reply of names only is refused.
+        let mut c = StreamCleaner::new("Kindly invite Ada").with_children(&[
+            "Ada".into(),
+            "Max".into(),
+            "Tom".into(),
+        ]);
+        stream(&mut c, "Ada, Max, Tom.");
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Echo));
+        // Claims of being a person are refused like another name.
+        assert!(claims_another_name(
+            "Hi Alex, it was rewarding for me as a teacher.",
+            "Blue",
+            true
+        ));
+        assert!(claims_another_name("I\u{2019}m a kid too!", "Blue", true));
+        assert!(!claims_another_name(
+            "I'm an AI helper, not a teacher.",
+            "Blue",
+            true
+        ));
     }
 }

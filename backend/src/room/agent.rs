@@ -467,7 +467,14 @@ impl RoomActor {
             &lines,
             with_instruction.then_some(turn.as_str()),
         );
-        let mut cleaner = StreamCleaner::new(&turn).with_children(&children);
+        let said: Vec<String> = lines
+            .iter()
+            .filter(|l| l.speaker.is_none())
+            .map(|l| l.text.clone())
+            .collect();
+        let mut cleaner = StreamCleaner::new(&turn)
+            .with_children(&children)
+            .not_repeating(said);
         if speech.intent.is_for_the_group() {
             // The problem's words and the children's own, so that building on an idea counts.
             let mut topic = seat.topic.clone();
@@ -590,13 +597,30 @@ impl RoomActor {
                 .as_ref()
                 .is_some_and(|c| c.finish_reason == FinishReason::Cancelled && !r.cleaner.complete);
         let text = if paused { None } else { text };
-        // The retry was dropped too: say a line written by people rather than stay silent
-        // (not when the dropped reply already showed words: they would run into the line).
-        let fallback = if text.is_none() && !paused && r.attempt > 0 && !r.started {
+        // The retry was dropped too: say a line written by people rather than stay silent.
+        let fallback = if text.is_none() && !paused && r.attempt > 0 {
             self.fallback_line(&r.speech)
         } else {
             None
         };
+        if fallback.is_some() && r.started {
+            // Words of the dropped reply were shown: take them back, and the line comes as a
+            // stream of its own.
+            self.broadcast(
+                &ServerFrame::AgentEnd {
+                    stream_id: r.stream_id,
+                    seq: None,
+                },
+                None,
+                None,
+            );
+            if let Some(seat) = self.agent.as_mut() {
+                r.stream_id = seat.next_stream;
+                seat.next_stream += 1;
+            }
+            r.started = false;
+            r.first_shown = None;
+        }
         let (text, rest) = match &fallback {
             Some(line) => (Some(line.text.clone()), line.text.clone()),
             None => (text, rest),
@@ -785,7 +809,8 @@ impl RoomActor {
             phase_goal: phase.map_or("", |p| p.goal.as_str()),
             spark,
         };
-        let chosen = lines.choose(self.group.agent_role, speech.intent, nth, &vars)?;
+        let opening = self.phases.info().is_some_and(|p| p.index == 0);
+        let chosen = lines.choose(self.group.agent_role, speech.intent, opening, nth, &vars)?;
         *seat.fallbacks_said.entry(speech.intent).or_default() += 1;
         if spark.is_some_and(|s| chosen.text.contains(s)) {
             seat.sparks_said += 1;

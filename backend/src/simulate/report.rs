@@ -23,6 +23,9 @@ pub struct Report {
     /// From the trigger (the message or the timer) to the first token shown to the children.
     pub reply_ms_p50: Option<f64>,
     pub reply_ms_p95: Option<f64>,
+    /// The same for answers to a child who named the agent (the study's "timely feedback").
+    pub answer_ms_p50: Option<f64>,
+    pub answer_ms_p95: Option<f64>,
     pub addressed_replies: usize,
     /// Child messages that named the agent and got no reply.
     pub addressed_unanswered: usize,
@@ -79,6 +82,13 @@ pub fn build(i: &Inputs<'_>) -> Report {
         .filter_map(|e| e.ttft_ms.map(|v| v as f64))
         .collect();
     ttfts.sort_by(f64::total_cmp);
+    let mut answer_ttfts: Vec<f64> = i
+        .events
+        .iter()
+        .filter(|e| e.message_seq.is_some() && e.decision == "answer")
+        .filter_map(|e| e.ttft_ms.map(|v| v as f64))
+        .collect();
+    answer_ttfts.sort_by(f64::total_cmp);
     let mut counts: BTreeMap<i64, usize> = i.child_ids.iter().map(|id| (*id, 0)).collect();
     for m in &children {
         if let Some(id) = m.sender_id {
@@ -124,6 +134,8 @@ pub fn build(i: &Inputs<'_>) -> Report {
         },
         reply_ms_p50: percentile(&ttfts, 0.5),
         reply_ms_p95: percentile(&ttfts, 0.95),
+        answer_ms_p50: percentile(&answer_ttfts, 0.5),
+        answer_ms_p95: percentile(&answer_ttfts, 0.95),
         addressed_replies: addressed.iter().filter(|s| answered.contains(s)).count(),
         addressed_unanswered: addressed.iter().filter(|s| !answered.contains(s)).count(),
         invitations: i
