@@ -20,7 +20,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::policy::Intent;
-use super::prompt::PromptError;
+use super::prompt::{check_variables, line_of, PromptError};
 use crate::store::AgentRole;
 
 const BUILT_IN: &[(&str, &str)] = &[
@@ -84,6 +84,7 @@ pub struct Chosen {
 impl LanguageLines {
     /// Checks one file (`file` only names it in errors).
     pub fn parse(language: &str, text: &str, file: &str) -> Result<LanguageLines, PromptError> {
+        check_variables(text, file, VARIABLES)?;
         let raw: RawFile = toml::from_str(text).map_err(|e| PromptError::Malformed {
             file: file.into(),
             line: e.span().map_or(1, |s| line_of(text, s.start)),
@@ -105,7 +106,6 @@ impl LanguageLines {
                 }
                 let mut kept = Vec::with_capacity(list.len());
                 for l in list {
-                    check_line(&l, text, file)?;
                     let l = l.trim().to_string();
                     if l.is_empty() || l.chars().count() > 300 {
                         return Err(PromptError::Malformed {
@@ -221,32 +221,6 @@ impl Fallbacks {
     }
 }
 
-fn check_line(line: &str, text: &str, file: &str) -> Result<(), PromptError> {
-    let mut rest = line;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let at_line = key_line(text, line.lines().next().unwrap_or(line));
-        let Some(end) = after.find("}}") else {
-            return Err(PromptError::Malformed {
-                file: file.into(),
-                line: at_line,
-                reason: "`{{` without a closing `}}`".into(),
-            });
-        };
-        let name = after[..end].trim();
-        if !VARIABLES.contains(&name) {
-            return Err(PromptError::UnknownVariable {
-                file: file.into(),
-                line: at_line,
-                variable: name.to_string(),
-                known: VARIABLES.join(", "),
-            });
-        }
-        rest = &after[end + 2..];
-    }
-    Ok(())
-}
-
 fn fill(line: &str, v: &LineVars<'_>) -> String {
     let mut out = line.to_string();
     for (name, value) in [
@@ -260,10 +234,6 @@ fn fill(line: &str, v: &LineVars<'_>) -> String {
         out = out.replace(&format!("{{{{{name}}}}}"), value);
     }
     out
-}
-
-fn line_of(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].matches('\n').count() + 1
 }
 
 /// The first line of `text` containing `needle` (1 when not found).

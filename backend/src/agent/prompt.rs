@@ -72,7 +72,7 @@ pub struct Template {
 impl Template {
     /// Checks `text` (from `file`, for error messages).
     pub fn parse(role: AgentRole, text: &str, file: &str) -> Result<Template, PromptError> {
-        check_variables(text, file)?;
+        check_variables(text, file, VARIABLES)?;
         let (system, turn) = match text.find(TURN_MARKER) {
             Some(at) => (&text[..at], &text[at + TURN_MARKER.len()..]),
             None => {
@@ -193,7 +193,8 @@ pub fn parse_agent_role(s: &str) -> Result<AgentRole, PromptError> {
 /// The values of a template's variables.
 pub type Vars = BTreeMap<&'static str, String>;
 
-fn check_variables(text: &str, file: &str) -> Result<(), PromptError> {
+/// Refuses a `{{name}}` that is not in `known`, or a `{{` left open, with its line in `text`.
+pub(crate) fn check_variables(text: &str, file: &str, known: &[&str]) -> Result<(), PromptError> {
     let mut rest = text;
     let mut offset = 0;
     while let Some(start) = rest.find("{{") {
@@ -206,12 +207,12 @@ fn check_variables(text: &str, file: &str) -> Result<(), PromptError> {
             });
         };
         let name = after[..end].trim();
-        if !VARIABLES.contains(&name) {
+        if !known.contains(&name) {
             return Err(PromptError::UnknownVariable {
                 file: file.into(),
                 line: line_of(text, offset + start),
                 variable: name.to_string(),
-                known: VARIABLES.join(", "),
+                known: known.join(", "),
             });
         }
         offset += start + 2 + end + 2;
@@ -233,7 +234,8 @@ fn substitute(text: &str, vars: &Vars, intent: &str) -> String {
     out
 }
 
-fn line_of(text: &str, byte: usize) -> usize {
+/// The 1-based line of a byte offset, for error messages.
+pub(crate) fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].matches('\n').count() + 1
 }
 

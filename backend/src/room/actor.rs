@@ -321,8 +321,10 @@ impl RoomActor {
             ));
         }
         let you = person(&participant);
-        self.participants
-            .insert(participant.id, participant.clone());
+        let first_hello = self
+            .participants
+            .insert(participant.id, participant.clone())
+            .is_none();
         // Subscribe before reading the store: this actor is the only broadcaster and is busy
         // here, so nothing can fall between the replay and the live stream.
         let events = self.events.subscribe();
@@ -363,6 +365,11 @@ impl RoomActor {
             phase: self.phases.info(),
             last_seq: self.last_seq,
         };
+        if first_hello {
+            // The children's names are in the agent's system prompt: evaluate the new one now,
+            // not when somebody next speaks.
+            self.agent_prefill();
+        }
         Ok(Welcome {
             welcome: welcome.to_json().into(),
             replay,

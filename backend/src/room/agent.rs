@@ -227,6 +227,10 @@ impl RoomActor {
         self.save_phase().await;
         self.publish_phase();
         self.agent_consider(event, now).await;
+        // The phase is in the system prompt: unless a reply is already evaluating the new
+        // one, warm it now so the next child who speaks does not wait for the whole
+        // conversation to be evaluated again.
+        self.agent_prefill();
     }
 
     /// The facilitator's commands for the agent and the phases (the others are in steer.rs).
@@ -914,7 +918,7 @@ impl RoomActor {
     }
 
     /// Evaluates the conversation into the engine's cache now, so the next reply starts fast.
-    fn agent_prefill(&self) {
+    pub(super) fn agent_prefill(&self) {
         let Some(seat) = self.agent.as_ref() else {
             return;
         };
