@@ -129,7 +129,7 @@ impl LanguageLines {
     }
 
     /// The `nth` usable line for this speech, or None when the file has none for it. Lines
-    /// needing a child or a spark that the speech lacks are skipped. The first phase's
+    /// using a variable without a value (no child, no spark, no phase) are skipped. The first phase's
     /// announcement (`opening`) takes the `open` lines when there are some.
     pub fn choose(
         &self,
@@ -148,12 +148,7 @@ impl LanguageLines {
             Some(_) if opening && intent == Intent::AnnouncePhase => OPENING,
             _ => intent.as_str(),
         };
-        let usable: Vec<&String> = table
-            .get(key)?
-            .iter()
-            .filter(|l| vars.child.is_some() || !l.contains("{{child}}"))
-            .filter(|l| vars.spark.is_some() || !l.contains("{{spark}}"))
-            .collect();
+        let usable: Vec<&String> = table.get(key)?.iter().filter(|l| vars.fills(l)).collect();
         if usable.is_empty() {
             return None;
         }
@@ -221,16 +216,30 @@ impl Fallbacks {
     }
 }
 
+impl LineVars<'_> {
+    fn values(&self) -> [(&'static str, &str); 6] {
+        [
+            ("name", self.name),
+            ("child", self.child.unwrap_or("")),
+            ("activity_title", self.activity_title),
+            ("phase_name", self.phase_name),
+            ("phase_goal", self.phase_goal),
+            ("spark", self.spark.unwrap_or("")),
+        ]
+    }
+
+    /// Whether every variable `line` uses has a value (no "Time for the next part: ." after
+    /// the last phase, no "Good question, !" without a child).
+    fn fills(&self, line: &str) -> bool {
+        self.values().iter().all(|(name, value)| {
+            !value.trim().is_empty() || !line.contains(&format!("{{{{{name}}}}}"))
+        })
+    }
+}
+
 fn fill(line: &str, v: &LineVars<'_>) -> String {
     let mut out = line.to_string();
-    for (name, value) in [
-        ("name", v.name),
-        ("child", v.child.unwrap_or("")),
-        ("activity_title", v.activity_title),
-        ("phase_name", v.phase_name),
-        ("phase_goal", v.phase_goal),
-        ("spark", v.spark.unwrap_or("")),
-    ] {
+    for (name, value) in v.values() {
         out = out.replace(&format!("{{{{{name}}}}}"), value);
     }
     out
@@ -356,6 +365,22 @@ answer = ["Good question, {{child}}!"]
                 .unwrap();
             assert_eq!(c.text, "I wonder what Mia would add.");
         }
+        let after_the_last_phase = LineVars {
+            phase_name: "",
+            phase_goal: "",
+            ..vars(None, None)
+        };
+        let text = "[moderator]\nannounce_phase = [\"Next: {{phase_name}}!\"]\n";
+        let m = LanguageLines::parse("en", text, "t.toml").unwrap();
+        assert!(m
+            .choose(
+                AgentRole::Moderator,
+                Intent::AnnouncePhase,
+                false,
+                0,
+                &after_the_last_phase
+            )
+            .is_none());
         assert!(l
             .choose(
                 AgentRole::Participant,
