@@ -666,6 +666,7 @@ impl StreamCleaner {
             "teacher says",
             "possible answer",
             "possible response",
+            "a sample of",
             "as an ai",
             "language model",
         ]
