@@ -482,12 +482,12 @@ impl RoomActor {
         if speech.intent.is_for_the_group() {
             // The problem's words and the children's own, so that building on an idea counts.
             let mut topic = seat.topic.clone();
-            let said: Vec<&str> = lines
+            let children_said: Vec<&str> = lines
                 .iter()
                 .filter(|l| l.speaker.is_some())
                 .map(|l| l.text.as_str())
                 .collect();
-            topic.extend(policy::topic_words(&said));
+            topic.extend(policy::topic_words(&children_said));
             cleaner = cleaner.on_topic_only(topic);
         }
         let stream_id = seat.next_stream;
