@@ -6,84 +6,24 @@ mod common;
 use std::time::Duration;
 
 use common::server::TestServer;
+use common::socket::{self, join, next, say, send, Child, Ws, WAIT};
 use futures::{SinkExt, StreamExt};
 use peerlearn::room::RoomConfig;
 use peerlearn::server::StartOptions;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::MaybeTlsStream;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-struct Child {
-    cookie: String,
-    id: i64,
-}
-
-async fn join(srv: &TestServer, code: &str, nickname: &str) -> Child {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/join", srv.base))
-        .json(&json!({"code": code, "nickname": nickname, "avatar": "🦊"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200, "join {nickname}");
-    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
-        "{set_cookie}"
-    );
-    let cookie = set_cookie.split(';').next().unwrap().to_string();
-    let body: Value = resp.json().await.unwrap();
-    Child {
-        cookie,
-        id: body["participant"]["id"].as_i64().unwrap(),
-    }
-}
-
+/// Connects to a group's chat socket.
 async fn connect(
     srv: &TestServer,
     group: i64,
     cookie: Option<&str>,
     origin: Option<&str>,
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let mut req = srv.ws_url(group).into_client_request().unwrap();
-    if let Some(c) = cookie {
-        req.headers_mut().insert("cookie", c.parse().unwrap());
-    }
-    if let Some(o) = origin {
-        req.headers_mut().insert("origin", o.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(req)
-        .await
-        .map(|(ws, _)| ws)
-}
-
-async fn send(ws: &mut Ws, frame: Value) {
-    ws.send(Message::Text(frame.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next JSON frame (pings are answered by tungstenite itself).
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("socket open")
-            .expect("frame");
-        match msg {
-            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    socket::connect(&srv.ws_url(group), cookie, origin).await
 }
 
 /// The next frame of `kind`, skipping presence, typing and phase frames (the room's own life).
@@ -122,20 +62,6 @@ async fn hello(srv: &TestServer, group: i64, child: &Child, last_seq: i64) -> (W
         }
     }
     (ws, replay)
-}
-
-async fn say(ws: &mut Ws, id: &str, text: &str) -> Value {
-    send(
-        ws,
-        json!({"type": "send", "client_msg_id": id, "text": text}),
-    )
-    .await;
-    loop {
-        let f = next(ws).await;
-        if f["type"] == "ack" || f["type"] == "error" {
-            return f;
-        }
-    }
 }
 
 async fn closed_with(ws: &mut Ws) -> Option<u16> {

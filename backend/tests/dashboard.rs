@@ -8,19 +8,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::server::TestServer;
+use common::socket::{self, join as child, next, say, Child, Ws};
 use futures::{SinkExt, StreamExt};
 use peerlearn::store::{AgentRole, SessionStatus};
 use reqwest::header;
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(10);
 const PASSWORD: &str = "a long enough password";
 
 fn client() -> reqwest::Client {
@@ -177,32 +172,8 @@ async fn ws_connect(
     path: &str,
     cookie: Option<&str>,
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let mut req = format!("ws://{}{path}", srv.server.addr)
-        .into_client_request()
-        .unwrap();
-    if let Some(c) = cookie {
-        req.headers_mut().insert("cookie", c.parse().unwrap());
-    }
-    req.headers_mut()
-        .insert("origin", srv.base.parse().unwrap());
-    tokio_tungstenite::connect_async(req)
-        .await
-        .map(|(ws, _)| ws)
-}
-
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a frame in time")
-            .expect("socket open")
-            .expect("frame");
-        match msg {
-            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let url = format!("ws://{}{path}", srv.server.addr);
+    socket::connect(&url, cookie, Some(&srv.base)).await
 }
 
 /// The next frame of `kind`, collecting everything seen on the way.
@@ -216,11 +187,6 @@ async fn next_of(ws: &mut Ws, kind: &str, seen: &mut Vec<Value>) -> Value {
     }
 }
 
-struct Child {
-    cookie: String,
-    id: i64,
-}
-
 async fn join_child(srv: &TestServer, code: &str, nickname: &str) -> reqwest::Response {
     client()
         .post(format!("{}/api/join", srv.base))
@@ -228,22 +194,6 @@ async fn join_child(srv: &TestServer, code: &str, nickname: &str) -> reqwest::Re
         .send()
         .await
         .unwrap()
-}
-
-async fn child(srv: &TestServer, code: &str, nickname: &str) -> Child {
-    let resp = join_child(srv, code, nickname).await;
-    assert_eq!(resp.status(), 200);
-    let cookie = cookie_of(&resp)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body: Value = resp.json().await.unwrap();
-    Child {
-        cookie,
-        id: body["participant"]["id"].as_i64().unwrap(),
-    }
 }
 
 async fn child_socket(srv: &TestServer, group: i64, c: &Child) -> Ws {
@@ -258,22 +208,6 @@ async fn child_socket(srv: &TestServer, group: i64, c: &Child) -> Ws {
     let mut seen = Vec::new();
     next_of(&mut ws, "synced", &mut seen).await;
     ws
-}
-
-async fn say(ws: &mut Ws, id: &str, text: &str) -> Value {
-    ws.send(Message::Text(
-        json!({"type":"send","client_msg_id": id, "text": text})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
-    loop {
-        let f = next(ws).await;
-        if f["type"] == "ack" || f["type"] == "error" {
-            return f;
-        }
-    }
 }
 
 /// The groups of a session from the store: (id, join code).

@@ -73,3 +73,4 @@ fn uuid_like() -> String {
 }
 pub mod research;
 pub mod server;
+pub mod socket;
