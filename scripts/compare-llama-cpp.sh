@@ -5,7 +5,7 @@
 #
 #   scripts/compare-llama-cpp.sh [ROOMS] [TURNS] [MAX_TOKENS] [THREADS]   (default 8 20 48 2)
 #
-# llama-bench and llama-server are built once (about 25 minutes on 2 cores) from the llama.cpp
+# llama-bench and llama-server are built once (about 12 minutes on 2 cores) from the llama.cpp
 # sources vendored in the llama-cpp-python sdist on PyPI (the crates do not ship llama.cpp's
 # tools), Release, GGML_NATIVE, into ~/.cache/peerlearn/llama.cpp. Run it on a quiet machine:
 # every figure here moves by 2x when anything else uses the cores.
