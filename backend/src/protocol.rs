@@ -45,6 +45,9 @@ pub enum ServerFrame {
         session_status: String,
         phase: Option<PhaseInfo>,
         last_seq: i64,
+        /// Seconds left of a mute the facilitator set on this child (absent when not muted).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        muted_for_s: Option<i64>,
     },
     Message(MessageFrame),
     Ack {
@@ -83,6 +86,12 @@ pub enum ServerFrame {
     },
     Hidden {
         seq: i64,
+    },
+    /// To one child only: the facilitator paused their messages until `until_ms` (server
+    /// clock; `seconds` from now), or lifted the pause (both null).
+    Muted {
+        until_ms: Option<i64>,
+        seconds: Option<i64>,
     },
     Resync {
         reason: String,

@@ -808,6 +808,12 @@ async fn the_live_socket_and_stepping_in() {
     )
     .await;
     assert_eq!(r.status(), 200);
+    // Leo's page is told at once (only Leo's), before he tries to write.
+    let mut leo_seen = Vec::new();
+    let muted = next_of(&mut leo_ws, "muted", &mut leo_seen).await;
+    let seconds = muted["seconds"].as_i64().unwrap();
+    assert!((295..=300).contains(&seconds), "{muted}");
+    assert!(muted["until_ms"].as_i64().unwrap() > peerlearn::store::now_ms());
     assert_eq!(say(&mut leo_ws, "l1", "hey").await["code"], "muted");
     let r = action(
         &srv,
@@ -818,7 +824,19 @@ async fn the_live_socket_and_stepping_in() {
     )
     .await;
     assert_eq!(r.status(), 200);
+    let unmuted = next_of(&mut leo_ws, "muted", &mut leo_seen).await;
+    assert!(
+        unmuted["until_ms"].is_null() && unmuted["seconds"].is_null(),
+        "{unmuted}"
+    );
     assert_eq!(say(&mut leo_ws, "l2", "hey again").await["type"], "ack");
+    // Mia saw Leo's message, and never a notice meant for Leo.
+    let mut mia_seen = Vec::new();
+    while next_of(&mut mia_ws, "message", &mut mia_seen).await["text"] != "hey again" {}
+    assert!(
+        mia_seen.iter().all(|f| f["type"] != "muted"),
+        "{mia_seen:?}"
+    );
     // Pause, role switch, phases.
     assert_eq!(act(r#"{"action":"pause_agent"}"#).await.status(), 200);
     assert_eq!(act(r#"{"action":"resume_agent"}"#).await.status(), 200);

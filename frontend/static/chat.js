@@ -45,6 +45,8 @@ const state = {
   synced: false,
   connected: false,
   unauthorized: false,
+  // The facilitator paused this child's messages (the send button is off until it ends).
+  muted: false,
   /** participant id -> { nickname, timer } */
   typing: new Map(),
   /** stream_id -> <li> while the agent's reply streams in */
@@ -503,6 +505,7 @@ function onFrame(f) {
         state.agent = f.group.agent && f.group.agent.role !== 'none' ? f.group.agent : null;
       }
       if (f.session_status) state.sessionStatus = f.session_status;
+      setMuted(f.muted_for_s ?? null);
       state.synced = false;
       setPhase(f.phase);
       renderPeople();
@@ -539,6 +542,9 @@ function onFrame(f) {
       renderPhase();
       if (f.status === 'paused') showNotice('Your teacher paused the chat for a moment.');
       if (f.status === 'running') ui.notice.hidden = true;
+      break;
+    case 'muted':
+      setMuted(f.seconds ?? null);
       break;
     case 'hidden':
       findBySeq(f.seq)?.remove();
@@ -599,7 +605,25 @@ function updateCounter() {
   ui.counter.classList.toggle('over', over);
   ui.counter.classList.toggle('near', !over && n > MAX_MESSAGE_CHARS - 50);
   ui.text.setAttribute('aria-invalid', over ? 'true' : 'false');
-  ui.send.disabled = state.unauthorized || over;
+  ui.send.disabled = state.unauthorized || over || state.muted;
+}
+
+// The facilitator paused this child's messages for `seconds` (null: the pause is lifted). The
+// server's clock is not ours, so the pause is counted from now.
+let muteTimer = null;
+
+function setMuted(seconds) {
+  clearTimeout(muteTimer);
+  const wasMuted = state.muted;
+  state.muted = seconds != null && seconds > 0;
+  if (state.muted) {
+    const minutes = Math.max(1, Math.ceil(seconds / 60));
+    showNotice(`Your teacher paused your messages for ${minutes} minute${minutes === 1 ? '' : 's'}. You can still read the chat.`, { sticky: true });
+    muteTimer = setTimeout(() => setMuted(null), seconds * 1000);
+  } else if (wasMuted) {
+    showNotice('You can write again.');
+  }
+  updateCounter();
 }
 
 function submit() {

@@ -324,7 +324,11 @@ impl Connection {
     ) -> Result<(), End> {
         match event {
             Ok(out) => {
-                if out.skip_participant == Some(self.participant.id) {
+                if out.skip_participant == Some(self.participant.id)
+                    || out
+                        .only_participant
+                        .is_some_and(|only| only != self.participant.id)
+                {
                     return Ok(());
                 }
                 if let Some(seq) = out.seq {

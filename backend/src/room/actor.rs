@@ -364,6 +364,10 @@ impl RoomActor {
             session_status: self.session.status.to_string(),
             phase: self.phases.info(),
             last_seq: self.last_seq,
+            muted_for_s: participant
+                .muted_until
+                .map(|until| (until - store::now_ms() + 999) / 1000)
+                .filter(|s| *s > 0),
         };
         if first_hello {
             // The children's names are in the agent's system prompt: evaluate the new one now,
@@ -608,6 +612,7 @@ impl RoomActor {
                 .into(),
             seq: Some(m.seq),
             skip_participant: None,
+            only_participant: None,
         }
     }
 
@@ -643,6 +648,17 @@ impl RoomActor {
             json,
             seq,
             skip_participant,
+            only_participant: None,
+        });
+    }
+
+    /// A frame for one child's connections only.
+    pub(super) fn send_to(&self, participant_id: i64, frame: &ServerFrame) {
+        let _ = self.events.send(Outbound {
+            json: frame.to_json().into(),
+            seq: None,
+            skip_participant: None,
+            only_participant: Some(participant_id),
         });
     }
 }

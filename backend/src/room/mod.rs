@@ -42,6 +42,8 @@ pub struct Outbound {
     pub seq: Option<i64>,
     /// Not sent to this participant (their own typing indicator).
     pub skip_participant: Option<i64>,
+    /// Sent to this participant only (a notice for one child).
+    pub only_participant: Option<i64>,
 }
 
 /// What a connection gets when its `hello` is accepted: the frames to send first, then the

@@ -188,6 +188,9 @@ impl RoomActor {
             .await?;
         p.muted_until = until_ms;
         let participant = p.clone();
+        // The child's page says so now, not when they next try to send.
+        let seconds = until_ms.map(|u| ((u - crate::store::now_ms() + 999) / 1000).max(0));
+        self.send_to(participant_id, &ServerFrame::Muted { until_ms, seconds });
         self.publish(WatchEvent::Participant {
             group_id: self.group.id,
             participant,
