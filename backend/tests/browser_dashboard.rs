@@ -1,7 +1,8 @@
 //! The facilitator dashboard end to end in real headless Chromium, with the real server and
 //! the real default model: a facilitator signs in and creates a session, a child joins in a
 //! second browser, the grid shows the child's message within a second, and the facilitator
-//! pauses the agent and whispers to it without the child seeing either.
+//! pauses the agent and whispers to it without the child seeing either, mutes and unmutes a
+//! child (whose page says so at once).
 
 #[path = "common/browser.rs"]
 mod browser;
@@ -198,6 +199,33 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
             "return [...document.querySelectorAll('#transcript .entry-text')] \
                     .some(p => p.textContent === arguments[0]);",
             vec![json!(text)],
+        )
+        .await;
+    // From the group's page, muting Mia: her page says so at once and turns sending off;
+    // unmuting turns it back on.
+    click(&teacher, ".group-card .mutes button[data-action=mute]").await;
+    child
+        .wait_until(
+            "Mia's page to say she is muted",
+            "return document.getElementById('send').disabled && \
+                    document.getElementById('notice').textContent.includes('paused your messages for 5 minutes');",
+            vec![],
+        )
+        .await;
+    teacher
+        .wait_until(
+            "the unmute button",
+            "return document.querySelector('.group-card .mutes button[data-action=mute]').textContent.startsWith('Unmute');",
+            vec![],
+        )
+        .await;
+    click(&teacher, ".group-card .mutes button[data-action=mute]").await;
+    child
+        .wait_until(
+            "Mia's page to let her write again",
+            "return !document.getElementById('send').disabled && \
+                    document.getElementById('notice').textContent.includes('You can write again');",
+            vec![],
         )
         .await;
     type_into(&teacher, "#code-name", "Inclusive design").await;
