@@ -32,7 +32,8 @@ pub struct AgentConfig {
     pub directive_window_ms: i64,
     pub templates: Arc<Templates>,
     pub sampling: SamplingParams,
-    /// Chat lines the prompt shows (the newest).
+    /// Chat lines the prompt shows: at least this many of the newest, up to twice as many (see
+    /// `push_bounded`).
     pub context_lines: usize,
 }
 
@@ -989,15 +990,26 @@ impl RoomActor {
 
 impl AgentSeat {
     pub(super) fn push_line(&mut self, line: Line, keep: usize) {
-        self.lines.push_back(line);
-        while self.lines.len() > keep {
-            self.lines.pop_front();
-        }
+        push_bounded(&mut self.lines, line, keep);
     }
 
     /// Stops everything this room asked of the engine (the room is closing).
     pub(super) fn close(&self) {
         self.engine.close_room(&self.key);
+    }
+}
+
+/// Adds the newest chat line to the prompt's window of at least `keep` lines. Dropping one old
+/// line for each new one would change the start of the conversation on every message, and the
+/// engine, which reuses what it evaluated up to the first difference, would evaluate the whole
+/// window again each time. So the window grows to twice `keep` and then drops back to `keep` at
+/// once: in between every prompt extends the previous one, and only the new line is evaluated.
+fn push_bounded(lines: &mut VecDeque<Line>, line: Line, keep: usize) {
+    lines.push_back(line);
+    if lines.len() > keep.saturating_mul(2).max(1) {
+        while lines.len() > keep.max(1) {
+            lines.pop_front();
+        }
     }
 }
 
@@ -1021,4 +1033,41 @@ fn language_name(code: &str) -> String {
         _ => return code.to_string(),
     };
     name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: usize) -> Line {
+        Line {
+            speaker: Some("Mia".into()),
+            text: format!("idea {n}"),
+        }
+    }
+
+    #[test]
+    fn the_prompt_window_drops_old_lines_in_halves_so_prompts_extend_each_other() {
+        let mut lines = VecDeque::new();
+        let mut drops = 0;
+        for n in 0..100 {
+            let before: Vec<Line> = lines.iter().cloned().collect();
+            push_bounded(&mut lines, line(n), 16);
+            assert!(
+                lines.len() >= 16.min(n + 1) && lines.len() <= 32,
+                "{}",
+                lines.len()
+            );
+            assert_eq!(lines.back(), Some(&line(n)), "the newest line is always in");
+            let now: Vec<Line> = lines.iter().cloned().collect();
+            if now.starts_with(&before) {
+                continue;
+            }
+            // Only at a drop does the window not extend the previous one.
+            drops += 1;
+            assert_eq!(now.len(), 16);
+        }
+        // 100 lines: drops at the 33rd, 50th, 67th and 84th; every other message only extends.
+        assert_eq!(drops, 4);
+    }
 }
