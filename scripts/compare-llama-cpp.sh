@@ -23,6 +23,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/peerlearn/target}"
 scripts/fetch-model.sh "$model"
 bin="$cache/build/bin"
 if [ ! -x "$bin/llama-server" ] || [ ! -x "$bin/llama-bench" ]; then
+  for tool in cmake c++; do
+    command -v "$tool" >/dev/null || {
+      echo "error: $tool is needed to build llama.cpp's tools (Debian: apt-get install cmake g++)" >&2
+      exit 1
+    }
+  done
   mkdir -p "$cache"
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
@@ -56,7 +62,8 @@ echo "== llama-server -np $rooms, bench --rooms $rooms --turns $turns --max-toke
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 60); do
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+    "http://127.0.0.1:$port/health" 2>/dev/null && break
   sleep 1
 done
 "$peerlearn" bench engine --rooms "$rooms" --turns "$turns" --max-tokens "$max_tokens" \
