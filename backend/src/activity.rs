@@ -5,9 +5,11 @@
 //! working directory. A malformed file is refused at load with its path, line and field.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::data_files::{files_in, line_of};
 
 /// The activities shipped inside the binary, used when the prompts folder has none.
 const BUILT_IN: &[(&str, &str)] = &[
@@ -215,16 +217,7 @@ impl Catalog {
     /// a built-in's name replaces it). A missing folder is fine; a bad file is an error.
     pub fn load(prompts_dir: &Path) -> Result<Catalog, ActivityError> {
         let mut catalog = Catalog::built_in();
-        let dir = prompts_dir.join("activities");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Ok(catalog);
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        for path in files {
+        for path in files_in(&prompts_dir.join("activities"), "toml") {
             let shown = path.display().to_string();
             let text = std::fs::read_to_string(&path).map_err(|e| ActivityError {
                 file: shown.clone(),
@@ -254,10 +247,6 @@ impl Catalog {
     pub fn all(&self) -> impl Iterator<Item = &Activity> {
         self.activities.values()
     }
-}
-
-fn line_of(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].matches('\n').count() + 1
 }
 
 /// The line of the `nth` occurrence of `key =` at the start of a line (1-based), to point an

@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod auth;
 pub mod bench;
 pub mod config;
+pub mod data_files;
 pub mod engine;
 pub mod export;
 pub mod http;

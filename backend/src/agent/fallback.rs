@@ -20,7 +20,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::policy::Intent;
-use super::prompt::{check_variables, line_of, PromptError};
+use super::prompt::{check_variables, PromptError};
+use crate::data_files::{files_in, line_of};
 use crate::store::AgentRole;
 
 const BUILT_IN: &[(&str, &str)] = &[
@@ -185,15 +186,7 @@ impl Fallbacks {
     /// code, e.g. `it.toml`). A missing folder is fine; a bad file is an error.
     pub fn load(prompts_dir: &Path) -> Result<Fallbacks, PromptError> {
         let mut out = Fallbacks::built_in();
-        let Ok(entries) = std::fs::read_dir(prompts_dir.join("fallbacks")) else {
-            return Ok(out);
-        };
-        let mut files: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        for path in files {
+        for path in files_in(&prompts_dir.join("fallbacks"), "toml") {
             let shown = path.display().to_string();
             let lang = path
                 .file_stem()

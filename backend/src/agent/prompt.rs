@@ -14,6 +14,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::policy::Intent;
+use crate::data_files::{files_in, line_of};
 use crate::engine::ChatMessage;
 use crate::store::AgentRole;
 
@@ -142,16 +143,7 @@ impl Templates {
     pub fn load(prompts_dir: &Path) -> Result<Templates, PromptError> {
         let mut t = Templates::built_in();
         t.fallbacks = super::fallback::Fallbacks::load(prompts_dir)?;
-        let dir = prompts_dir.join("roles");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Ok(t);
-        };
-        let mut files: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-            .collect();
-        files.sort();
-        for path in files {
+        for path in files_in(&prompts_dir.join("roles"), "txt") {
             let shown = path.display().to_string();
             let stem = path
                 .file_stem()
@@ -232,11 +224,6 @@ fn substitute(text: &str, vars: &Vars, intent: &str) -> String {
         out = out.replace(&format!("{{{{{name}}}}}"), value);
     }
     out
-}
-
-/// The 1-based line of a byte offset, for error messages.
-pub(crate) fn line_of(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].matches('\n').count() + 1
 }
 
 /// The instruction for one reply. `target` is the child it is for, `guidance` a whisper.
