@@ -10,7 +10,9 @@ use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::engine::fake::FakeEngine;
 use peerlearn::engine::SharedEngine;
 use peerlearn::metrics::Metrics;
-use peerlearn::room::{AgentConfig, FacilitatorCommand, RoomConfig, RoomDeps, Rooms, SendRequest};
+use peerlearn::room::{
+    Ack, AgentConfig, FacilitatorCommand, RoomConfig, RoomDeps, Rooms, SendRequest, Welcome,
+};
 use peerlearn::safety::AllowAll;
 use peerlearn::simulate::{self, scenario};
 use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, SessionStatus, Store};
@@ -264,6 +266,32 @@ async fn room(
     (rooms, store, g, kids, dir)
 }
 
+/// Says hello for `kid`; the welcome and the room's frames from then on.
+async fn hello(rooms: &Rooms, g: i64, kid: &store::Participant) -> Welcome {
+    rooms
+        .hello(g, rooms.connection_id(), kid.clone(), 0)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Stores a message of `kid` through the room's pipeline.
+async fn say(rooms: &Rooms, g: i64, kid: &store::Participant, id: &str, text: &str) -> Ack {
+    rooms
+        .send_message(
+            g,
+            SendRequest {
+                participant_id: kid.id,
+                client_msg_id: id.into(),
+                text: text.into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 async fn next_frame(
     rx: &mut tokio::sync::broadcast::Receiver<peerlearn::room::Outbound>,
     kind: &str,
@@ -285,11 +313,7 @@ async fn next_frame(
 async fn the_moderator_opens_with_the_phase_and_a_stored_streamed_reply() {
     let engine = Arc::new(fake());
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
-    let w = rooms
-        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w = hello(&rooms, g, &kids[0]).await;
     let welcome: Value = serde_json::from_str(w.welcome.as_str()).unwrap();
     let mut rx = w.events;
     // The first child starts the activity: the phase frame, then the moderator's opening.
@@ -306,11 +330,7 @@ async fn the_moderator_opens_with_the_phase_and_a_stored_streamed_reply() {
     assert_eq!(msg["phase"], "Warm-up");
     let _ = welcome;
     // A second child sees the running phase in their welcome.
-    let w2 = rooms
-        .hello(g, rooms.connection_id(), kids[1].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w2 = hello(&rooms, g, &kids[1]).await;
     let welcome2: Value = serde_json::from_str(w2.welcome.as_str()).unwrap();
     assert_eq!(welcome2["phase"]["name"], "Warm-up");
     // The reply is logged with its prompt version and model.
@@ -329,19 +349,7 @@ async fn the_moderator_opens_with_the_phase_and_a_stored_streamed_reply() {
     assert_eq!(spoken.model.as_deref(), Some("fake-model"));
     assert!(spoken.total_ms.is_some() && spoken.generated_tokens.is_some());
     // Children's messages are prefilled eagerly and their decisions logged, silent ones too.
-    let ack = rooms
-        .send_message(
-            g,
-            SendRequest {
-                participant_id: kids[0].id,
-                client_msg_id: "m1".into(),
-                text: "a slide for all".into(),
-                reply_to: None,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let ack = say(&rooms, g, &kids[0], "m1", "a slide for all").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(engine
         .calls()
@@ -362,25 +370,9 @@ async fn the_moderator_opens_with_the_phase_and_a_stored_streamed_reply() {
 async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     let engine = Arc::new(fake().with_token_delay(Duration::from_millis(150)));
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
-    let w = rooms
-        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
-    rooms
-        .send_message(
-            g,
-            SendRequest {
-                participant_id: kids[0].id,
-                client_msg_id: "m1".into(),
-                text: "Blue, help!".into(),
-                reply_to: None,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    say(&rooms, g, &kids[0], "m1", "Blue, help!").await;
     next_frame(&mut rx, "agent_start").await;
     rooms
         .facilitator(g, FacilitatorCommand::PauseAgent)
@@ -408,19 +400,7 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
         "{events:?}"
     );
     // Paused: even being addressed gets no reply.
-    rooms
-        .send_message(
-            g,
-            SendRequest {
-                participant_id: kids[0].id,
-                client_msg_id: "m2".into(),
-                text: "Blue?".into(),
-                reply_to: None,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    say(&rooms, g, &kids[0], "m2", "Blue?").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         agent_messages(store.messages_after(g, 0, 100).await.unwrap()),
@@ -465,11 +445,7 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
 #[tokio::test]
 async fn the_facilitator_extends_and_skips_phases() {
     let (rooms, _store, g, kids, _dir) = room(Arc::new(fake()), AgentRole::None).await;
-    let w = rooms
-        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
     let first = next_frame(&mut rx, "phase").await;
     rooms
@@ -501,25 +477,9 @@ async fn a_worthless_reply_is_dropped_and_retried_once() {
         REPLY.into(),
     ]));
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
-    let w = rooms
-        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
-    rooms
-        .send_message(
-            g,
-            SendRequest {
-                participant_id: kids[0].id,
-                client_msg_id: "m1".into(),
-                text: "hi Blue".into(),
-                reply_to: None,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    say(&rooms, g, &kids[0], "m1", "hi Blue").await;
     let start = next_frame(&mut rx, "agent_start").await;
     assert_eq!(start["reply_to"], 1);
     let msg = next_frame(&mut rx, "message").await;
@@ -551,25 +511,16 @@ async fn when_the_retry_is_worthless_too_a_written_fallback_line_answers() {
         "(Teacher, only you see this) answer them".into(),
     ]));
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
-    let w = rooms
-        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
-    rooms
-        .send_message(
-            g,
-            SendRequest {
-                participant_id: kids[0].id,
-                client_msg_id: "m1".into(),
-                text: "hi Blue, what is your favourite thing?".into(),
-                reply_to: None,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    say(
+        &rooms,
+        g,
+        &kids[0],
+        "m1",
+        "hi Blue, what is your favourite thing?",
+    )
+    .await;
     let start = next_frame(&mut rx, "agent_start").await;
     assert_eq!(start["reply_to"], 1);
     let msg = next_frame(&mut rx, "message").await;
@@ -612,11 +563,7 @@ async fn an_off_topic_opening_is_never_shown_and_the_phase_is_announced_anyway()
         "Hello friends, I'm Emily and I will be your buddy today!".into(),
     ]));
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
-    let w = rooms
-        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
     // Every frame up to the stored message: no refused words among them.
     let msg = tokio::time::timeout(Duration::from_secs(5), async {
@@ -669,11 +616,7 @@ async fn an_off_topic_opening_is_never_shown_and_the_phase_is_announced_anyway()
 #[tokio::test]
 async fn the_phase_clock_survives_a_restart() {
     let (rooms, store, g, kids, _dir) = room(Arc::new(fake()), AgentRole::None).await;
-    let w = rooms
-        .hello(g, rooms.connection_id(), kids[0].clone(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
     assert_eq!(next_frame(&mut rx, "phase").await["index"], 0);
     rooms
