@@ -399,8 +399,9 @@ pub struct StreamCleaner {
     /// When set, the whole reply is held back and must share a word with these (the problem,
     /// the phase, what the children said), else it is rejected as off topic.
     topic: Option<Vec<String>>,
-    /// The agent's recent messages in this room: a reply that mostly repeats one is refused.
-    said: Vec<String>,
+    /// The long words of the agent's recent messages in this room, one list per message: a
+    /// reply that mostly repeats one is refused.
+    said: Vec<Vec<String>>,
 }
 
 /// Why a reply was not shown.
@@ -488,18 +489,25 @@ pub fn claims_another_name(text: &str, agent_name: &str, finished: bool) -> bool
 
 /// Whether `reply` mostly repeats `instruction` (a tiny model's failure mode).
 pub fn echoes(reply: &str, instruction: &str) -> bool {
-    let words = |s: &str| -> Vec<String> {
-        s.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| w.chars().count() >= 4)
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let (r, i) = (words(reply), words(instruction));
+    let (r, i) = (long_words(reply), long_words(instruction));
     if r.len() < 4 || i.is_empty() {
         return false;
     }
-    let shared = r.iter().filter(|w| i.contains(w)).count();
-    shared * 10 >= r.len() * 6
+    mostly_from(&r, &i)
+}
+
+/// The words of four letters or more, lower case: what copies are judged by.
+fn long_words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether 60 % of `words` are in `source`.
+fn mostly_from(words: &[String], source: &[String]) -> bool {
+    let shared = words.iter().filter(|w| source.contains(w)).count();
+    shared * 10 >= words.len() * 6
 }
 
 /// Characters held back at the start (a prefix like `Moderator:` fits).
@@ -536,7 +544,8 @@ impl StreamCleaner {
 
     /// Also refuses a reply that mostly repeats one of these (the agent's recent messages).
     pub fn not_repeating(mut self, said: Vec<String>) -> StreamCleaner {
-        self.said = said;
+        // Split once here: the check runs on every token.
+        self.said = said.iter().map(|m| long_words(m)).collect();
         self
     }
 
@@ -620,22 +629,9 @@ impl StreamCleaner {
     /// letters or more (names aside, so the same kind question to another child is fine),
     /// 60 % of them from one earlier message.
     fn repeats(&self, text: &str) -> bool {
-        let words = |s: &str| -> Vec<String> {
-            s.split(|c: char| !c.is_alphanumeric())
-                .filter(|w| w.chars().count() >= 4)
-                .map(str::to_lowercase)
-                .filter(|w| !self.children.contains(w))
-                .collect()
-        };
-        let mine = words(text);
-        if mine.len() < 6 {
-            return false;
-        }
-        self.said.iter().any(|old| {
-            let old = words(old);
-            let shared = mine.iter().filter(|w| old.contains(w)).count();
-            shared * 10 >= mine.len() * 6
-        })
+        let mut mine = long_words(text);
+        mine.retain(|w| !self.children.contains(w));
+        mine.len() >= 6 && self.said.iter().any(|old| mostly_from(&mine, old))
     }
 
     fn is_echo(&self, start: &str) -> bool {
