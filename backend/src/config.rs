@@ -176,6 +176,29 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+/// Flags of the optional safety classifier (docs/safety.md). The rules always run; the
+/// classifier, when one is given, can only make a verdict stricter.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SafetyArgs {
+    /// A Llama Guard 3 GGUF (1B or 8B) run in-process beside the agent's model, judging every
+    /// child's message after the rules. [file key: safety_model] [default: none]
+    #[arg(long, env = "PEERLEARN_SAFETY_MODEL", value_name = "PATH")]
+    pub safety_model: Option<PathBuf>,
+
+    /// Instead of a file: the base URL of an OpenAI-compatible server that serves Llama Guard
+    /// 3. [file key: safety_url] [default: none]
+    #[arg(long, env = "PEERLEARN_SAFETY_URL", value_name = "URL")]
+    pub safety_url: Option<String>,
+
+    /// The longest a message waits for the classifier before the rules' verdict stands.
+    /// [file key: safety_wait_ms] [default: 300]
+    #[arg(long, env = "PEERLEARN_SAFETY_WAIT_MS", value_name = "MS")]
+    pub safety_wait_ms: Option<u64>,
 }
 
 /// The keys `peerlearn.toml` may hold. Unknown keys are refused, so a typo does not silently
@@ -204,6 +227,9 @@ pub struct FileConfig {
     pub first_token_timeout_ms: Option<u64>,
     pub idle_timeout_ms: Option<u64>,
     pub retries: Option<u32>,
+    pub safety_model: Option<PathBuf>,
+    pub safety_url: Option<String>,
+    pub safety_wait_ms: Option<u64>,
 }
 
 impl FileConfig {
@@ -303,6 +329,65 @@ pub struct EngineSettings {
     pub retries: u32,
 }
 
+/// Resolved settings of the optional safety classifier.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SafetySettings {
+    /// Where Llama Guard runs: a GGUF file, a remote server, or nowhere (rules only).
+    pub classifier: Option<ClassifierSource>,
+    /// The longest a message waits for it.
+    pub wait: Duration,
+}
+
+/// Where the safety classifier runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClassifierSource {
+    Model(PathBuf),
+    Url(String),
+}
+
+impl SafetySettings {
+    pub const DEFAULT_WAIT_MS: u64 = 300;
+
+    pub fn resolve(args: &SafetyArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let model = pick(&args.safety_model, &file.safety_model);
+        let url = pick(&args.safety_url, &file.safety_url);
+        let classifier = match (model, url) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "safety_model",
+                    "is set together with safety_url",
+                    "one of them: a Llama Guard GGUF file, or the URL of a server that runs it",
+                ))
+            }
+            (Some(path), None) => Some(ClassifierSource::Model(path)),
+            (None, Some(url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                    return Err(ConfigError::new(
+                        "safety_url",
+                        format!("is {url:?}"),
+                        "an http:// or https:// base URL of an OpenAI-compatible server",
+                    ));
+                }
+                Some(ClassifierSource::Url(url))
+            }
+            (None, None) => None,
+        };
+        let wait_ms =
+            pick(&args.safety_wait_ms, &file.safety_wait_ms).unwrap_or(Self::DEFAULT_WAIT_MS);
+        if !(10..=5_000).contains(&wait_ms) {
+            return Err(ConfigError::new(
+                "safety_wait_ms",
+                format!("is {wait_ms}"),
+                "milliseconds from 10 to 5000",
+            ));
+        }
+        Ok(SafetySettings {
+            classifier,
+            wait: Duration::from_millis(wait_ms),
+        })
+    }
+}
+
 /// Resolved settings of `peerlearn serve`.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -311,6 +396,7 @@ pub struct Settings {
     pub prompts_dir: PathBuf,
     pub database: DatabaseSettings,
     pub engine: EngineSettings,
+    pub safety: SafetySettings,
 }
 
 impl DatabaseSettings {
@@ -550,6 +636,7 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_PROMPTS_DIR)),
             database: DatabaseSettings::resolve(&args.database, file)?,
             engine: EngineSettings::resolve(&args.engine, file)?,
+            safety: SafetySettings::resolve(&args.safety, file)?,
         })
     }
 }
@@ -578,6 +665,32 @@ mod tests {
     fn serve(args: ServeArgs, file: &str) -> Result<Settings, ConfigError> {
         let file = FileConfig::parse(file, Path::new("peerlearn.toml"))?;
         Settings::resolve(&args, &file)
+    }
+
+    #[test]
+    fn the_safety_classifier_is_off_by_default_and_checked_when_set() {
+        let s = serve(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.safety.classifier, None);
+        assert_eq!(s.safety.wait, Duration::from_millis(300));
+        let s = serve(
+            ServeArgs::default(),
+            "safety_model = \"guard.gguf\"\nsafety_wait_ms = 500\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.safety.classifier,
+            Some(ClassifierSource::Model(PathBuf::from("guard.gguf")))
+        );
+        assert_eq!(s.safety.wait, Duration::from_millis(500));
+        for bad in [
+            "safety_url = \"ftp://x\"\n",
+            "safety_wait_ms = 0\n",
+            "safety_wait_ms = 60000\n",
+            "safety_model = \"a.gguf\"\nsafety_url = \"http://127.0.0.1:9\"\n",
+        ] {
+            let e = serve(ServeArgs::default(), bad).unwrap_err();
+            assert!(e.to_string().contains("safety"), "{bad}: {e}");
+        }
     }
 
     #[test]

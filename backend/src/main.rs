@@ -90,6 +90,11 @@ struct SessionCreateArgs {
     /// The session's language (the agent speaks it), e.g. en, de, fr.
     #[arg(long, default_value = "en")]
     language: String,
+    /// How the safety screen treats mild words ("damn", "heck"): strict holds them for the
+    /// teacher, standard masks them, relaxed lets them through. Personal data, harm and
+    /// disclosures are screened at every level.
+    #[arg(long, default_value = "standard", value_parser = parse_safety_level)]
+    safety_level: peerlearn::safety::Level,
     /// Folder with roles, activities and scenarios. [file key: prompts_dir] [default: prompts]
     #[arg(long, env = "PEERLEARN_PROMPTS_DIR", value_name = "DIR")]
     prompts_dir: Option<std::path::PathBuf>,
@@ -150,6 +155,10 @@ enum BenchCommand {
     Engine(peerlearn::bench::engine::EngineBenchArgs),
     /// Exports of a large seeded session through the store: CSV and QDPX times, peak memory.
     Export(peerlearn::bench::export::ExportBenchArgs),
+}
+
+fn parse_safety_level(s: &str) -> Result<peerlearn::safety::Level, String> {
+    s.parse()
 }
 
 fn parse_role(s: &str) -> Result<AgentRole, String> {
@@ -292,6 +301,7 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
             .collect(),
         created_at: store::now_ms(),
         phase_minutes: None,
+        safety_level: args.safety_level.as_str().into(),
     };
     let (mut session, groups) = store.create_session(&new).await?;
     if !args.no_start {

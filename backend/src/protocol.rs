@@ -13,6 +13,10 @@ pub const MAX_TEXT_CHARS: usize = 500;
 /// Largest WebSocket frame accepted; larger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
+/// The name children see on the facilitator's messages.
+pub const TEACHER_NAME: &str = "Teacher";
+/// The name children see on the system's own lines.
+pub const SYSTEM_NAME: &str = "peerlearn";
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -92,6 +96,15 @@ pub enum ServerFrame {
     Muted {
         until_ms: Option<i64>,
         seconds: Option<i64>,
+    },
+    /// To the child who wrote message `seq` only: the safety screen changed it (`redact`:
+    /// the group sees it with personal data hidden) or kept it from the group (`hold`,
+    /// `urgent`), and why, in words a child reads.
+    SafetyNote {
+        seq: i64,
+        client_msg_id: String,
+        action: String,
+        note: String,
     },
     Resync {
         reason: String,

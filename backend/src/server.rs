@@ -10,13 +10,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::activity::{ActivityError, Catalog};
-use crate::config::Settings;
+use crate::config::{ClassifierSource, Settings};
 use crate::engine::{build_engine, EngineConfig, EngineError};
 use crate::http::{self, AppContext};
 use crate::metrics::Metrics;
 use crate::model::{self, ModelFileError};
 use crate::room::{RoomConfig, RoomDeps, Rooms};
-use crate::safety::AllowAll;
+use crate::safety::classifier::Classifier;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,8 @@ pub enum StartError {
     Activity(#[from] ActivityError),
     #[error("invalid agent role template: {0}")]
     Role(#[from] crate::agent::PromptError),
+    #[error("invalid safety file: {0}")]
+    Safety(#[from] crate::safety::SafetyError),
     #[error("cannot start the inference engine: {0}")]
     Engine(#[from] EngineError),
     #[error("cannot listen on {addr}: {cause}")]
@@ -102,6 +104,9 @@ pub async fn start_with(
     // typo in a template stops the start instead of reaching a classroom).
     let mut room_config = options.room_config;
     room_config.agent.templates = Arc::new(crate::agent::Templates::load(&settings.prompts_dir)?);
+    // The safety screen's word lists and notes: the built-ins, replaced or extended by the
+    // folder's, checked now like the templates.
+    let screen = crate::safety::Screen::load(&settings.prompts_dir)?;
     let store = Store::connect(&settings.database).await?;
     let engine = if options.load_engine {
         let config = engine_config(settings);
@@ -114,6 +119,10 @@ pub async fn start_with(
     } else {
         None
     };
+    let classifier = match &settings.safety.classifier {
+        Some(source) => Some(load_classifier(settings, source).await?),
+        None => None,
+    };
     let model_name = engine
         .as_ref()
         .map_or_else(|| "none".to_string(), |e| e.model_name().to_string());
@@ -122,12 +131,14 @@ pub async fn start_with(
         store: store.clone(),
         metrics: metrics.clone(),
         activities: activities.clone(),
-        filter: Arc::new(AllowAll),
+        screen: screen.clone(),
+        classifier,
         engine: engine.clone(),
         config: room_config,
         watch: Arc::default(),
     });
     let context = Arc::new(AppContext {
+        screen,
         store,
         activities,
         metrics,
@@ -171,6 +182,34 @@ pub async fn start_with(
 /// The engine's configuration from the server's settings; the rest keeps the engine's defaults.
 pub fn engine_config(settings: &Settings) -> EngineConfig {
     settings.engine.engine_config()
+}
+
+/// The optional safety classifier (Llama Guard) on an engine of its own: one slot, a short
+/// context (one message and the task), the same threads as the agent's engine; or a remote
+/// server. Checked at start like the agent's model.
+async fn load_classifier(
+    settings: &Settings,
+    source: &ClassifierSource,
+) -> Result<Classifier, StartError> {
+    let mut config = EngineConfig {
+        slots: 1,
+        context_per_slot: 1024,
+        ..engine_config(settings)
+    };
+    config.llm_model = None;
+    match source {
+        ClassifierSource::Model(path) => {
+            model::check_gguf(path)?;
+            config.model_path = path.clone();
+            config.llm_url = None;
+        }
+        ClassifierSource::Url(url) => config.llm_url = Some(url.clone()),
+    }
+    let engine = tokio::task::spawn_blocking(move || build_engine(&config))
+        .await
+        .map_err(|_| EngineError::Stopped)??;
+    tracing::info!(model = engine.model_name(), "safety classifier ready");
+    Ok(Classifier::new(engine, settings.safety.wait))
 }
 
 async fn shutdown_signal() {

@@ -13,7 +13,7 @@ use peerlearn::metrics::Metrics;
 use peerlearn::room::{
     Ack, AgentConfig, FacilitatorCommand, RoomConfig, RoomDeps, Rooms, SendRequest, Welcome,
 };
-use peerlearn::safety::AllowAll;
+use peerlearn::safety::Screen;
 use peerlearn::simulate::{self, scenario};
 use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, SessionStatus, Store};
 use serde_json::Value;
@@ -226,6 +226,7 @@ async fn room(
             }],
             created_at: store::now_ms(),
             phase_minutes: None,
+            safety_level: "standard".into(),
         })
         .await
         .unwrap();
@@ -248,7 +249,8 @@ async fn room(
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
         activities: Arc::new(Catalog::built_in()),
-        filter: Arc::new(AllowAll),
+        screen: Screen::built_in(),
+        classifier: None,
         engine: Some(engine),
         config: RoomConfig {
             tick: Duration::from_millis(50),
@@ -633,7 +635,8 @@ async fn the_phase_clock_survives_a_restart() {
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
         activities: Arc::new(Catalog::built_in()),
-        filter: Arc::new(AllowAll),
+        screen: Screen::built_in(),
+        classifier: None,
         engine: None,
         config: RoomConfig::default(),
         watch: Arc::default(),
@@ -648,4 +651,145 @@ async fn the_phase_clock_survives_a_restart() {
     assert_eq!(welcome["phase"]["ends_at_ms"], second["ends_at_ms"]);
     let saved = store.group(g).await.unwrap();
     assert_eq!((saved.phase_index, saved.phases_completed), (Some(1), 1));
+}
+
+/// Every frame the room sends until its first stored `message`, and that message.
+async fn frames_until_message(
+    rx: &mut tokio::sync::broadcast::Receiver<peerlearn::room::Outbound>,
+) -> (Vec<Value>, Value) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        let mut seen = Vec::new();
+        loop {
+            let out = rx.recv().await.expect("room stream");
+            let v: Value = serde_json::from_str(out.json.as_str()).unwrap();
+            if v["type"] == "message" {
+                return (seen, v);
+            }
+            seen.push(v);
+        }
+    })
+    .await
+    .expect("a stored message")
+}
+
+#[tokio::test]
+async fn a_reply_streams_sentence_by_sentence_once_each_has_passed_the_screen() {
+    let reply = "A big slide sounds fun for the playground. What could we add next?";
+    let engine = Arc::new(
+        FakeEngine::new()
+            .with_reply(move |_| reply.to_string())
+            .with_token_delay(Duration::from_millis(20)),
+    );
+    let (rooms, _store, g, kids, _dir) = room(engine, AgentRole::Moderator).await;
+    let mut rx = hello(&rooms, g, &kids[0]).await.events;
+    let (frames, msg) = frames_until_message(&mut rx).await;
+    let deltas: Vec<&str> = frames
+        .iter()
+        .filter(|f| f["type"] == "agent_delta")
+        .map(|f| f["text"].as_str().unwrap())
+        .collect();
+    // Whole sentences only, the first one as soon as it was complete (before the second).
+    assert_eq!(
+        deltas,
+        [
+            "A big slide sounds fun for the playground.",
+            " What could we add next?"
+        ]
+    );
+    assert_eq!(msg["text"], reply);
+}
+
+#[tokio::test]
+async fn an_unsafe_sentence_ends_the_reply_and_a_written_safe_line_replaces_it() {
+    // The model's second sentence carries an email address: the agent must never say one.
+    let engine = Arc::new(
+        FakeEngine::new()
+            .with_reply(|_| {
+                "Welcome to our playground design! Write to me at blue.bot@gmail.com with ideas. \
+                 Let's start."
+                    .to_string()
+            })
+            .with_token_delay(Duration::from_millis(10)),
+    );
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
+    let mut rx = hello(&rooms, g, &kids[0]).await.events;
+    let (frames, msg) = frames_until_message(&mut rx).await;
+    for f in &frames {
+        assert!(
+            !f.to_string().contains("gmail"),
+            "an unsafe sentence reached the children: {f}"
+        );
+    }
+    // The sentence that had passed was shown, then taken back with the rest of the reply.
+    let first = frames
+        .iter()
+        .find(|f| f["type"] == "agent_delta")
+        .expect("the first sentence streamed");
+    assert_eq!(first["text"], "Welcome to our playground design!");
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "agent_end" && f["seq"].is_null()),
+        "the refused reply is taken back: {frames:?}"
+    );
+    // A written line (the opening's) is said instead, with no second try of the model.
+    assert_eq!(
+        msg["text"],
+        "Hi everyone, I'm Blue, an AI helper. Today we design: A playground everyone can play \
+         on. First, Warm-up: Everyone says hello and one thing they love doing at a playground."
+    );
+    assert_eq!(engine.generate_requests().len(), 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = store.agent_events(g).await.unwrap();
+    let refused = events
+        .iter()
+        .find(|e| e.reason.contains("safety screen"))
+        .expect("the refusal is logged");
+    assert!(refused.reason.contains("written safe line"), "{refused:?}");
+    // Nothing unsafe was stored as the agent's, visible or not.
+    for m in store.messages_after(g, 0, 100).await.unwrap() {
+        assert!(!m.text.contains("gmail"), "{m:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_agent_never_hears_a_held_message_or_a_redacted_original() {
+    let engine = Arc::new(fake());
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
+    let _w = hello(&rooms, g, &kids[0]).await;
+    say(&rooms, g, &kids[0], "p1", "my email is mia.jones@gmail.com").await;
+    say(&rooms, g, &kids[0], "p2", "you're ugly Leo").await;
+    say(&rooms, g, &kids[0], "p3", "I want to die").await;
+    say(
+        &rooms,
+        g,
+        &kids[0],
+        "p4",
+        "Blue what do you think about a slide?",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let requests = engine.generate_requests();
+    assert!(!requests.is_empty(), "the agent answered the question");
+    for r in &requests {
+        let prompt: String = r.messages.iter().map(|m| m.content.as_str()).collect();
+        assert!(
+            !prompt.contains("mia.jones")
+                && !prompt.contains("ugly")
+                && !prompt.contains("want to die"),
+            "the agent saw what the group never saw: {prompt}"
+        );
+        assert!(prompt.contains("my email is [hidden]"), "{prompt}");
+    }
+    for c in engine.calls() {
+        assert!(!format!("{c:?}").contains("mia.jones"), "{c:?}");
+    }
+    // The store keeps the originals for the facilitator.
+    let stored = store.messages_after(g, 0, 100).await.unwrap();
+    let email = stored.iter().find(|m| m.client_msg_id == "p1").unwrap();
+    assert_eq!(email.text, "my email is [hidden]");
+    assert_eq!(
+        email.original_text.as_deref(),
+        Some("my email is mia.jones@gmail.com")
+    );
 }

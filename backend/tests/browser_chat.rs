@@ -37,6 +37,7 @@ async fn new_group(server: &TestServer, role: AgentRole) -> (i64, String) {
             }],
             created_at: peerlearn::store::now_ms(),
             phase_minutes: None,
+            safety_level: "standard".into(),
         })
         .await
         .expect("create a session");
@@ -897,6 +898,68 @@ async fn chat_page_draws_every_kind_of_frame() {
     assert_eq!(b.open_alert().await, None);
 
     b.close().await;
+    drop(driver);
+    server.stop().await;
+}
+
+/// The safety screen as children see it: a redacted message shows its placeholder to both, a
+/// held one shows its private note to its writer only and never reaches the other child.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_safety_screen_in_the_browser() {
+    let server = TestServer::start().await;
+    let (group, code) = new_group(&server, AgentRole::None).await;
+    let driver = Chromedriver::start().await;
+    let (mia, leo) = tokio::join!(driver.browser(), driver.browser());
+    join(&mia, &server, &code, "Mia", "🦊", group).await;
+    join(&leo, &server, &code, "Leo", "🐼", group).await;
+
+    say(&mia, "my email is mia.jones@gmail.com").await;
+    for b in [&mia, &leo] {
+        wait_for_message(b, "my email is [hidden]").await;
+    }
+    mia.wait_until(
+        "Mia's private note under her own message",
+        "return [...document.querySelectorAll('#messages li.mine .msg-safety')] \
+           .some(p => p.textContent.length > 0);",
+        vec![],
+    )
+    .await;
+    let page = leo.js("return document.body.innerText", vec![]).await;
+    assert!(!page.as_str().unwrap().contains("mia.jones"), "{page}");
+
+    say(&mia, "you're ugly").await;
+    mia.wait_until(
+        "the held message marked for Mia only",
+        "return [...document.querySelectorAll('#messages li.mine.msg-held')] \
+           .some(li => li.querySelector('.msg-text').textContent === \"you're ugly\" \
+                       && li.querySelector('.msg-safety'));",
+        vec![],
+    )
+    .await;
+    // Leo never sees it: the next message he gets is the one after it.
+    say(&mia, "sorry, a slide with a ramp?").await;
+    wait_for_message(&leo, "sorry, a slide with a ramp?").await;
+    let at_leo: Vec<String> = shown_messages(&leo)
+        .await
+        .into_iter()
+        .map(|m| m.1)
+        .collect();
+    assert_eq!(
+        at_leo,
+        ["my email is [hidden]", "sorry, a slide with a ramp?"],
+        "the held message never reached Leo"
+    );
+    let notes = leo
+        .js(
+            "return document.querySelectorAll('#messages .msg-safety').length",
+            vec![],
+        )
+        .await;
+    assert_eq!(notes, json!(0), "Leo gets no one else's notes");
+    screenshot_if_asked(&mia, "chat-safety-notes").await;
+
+    mia.close().await;
+    leo.close().await;
     drop(driver);
     server.stop().await;
 }

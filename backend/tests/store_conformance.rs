@@ -56,6 +56,7 @@ async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
                 .collect(),
             created_at: 1_000,
             phase_minutes: None,
+            safety_level: "standard".into(),
         })
         .await
         .unwrap();
@@ -72,6 +73,7 @@ fn child_message(group_id: i64, client_msg_id: &str, text: &str) -> NewMessage {
         phase: Some("Ideas".into()),
         created_at: 2_000,
         reply_to: None,
+        screening: Default::default(),
     }
 }
 
@@ -421,6 +423,7 @@ async fn facilitators_and_their_sign_ins(store: Store) {
             }],
             created_at: 1_000,
             phase_minutes: Some("2,5,5,4,2".into()),
+            safety_level: "standard".into(),
         })
         .await
         .unwrap();

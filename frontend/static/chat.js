@@ -551,6 +551,9 @@ function onFrame(f) {
       ui.messages.querySelector(`li[data-await-seq="${Number(f.seq)}"]`)?.remove();
       regroup();
       break;
+    case 'safety_note':
+      onSafetyNote(f);
+      break;
     case 'resync':
       dropStreams();
       state.synced = false;
@@ -561,6 +564,29 @@ function onFrame(f) {
     default:
       break;
   }
+}
+
+/**
+ * The safety screen changed or kept back one of our own messages: say so under it, kindly and
+ * privately (nobody else gets this frame). A held message stays on our own screen only.
+ */
+function onSafetyNote(f) {
+  const li = findBySeq(f.seq) || ui.messages.querySelector(`li[data-client-id="${cssEscape(f.client_msg_id)}"]`);
+  const note = el('p', 'msg-safety', f.note);
+  note.setAttribute('role', 'note');
+  if (li) {
+    li.querySelector('.msg-safety')?.remove();
+    if (f.action === 'hold' || f.action === 'urgent') {
+      li.classList.add('msg-held');
+      li.querySelector('.msg-status')?.remove();
+      li.querySelector('.msg-body')?.append(el('p', 'msg-status', 'Only you and your teacher can see this.'));
+    }
+    li.querySelector('.msg-body')?.append(note);
+    afterInsert(true, true);
+  } else {
+    showNotice(f.note, { sticky: true });
+  }
+  announceText(f.note);
 }
 
 function onError(f) {

@@ -13,6 +13,12 @@ const GRID_MESSAGES = 6;
 const GRID_DECISIONS = 8;
 
 const state = { session: null, groups: new Map(), clockOffset: 0 };
+// How the safety screen's decisions read on a message.
+const SCREEN_LABEL = {
+  redact: 'personal details hidden from the group',
+  hold: 'held back from the group',
+  urgent: 'safeguarding: not shown to the group',
+};
 // The transcript view's codebook and codings (group view only).
 const coding = { coder: '', codes: [], codings: [] };
 const cards = new Map();
@@ -98,6 +104,7 @@ function onEvent(ev) {
       if (g.messages.some((x) => x.seq === m.seq)) return;
       g.messages.push(m);
       g.messages.sort((a, b) => a.seq - b.seq);
+      if (g.safety && m.screen_action in g.safety) g.safety[m.screen_action] += 1;
       if (view === 'grid' && g.messages.length > 50) g.messages.splice(0, g.messages.length - 50);
       const c = m.sender_kind === 'child' && m.moderation !== 'hidden' ? childStats(g, m.sender_id) : null;
       if (c) {
@@ -277,7 +284,14 @@ function agentText(g) {
 function messageItem(g, m, withActions) {
   const li = el('li', { class: `entry entry-${m.sender_kind}${m.moderation === 'hidden' ? ' entry-hidden' : ''}`, 'data-seq': String(m.seq) });
   li.append(el('span', { class: 'entry-time', text: clock(m.created_at_ms) }), el('strong', { text: `${m.sender_name}: ` }), el('span', { class: 'entry-text', text: m.text }));
-  if (m.moderation === 'hidden') li.append(el('em', { class: 'entry-flag', text: ' (hidden from the group)' }));
+  // What the safety screen did, and what was really written (adults only).
+  if (m.original_text) li.append(el('span', { class: 'entry-original', text: ` written: “${m.original_text}”` }));
+  if (m.screen_action && m.screen_action !== 'allow') {
+    li.classList.add(`entry-screen-${m.screen_action}`);
+    li.append(el('em', { class: 'entry-flag', text: ` (${SCREEN_LABEL[m.screen_action] || m.screen_action}${m.screen_reason ? `: ${m.screen_reason}` : ''})` }));
+  } else if (m.moderation === 'hidden') {
+    li.append(el('em', { class: 'entry-flag', text: ' (hidden from the group)' }));
+  }
   if (withActions) {
     li.append(codingChips(g, m));
     const status = el('span', { class: 'action-status' });
@@ -461,19 +475,19 @@ function cardFor(g) {
 function renderGroup(g) {
   const { node, parts } = cardFor(g);
   parts.title.textContent = `${g.name} · ${g.join_code}`;
-  parts.meta.textContent = `${g.online.length} of ${g.children.length} online`;
+  const safety = g.safety || {};
+  const screened = [
+    safety.redact ? `${safety.redact} hidden details` : '',
+    safety.hold ? `${safety.hold} held` : '',
+    safety.urgent ? `${safety.urgent} urgent` : '',
+  ].filter(Boolean);
+  parts.meta.textContent = `${g.online.length} of ${g.children.length} online${screened.length ? ` · safety: ${screened.join(', ')}` : ''}`;
   parts.phase.textContent = phaseText(g);
   parts.agent.textContent = agentText(g);
   parts.agent.dataset.state = g.agent.paused ? 'paused' : g.agent.activity;
   node.classList.toggle('needs-attention', g.notices.length > 0);
-  parts.notices.replaceChildren(
-    ...g.notices.map((n) => {
-      const status = el('span', { class: 'action-status' });
-      const ok = el('button', { class: 'button button-small', type: 'button', text: 'Dealt with', 'data-action': 'resolve' });
-      ok.addEventListener('click', () => act(g.id, { action: 'resolve_notice', flag_id: n.id }, status));
-      return el('li', { class: 'notice' }, el('span', { text: `⚠ ${n.detail} ` }), ok, status);
-    }),
-  );
+  node.classList.toggle('needs-urgent-attention', g.notices.some((n) => n.severity === 'urgent'));
+  parts.notices.replaceChildren(...g.notices.map((n) => noticeItem(g, n)));
   parts.chart.replaceChildren(participationChart(g));
   const shown = view === 'grid' ? g.messages.slice(-GRID_MESSAGES) : g.messages;
   parts.messages.replaceChildren(...shown.map((m) => messageItem(g, m, view === 'group')));
@@ -494,6 +508,43 @@ function renderGroup(g) {
     );
   }
   parts.controls.refresh(g);
+  renderAlerts();
+}
+
+/** A notice with what can be done about it: a held message can be shown to the group or kept
+ * hidden; every other notice (an urgent safeguarding alert included) is marked dealt with. */
+function noticeItem(g, n) {
+  const status = el('span', { class: 'action-status', role: 'status' });
+  const button = (text, action, name) => {
+    const b = el('button', { class: 'button button-small', type: 'button', text, 'data-action': name });
+    b.addEventListener('click', () => act(g.id, { action, flag_id: n.id }, status));
+    return b;
+  };
+  const urgent = n.severity === 'urgent';
+  const li = el('li', { class: `notice notice-${n.kind}${urgent ? ' notice-urgent' : ''}`, 'data-notice': String(n.id) });
+  li.append(el('span', { text: `${urgent ? '🚨 URGENT: ' : '⚠ '}${n.detail} ` }));
+  const written = n.message ? n.message.original_text || n.message.text : null;
+  if (written) li.append(el('q', { class: 'notice-text', text: written }), ' ');
+  if (n.kind === 'held') li.append(button('Show to group', 'release', 'release'), ' ', button('Keep hidden', 'keep_hidden', 'keep'));
+  else li.append(button('Dealt with', 'resolve_notice', 'resolve'));
+  li.append(status);
+  return li;
+}
+
+/** Urgent alerts of every group, at the top of the page until somebody deals with them. */
+function renderAlerts() {
+  const box = document.getElementById('alerts');
+  if (!box) return;
+  const items = [];
+  for (const g of state.groups.values()) {
+    for (const n of g.notices.filter((x) => x.severity === 'urgent')) {
+      const item = noticeItem(g, n);
+      item.prepend(el('strong', { text: `${g.name}: ` }));
+      items.push(item);
+    }
+  }
+  box.querySelector('ul').replaceChildren(...items);
+  box.hidden = items.length === 0;
 }
 
 function renderAll() {

@@ -372,6 +372,24 @@ pub fn clean_reply(raw: &str, agent_name: &str) -> (Option<String>, bool) {
     (Some(text.to_string()), complete)
 }
 
+/// The byte offsets just past each sentence of `text` that ends after `from`: a `.`, `!` or `?`
+/// (or a run of them) followed by white space. A sentence still being written, or one whose
+/// full stop has nothing after it yet ("3." of "3.5"), is not complete.
+fn sentence_ends(text: &str, from: usize) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut chars = text[from..].char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        match chars.peek() {
+            Some((_, n)) if n.is_whitespace() => ends.push(from + at + c.len_utf8()),
+            _ => {}
+        }
+    }
+    ends
+}
+
 /// Whether a line starts like someone's chat turn (`Name: ...`).
 fn looks_like_a_turn(line: &str) -> bool {
     line.split_once(':').is_some_and(|(head, _)| {
@@ -379,10 +397,15 @@ fn looks_like_a_turn(line: &str) -> bool {
     })
 }
 
-/// Shows a reply as it streams, already cleaned: holds back the first characters until a
+/// Judges one complete sentence of the agent's reply before children see it: `Some(reason)`
+/// refuses it (the safety screen: no personal data, no bad words, nothing of its own prompt).
+pub type SentenceCheck = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Shows a reply as it streams, already cleaned: holds back the first characters until a
 /// role prefix (or a copied instruction) can be recognised, then releases text as it grows.
-#[derive(Debug, Default)]
+/// With a [`SentenceCheck`], text is released a whole sentence at a time, each one once it
+/// has passed: a sentence that fails ends the reply (see [`Rejection::Unsafe`]).
+#[derive(Default)]
 pub struct StreamCleaner {
     raw: String,
     shown: String,
@@ -402,6 +425,24 @@ pub struct StreamCleaner {
     /// The long words of the agent's recent messages in this room, one list per message: a
     /// reply that mostly repeats one is refused.
     said: Vec<Vec<String>>,
+    /// The safety screen for each sentence, when set.
+    check: Option<SentenceCheck>,
+    /// Bytes of the cleaned reply whose sentences have passed `check`.
+    checked: usize,
+    /// Why the screen refused a sentence.
+    pub unsafe_reason: Option<String>,
+}
+
+impl std::fmt::Debug for StreamCleaner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamCleaner")
+            .field("raw", &self.raw)
+            .field("shown", &self.shown)
+            .field("complete", &self.complete)
+            .field("rejection", &self.rejection)
+            .field("screened", &self.check.is_some())
+            .finish()
+    }
 }
 
 /// Why a reply was not shown.
@@ -415,6 +456,9 @@ pub enum Rejection {
     OffTopic,
     /// Mostly what the agent already said in this room (tiny models loop).
     Repeat,
+    /// A sentence failed the safety screen: the reply ends, and a written safe line replaces
+    /// it.
+    Unsafe,
 }
 
 impl Rejection {
@@ -425,6 +469,7 @@ impl Rejection {
             Rejection::Persona => "dropped_persona",
             Rejection::OffTopic => "dropped_off_topic",
             Rejection::Repeat => "dropped_repeat",
+            Rejection::Unsafe => "dropped_unsafe",
         }
     }
 }
@@ -549,6 +594,43 @@ impl StreamCleaner {
         self
     }
 
+    /// Screens every sentence before it is shown (see [`SentenceCheck`]).
+    pub fn screened(mut self, check: SentenceCheck) -> StreamCleaner {
+        self.check = Some(check);
+        self
+    }
+
+    /// The end of the part of `clean` that may be shown: with a sentence check, the end of the
+    /// last complete sentence that passed (each new one is checked once); all of it when the
+    /// reply is `finished`. None when a sentence failed (the reply is rejected).
+    fn passed(&mut self, clean: &str, finished: bool) -> Option<usize> {
+        let Some(check) = self.check.clone() else {
+            return Some(clean.len());
+        };
+        if self.checked > clean.len() || !clean.is_char_boundary(self.checked) {
+            // The cleaned text changed under what was checked (a prefix was dropped): check
+            // it again from the start.
+            self.checked = 0;
+        }
+        let mut ends = sentence_ends(clean, self.checked);
+        if finished && ends.last() != Some(&clean.len()) && !clean[self.checked..].trim().is_empty()
+        {
+            ends.push(clean.len());
+        }
+        for end in ends {
+            let sentence = clean[self.checked..end].trim();
+            if !sentence.is_empty() {
+                if let Some(why) = check(sentence) {
+                    self.unsafe_reason = Some(why);
+                    self.reject(Rejection::Unsafe);
+                    return None;
+                }
+            }
+            self.checked = end;
+        }
+        Some(self.checked)
+    }
+
     fn reject(&mut self, why: Rejection) {
         self.rejected = true;
         self.rejection.get_or_insert(why);
@@ -572,7 +654,10 @@ impl StreamCleaner {
             self.reject(Rejection::Repeat);
             return String::new();
         }
-        if self.topic.is_some()
+        // Without a sentence check a reply for the group is held back whole (its topic is
+        // judged at the end); with one, sentences are released once what they add up to
+        // touches the topic.
+        if (self.topic.is_some() && self.check.is_none())
             || (!complete
                 && self.raw.trim_start().chars().count() < HOLD_BACK
                 && !self.raw.contains(':'))
@@ -583,7 +668,18 @@ impl StreamCleaner {
             self.reject(Rejection::Echo);
             return String::new();
         }
-        self.advance(clean)
+        let Some(end) = self.passed(&clean, complete) else {
+            return String::new();
+        };
+        let ready = &clean[..end];
+        if self
+            .topic
+            .as_ref()
+            .is_some_and(|t| !super::policy::on_topic(ready, t))
+        {
+            return String::new();
+        }
+        self.advance(ready.to_string())
     }
 
     /// The whole cleaned reply (None when nothing is worth showing), and the part of it not
@@ -605,6 +701,11 @@ impl StreamCleaner {
                 .is_some_and(|t| !super::policy::on_topic(c, t))
             {
                 self.reject(Rejection::OffTopic);
+            }
+        }
+        if !self.rejected {
+            if let Some(c) = clean.as_deref() {
+                self.passed(c, true);
             }
         }
         if self.rejected {

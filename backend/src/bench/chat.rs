@@ -124,6 +124,7 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
                         .collect(),
                     created_at: store::now_ms(),
                     phase_minutes: None,
+                    safety_level: "standard".into(),
                 })
                 .await?;
             srv.context
@@ -365,6 +366,7 @@ fn bench_settings(dir: &std::path::Path) -> Settings {
             &crate::config::FileConfig::default(),
         )
         .expect("valid engine settings"),
+        safety: Default::default(),
     }
 }
 

@@ -195,6 +195,7 @@ async fn seed(store: &Store, args: &ExportBenchArgs) -> anyhow::Result<i64> {
                 .collect(),
             created_at: T0,
             phase_minutes: None,
+            safety_level: "standard".into(),
         })
         .await?;
     let per_group = args.utterances.div_ceil(args.groups);

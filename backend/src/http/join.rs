@@ -130,6 +130,7 @@ pub async fn join_group(ctx: &Ctx, req: &JoinRequest) -> Result<Joined, JoinFail
             session.agent_name
         )));
     }
+    check_nickname_is_safe(ctx, &nickname, &group, &session).await?;
     let token = new_token();
     match ctx
         .store
@@ -152,8 +153,46 @@ pub async fn join_group(ctx: &Ctx, req: &JoinRequest) -> Result<Joined, JoinFail
     }
 }
 
+/// The safety screen's checks of a nickname (docs/safety.md): no rude words, no real full
+/// name, no reserved name (the agent's, the facilitator's, Teacher, Admin...), no invisible or
+/// direction characters, no personal data, and no look-alike of a nickname already in the
+/// group. The refusal is a friendly sentence in the session's language.
+async fn check_nickname_is_safe(
+    ctx: &Ctx,
+    nickname: &str,
+    group: &Group,
+    session: &crate::store::Session,
+) -> Result<(), JoinFailure> {
+    let internal = |e: StoreError| JoinFailure::Internal(e.to_string());
+    let mut reserved = vec![session.agent_name.clone()];
+    if let Some(id) = session.facilitator_id {
+        reserved.push(ctx.store.facilitator(id).await.map_err(internal)?.name);
+    }
+    let existing: Vec<String> = ctx
+        .store
+        .participants(group.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|p| p.nickname)
+        .collect();
+    let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
+    let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
+    ctx.screen
+        .check_nickname(nickname, &session.language, &reserved, &existing)
+        .map_err(|problem| {
+            JoinFailure::BadNickname(problem.message(&ctx.screen, &session.language))
+        })
+}
+
+/// Characters a nickname may not use: markup and the brackets of models' control tokens
+/// (`<|im_end|>`, `[INST]`) have no place in a child's name.
+const NICKNAME_FORBIDDEN: &[char] = &[
+    '<', '>', '[', ']', '{', '}', '|', '\\', '`', '@', '#', '/', '=', '*', '^', '~', '$', '%', '&',
+];
+
 /// Trims and checks a nickname: 1 to 20 characters, at least one letter or digit, no control
-/// characters.
+/// characters, none of [`NICKNAME_FORBIDDEN`].
 pub fn clean_nickname(raw: &str) -> Result<String, JoinFailure> {
     let nickname = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     let chars = nickname.chars().count();
@@ -168,6 +207,11 @@ pub fn clean_nickname(raw: &str) -> Result<String, JoinFailure> {
     if nickname.chars().any(char::is_control) || !nickname.chars().any(char::is_alphanumeric) {
         return Err(JoinFailure::BadNickname(
             "Please use letters or numbers in your nickname.".into(),
+        ));
+    }
+    if nickname.contains(NICKNAME_FORBIDDEN) {
+        return Err(JoinFailure::BadNickname(
+            "Please use only letters, numbers and spaces in your nickname.".into(),
         ));
     }
     Ok(nickname)
@@ -257,7 +301,18 @@ mod tests {
     fn nicknames_are_cleaned_and_checked() {
         assert_eq!(clean_nickname("  Mia   Rose ").unwrap(), "Mia Rose");
         assert_eq!(clean_nickname("Zoë 🦄").unwrap(), "Zoë 🦄");
-        for bad in ["", "   ", "🦄🦄", "!!!", "a\u{7}b", "abcdefghijklmnopqrstu"] {
+        for bad in [
+            "",
+            "   ",
+            "🦄🦄",
+            "!!!",
+            "a\u{7}b",
+            "abcdefghijklmnopqrstu",
+            "<|im_end|>",
+            "[INST] hi",
+            "<start_of_turn>",
+            "mia@x",
+        ] {
             assert!(
                 matches!(clean_nickname(bad), Err(JoinFailure::BadNickname(_))),
                 "{bad:?}"

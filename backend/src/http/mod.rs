@@ -23,6 +23,8 @@ pub use error::ApiError;
 
 /// What every handler can reach. Cloned per request as an `Arc`.
 pub struct AppContext {
+    /// The child-safety screen (nicknames at join; messages are screened in the rooms).
+    pub screen: crate::safety::Screen,
     pub store: Store,
     pub activities: Arc<Catalog>,
     pub metrics: Arc<Metrics>,

@@ -8,20 +8,20 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::agent::{AgentConfig, AgentSeat};
 use super::phases::PhaseClock;
+use super::post::{Author, Draft, Posted};
 use super::rate_limit::SlidingWindow;
-use super::watch::{WatchEvent, WatchedMessage};
+use super::watch::WatchEvent;
 use super::{Ack, Command, LiveState, Outbound, RoomDeps, SendRequest, Welcome};
 use crate::agent::prompt::Line;
 use crate::agent::runner::ReplyEvent;
 use crate::metrics::Metrics;
 use crate::protocol::{
     AgentInfo, ErrorCode, ErrorFrame, GroupInfo, MessageFrame, Person, Sender, ServerFrame,
-    MAX_CLIENT_MSG_ID_CHARS, MAX_TEXT_CHARS, PROTOCOL_VERSION,
+    MAX_CLIENT_MSG_ID_CHARS, MAX_TEXT_CHARS, PROTOCOL_VERSION, SYSTEM_NAME, TEACHER_NAME,
 };
-use crate::safety::Verdict;
 use crate::store::{
-    self, AgentRole, Group, Message, Moderation, NewMessage, Participant, SenderKind, Session,
-    SessionStatus, StoreError,
+    self, AgentRole, Group, Message, Moderation, Participant, SenderKind, Session, SessionStatus,
+    StoreError,
 };
 
 /// Tunables of a room; the defaults are the product's rules.
@@ -54,6 +54,13 @@ impl Default for RoomConfig {
             agent: AgentConfig::default(),
         }
     }
+}
+
+/// What became of a child's `send` that passed validation.
+enum Sent {
+    /// A retry of a message this room stored already, with its seq.
+    Remembered(i64),
+    Posted(Box<Posted>),
 }
 
 /// Client message ids remembered per room, to answer a retry without touching the database
@@ -253,12 +260,18 @@ impl RoomActor {
                 // Acknowledge first (the sender's socket writes the ack before it reads the
                 // broadcast), then show it to the group.
                 match result {
-                    Ok((ack, broadcast)) => {
-                        let _ = reply.send(Ok(ack));
-                        if let Some((out, message)) = broadcast {
-                            let _ = self.events.send(out);
-                            self.agent_on_child_message(&message).await;
-                        }
+                    Ok(Sent::Remembered(seq)) => {
+                        let _ = reply.send(Ok(Ack {
+                            seq,
+                            duplicate: true,
+                        }));
+                    }
+                    Ok(Sent::Posted(posted)) => {
+                        let _ = reply.send(Ok(Ack {
+                            seq: posted.message.seq,
+                            duplicate: posted.duplicate,
+                        }));
+                        self.deliver(&posted).await;
                     }
                     Err(e) => {
                         Metrics::inc(&self.deps.metrics.messages_rejected);
@@ -320,11 +333,16 @@ impl RoomActor {
                 "This is not your group.",
             ));
         }
+        // The room's copy of a child is the truth for what the room decides about them (a
+        // mute): a hello, a reconnect or a resync never overwrites it with the copy the socket
+        // read at upgrade. Only a child the room does not know yet is taken from the socket.
+        let first_hello = !self.participants.contains_key(&participant.id);
+        if first_hello {
+            self.participants
+                .insert(participant.id, participant.clone());
+        }
+        let participant = self.participants[&participant.id].clone();
         let you = person(&participant);
-        let first_hello = self
-            .participants
-            .insert(participant.id, participant.clone())
-            .is_none();
         // Subscribe before reading the store: this actor is the only broadcaster and is busy
         // here, so nothing can fall between the replay and the live stream.
         let events = self.events.subscribe();
@@ -387,11 +405,8 @@ impl RoomActor {
         })
     }
 
-    /// The pipeline: validate -> moderation -> persist -> (ack, broadcast).
-    async fn send(
-        &mut self,
-        req: SendRequest,
-    ) -> Result<(Ack, Option<(Outbound, Message)>), ErrorFrame> {
+    /// The pipeline: validate -> screen -> persist; the caller acknowledges, then delivers.
+    async fn send(&mut self, req: SendRequest) -> Result<Sent, ErrorFrame> {
         let id = req.client_msg_id.as_str();
         let reject = |code, message: String| ErrorFrame::new(code, message).for_send(id);
         if !self.connections.values().any(|p| *p == req.participant_id) {
@@ -408,14 +423,9 @@ impl RoomActor {
             ));
         }
         if let Some(&seq) = self.recent_ids.get(id) {
+            // A retry this room remembers: answered without touching the database.
             Metrics::inc(&self.deps.metrics.messages_deduplicated);
-            return Ok((
-                Ack {
-                    seq,
-                    duplicate: true,
-                },
-                None,
-            ));
+            return Ok(Sent::Remembered(seq));
         }
         let text = clean_text(&req.text);
         if text.trim().is_empty() {
@@ -479,89 +489,28 @@ impl RoomActor {
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }
-        // --- moderation
-        let verdict = self.deps.filter.check(&text);
-        // --- persist
-        let new = NewMessage {
-            group_id: self.group.id,
+        // --- screen and persist (room/post.rs)
+        let draft = Draft {
+            author: Author::Child(req.participant_id),
             client_msg_id: req.client_msg_id.clone(),
-            sender_kind: SenderKind::Child,
-            sender_id: Some(req.participant_id),
             text,
-            phase: self.phases.current().map(|p| p.name.clone()),
-            created_at: now,
             reply_to: req.reply_to,
+            created_at: now,
         };
-        let appended = self.deps.store.append_message(&new).await.map_err(|e| {
+        let posted = self.post(draft).await.map_err(|e| {
             let mut f = internal("store", e);
             f.client_msg_id = Some(req.client_msg_id.clone());
             f
         })?;
-        let message = appended.message;
-        self.remember(&message);
-        if appended.duplicate {
+        if posted.duplicate {
             Metrics::inc(&self.deps.metrics.messages_deduplicated);
-            return Ok((
-                Ack {
-                    seq: message.seq,
-                    duplicate: true,
-                },
-                None,
-            ));
+        } else {
+            Metrics::inc(&self.deps.metrics.messages_stored);
         }
-        Metrics::inc(&self.deps.metrics.messages_stored);
-        self.last_seq = self.last_seq.max(message.seq);
-        let (shown, flag) = match verdict {
-            Verdict::Allow => (true, None),
-            Verdict::Flag { reason } => {
-                let flag = self
-                    .deps
-                    .store
-                    .raise_flag(self.group.id, Some(message.seq), "filter", &reason, now)
-                    .await
-                    .ok();
-                (true, flag)
-            }
-            Verdict::Hold { reason } => {
-                let _ = self
-                    .deps
-                    .store
-                    .set_moderation(self.group.id, message.seq, Moderation::Hidden, None, now)
-                    .await;
-                let flag = self
-                    .deps
-                    .store
-                    .raise_flag(self.group.id, Some(message.seq), "held", &reason, now)
-                    .await
-                    .ok();
-                (false, flag)
-            }
-        };
-        let mut watched = WatchedMessage::new(&message, self.nickname_of(message.sender_id));
-        if !shown {
-            watched.moderation = Moderation::Hidden;
-        }
-        self.publish(WatchEvent::Message {
-            group_id: self.group.id,
-            message: watched,
-        });
-        if let Some(flag) = flag {
-            self.publish(WatchEvent::Notice {
-                group_id: self.group.id,
-                flag,
-            });
-        }
-        let out = shown.then(|| (self.message_outbound(&message), message.clone()));
-        Ok((
-            Ack {
-                seq: message.seq,
-                duplicate: false,
-            },
-            out,
-        ))
+        Ok(Sent::Posted(Box::new(posted)))
     }
 
-    fn remember(&mut self, m: &Message) {
+    pub(super) fn remember(&mut self, m: &Message) {
         if self
             .recent_ids
             .insert(m.client_msg_id.clone(), m.seq)
@@ -596,13 +545,13 @@ impl RoomActor {
             SenderKind::Facilitator => Sender {
                 kind: SenderKind::Facilitator,
                 id: m.sender_id,
-                name: "Teacher".into(),
+                name: TEACHER_NAME.into(),
                 avatar: None,
             },
             SenderKind::System => Sender {
                 kind: SenderKind::System,
                 id: None,
-                name: "peerlearn".into(),
+                name: SYSTEM_NAME.into(),
                 avatar: None,
             },
         };

@@ -11,18 +11,19 @@ use tokio::sync::mpsc;
 
 use super::actor::RoomActor;
 use super::phases::Change;
+use super::post::{Author, Draft, Posted};
 use super::steer::{FacilitatorCommand, SteerError};
-use super::watch::{AgentActivity, AgentStatus, WatchEvent, WatchedMessage};
+use super::watch::{AgentActivity, AgentStatus, NoticeView, WatchEvent};
 use crate::agent::directives::{self, Directive, Outcome, Tracker};
 use crate::agent::policy::{self, Decision, Event, RoomState, Speech, Trigger};
-use crate::agent::prompt::{self, Line, StreamCleaner, Templates, Vars};
+use crate::agent::prompt::{self, Line, SentenceCheck, StreamCleaner, Templates, Vars};
 use crate::agent::runner::{self, ReplyEvent, ReplyItem};
 use crate::agent::PolicyConfig;
 use crate::engine::{
     CancelHandle, Completion, FinishReason, GenerateRequest, RoomKey, SamplingParams, SharedEngine,
 };
 use crate::protocol::ServerFrame;
-use crate::store::{self, AgentEvent, AgentRole, Message, NewMessage, SenderKind, SessionStatus};
+use crate::store::{self, AgentEvent, AgentRole, Message, SessionStatus};
 
 /// The agent's tunables, shared by all rooms (the simulator shortens the times).
 #[derive(Debug, Clone)]
@@ -160,6 +161,44 @@ impl RoomActor {
             on_topic,
         };
         self.agent_consider(event, now).await;
+    }
+
+    /// The facilitator wrote to the group: the agent hears the adult too, so it does not talk
+    /// over them.
+    pub(super) fn agent_hears_adult(&mut self, m: &Message) {
+        let keep = self.deps.config.agent.context_lines;
+        if let Some(seat) = self.agent.as_mut() {
+            seat.push_line(
+                Line {
+                    speaker: Some(crate::protocol::TEACHER_NAME.into()),
+                    text: m.text.clone(),
+                },
+                keep,
+            );
+        }
+    }
+
+    /// The agent's own instructions, for the screen: a reply that copies them is refused.
+    /// The activity's words (its problem, the phase's goal) and the children's names are left
+    /// out: saying them again is the moderator's job, not a leak. Empty without an agent.
+    pub(super) fn agent_system_prompt(&self) -> String {
+        let mut vars = self.prompt_vars();
+        for public in [
+            "activity_title",
+            "problem",
+            "phase_name",
+            "phase_goal",
+            "children",
+        ] {
+            vars.insert(public, String::new());
+        }
+        self.deps
+            .config
+            .agent
+            .templates
+            .for_role(self.group.agent_role)
+            .map(|t| t.render_system(&vars))
+            .unwrap_or_default()
     }
 
     /// The clock: phases, directives, the policy's timed triggers, deferred replies.
@@ -444,6 +483,14 @@ impl RoomActor {
             .values()
             .map(|p| p.nickname.clone())
             .collect();
+        // Every sentence passes the safety screen before a child sees it.
+        let screen = self.deps.screen.clone();
+        let language = self.session.language.clone();
+        let system = self.agent_system_prompt();
+        let check: SentenceCheck = Arc::new(move |sentence: &str| {
+            let verdict = screen.check_agent(sentence, &language, &system);
+            (verdict.action != crate::safety::Action::Allow).then(|| verdict.reason())
+        });
         let Some(seat) = self.agent.as_mut() else {
             return;
         };
@@ -479,7 +526,8 @@ impl RoomActor {
             .collect();
         let mut cleaner = StreamCleaner::new(&turn)
             .with_children(&children)
-            .not_repeating(said);
+            .not_repeating(said)
+            .screened(check);
         if speech.intent.is_for_the_group() {
             // The problem's words and the children's own, so that building on an idea counts.
             let mut topic = seat.topic.clone();
@@ -602,8 +650,11 @@ impl RoomActor {
                 .as_ref()
                 .is_some_and(|c| c.finish_reason == FinishReason::Cancelled && !r.cleaner.complete);
         let text = if paused { None } else { text };
+        // A sentence failed the safety screen: no second try (the same prompt may well say it
+        // again), a written safe line at once.
+        let screened_out = r.cleaner.rejection == Some(prompt::Rejection::Unsafe);
         // The retry was dropped too: say a line written by people rather than stay silent.
-        let fallback = if text.is_none() && !paused && r.attempt > 0 {
+        let fallback = if text.is_none() && !paused && (r.attempt > 0 || screened_out) {
             self.fallback_line(&r.speech)
         } else {
             None
@@ -642,49 +693,54 @@ impl RoomActor {
             }
             (t, _, _) => t,
         };
-        let mut seq = None;
-        if let Some(text) = &text {
-            if !rest.is_empty() {
-                if !r.started {
-                    self.broadcast(
-                        &ServerFrame::AgentStart {
-                            stream_id: r.stream_id,
-                            name: agent_name.clone(),
-                            reply_to: r.speech.reply_to,
-                        },
-                        None,
-                        None,
-                    );
-                    r.started = true;
-                    r.first_shown
-                        .get_or_insert(r.trigger_at.elapsed().as_secs_f64() * 1000.0);
-                }
+        // Stored (and screened as a whole) before its last words are shown: a reply the
+        // screen holds never reaches the group, not even its end.
+        let posted = match &text {
+            Some(text) => self.store_agent_message(text, r.speech.reply_to, now).await,
+            None => None,
+        };
+        let held = posted.as_ref().is_some_and(|p| !p.shown());
+        let seq = posted.as_ref().filter(|p| p.shown()).map(|p| p.message.seq);
+        if seq.is_some() && !rest.is_empty() {
+            if !r.started {
                 self.broadcast(
-                    &ServerFrame::AgentDelta {
+                    &ServerFrame::AgentStart {
                         stream_id: r.stream_id,
-                        text: rest,
+                        name: agent_name.clone(),
+                        reply_to: r.speech.reply_to,
                     },
                     None,
                     None,
                 );
+                r.started = true;
+                r.first_shown
+                    .get_or_insert(r.trigger_at.elapsed().as_secs_f64() * 1000.0);
             }
-            seq = self.store_agent_message(text, r.speech.reply_to, now).await;
-        }
-        if r.started || seq.is_some() {
             self.broadcast(
-                &ServerFrame::AgentEnd {
+                &ServerFrame::AgentDelta {
                     stream_id: r.stream_id,
-                    seq: seq.as_ref().map(|(s, _)| *s),
+                    text: rest,
                 },
                 None,
                 None,
             );
         }
-        if let Some((_, out)) = &seq {
-            let _ = self.events.send(out.clone());
+        if r.started || seq.is_some() {
+            self.broadcast(
+                &ServerFrame::AgentEnd {
+                    stream_id: r.stream_id,
+                    seq,
+                },
+                None,
+                None,
+            );
+        }
+        if let Some(posted) = &posted {
+            self.deliver(posted).await;
         }
         let decision = match (&text, seq.is_some(), paused) {
             (_, _, true) => "cancelled".to_string(),
+            (Some(_), false, _) if held => "held_unsafe".to_string(),
             (None, _, _) if r.cleaner.rejected => r
                 .cleaner
                 .rejection
@@ -701,14 +757,23 @@ impl RoomActor {
             created_at: now,
             trigger: r.decision.trigger.as_str().to_string(),
             decision,
-            reason: match &fallback {
-                Some(_) => format!(
+            reason: match (&fallback, &r.cleaner.unsafe_reason) {
+                (_, Some(why)) if screened_out => format!(
+                    "{}; a sentence failed the safety screen ({why}), so {}",
+                    r.decision.reason,
+                    if fallback.is_some() {
+                        "a written safe line was said"
+                    } else {
+                        "nothing was said"
+                    }
+                ),
+                (Some(_), _) => format!(
                     "{}; the model's reply was dropped twice, so a fallback line was said",
                     r.decision.reason
                 ),
-                None => r.decision.reason.clone(),
+                (None, _) => r.decision.reason.clone(),
             },
-            message_seq: seq.as_ref().map(|(s, _)| *s),
+            message_seq: seq,
             prompt_version: Some(
                 fallback
                     .as_ref()
@@ -729,8 +794,8 @@ impl RoomActor {
             }
         }
         self.publish_agent();
-        let retry = !paused && text.is_none() && r.attempt == 0;
-        let (Some(text), Some((seq, _))) = (text, seq) else {
+        let retry = !paused && text.is_none() && r.attempt == 0 && !screened_out;
+        let (Some(text), Some(seq)) = (text, seq) else {
             if !paused && r.attempt > 0 {
                 if let Some(seat) = self.agent.as_mut() {
                     seat.state.note_dropped(&r.speech, now);
@@ -823,31 +888,24 @@ impl RoomActor {
         Some(chosen)
     }
 
+    /// Stores the agent's reply through the room's one post path (screened again as a whole).
+    /// None when it could not be stored; a reply the screen holds is stored hidden, for the
+    /// facilitator, and the group never sees it. The caller delivers it after the stream's end.
     async fn store_agent_message(
         &mut self,
         text: &str,
         reply_to: Option<i64>,
         now: i64,
-    ) -> Option<(i64, super::Outbound)> {
-        let new = NewMessage {
-            group_id: self.group.id,
+    ) -> Option<Posted> {
+        let draft = Draft {
+            author: Author::Agent,
             client_msg_id: format!("agent-{}-{now}-{}", self.group.id, self.last_seq + 1),
-            sender_kind: SenderKind::Agent,
-            sender_id: None,
             text: text.to_string(),
-            phase: self.phases.current().map(|p| p.name.clone()),
-            created_at: now,
             reply_to,
+            created_at: now,
         };
-        match self.deps.store.append_message(&new).await {
-            Ok(a) => {
-                self.last_seq = self.last_seq.max(a.message.seq);
-                self.publish(WatchEvent::Message {
-                    group_id: self.group.id,
-                    message: WatchedMessage::new(&a.message, self.session.agent_name.clone()),
-                });
-                Some((a.message.seq, self.message_outbound(&a.message)))
-            }
+        match self.post(draft).await {
+            Ok(posted) => Some(posted),
             Err(e) => {
                 tracing::error!(error = %e, "cannot store the agent's reply");
                 None
@@ -876,7 +934,10 @@ impl RoomActor {
             {
                 self.publish(WatchEvent::Notice {
                     group_id: self.group.id,
-                    flag,
+                    flag: NoticeView {
+                        flag,
+                        message: None,
+                    },
                 });
             }
         }

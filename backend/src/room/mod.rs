@@ -11,6 +11,7 @@
 mod actor;
 mod agent;
 mod phases;
+mod post;
 mod rate_limit;
 pub mod steer;
 pub mod watch;
@@ -26,7 +27,7 @@ use crate::activity::Catalog;
 use crate::engine::SharedEngine;
 use crate::metrics::Metrics;
 use crate::protocol::ErrorFrame;
-use crate::safety::ContentFilter;
+use crate::safety::Screen;
 use crate::store::{Participant, SessionStatus, Store};
 
 pub use actor::RoomConfig;
@@ -122,7 +123,10 @@ pub struct RoomDeps {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub activities: Arc<Catalog>,
-    pub filter: Arc<dyn ContentFilter>,
+    /// The child-safety screen every message passes (room/post.rs).
+    pub screen: Screen,
+    /// The optional classifier behind the screen's rules (children's messages only).
+    pub classifier: Option<crate::safety::classifier::Classifier>,
     /// The model behind the agent; None when the server runs without one.
     pub engine: Option<SharedEngine>,
     pub config: RoomConfig,

@@ -4,10 +4,10 @@
 //! adult, hide a message, mute a child) here.
 
 use super::actor::RoomActor;
-use super::watch::{WatchEvent, WatchedMessage};
-use crate::agent::prompt::Line;
+use super::post::{Author, Draft, PostError};
+use super::watch::WatchEvent;
 use crate::protocol::{ServerFrame, MAX_TEXT_CHARS};
-use crate::store::{self, AgentRole, Moderation, NewMessage, SenderKind, StoreError};
+use crate::store::{self, AgentRole, Moderation, StoreError};
 
 /// Longest a child can be muted for, in minutes.
 pub const MAX_MUTE_MINUTES: u32 = 60;
@@ -106,34 +106,19 @@ impl RoomActor {
             )));
         }
         let now = store::now_ms();
-        let new = NewMessage {
-            group_id: self.group.id,
+        let draft = Draft {
+            author: Author::Facilitator(facilitator_id),
             client_msg_id: format!("facilitator-{facilitator_id}-{now}-{}", self.last_seq + 1),
-            sender_kind: SenderKind::Facilitator,
-            sender_id: Some(facilitator_id),
-            text: text.clone(),
-            phase: self.phases.current().map(|p| p.name.clone()),
-            created_at: now,
+            text,
             reply_to: None,
+            created_at: now,
         };
-        let appended = self.deps.store.append_message(&new).await?;
-        let message = appended.message;
-        self.last_seq = self.last_seq.max(message.seq);
-        let _ = self.events.send(self.message_outbound(&message));
-        self.publish(WatchEvent::Message {
-            group_id: self.group.id,
-            message: WatchedMessage::new(&message, "Teacher".into()),
-        });
-        // The agent hears the adult too, so it does not talk over them.
-        if let Some(seat) = self.agent.as_mut() {
-            seat.push_line(
-                Line {
-                    speaker: Some("Teacher".into()),
-                    text,
-                },
-                self.deps.config.agent.context_lines,
-            );
-        }
+        let posted = match self.post(draft).await {
+            Ok(posted) => posted,
+            Err(PostError::Refused(why)) => return Err(SteerError::BadRequest(why)),
+            Err(PostError::Store(e)) => return Err(e.into()),
+        };
+        self.deliver(&posted).await;
         Ok(())
     }
 

@@ -50,6 +50,13 @@ pub struct WatchedMessage {
     pub created_at_ms: i64,
     pub reply_to: Option<i64>,
     pub moderation: Moderation,
+    /// What was written, when the screen hid personal data in `text` (adults only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<String>,
+    /// The screen's decision (allow, redact, hold, urgent) and why.
+    pub screen_action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_reason: Option<String>,
 }
 
 impl WatchedMessage {
@@ -64,8 +71,21 @@ impl WatchedMessage {
             created_at_ms: m.created_at,
             reply_to: m.reply_to,
             moderation: m.moderation,
+            original_text: m.original_text.clone(),
+            screen_action: m.screen_action.clone(),
+            screen_reason: m.screen_reason.clone(),
         }
     }
+}
+
+/// A notice as the dashboard shows it: the flag, and the message it is about (with the
+/// original the screen hid or held), so the facilitator can act without scrolling for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeView {
+    #[serde(flatten)]
+    pub flag: Flag,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<WatchedMessage>,
 }
 
 /// The dashboard's live events (docs/protocol.md, "Facilitator socket").
@@ -107,7 +127,7 @@ pub enum WatchEvent {
     },
     Notice {
         group_id: i64,
-        flag: Flag,
+        flag: NoticeView,
     },
     NoticeResolved {
         group_id: i64,

@@ -19,7 +19,6 @@ use crate::config::{DatabaseKind, DatabaseSettings};
 use crate::engine::SharedEngine;
 use crate::metrics::Metrics;
 use crate::room::{AgentConfig, RoomConfig, RoomDeps, Rooms, SendRequest};
-use crate::safety::AllowAll;
 use crate::store::{self, NewGroup, NewSession, Participant, Store};
 
 pub use report::Report;
@@ -50,6 +49,7 @@ pub async fn run(
             }],
             created_at: store::now_ms(),
             phase_minutes: None,
+            safety_level: "standard".into(),
         })
         .await?;
     // The scenario plays a session the facilitator has started.
@@ -76,7 +76,8 @@ pub async fn run(
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
         activities: catalog,
-        filter: Arc::new(AllowAll),
+        screen: crate::safety::Screen::built_in(),
+        classifier: None,
         engine,
         config,
         watch: Arc::default(),

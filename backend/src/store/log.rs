@@ -5,7 +5,8 @@ use super::{AgentEvent, AuditEntry, Flag, Result, Store};
 
 const EVENT_COLUMNS: &str = "id, group_id, created_at, trigger, decision, reason, message_seq, prompt_version, \
                              model, prompt_tokens, cached_tokens, generated_tokens, ttft_ms, total_ms";
-const FLAG_COLUMNS: &str = "id, group_id, message_seq, kind, detail, created_at, resolved_at";
+pub(super) const FLAG_COLUMNS: &str =
+    "id, group_id, message_seq, kind, detail, created_at, resolved_at, severity, resolution, resolved_by";
 const AUDIT_COLUMNS: &str = "id, facilitator_id, action, target, detail, created_at";
 
 impl Store {
@@ -72,12 +73,36 @@ impl Store {
         .await?)
     }
 
-    /// Marks a flag as dealt with (the facilitator dismissed the notice).
-    pub async fn resolve_flag(&self, group_id: i64, flag_id: i64, at: i64) -> Result<Flag> {
+    pub async fn flag(&self, group_id: i64, flag_id: i64) -> Result<Flag> {
         sqlx::query_as(&format!(
-            "UPDATE flags SET resolved_at = $1 WHERE id = $2 AND group_id = $3 RETURNING {FLAG_COLUMNS}"
+            "SELECT {FLAG_COLUMNS} FROM flags WHERE id = $1 AND group_id = $2"
+        ))
+        .bind(flag_id)
+        .bind(group_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(super::StoreError::NotFound("notice"))
+    }
+
+    /// Marks a flag as dealt with: `resolution` says how (dealt_with, released, kept), `by`
+    /// who. Resolving one twice keeps the first resolution.
+    pub async fn resolve_flag(
+        &self,
+        group_id: i64,
+        flag_id: i64,
+        resolution: &str,
+        by: Option<i64>,
+        at: i64,
+    ) -> Result<Flag> {
+        sqlx::query_as(&format!(
+            "UPDATE flags SET resolved_at = COALESCE(resolved_at, $1), \
+                              resolution = COALESCE(resolution, $2), \
+                              resolved_by = COALESCE(resolved_by, $3) \
+             WHERE id = $4 AND group_id = $5 RETURNING {FLAG_COLUMNS}"
         ))
         .bind(at)
+        .bind(resolution)
+        .bind(by)
         .bind(flag_id)
         .bind(group_id)
         .fetch_optional(self.writer())

@@ -1,10 +1,12 @@
 //! Messages: the transcript of each group, numbered by `seq` (1, 2, 3 ... per group, no gaps).
 
-use super::{Message, Moderation, NewMessage, Result, Store, StoreError};
+use super::log::FLAG_COLUMNS;
+use super::{Flag, Message, Moderation, NewMessage, Result, Store, StoreError};
 
 const MESSAGE_COLUMNS: &str =
     "id, group_id, seq, client_msg_id, sender_kind, sender_id, text, phase, \
-                               created_at, reply_to, moderation, moderated_by, moderated_at";
+                               created_at, reply_to, moderation, moderated_by, moderated_at, \
+                               original_text, screen_action, screen_category, screen_reason";
 
 /// A message as exports read it: only the columns a transcript needs, because an export reads
 /// every message of a session and each column costs a conversion per row in the `Any` driver.
@@ -29,11 +31,17 @@ pub struct Appended {
     /// True when `client_msg_id` had been stored before: `message` is the original, and
     /// nothing new was written.
     pub duplicate: bool,
+    /// The notice raised with it (`NewMessage::screening.notice`), in the same transaction.
+    pub notice: Option<Flag>,
 }
 
 impl Store {
     /// Stores a message with the next `seq` of its group, or returns the message stored
     /// earlier under the same `client_msg_id` (a retry). Returns only after the commit.
+    ///
+    /// The screen's decision is part of the same transaction: a held message is inserted
+    /// hidden (never visible for a moment), and its notice for the facilitator is committed
+    /// with it or not at all.
     ///
     /// The group row's counter is bumped first: that takes the write lock (SQLite) or the row
     /// lock (PostgreSQL) before anything is read, so concurrent writers to one group queue up
@@ -61,13 +69,26 @@ impl Store {
             return Ok(Appended {
                 message,
                 duplicate: true,
+                notice: None,
             });
         }
 
+        let screening = &new.screening;
+        let moderation = if screening.hidden {
+            Moderation::Hidden
+        } else {
+            Moderation::Visible
+        };
+        let action = if screening.action.is_empty() {
+            "allow"
+        } else {
+            screening.action.as_str()
+        };
         let message: Message = sqlx::query_as(&format!(
             "INSERT INTO messages (group_id, seq, client_msg_id, sender_kind, sender_id, text, phase, \
-                                   created_at, reply_to, moderation) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'visible') RETURNING {MESSAGE_COLUMNS}"
+                                   created_at, reply_to, moderation, original_text, screen_action, \
+                                   screen_category, screen_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(new.group_id)
         .bind(seq)
@@ -78,12 +99,35 @@ impl Store {
         .bind(&new.phase)
         .bind(new.created_at)
         .bind(new.reply_to)
+        .bind(moderation.as_str())
+        .bind(&screening.original_text)
+        .bind(action)
+        .bind(&screening.category)
+        .bind(&screening.reason)
         .fetch_one(&mut *tx)
         .await?;
+        let notice = match &screening.notice {
+            Some(n) => Some(
+                sqlx::query_as::<_, Flag>(&format!(
+                    "INSERT INTO flags (group_id, message_seq, kind, detail, created_at, severity) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {FLAG_COLUMNS}"
+                ))
+                .bind(new.group_id)
+                .bind(message.seq)
+                .bind(&n.kind)
+                .bind(&n.detail)
+                .bind(new.created_at)
+                .bind(n.severity.as_str())
+                .fetch_one(&mut *tx)
+                .await?,
+            ),
+            None => None,
+        };
         tx.commit().await?;
         Ok(Appended {
             message,
             duplicate: false,
+            notice,
         })
     }
 

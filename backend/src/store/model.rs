@@ -59,6 +59,11 @@ text_enum!(
     SenderKind { Child => "child", Agent => "agent", Facilitator => "facilitator", System => "system" }
 );
 text_enum!(
+    /// How much a notice needs the facilitator: an urgent one (a safeguarding disclosure)
+    /// stands apart and stays until somebody deals with it.
+    Severity { Notice => "notice", Urgent => "urgent" }
+);
+text_enum!(
     /// Whether a message is shown to the group. Hidden messages stay in the database.
     Moderation { Visible => "visible", Hidden => "hidden", Flagged => "flagged" }
 );
@@ -86,6 +91,8 @@ pub struct Session {
     pub ended_at: Option<i64>,
     /// The facilitator's phase durations in minutes ("3,8,8,5,3"); None keeps the activity's.
     pub phase_minutes: Option<String>,
+    /// How strict the safety screen is with mild words: strict, standard or relaxed.
+    pub safety_level: String,
 }
 
 impl Session {
@@ -145,6 +152,14 @@ pub struct Message {
     pub moderation: Moderation,
     pub moderated_by: Option<i64>,
     pub moderated_at: Option<i64>,
+    /// What was written, when the screen changed it (personal data hidden): for the
+    /// facilitator only. `text` is always what the group may see.
+    pub original_text: Option<String>,
+    /// The screen's decision: allow, redact, hold or urgent.
+    pub screen_action: String,
+    pub screen_category: Option<String>,
+    /// Why, in words for the facilitator.
+    pub screen_reason: Option<String>,
 }
 
 /// A message about to be stored; `seq` and `id` are assigned by the store.
@@ -154,10 +169,37 @@ pub struct NewMessage {
     pub client_msg_id: String,
     pub sender_kind: SenderKind,
     pub sender_id: Option<i64>,
+    /// What the group may see.
     pub text: String,
     pub phase: Option<String>,
     pub created_at: i64,
     pub reply_to: Option<i64>,
+    /// What the screen decided; `Screening::default()` for a message it let through unchanged.
+    pub screening: Screening,
+}
+
+/// The screen's decision about a message, stored with it in the same transaction (a held
+/// message is never visible, not even for a moment).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Screening {
+    /// Stored hidden: the group never sees it.
+    pub hidden: bool,
+    /// The original, when `text` differs from it.
+    pub original_text: Option<String>,
+    /// allow, redact, hold or urgent (empty means allow).
+    pub action: String,
+    pub category: Option<String>,
+    pub reason: Option<String>,
+    /// A notice for the facilitator, raised in the same transaction.
+    pub notice: Option<NewNotice>,
+}
+
+/// A notice to raise with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotice {
+    pub kind: String,
+    pub detail: String,
+    pub severity: Severity,
 }
 
 /// One entry of the agent's decision log, silent decisions included.
@@ -189,6 +231,11 @@ pub struct Flag {
     pub detail: String,
     pub created_at: i64,
     pub resolved_at: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
+    /// How it was dealt with: released, kept, dealt_with.
+    pub resolution: Option<String>,
+    pub resolved_by: Option<i64>,
 }
 
 /// A facilitator's action, for the audit log.

@@ -14,13 +14,11 @@ pub enum JoinError {
     Store(#[from] StoreError),
 }
 
-/// The form two nicknames are compared in: "Mia", "mia" and " MIA " are the same child.
+/// The form two nicknames are compared in: "Mia", "mia", " MIA " and "Mіa" (with a Cyrillic
+/// "і") are the same child. The unique index on it makes a look-alike of a nickname already
+/// in the group impossible even when two children join at the same moment.
 pub fn nickname_key(nickname: &str) -> String {
-    nickname
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    crate::safety::skeleton(&nickname.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 impl Store {

@@ -5,7 +5,7 @@ use crate::join_code;
 use crate::store::AgentRole;
 
 const SESSION_COLUMNS: &str = "id, facilitator_id, activity_id, language, agent_name, status, \
-                               created_at, started_at, ended_at, phase_minutes";
+                               created_at, started_at, ended_at, phase_minutes, safety_level";
 const GROUP_COLUMNS: &str =
     "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at, agent_paused, \
      phase_index, phase_ends_at, phases_completed, phases_finished";
@@ -21,6 +21,8 @@ pub struct NewSession {
     pub created_at: i64,
     /// Phase durations in minutes, one per phase ("3,8,8,5,3"); None keeps the activity's.
     pub phase_minutes: Option<String>,
+    /// The safety screen's level for mild words (strict, standard, relaxed).
+    pub safety_level: String,
 }
 
 #[derive(Debug, Clone)]
@@ -39,8 +41,8 @@ impl Store {
     pub async fn create_session(&self, new: &NewSession) -> Result<(Session, Vec<Group>)> {
         let mut tx = self.writer().begin().await?;
         let session: Session = sqlx::query_as(&format!(
-            "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at, phase_minutes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {SESSION_COLUMNS}"
+            "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at, phase_minutes, safety_level) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {SESSION_COLUMNS}"
         ))
         .bind(new.facilitator_id)
         .bind(&new.activity_id)
@@ -49,6 +51,7 @@ impl Store {
         .bind(SessionStatus::Created.as_str())
         .bind(new.created_at)
         .bind(&new.phase_minutes)
+        .bind(&new.safety_level)
         .fetch_one(&mut *tx)
         .await?;
 

@@ -71,6 +71,7 @@ fn uuid_like() -> String {
         .map(|_| char::from(b'a' + rng.gen_range(0..26)))
         .collect()
 }
+pub mod facilitator;
 pub mod research;
 pub mod server;
 pub mod socket;

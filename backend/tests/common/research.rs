@@ -37,6 +37,7 @@ pub async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
             ],
             created_at: 1_000,
             phase_minutes: None,
+            safety_level: "standard".into(),
         })
         .await
         .unwrap();
@@ -58,6 +59,7 @@ pub async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
         phase: Some("Ideas".into()),
         created_at: 3_000 + seq as i64,
         reply_to: None,
+        screening: Default::default(),
     };
     store
         .append_message(&say(

@@ -49,6 +49,7 @@ pub fn settings(dir: &std::path::Path) -> Settings {
             &FileConfig::default(),
         )
         .unwrap(),
+        safety: Default::default(),
     }
 }
 
@@ -96,6 +97,7 @@ impl TestServer {
                     .collect(),
                 created_at: peerlearn::store::now_ms(),
                 phase_minutes: None,
+                safety_level: "standard".into(),
             })
             .await
             .unwrap();

@@ -17,11 +17,10 @@ use crate::http::{ApiError, Ctx};
 use crate::join_code;
 use crate::protocol::PhaseInfo;
 use crate::room::steer::MAX_MUTE_MINUTES;
-use crate::room::watch::{AgentActivity, WatchedMessage};
+use crate::room::watch::{AgentActivity, NoticeView, WatchedMessage};
 use crate::room::{AgentStatus, FacilitatorCommand, SteerError, WatchEvent};
 use crate::store::{
-    self, AgentEvent, AgentRole, Flag, Group, Message, Participant, SenderKind, Session,
-    SessionStatus,
+    self, AgentEvent, AgentRole, Group, Message, Participant, SenderKind, Session, SessionStatus,
 };
 
 /// Messages per group in the grid's snapshot (the group page loads the whole transcript).
@@ -139,8 +138,33 @@ pub struct GroupSnapshot {
     pub agent: AgentStatus,
     pub phase: Option<PhaseInfo>,
     pub phases_finished: bool,
-    pub notices: Vec<Flag>,
+    pub notices: Vec<NoticeView>,
     pub decisions: Vec<Decision>,
+    /// What the safety screen did in this group so far.
+    pub safety: SafetyCounts,
+}
+
+/// How many of a group's messages the safety screen redacted, held, or raised as urgent.
+#[derive(Debug, Default, Serialize)]
+pub struct SafetyCounts {
+    pub redact: u64,
+    pub hold: u64,
+    pub urgent: u64,
+}
+
+impl SafetyCounts {
+    fn of(messages: &[Message]) -> SafetyCounts {
+        let mut counts = SafetyCounts::default();
+        for m in messages {
+            match m.screen_action.as_str() {
+                "redact" => counts.redact += 1,
+                "hold" => counts.hold += 1,
+                "urgent" => counts.urgent += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -186,8 +210,8 @@ fn sender_name(m: &Message, session: &Session, children: &[Participant]) -> Stri
             .and_then(|id| children.iter().find(|p| p.id == id))
             .map_or_else(|| "someone".to_string(), |p| p.nickname.clone()),
         SenderKind::Agent => session.agent_name.clone(),
-        SenderKind::Facilitator => "Teacher".into(),
-        SenderKind::System => "peerlearn".into(),
+        SenderKind::Facilitator => crate::protocol::TEACHER_NAME.into(),
+        SenderKind::System => crate::protocol::SYSTEM_NAME.into(),
     }
 }
 
@@ -227,12 +251,20 @@ async fn group_snapshot(
     let events = ctx.store.agent_events(group.id).await?;
     let skip = recent.map_or(0, |_| events.len().saturating_sub(RECENT_DECISIONS));
     let decisions = events[skip..].iter().map(Decision::from).collect();
+    // Open notices, each with its message (also when the grid shows only recent ones).
     let notices = ctx
         .store
         .flags(group.id)
         .await?
         .into_iter()
         .filter(|f| f.resolved_at.is_none())
+        .map(|flag| NoticeView {
+            message: flag
+                .message_seq
+                .and_then(|seq| messages.iter().find(|m| m.seq == seq))
+                .map(|m| WatchedMessage::new(m, sender_name(m, session, &participants))),
+            flag,
+        })
         .collect();
     let live = ctx.rooms.live_state(group.id).await;
     let agent = live
@@ -262,6 +294,7 @@ async fn group_snapshot(
             .map_or(group.phases_finished != 0, |l| l.phases_finished),
         notices,
         decisions,
+        safety: SafetyCounts::of(&messages),
     })
 }
 
@@ -371,6 +404,14 @@ pub enum Action {
     ResolveNotice {
         flag_id: i64,
     },
+    /// A message the safety screen held was fine after all: show it to the group.
+    Release {
+        flag_id: i64,
+    },
+    /// A message the safety screen held stays hidden (the notice leaves the grid).
+    KeepHidden {
+        flag_id: i64,
+    },
 }
 
 impl Action {
@@ -388,6 +429,8 @@ impl Action {
             Action::Hide { .. } => "hide",
             Action::Unhide { .. } => "unhide",
             Action::ResolveNotice { .. } => "resolve_notice",
+            Action::Release { .. } => "release_held",
+            Action::KeepHidden { .. } => "keep_held",
         }
     }
 
@@ -404,7 +447,9 @@ impl Action {
             } => format!("participant={participant_id} minutes={minutes}"),
             Action::Unmute { participant_id } => format!("participant={participant_id}"),
             Action::Hide { seq } | Action::Unhide { seq } => format!("seq={seq}"),
-            Action::ResolveNotice { flag_id } => format!("notice={flag_id}"),
+            Action::ResolveNotice { flag_id }
+            | Action::Release { flag_id }
+            | Action::KeepHidden { flag_id } => format!("notice={flag_id}"),
             _ => String::new(),
         }
     }
@@ -449,8 +494,8 @@ impl Action {
                 hidden: false,
                 facilitator_id: me.id(),
             },
-            Action::ResolveNotice { .. } => {
-                unreachable!("notices are resolved in the store, not by the room")
+            Action::ResolveNotice { .. } | Action::KeepHidden { .. } | Action::Release { .. } => {
+                unreachable!("notices are resolved in `resolve_notice`, not by the room")
             }
         })
     }
@@ -477,24 +522,29 @@ pub async fn action(
     }
     let (name, detail) = (action.name(), action.detail());
     let now = store::now_ms();
-    if let Action::ResolveNotice { flag_id } = action {
-        ctx.store.resolve_flag(group.id, flag_id, now).await?;
-        ctx.rooms.watch().publish(
-            session.id,
-            &WatchEvent::NoticeResolved {
-                group_id: group.id,
-                flag_id,
-            },
-        );
-    } else {
-        let command = action.command(&me, now)?;
-        match ctx.rooms.facilitator(group.id, command).await {
-            Ok(Ok(())) => {}
-            Ok(Err(SteerError::BadRequest(m))) => return Err(ApiError::BadRequest(m)),
-            Ok(Err(SteerError::NotFound(what))) => return Err(ApiError::NotFound(what)),
-            Ok(Err(SteerError::Store(e))) => return Err(e.into()),
-            Err(e) => return Err(ApiError::Internal(e.to_string())),
+    match action {
+        Action::ResolveNotice { flag_id } => {
+            resolve_notice(&ctx, &me, &session, &group, flag_id, "dealt_with").await?;
         }
+        Action::KeepHidden { flag_id } => {
+            resolve_notice(&ctx, &me, &session, &group, flag_id, "kept").await?;
+        }
+        Action::Release { flag_id } => {
+            let flag = ctx.store.flag(group.id, flag_id).await?;
+            let Some(seq) = flag.message_seq.filter(|_| flag.kind == "held") else {
+                return Err(ApiError::BadRequest(
+                    "Only a held message can be released to the group.".into(),
+                ));
+            };
+            let command = FacilitatorCommand::SetHidden {
+                seq,
+                hidden: false,
+                facilitator_id: me.id(),
+            };
+            steer(&ctx, group.id, command).await?;
+            resolve_notice(&ctx, &me, &session, &group, flag_id, "released").await?;
+        }
+        other => steer(&ctx, group.id, other.command(&me, now)?).await?,
     }
     ctx.store
         .audit(
@@ -506,6 +556,40 @@ pub async fn action(
         )
         .await?;
     Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+/// Carries out a command in the group's room.
+async fn steer(ctx: &Ctx, group_id: i64, command: FacilitatorCommand) -> Result<(), ApiError> {
+    match ctx.rooms.facilitator(group_id, command).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(SteerError::BadRequest(m))) => Err(ApiError::BadRequest(m)),
+        Ok(Err(SteerError::NotFound(what))) => Err(ApiError::NotFound(what)),
+        Ok(Err(SteerError::Store(e))) => Err(e.into()),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+/// Marks a notice as dealt with (`how`: dealt_with, kept, released) and takes it off every
+/// dashboard of the session.
+async fn resolve_notice(
+    ctx: &Ctx,
+    me: &SignedIn,
+    session: &Session,
+    group: &Group,
+    flag_id: i64,
+    how: &str,
+) -> Result<(), ApiError> {
+    ctx.store
+        .resolve_flag(group.id, flag_id, how, Some(me.id()), store::now_ms())
+        .await?;
+    ctx.rooms.watch().publish(
+        session.id,
+        &WatchEvent::NoticeResolved {
+            group_id: group.id,
+            flag_id,
+        },
+    );
+    Ok(())
 }
 
 #[cfg(test)]

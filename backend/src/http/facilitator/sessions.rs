@@ -75,6 +75,7 @@ struct SessionsPage {
     groups: usize,
     agent_name: String,
     phase_minutes: String,
+    safety_level: String,
     max_groups: usize,
     error: Option<String>,
 }
@@ -88,6 +89,7 @@ struct Draft {
     agent_name: String,
     language: String,
     phase_minutes: String,
+    safety_level: String,
 }
 
 async fn sessions_page(
@@ -158,6 +160,11 @@ async fn sessions_page(
             draft.agent_name
         },
         phase_minutes: draft.phase_minutes,
+        safety_level: if draft.safety_level.is_empty() {
+            "standard".into()
+        } else {
+            draft.safety_level
+        },
         max_groups: MAX_GROUPS,
         error,
     })
@@ -194,6 +201,7 @@ fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
         agent_name: get("agent_name"),
         language: get("language"),
         phase_minutes: get("phase_minutes"),
+        safety_level: get("safety_level"),
         ..Draft::default()
     };
     let groups = get("groups");
@@ -241,6 +249,10 @@ fn validate(ctx: &Ctx, draft: &Draft) -> Result<Option<String>, String> {
         return Err(format!(
             "The agent's name must be 1 to {MAX_AGENT_NAME_CHARS} characters."
         ));
+    }
+    if !draft.safety_level.is_empty() && draft.safety_level.parse::<crate::safety::Level>().is_err()
+    {
+        return Err("Mild words: pick strict, standard or relaxed.".into());
     }
     let lang = &draft.language;
     if lang.is_empty()
@@ -316,6 +328,11 @@ pub async fn create(
             .collect(),
         created_at: store::now_ms(),
         phase_minutes,
+        safety_level: if draft.safety_level.is_empty() {
+            "standard".into()
+        } else {
+            draft.safety_level.clone()
+        },
     };
     let (session, groups) = ctx.store.create_session(&new).await?;
     let roles: Vec<&str> = groups.iter().map(|g| g.agent_role.as_str()).collect();
@@ -326,13 +343,14 @@ pub async fn create(
             "create_session",
             &format!("session {}", session.id),
             &format!(
-                "activity={} groups={} roles={} agent_name={} language={} phase_minutes={}",
+                "activity={} groups={} roles={} agent_name={} language={} phase_minutes={} safety_level={}",
                 session.activity_id,
                 groups.len(),
                 roles.join(","),
                 session.agent_name,
                 session.language,
-                session.phase_minutes.as_deref().unwrap_or("default")
+                session.phase_minutes.as_deref().unwrap_or("default"),
+                session.safety_level
             ),
             store::now_ms(),
         )
