@@ -392,3 +392,42 @@ async fn nicknames_are_screened_at_join() {
         assert_eq!(resp.status(), 200, "{fine:?}");
     }
 }
+
+#[tokio::test]
+async fn the_safety_summary_lists_every_screened_message_and_is_audited() {
+    let mut c = classroom().await;
+    say(&mut c.mia, "s-1", "my email is mia.jones@gmail.com").await;
+    let held = say(&mut c.mia, "s-2", "you're ugly").await;
+    say(&mut c.mia, "s-3", "I want to die").await;
+    say(&mut c.mia, "s-4", "a slide please").await;
+    let session = c.srv.store().group(c.group).await.unwrap().session_id;
+    let path = format!("/facilitator/sessions/{session}/safety");
+    let resp = get(&c.srv, &path, Some(&c.fac.cookie)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("safety.json"));
+    let body: Value = resp.json().await.unwrap();
+    let group = &body["groups"][0];
+    assert_eq!(group["actions"]["redact"], 1);
+    assert_eq!(group["actions"]["hold"], 1);
+    assert_eq!(group["actions"]["urgent"], 1);
+    let events = group["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{events:?}");
+    let hold = events.iter().find(|e| e["seq"] == held["seq"]).unwrap();
+    assert_eq!(hold["written"], "you're ugly");
+    assert!(hold.get("shown").is_none_or(Value::is_null));
+    assert_eq!(hold["notice"]["kind"], "held");
+    assert!(c
+        .srv
+        .store()
+        .audit_log()
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "safety_summary"));
+    // Only the session's own facilitator: without a sign-in it is refused.
+    assert_ne!(get(&c.srv, &path, None).await.status(), 200);
+    let _ = &mut c.leo;
+}

@@ -10,6 +10,7 @@
 mod auth;
 mod coding;
 mod live;
+mod safety;
 mod sessions;
 mod socket;
 
@@ -41,6 +42,7 @@ pub fn router() -> Router<Ctx> {
             "/facilitator/sessions/{id}/agreement",
             get(sessions::agreement),
         )
+        .route("/facilitator/sessions/{id}/safety", get(safety::summary))
         .route("/facilitator/groups/{id}", get(live::group_page))
         .route("/facilitator/ws", get(socket::upgrade))
         .route(
