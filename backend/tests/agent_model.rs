@@ -92,3 +92,47 @@ async fn a_short_session_with_the_real_model() {
         "silent decisions are logged too"
     );
 }
+
+/// The safety classifier's path through a real engine and a real GGUF. No Llama Guard file can
+/// be downloaded here, so the default model stands in: its prompt goes through the model's own
+/// chat template and a real decode, and whatever the small model answers is judged strictly
+/// (a non-verdict is refused, never guessed at). A school's Llama Guard GGUF goes the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_classifier_runs_on_a_real_gguf_and_never_guesses() {
+    use peerlearn::safety::classifier::{parse_verdict, Classifier, ClassifierError, Turn};
+    let engine = build_engine(&EngineConfig {
+        model_path: test_model(),
+        threads: 2,
+        slots: 1,
+        context_per_slot: 1024,
+        ..EngineConfig::default()
+    })
+    .expect("the default model loads");
+    let classifier = Classifier::new(engine, std::time::Duration::from_secs(60));
+    for text in ["what if the slide had a ramp?", "you're ugly"] {
+        match classifier.classify(text, Turn::User).await {
+            // A verdict, if the small model happened to write one, is a well-formed one.
+            Ok(v) => assert!(v.safe || !v.hazards.is_empty(), "{v:?}"),
+            Err(ClassifierError::Unparsable(out)) => {
+                assert!(parse_verdict(&out).is_err(), "{out:?}")
+            }
+            Err(e) => panic!("the classifier's engine failed: {e}"),
+        }
+    }
+    // A wait shorter than any decode: the rules' verdict stands, and the request is cancelled.
+    let quick = Classifier::new(
+        build_engine(&EngineConfig {
+            model_path: test_model(),
+            threads: 2,
+            slots: 1,
+            context_per_slot: 1024,
+            ..EngineConfig::default()
+        })
+        .unwrap(),
+        std::time::Duration::from_millis(1),
+    );
+    assert!(matches!(
+        quick.classify("hello", Turn::User).await,
+        Err(ClassifierError::Timeout(_))
+    ));
+}

@@ -13,6 +13,7 @@ use peerlearn::metrics::Metrics;
 use peerlearn::room::{
     Ack, AgentConfig, FacilitatorCommand, RoomConfig, RoomDeps, Rooms, SendRequest, Welcome,
 };
+use peerlearn::safety::classifier::Classifier;
 use peerlearn::safety::Screen;
 use peerlearn::simulate::{self, scenario};
 use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, SessionStatus, Store};
@@ -206,6 +207,21 @@ async fn room(
     Vec<store::Participant>,
     tempfile::TempDir,
 ) {
+    room_with(engine, role, None).await
+}
+
+/// [`room`] with a safety classifier behind the rules.
+async fn room_with(
+    engine: Arc<FakeEngine>,
+    role: AgentRole,
+    classifier: Option<Classifier>,
+) -> (
+    Rooms,
+    Store,
+    i64,
+    Vec<store::Participant>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&DatabaseSettings {
         url: format!("sqlite://{}", dir.path().join("t.db").display()),
@@ -250,7 +266,7 @@ async fn room(
         metrics: Arc::new(Metrics::default()),
         activities: Arc::new(Catalog::built_in()),
         screen: Screen::built_in(),
-        classifier: None,
+        classifier,
         engine: Some(engine),
         config: RoomConfig {
             tick: Duration::from_millis(50),
@@ -792,4 +808,65 @@ async fn the_agent_never_hears_a_held_message_or_a_redacted_original() {
         email.original_text.as_deref(),
         Some("my email is mia.jones@gmail.com")
     );
+}
+
+/// A fake Llama Guard that answers `verdict` after `delay`.
+fn guard(verdict: &'static str, delay: Duration) -> Classifier {
+    let engine: SharedEngine = Arc::new(
+        FakeEngine::new()
+            .with_reply(move |_| verdict.to_string())
+            .with_first_token_delay(delay),
+    );
+    Classifier::new(engine, Duration::from_millis(300))
+}
+
+#[tokio::test]
+async fn the_classifier_makes_a_verdict_stricter_never_milder() {
+    let (rooms, store, g, kids, _dir) = room_with(
+        Arc::new(fake()),
+        AgentRole::None,
+        Some(guard("unsafe\nS11", Duration::ZERO)),
+    )
+    .await;
+    let _w = hello(&rooms, g, &kids[0]).await;
+    // The rules let it through; Llama Guard calls it self-harm: urgent, hidden.
+    let ack = say(&rooms, g, &kids[0], "c1", "everything is pointless lately").await;
+    let m = store.message(g, ack.seq).await.unwrap();
+    assert_eq!(m.screen_action, "urgent");
+    assert_eq!(m.moderation, store::Moderation::Hidden);
+
+    // A classifier that says "safe" does not lift the rules' hold.
+    let (rooms, store, g, kids, _dir) = room_with(
+        Arc::new(fake()),
+        AgentRole::None,
+        Some(guard("safe", Duration::ZERO)),
+    )
+    .await;
+    let _w = hello(&rooms, g, &kids[0]).await;
+    let ack = say(&rooms, g, &kids[0], "c2", "you're ugly").await;
+    assert_eq!(
+        store.message(g, ack.seq).await.unwrap().screen_action,
+        "hold"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_or_confused_classifier_leaves_the_rules_verdict() {
+    for classifier in [
+        guard("unsafe\nS1", Duration::from_secs(5)),
+        guard("I think this is fine", Duration::ZERO),
+    ] {
+        let (rooms, store, g, kids, _dir) =
+            room_with(Arc::new(fake()), AgentRole::None, Some(classifier)).await;
+        let _w = hello(&rooms, g, &kids[0]).await;
+        let ack = say(&rooms, g, &kids[0], "c3", "a slide with a ramp").await;
+        let m = store.message(g, ack.seq).await.unwrap();
+        assert_eq!(m.screen_action, "allow");
+        assert_eq!(m.moderation, store::Moderation::Visible);
+        let ack = say(&rooms, g, &kids[0], "c4", "my email is mia.jones@gmail.com").await;
+        assert_eq!(
+            store.message(g, ack.seq).await.unwrap().screen_action,
+            "redact"
+        );
+    }
 }
