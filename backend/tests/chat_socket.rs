@@ -553,3 +553,40 @@ async fn a_client_that_falls_behind_is_told_to_resync() {
             >= 1
     );
 }
+
+/// A muted child cannot lift the mute: not by saying hello again on the same socket (as the
+/// page does on `resync`), not by reconnecting. The room's copy of the child is the truth.
+#[tokio::test]
+async fn a_mute_survives_hellos_reconnects_and_resyncs() {
+    let srv = TestServer::start().await;
+    let (_, groups) = srv.session(1).await;
+    let (g, code) = (groups[0].id, groups[0].join_code.clone());
+    let mia = join(&srv, &code, "Mia").await;
+    let (mut ws, _) = hello(&srv, g, &mia, 0).await;
+    let until = peerlearn::store::now_ms() + 60_000;
+    srv.server
+        .context
+        .rooms
+        .facilitator(
+            g,
+            peerlearn::room::FacilitatorCommand::Mute {
+                participant_id: mia.id,
+                until_ms: Some(until),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next_of(&mut ws, "muted").await["until_ms"], until);
+    // The page says hello again on the same socket.
+    send(&mut ws, json!({"type": "hello", "v": 1, "last_seq": 0})).await;
+    let welcome = next_of(&mut ws, "welcome").await;
+    assert!(welcome["muted_for_s"].as_i64().unwrap() > 0, "{welcome}");
+    next_of(&mut ws, "synced").await;
+    let refused = say(&mut ws, "m-1", "let me talk").await;
+    assert_eq!(refused["code"], "muted", "{refused}");
+    // A new socket (a reload, a second tab).
+    let (mut again, _) = hello(&srv, g, &mia, 0).await;
+    let refused = say(&mut again, "m-2", "let me talk").await;
+    assert_eq!(refused["code"], "muted", "{refused}");
+}
