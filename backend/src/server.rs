@@ -40,6 +40,9 @@ pub enum StartError {
     },
 }
 
+/// How long a stopping server waits for its rooms, and then for open requests.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A server that is accepting connections.
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -49,12 +52,28 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting, lets open requests finish, and closes the store.
+    /// Stops in order, within a bounded time: stop accepting connections; stop every room
+    /// (a message being stored is finished, agent replies are cancelled and not stored, pages
+    /// are told to reconnect); give open requests [`SHUTDOWN_GRACE`] to finish, then drop
+    /// what is left; the engine stops with the last room; the store closes last.
     pub async fn stop(mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let result = self.task.await.unwrap_or(Ok(()));
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.context.rooms.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some rooms did not stop in time");
+        }
+        let result = match tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task).await {
+            Ok(joined) => joined.unwrap_or(Ok(())),
+            Err(_) => {
+                tracing::warn!("connections still open after the grace period are dropped");
+                self.task.abort();
+                Ok(())
+            }
+        };
         self.context.store.close().await;
         result
     }

@@ -870,3 +870,26 @@ async fn a_slow_or_confused_classifier_leaves_the_rules_verdict() {
         );
     }
 }
+
+#[tokio::test]
+async fn shutting_down_cancels_a_running_reply_and_stores_none_of_it() {
+    let engine = Arc::new(fake().with_token_delay(Duration::from_millis(200)));
+    let (rooms, store, g, kids, _dir) = room(engine, AgentRole::Moderator).await;
+    let mut rx = hello(&rooms, g, &kids[0]).await.events;
+    // The opening is streaming (its first sentence takes a while at this pace).
+    next_frame(&mut rx, "phase").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(Duration::from_secs(5), rooms.shutdown())
+        .await
+        .expect("every room ends");
+    let stored = store.messages_after(g, 0, 100).await.unwrap();
+    assert!(
+        stored.iter().all(|m| m.sender_kind != SenderKind::Agent),
+        "a half reply was stored: {stored:?}"
+    );
+    // No room starts once the server is stopping.
+    assert!(rooms
+        .hello(g, rooms.connection_id(), kids[1].clone(), 0)
+        .await
+        .is_err());
+}

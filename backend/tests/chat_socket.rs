@@ -590,3 +590,50 @@ async fn a_mute_survives_hellos_reconnects_and_resyncs() {
     let refused = say(&mut again, "m-2", "let me talk").await;
     assert_eq!(refused["code"], "muted", "{refused}");
 }
+
+/// SIGTERM's path: the server stops in a bounded time even with a connection whose request
+/// headers never finish, and a connected child is told to reconnect, not left hanging.
+#[tokio::test]
+async fn stopping_the_server_is_bounded_and_tells_pages_to_reconnect() {
+    use tokio::io::AsyncWriteExt;
+    let srv = TestServer::start().await;
+    let (_, groups) = srv.session(1).await;
+    let (g, code) = (groups[0].id, groups[0].join_code.clone());
+    let mia = join(&srv, &code, "Mia").await;
+    let (mut ws, _) = hello(&srv, g, &mia, 0).await;
+    let ack = say(&mut ws, "s-1", "before the stop").await;
+    assert_eq!(ack["type"], "ack");
+    let mut stuck = tokio::net::TcpStream::connect(srv.server.addr)
+        .await
+        .unwrap();
+    stuck
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let TestServer { server, .. } = srv;
+    let stopping = tokio::spawn(server.stop());
+    // The page hears that its room is gone (resync, then the socket closes when the hello
+    // finds no room), so it reconnects by itself to the next server.
+    let mut told = false;
+    loop {
+        match tokio::time::timeout(WAIT, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let f: Value = serde_json::from_str(&t).unwrap();
+                if f["type"] == "resync" {
+                    told = true;
+                    send(&mut ws, json!({"type": "hello", "v": 1, "last_seq": 1})).await;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => break,
+            Err(_) => panic!("the socket stayed open after the server stopped"),
+        }
+    }
+    assert!(told, "the page was told to resync");
+    tokio::time::timeout(Duration::from_secs(30), stopping)
+        .await
+        .expect("stop() returns within its grace periods")
+        .unwrap()
+        .unwrap();
+    drop(stuck);
+}

@@ -10,6 +10,7 @@ use super::agent::{AgentConfig, AgentSeat};
 use super::phases::PhaseClock;
 use super::post::{Author, Draft, Posted};
 use super::rate_limit::SlidingWindow;
+use super::shutdown::Shutdown;
 use super::watch::WatchEvent;
 use super::{Ack, Command, LiveState, Outbound, RoomDeps, SendRequest, Welcome};
 use crate::agent::prompt::Line;
@@ -178,8 +179,13 @@ impl RoomActor {
         })
     }
 
-    /// Serves commands until nobody has been connected for `idle_shutdown`.
-    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    /// Serves commands until nobody has been connected for `idle_shutdown`, or the server
+    /// stops (`shutdown`).
+    pub(super) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut shutdown: Shutdown,
+    ) {
         let mut replies = self.replies.take();
         let mut tick = tokio::time::interval(self.deps.config.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -188,6 +194,10 @@ impl RoomActor {
             // Commands first: a child's message is never held up by the clock or the model.
             tokio::select! {
                 biased;
+                _ = shutdown.recv() => {
+                    self.agent_stop();
+                    break;
+                }
                 command = commands.recv() => match command {
                     Some(c) => self.handle(c).await,
                     None => break,

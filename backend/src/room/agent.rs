@@ -376,6 +376,19 @@ impl RoomActor {
         Ok(())
     }
 
+    /// The server is stopping: the reply being written is cancelled and none of it is
+    /// stored (a half reply would read as the agent's whole thought).
+    pub(super) fn agent_stop(&mut self) {
+        if let Some(seat) = self.agent.as_mut() {
+            seat.deferred.clear();
+            if let Some(r) = seat.running.as_mut() {
+                r.discard = true;
+                r.cancel.cancel();
+            }
+            seat.engine.cancel(&seat.key);
+        }
+    }
+
     /// The agent's state as the dashboard shows it; None without an agent.
     pub(super) fn agent_status(&self) -> Option<AgentStatus> {
         let seat = self.agent.as_ref()?;

@@ -13,6 +13,7 @@ mod agent;
 mod phases;
 mod post;
 mod rate_limit;
+mod shutdown;
 pub mod steer;
 pub mod watch;
 
@@ -149,15 +150,35 @@ pub struct Rooms {
     deps: RoomDeps,
     live: Arc<Mutex<HashMap<i64, mpsc::Sender<Command>>>>,
     next_conn: AtomicU64,
+    /// Set when the server stops: rooms end, and no new one starts.
+    stopping: tokio::sync::watch::Sender<bool>,
+    /// Every actor holds a clone; `None` once shutdown has begun.
+    done_tx: Mutex<Option<mpsc::Sender<()>>>,
+    done_rx: tokio::sync::Mutex<mpsc::Receiver<()>>,
 }
 
 impl Rooms {
     pub fn new(deps: RoomDeps) -> Self {
+        let (done_tx, done_rx) = mpsc::channel(1);
         Rooms {
             deps,
             live: Arc::default(),
             next_conn: AtomicU64::new(1),
+            stopping: tokio::sync::watch::channel(false).0,
+            done_tx: Mutex::new(Some(done_tx)),
+            done_rx: tokio::sync::Mutex::new(done_rx),
         }
+    }
+
+    /// Stops every room: each finishes the command it is carrying out (a message being
+    /// stored is stored and acknowledged), cancels its agent's reply without storing any of
+    /// it, and ends; its connections are told to reconnect. No new room starts from now on.
+    /// Returns when every room has ended (the caller bounds the wait).
+    pub async fn shutdown(&self) {
+        let _ = self.stopping.send(true);
+        drop(self.done_tx.lock().expect("rooms lock").take());
+        let mut done = self.done_rx.lock().await;
+        while done.recv().await.is_some() {}
     }
 
     /// A process-unique id for a new connection.
@@ -287,6 +308,10 @@ impl Rooms {
         if let Some(tx) = self.live.lock().expect("rooms lock").get(&group_id) {
             return Ok(tx.clone());
         }
+        let Some(done) = self.done_tx.lock().expect("rooms lock").clone() else {
+            return Err(RoomUnavailable("the server is shutting down".into()));
+        };
+        let shutdown = shutdown::Shutdown::new(self.stopping.subscribe(), done);
         // Load outside the lock; if two connections race, the first registered actor wins
         // and the other's state is dropped before it ever runs.
         let state = actor::RoomActor::load(group_id, self.deps.clone())
@@ -303,7 +328,7 @@ impl Rooms {
         let my_tx = tx.clone();
         Metrics::add(&metrics.rooms_live, 1);
         tokio::spawn(async move {
-            state.run(rx).await;
+            state.run(rx, shutdown).await;
             Metrics::add(&metrics.rooms_live, -1);
             if let Some(live) = registry.upgrade() {
                 let mut live = live.lock().expect("rooms lock");
