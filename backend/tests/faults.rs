@@ -1,0 +1,280 @@
+//! Faults made to happen, against the real binary: the server killed with SIGKILL in the
+//! middle of a session while children are sending. Every acknowledged message must be there
+//! after a restart, none twice, with no gap in `seq`, and the children's retries (same client
+//! ids) must not store anything twice.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::server::test_model;
+use common::socket::{self, next, send, Ws};
+use serde_json::{json, Value};
+
+/// A server process that must not outlive a failed test.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn peerlearn(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_peerlearn"));
+    cmd.current_dir(dir).env("PEERLEARN_LOG", "warn");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PEERLEARN_") && key != "PEERLEARN_TEST_MODEL" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(dir: &std::path::Path, db: &str, port: u16) -> Server {
+    let child = peerlearn(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", db, "--threads", "1", "--slots", "1"])
+        .arg("--model")
+        .arg(test_model())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if up {
+            return server;
+        }
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A child's socket after `hello` with `last_seq`, and the seqs it replayed.
+async fn connect(base: &str, group: i64, cookie: &str, last_seq: i64) -> (Ws, Vec<i64>) {
+    let url = format!("{}/ws?group={group}", base.replace("http://", "ws://"));
+    let mut ws = socket::connect(&url, Some(cookie), Some(base))
+        .await
+        .unwrap();
+    send(
+        &mut ws,
+        json!({"type": "hello", "v": 1, "last_seq": last_seq}),
+    )
+    .await;
+    let mut replayed = Vec::new();
+    loop {
+        let f = next(&mut ws).await;
+        match f["type"].as_str() {
+            Some("message") => replayed.push(f["seq"].as_i64().unwrap()),
+            Some("synced") => return (ws, replayed),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_session_loses_no_acknowledged_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("kill.db").display());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = start(dir.path(), &db, port).await;
+    let out = peerlearn(dir.path())
+        .args([
+            "session",
+            "create",
+            "--activity",
+            "playground",
+            "--agent-role",
+            "none",
+        ])
+        .args(["--database-url", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let code = text
+        .split("join code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a join code")
+        .to_string();
+
+    // Three children join and send as fast as the rate limit lets them, one message in
+    // flight each, like the page's outbox.
+    let http = reqwest::Client::new();
+    let mut kids = Vec::new();
+    for name in ["Mia", "Leo", "Zoë"] {
+        let resp = http
+            .post(format!("{base}/api/join"))
+            .header("origin", &base)
+            .json(&json!({"code": code, "nickname": name, "avatar": "🦊"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{name}");
+        let cookie = resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let body: Value = resp.json().await.unwrap();
+        kids.push((cookie, body["group_id"].as_i64().unwrap()));
+    }
+    let group = kids[0].1;
+    let acked: std::sync::Arc<std::sync::Mutex<BTreeMap<String, i64>>> = Default::default();
+    let mut tasks = Vec::new();
+    for (i, (cookie, _)) in kids.iter().enumerate() {
+        let (mut ws, _) = connect(&base, group, cookie, 0).await;
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            // Sends until the socket dies; returns the id that was in flight then.
+            for n in 0.. {
+                let id = format!("k{i}-{n}");
+                if futures::SinkExt::send(
+                    &mut ws,
+                    tokio_tungstenite::tungstenite::Message::Text(
+                        json!({"type": "send", "client_msg_id": id, "text": format!("idea {n} of child {i}")})
+                            .to_string()
+                            .into(),
+                    ),
+                )
+                .await
+                .is_err()
+                {
+                    return Some(id);
+                }
+                loop {
+                    let frame = match tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut ws)).await {
+                        Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => serde_json::from_str::<Value>(&t).unwrap(),
+                        Ok(Some(Ok(_))) => continue,
+                        _ => return Some(id),
+                    };
+                    match frame["type"].as_str() {
+                        Some("ack") if frame["client_msg_id"] == id.as_str() => {
+                            acked.lock().unwrap().insert(id.clone(), frame["seq"].as_i64().unwrap());
+                            break;
+                        }
+                        Some("error") if frame["code"] == "rate_limited" => {
+                            let wait = frame["retry_after_ms"].as_u64().unwrap_or(500);
+                            tokio::time::sleep(Duration::from_millis(wait)).await;
+                            // The same id again, as the outbox does.
+                            let _ = futures::SinkExt::send(
+                                &mut ws,
+                                tokio_tungstenite::tungstenite::Message::Text(
+                                    json!({"type": "send", "client_msg_id": id, "text": format!("idea {n} of child {i}")})
+                                        .to_string()
+                                        .into(),
+                                ),
+                            )
+                            .await;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None
+        }));
+    }
+    // Let them talk, then SIGKILL: no shutdown code runs.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < 12 {
+        assert!(Instant::now() < deadline, "too few acks before the kill");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut server = server;
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    let mut in_flight = Vec::new();
+    for t in tasks {
+        if let Some(id) = t.await.unwrap() {
+            in_flight.push(id);
+        }
+    }
+    let acked_before: BTreeMap<String, i64> = acked.lock().unwrap().clone();
+
+    // Restart on the same database; each child reconnects with the last seq it saw and
+    // sends its in-flight message again under the same id.
+    let _server = start(dir.path(), &db, port).await;
+    let mut resent = BTreeMap::new();
+    for (i, (cookie, _)) in kids.iter().enumerate() {
+        let (mut ws, replayed) = connect(&base, group, cookie, 0).await;
+        let all: BTreeSet<i64> = replayed.iter().copied().collect();
+        for seq in acked_before.values() {
+            assert!(
+                all.contains(seq),
+                "acknowledged seq {seq} is missing after the restart"
+            );
+        }
+        if let Some(id) = in_flight
+            .iter()
+            .find(|id| id.starts_with(&format!("k{i}-")))
+        {
+            let ack = socket::say(&mut ws, id, "resent after the restart").await;
+            assert_eq!(ack["type"], "ack", "{ack}");
+            resent.insert(
+                id.clone(),
+                (
+                    ack["seq"].as_i64().unwrap(),
+                    ack["duplicate"].as_bool().unwrap(),
+                ),
+            );
+        }
+    }
+    // The store: seq 1..N without a gap, every client id once, every ack where it said.
+    let store = peerlearn::store::Store::connect(&peerlearn::config::DatabaseSettings {
+        url: db.clone(),
+        kind: peerlearn::config::DatabaseKind::Sqlite,
+        connect_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
+    let messages = store.messages_after(group, 0, 10_000).await.unwrap();
+    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=messages.len() as i64).collect::<Vec<_>>(),
+        "no gap in seq"
+    );
+    let ids: BTreeSet<&str> = messages.iter().map(|m| m.client_msg_id.as_str()).collect();
+    assert_eq!(ids.len(), messages.len(), "no message stored twice");
+    for (id, seq) in &acked_before {
+        let m = messages
+            .iter()
+            .find(|m| &m.client_msg_id == id)
+            .expect("acked message kept");
+        assert_eq!(m.seq, *seq, "{id}");
+    }
+    for (id, (seq, duplicate)) in &resent {
+        // A message committed just before the kill (but not acknowledged) comes back as a
+        // duplicate with its original seq; one that was not committed is stored now.
+        let m = messages.iter().find(|m| &m.client_msg_id == id).unwrap();
+        assert_eq!(m.seq, *seq);
+        if *duplicate {
+            assert!(!acked_before.contains_key(id));
+        }
+    }
+    store.close().await;
+}
