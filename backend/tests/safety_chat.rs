@@ -8,6 +8,8 @@ mod common;
 use common::facilitator::*;
 use common::server::TestServer;
 use common::socket::{join, next, say, send, Child, Ws};
+use peerlearn::room::RoomConfig;
+use peerlearn::server::StartOptions;
 use serde_json::{json, Value};
 
 /// A running session of one group (no agent) made by a signed-in teacher, with Mia and Leo
@@ -22,8 +24,20 @@ struct Classroom {
     dash: Ws,
 }
 
+/// A chat-only server whose rate limit lets a test say many things quickly.
+async fn server() -> TestServer {
+    TestServer::start_with(StartOptions {
+        room_config: RoomConfig {
+            rate_limit: 100,
+            ..RoomConfig::default()
+        },
+        load_engine: false,
+    })
+    .await
+}
+
 async fn classroom() -> Classroom {
-    let srv = TestServer::start().await;
+    let srv = server().await;
     add_facilitator(&srv, "ms-lee").await;
     let fac = sign_in(&srv, "ms-lee").await;
     let session = create_session(
