@@ -278,3 +278,176 @@ async fn kill_9_mid_session_loses_no_acknowledged_message() {
     }
     store.close().await;
 }
+
+/// A throwaway PostgreSQL cluster of this test's own, which it can stop and start again.
+struct Cluster {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Cluster {
+    fn pg(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"])
+                .arg(self.bin.join("pg_ctl"));
+            c
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        cmd.arg("-D").arg(self.dir.path().join("data")).args(args);
+        cmd.output().unwrap()
+    }
+
+    fn start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log");
+        let out = self.pg(&["-l", log.to_str().unwrap(), "-w", "-o", &opts, "start"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn stop(&self) {
+        let out = self.pg(&["-m", "fast", "-w", "stop"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn new() -> Cluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is installed (scripts/test.sh installs it)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("an initdb");
+        let dir = tempfile::tempdir().unwrap();
+        if running_as_root() {
+            Command::new("chown")
+                .arg("postgres")
+                .arg(dir.path())
+                .status()
+                .unwrap();
+        }
+        let mut init = if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(bin.join("initdb"));
+            c
+        } else {
+            Command::new(bin.join("initdb"))
+        };
+        let out = init
+            .arg("-D")
+            .arg(dir.path().join("data"))
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cluster = Cluster {
+            bin,
+            dir,
+            port: free_port(),
+        };
+        cluster.start();
+        cluster
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.pg(&["-m", "immediate", "stop"]);
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_mid_session_loses_nothing_acknowledged() {
+    let cluster = Cluster::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::server::settings(dir.path());
+    settings.database = peerlearn::config::DatabaseSettings {
+        url: format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port),
+        kind: peerlearn::config::DatabaseKind::Postgres,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let server = peerlearn::server::start_with(
+        &settings,
+        peerlearn::server::StartOptions {
+            room_config: peerlearn::room::RoomConfig {
+                rate_limit: 100,
+                ..Default::default()
+            },
+            load_engine: false,
+        },
+    )
+    .await
+    .unwrap();
+    let srv = common::server::TestServer::from_running(server, dir);
+    let (_, groups) = srv.session(1).await;
+    let (g, code) = (groups[0].id, groups[0].join_code.clone());
+    let mia = socket::join(&srv, &code, "Mia").await;
+    let (mut ws, _) = connect(&srv.base, g, &mia.cookie, 0).await;
+    let mut acked = BTreeMap::new();
+    for n in 0..3 {
+        let ack = socket::say(&mut ws, &format!("p-{n}"), "before").await;
+        acked.insert(format!("p-{n}"), ack["seq"].as_i64().unwrap());
+    }
+    // The database goes away: a send is refused as not saved (never acknowledged), quickly.
+    cluster.stop();
+    let refused = socket::say(&mut ws, "p-away", "while it is away").await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["code"], "internal", "{refused}");
+    assert_eq!(refused["client_msg_id"], "p-away");
+    // It comes back: the same room (no server restart) stores the retry once.
+    cluster.start();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seq = loop {
+        let answer = socket::say(&mut ws, "p-away", "while it is away").await;
+        if answer["type"] == "ack" {
+            break answer["seq"].as_i64().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the room did not recover: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    acked.insert("p-away".into(), seq);
+    let ack = socket::say(&mut ws, "p-after", "after").await;
+    acked.insert("p-after".into(), ack["seq"].as_i64().unwrap());
+    let messages = srv.store().messages_after(g, 0, 100).await.unwrap();
+    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=messages.len() as i64).collect::<Vec<_>>(),
+        "no gap"
+    );
+    for (id, seq) in &acked {
+        let m = messages
+            .iter()
+            .find(|m| &m.client_msg_id == id)
+            .expect("kept");
+        assert_eq!(m.seq, *seq, "{id}");
+    }
+    assert_eq!(messages.len(), acked.len(), "nothing stored twice");
+}

@@ -236,7 +236,12 @@ function announce(m) {
 
 // --- our own messages, before the server has them ----------------------------------------------
 
-const STATUS_TEXT = { queued: 'waiting for the connection…', sending: 'sending…', waiting: 'waiting a moment…' };
+const STATUS_TEXT = {
+  queued: 'waiting for the connection…',
+  sending: 'sending…',
+  waiting: 'waiting a moment…',
+  not_saved: "couldn't save yet, trying again…",
+};
 
 function pendingBubble(entry) {
   return ui.messages.querySelector(`li.pending[data-client-id="${cssEscape(entry.id)}"]`);
@@ -261,6 +266,12 @@ function showPending(entry, status) {
 }
 
 function onOutbox(entry, status, detail) {
+  if (status === 'waiting' && detail?.why === 'not_saved') {
+    // The server could not store it (its database is away for a moment): say so honestly;
+    // the outbox keeps trying with the same id, so it is stored once when the database is back.
+    showPending(entry, 'not_saved');
+    return;
+  }
   if (status === 'queued' || status === 'sending' || status === 'waiting') {
     showPending(entry, status);
     return;

@@ -292,9 +292,9 @@ export class ChatConnection {
     if (!entry) return;
     if (frame.code === 'rate_limited') {
       const wait = Number.isFinite(frame.retry_after_ms) ? Math.max(frame.retry_after_ms, 250) : 5_000;
-      this.hold(entry, wait);
+      this.hold(entry, wait, 'rate_limited');
     } else if (frame.code === 'internal') {
-      this.hold(entry, RETRY_INTERNAL_MS);
+      this.hold(entry, RETRY_INTERNAL_MS, 'not_saved');
     } else {
       // message_too_long, empty_message, muted, session_closed, bad_request: sending it again
       // will not help. The page gives the text back to the child.
@@ -309,7 +309,9 @@ export class ChatConnection {
   // --- the outbox ------------------------------------------------------------------------------
 
   /** Holds `entry` and every later one for `ms`, then sends them again in order. */
-  hold(entry, ms) {
+  /** Keeps `entry` (and everything queued after it, to keep the order) for `ms`; `why` says
+   * whether the server asked us to slow down or could not save it (its database is away). */
+  hold(entry, ms, why) {
     entry.holdUntil = Date.now() + ms;
     entry.sentOn = 0;
     let after = false;
@@ -317,7 +319,7 @@ export class ChatConnection {
       if (e === entry) after = true;
       if (after) {
         e.sentOn = 0;
-        this.emitOutbox(e, 'waiting', { until: entry.holdUntil });
+        this.emitOutbox(e, 'waiting', { until: entry.holdUntil, why });
       }
     }
     this.scheduleFlush(ms);

@@ -106,9 +106,18 @@ impl Store {
                         })
                     })
             }
-            DatabaseKind::Postgres => AnyPoolOptions::new().max_connections(16),
-        }
-        .acquire_timeout(Duration::from_secs(30));
+            // A server that may be away (restarted, the network): a write that cannot get a
+            // connection fails within seconds, so the child's page says "couldn't save, trying
+            // again" and its outbox retries, instead of the room waiting half a minute.
+            DatabaseKind::Postgres => AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5)),
+        };
+        // SQLite is a local file: a write waits its turn behind the single writer.
+        let pool_options = match settings.kind {
+            DatabaseKind::Sqlite => pool_options.acquire_timeout(Duration::from_secs(30)),
+            DatabaseKind::Postgres => pool_options,
+        };
 
         // Probe with single connections first: a pool would retry on its own until its
         // acquire timeout, hiding what went wrong and ignoring our bound.

@@ -76,6 +76,16 @@ impl TestServer {
         }
     }
 
+    /// Wraps a server a test started with settings of its own (another database).
+    pub fn from_running(server: RunningServer, dir: tempfile::TempDir) -> TestServer {
+        let base = format!("http://{}", server.addr);
+        TestServer {
+            server,
+            base,
+            _dir: dir,
+        }
+    }
+
     pub fn store(&self) -> &Store {
         &self.server.context.store
     }
