@@ -7,6 +7,7 @@
 
 mod load;
 mod sampling;
+mod segments;
 mod slots;
 mod step;
 mod template;
@@ -46,6 +47,32 @@ pub(crate) enum Command {
         add_assistant: bool,
         reply: oneshot::Sender<Result<usize, EngineError>>,
     },
+    PromptTokens {
+        messages: Vec<ChatMessage>,
+        add_assistant: bool,
+        reply: oneshot::Sender<Result<PromptTokens, EngineError>>,
+    },
+}
+
+/// One token of a prompt as the engine would evaluate it ([`LlamaEngine::prompt_tokens`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptToken {
+    pub id: i32,
+    /// The bytes it spells; a control token is spelled out (`<|im_end|>`).
+    pub bytes: Vec<u8>,
+    /// A control (or unknown) token: only the template's own text can produce one.
+    pub control: bool,
+    /// A user-defined token of the vocabulary (llama.cpp matches those in any text).
+    pub user_defined: bool,
+}
+
+/// A conversation's prompt tokens, with the model's BOS token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptTokens {
+    pub tokens: Vec<PromptToken>,
+    pub bos: i32,
+    /// The model wants BOS at the start of a prompt.
+    pub adds_bos: bool,
 }
 
 /// The embedded llama.cpp engine. Dropping it stops its thread (open streams end with
@@ -107,6 +134,27 @@ impl LlamaEngine {
         let (reply, rx) = oneshot::channel();
         if self
             .send(Command::CountTokens {
+                messages,
+                add_assistant,
+                reply,
+            })
+            .is_some()
+        {
+            return Err(EngineError::Stopped);
+        }
+        rx.await.unwrap_or(Err(EngineError::Stopped))
+    }
+
+    /// The prompt tokens of the conversation, as the engine would evaluate them (without the
+    /// room's known replies): for tests and debugging of templates and special tokens.
+    pub async fn prompt_tokens(
+        &self,
+        messages: Vec<ChatMessage>,
+        add_assistant: bool,
+    ) -> Result<PromptTokens, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .send(Command::PromptTokens {
                 messages,
                 add_assistant,
                 reply,

@@ -19,6 +19,7 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token_type::LlamaTokenAttr;
 use llama_cpp_2::LlamaStateSeqFlags;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -28,9 +29,9 @@ use super::sampling::build_sampler;
 use super::slots::{
     common_prefix, Active, GenState, Job, JobKind, Parked, ParkedRooms, SharedPrefixes, Slot,
 };
-use super::template::{fit, ChatFormat, KnownReply};
+use super::template::{fit, is_special, ChatFormat, KnownReply};
 use super::text::TextDecoder;
-use super::Command;
+use super::{Command, PromptToken, PromptTokens};
 use crate::engine::config::EngineConfig;
 use crate::engine::error::EngineError;
 use crate::engine::metrics::{EngineMetrics, RequestMetrics};
@@ -230,6 +231,33 @@ impl Worker<'_> {
                         .tokens(self.model, &messages, add_assistant, &known)
                         .map(|t| t.len()),
                 );
+            }
+            Command::PromptTokens {
+                messages,
+                add_assistant,
+                reply,
+            } => {
+                let vocab = self.model.vocab();
+                let tokens = self
+                    .format
+                    .tokens(self.model, &messages, add_assistant, &[])
+                    .map(|tokens| PromptTokens {
+                        tokens: tokens
+                            .iter()
+                            .map(|&t| {
+                                let attrs = vocab.attr(t);
+                                PromptToken {
+                                    id: t.0,
+                                    bytes: vocab.token_to_piece(t, true, None),
+                                    control: is_special(&vocab, t),
+                                    user_defined: attrs.contains(LlamaTokenAttr::UserDefined),
+                                }
+                            })
+                            .collect(),
+                        bos: vocab.bos().0,
+                        adds_bos: vocab.should_add_bos(),
+                    });
+                let _ = reply.send(tokens);
             }
         }
     }
