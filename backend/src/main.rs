@@ -155,6 +155,8 @@ enum BenchCommand {
     Engine(peerlearn::bench::engine::EngineBenchArgs),
     /// Exports of a large seeded session through the store: CSV and QDPX times, peak memory.
     Export(peerlearn::bench::export::ExportBenchArgs),
+    /// Every socket drops and reconnects at once, each resuming from its last seq.
+    Storm(peerlearn::bench::storm::StormBenchArgs),
 }
 
 fn parse_safety_level(s: &str) -> Result<peerlearn::safety::Level, String> {
@@ -230,6 +232,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Export(args)) => {
             let report = peerlearn::bench::export::run(args).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Storm(args)) => {
+            let report = peerlearn::bench::storm::run(args).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -347,7 +347,7 @@ async fn client(
     Ok(report)
 }
 
-fn bench_settings(dir: &std::path::Path) -> Settings {
+pub(super) fn bench_settings(dir: &std::path::Path) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().expect("valid address"),
         public_url: "http://127.0.0.1".into(),
@@ -370,7 +370,7 @@ fn bench_settings(dir: &std::path::Path) -> Settings {
     }
 }
 
-fn percentile_ms(sorted_us: &[u64], q: f64) -> Option<f64> {
+pub(super) fn percentile_ms(sorted_us: &[u64], q: f64) -> Option<f64> {
     if sorted_us.is_empty() {
         return None;
     }
@@ -389,7 +389,7 @@ fn rss_kib() -> Option<u64> {
 }
 
 /// Two sockets per simulated child in one process: make sure the descriptor limit allows it.
-fn raise_fd_limit(needed: usize) -> anyhow::Result<()> {
+pub(super) fn raise_fd_limit(needed: usize) -> anyhow::Result<()> {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     let soft = limits
         .lines()
