@@ -365,6 +365,12 @@ fn bench_settings(dir: &std::path::Path) -> Settings {
             &crate::config::FileConfig::default(),
         )
         .expect("valid engine settings"),
+        // The benchmark's many children come from one address and fill big groups.
+        limits: crate::config::LimitSettings {
+            max_group_size: 1000,
+            sockets_per_address: 1_000_000,
+            ..Default::default()
+        },
     }
 }
 
