@@ -10,6 +10,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::limits::Window;
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore;
@@ -98,82 +100,119 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Failed sign-ins allowed per account and per address within [`ThrottleRules::window`].
+/// Sign-in attempts allowed within [`ThrottleRules::window`]: per account from one address,
+/// per address over all accounts, and per account over all addresses (higher, so that
+/// somebody elsewhere guessing cannot lock the teacher out at once, and still low enough to
+/// make guessing from many addresses hopeless against argon2).
 #[derive(Debug, Clone)]
 pub struct ThrottleRules {
-    pub per_account: usize,
-    pub per_address: usize,
+    pub per_account_address: u32,
+    pub per_address: u32,
+    pub per_account: u32,
     pub window: Duration,
 }
 
 impl Default for ThrottleRules {
     fn default() -> Self {
         ThrottleRules {
-            per_account: 5,
+            per_account_address: 5,
             per_address: 20,
+            per_account: 50,
             window: Duration::from_secs(15 * 60),
         }
     }
 }
 
-/// Counts failed sign-ins per account and per address. In memory: a restart forgives, which
-/// is fine for slowing down guessing; the argon2 cost does the rest.
+/// Counts sign-in attempts per (account, address), per address and per account. An attempt
+/// counts from the moment it starts ([`LoginThrottle::begin`]), not when its password check
+/// ends, so a hundred attempts sent at once are refused but the first few, instead of all
+/// passing the check together. A successful sign-in takes its own attempt and the account's
+/// attempts from that address back. In memory: a restart forgives, which is fine for slowing
+/// guessing down; the argon2 cost does the rest.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
     rules: ThrottleRules,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    attempts: Mutex<HashMap<String, Window>>,
+}
+
+/// An attempt that was counted; [`LoginThrottle::succeeded`] or [`LoginThrottle::cancel`]
+/// takes it back.
+#[derive(Debug)]
+#[must_use]
+pub struct Attempt {
+    keys: [String; 3],
 }
 
 impl LoginThrottle {
     pub fn new(rules: ThrottleRules) -> Self {
         LoginThrottle {
             rules,
-            failures: Mutex::default(),
+            attempts: Mutex::default(),
         }
     }
 
-    /// Ok, or how long until another attempt is allowed.
-    pub fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut failures = self.failures.lock().expect("throttle lock");
+    fn keys(account: &str, addr: IpAddr) -> [String; 3] {
+        let addr = crate::limits::address_key(addr);
+        [
+            format!("{}@{addr}", account_key(account)),
+            addr_key(addr),
+            account_key(account),
+        ]
+    }
+
+    /// Counts an attempt, or says how long until another one is allowed.
+    pub fn begin(&self, account: &str, addr: IpAddr, now: Instant) -> Result<Attempt, Duration> {
+        let mut attempts = self.attempts.lock().expect("throttle lock");
+        let keys = Self::keys(account, addr);
+        let limits = [
+            self.rules.per_account_address,
+            self.rules.per_address,
+            self.rules.per_account,
+        ];
         let window = self.rules.window;
         let mut wait = Duration::ZERO;
-        for (key, limit) in [
-            (account_key(account), self.rules.per_account),
-            (addr_key(addr), self.rules.per_address),
-        ] {
-            if let Some(times) = failures.get_mut(&key) {
-                times.retain(|t| now.duration_since(*t) < window);
-                if times.len() >= limit {
-                    let oldest = times[times.len() - limit];
-                    wait = wait.max(window - now.duration_since(oldest));
-                }
+        for key in &keys {
+            if let Some(w) = attempts.get_mut(key).and_then(|w| w.full(now)) {
+                wait = wait.max(w);
             }
         }
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(wait)
+        if !wait.is_zero() {
+            return Err(wait);
         }
-    }
-
-    pub fn failed(&self, account: &str, addr: IpAddr, now: Instant) {
-        let mut failures = self.failures.lock().expect("throttle lock");
-        for key in [account_key(account), addr_key(addr)] {
-            failures.entry(key).or_default().push(now);
+        for (key, limit) in keys.iter().zip(limits) {
+            attempts
+                .entry(key.clone())
+                .or_insert_with(|| Window::new(limit, window))
+                .hit(now);
         }
         // Keep the map from growing without end under a spray of made-up names.
-        if failures.len() > 10_000 {
-            let window = self.rules.window;
-            failures.retain(|_, t| t.last().is_some_and(|l| now.duration_since(*l) < window));
+        if attempts.len() > 10_000 {
+            attempts.retain(|_, w| !w.is_idle(now));
+        }
+        Ok(Attempt { keys })
+    }
+
+    /// The attempt did not happen after all (the server was too busy to check it).
+    pub fn cancel(&self, attempt: Attempt) {
+        let mut attempts = self.attempts.lock().expect("throttle lock");
+        for key in &attempt.keys {
+            if let Some(w) = attempts.get_mut(key) {
+                w.undo();
+            }
         }
     }
 
-    /// A successful sign-in clears the account's failures (not the address's).
-    pub fn succeeded(&self, account: &str) {
-        self.failures
-            .lock()
-            .expect("throttle lock")
-            .remove(&account_key(account));
+    /// A successful sign-in: the account's attempts from this address are forgiven, and this
+    /// one is not counted against the address or the account.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut attempts = self.attempts.lock().expect("throttle lock");
+        let [pair, addr, account] = &attempt.keys;
+        attempts.remove(pair);
+        for key in [addr, account] {
+            if let Some(w) = attempts.get_mut(key) {
+                w.undo();
+            }
+        }
     }
 }
 
@@ -225,30 +264,39 @@ mod tests {
     }
 
     #[test]
-    fn throttle_limits_accounts_and_addresses() {
+    fn throttle_counts_attempts_as_they_start() {
         let t = LoginThrottle::new(ThrottleRules {
-            per_account: 3,
-            per_address: 5,
+            per_account_address: 3,
+            per_address: 4,
+            per_account: 4,
             window: Duration::from_secs(60),
         });
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         let t0 = Instant::now();
-        for i in 0..3 {
-            assert!(t.check("lee", ip, t0).is_ok(), "attempt {i}");
-            t.failed("lee", ip, t0);
-        }
-        // The account is locked from any address, names compared without case.
-        let wait = t.check("LEE", other, t0).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(60));
-        // Another account from the same address still has two tries left there.
-        assert!(t.check("kim", ip, t0).is_ok());
-        t.failed("kim", ip, t0);
-        t.failed("kim", ip, t0);
-        assert!(t.check("ana", ip, t0).is_err(), "the address is locked");
-        assert!(t.check("ana", other, t0).is_ok());
-        // The window passes.
-        assert!(t.check("lee", other, t0 + Duration::from_secs(61)).is_ok());
-        t.succeeded("kim");
+        // Three at once pass (none has finished), the fourth does not.
+        let held: Vec<_> = (0..3).map(|_| t.begin("lee", ip, t0).unwrap()).collect();
+        assert_eq!(t.begin("LEE", ip, t0).unwrap_err(), Duration::from_secs(60));
+        // From another address the account still has a try left before its overall limit.
+        let last = t.begin("lee", other, t0).unwrap();
+        assert!(
+            t.begin("lee", other, t0).is_err(),
+            "four per account overall"
+        );
+        t.cancel(last);
+        assert!(
+            t.begin("lee", other, t0).is_ok(),
+            "a cancelled attempt is not counted"
+        );
+        // Another account from the same address: the address has one left of four.
+        let kim = t.begin("kim", ip, t0).unwrap();
+        assert!(t.begin("ana", ip, t0).is_err(), "the address is at four");
+        t.succeeded(kim);
+        assert!(
+            t.begin("ana", ip, t0).is_ok(),
+            "a success is not held against the address"
+        );
+        drop(held);
+        assert!(t.begin("lee", ip, t0 + Duration::from_secs(61)).is_ok());
     }
 }

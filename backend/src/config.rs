@@ -179,6 +179,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Flags of the optional safety classifier (docs/safety.md). The rules always run; the
@@ -199,6 +202,83 @@ pub struct SafetyArgs {
     /// [file key: safety_wait_ms] [default: 300]
     #[arg(long, env = "PEERLEARN_SAFETY_WAIT_MS", value_name = "MS")]
     pub safety_wait_ms: Option<u64>,
+}
+
+/// The abuse limits of `peerlearn serve` (docs/configuration.md, "Limits").
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LimitArgs {
+    /// Failed joins (unknown code, locked or full group) one address may make within
+    /// `join_failure_window_secs` before its joins are refused for a while.
+    /// [file key: join_failures_per_address] [default: 10]
+    #[arg(long, env = "PEERLEARN_JOIN_FAILURES_PER_ADDRESS", value_name = "N")]
+    pub join_failures_per_address: Option<u32>,
+
+    /// The window of `join_failures_per_address`, in seconds.
+    /// [file key: join_failure_window_secs] [default: 600]
+    #[arg(
+        long,
+        env = "PEERLEARN_JOIN_FAILURE_WINDOW_SECS",
+        value_name = "SECONDS"
+    )]
+    pub join_failure_window_secs: Option<u64>,
+
+    /// Failed joins from all addresses together per minute before every join waits.
+    /// [file key: join_failures_per_minute] [default: 200]
+    #[arg(long, env = "PEERLEARN_JOIN_FAILURES_PER_MINUTE", value_name = "N")]
+    pub join_failures_per_minute: Option<u32>,
+
+    /// Most children in one group. [file key: max_group_size] [default: 12]
+    #[arg(long, env = "PEERLEARN_MAX_GROUP_SIZE", value_name = "N")]
+    pub max_group_size: Option<u32>,
+
+    /// How long a child's credential (the `pl_child` cookie) opens the chat after joining.
+    /// [file key: child_credential_hours] [default: 12]
+    #[arg(long, env = "PEERLEARN_CHILD_CREDENTIAL_HOURS", value_name = "HOURS")]
+    pub child_credential_hours: Option<u32>,
+
+    /// Time a client has to send a request's headers. [file key: header_read_timeout_secs]
+    /// [default: 10]
+    #[arg(
+        long,
+        env = "PEERLEARN_HEADER_READ_TIMEOUT_SECS",
+        value_name = "SECONDS"
+    )]
+    pub header_read_timeout_secs: Option<u64>,
+
+    /// Time a request may take, body and answer included (not a WebSocket once open).
+    /// [file key: request_timeout_secs] [default: 60]
+    #[arg(long, env = "PEERLEARN_REQUEST_TIMEOUT_SECS", value_name = "SECONDS")]
+    pub request_timeout_secs: Option<u64>,
+
+    /// Most open connections (WebSockets included); more wait to be accepted.
+    /// [file key: max_connections] [default: 2048]
+    #[arg(long, env = "PEERLEARN_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<u32>,
+
+    /// Most chat sockets one child may have open at once (tabs, devices).
+    /// [file key: sockets_per_child] [default: 4]
+    #[arg(long, env = "PEERLEARN_SOCKETS_PER_CHILD", value_name = "N")]
+    pub sockets_per_child: Option<u32>,
+
+    /// Most chat sockets from one address (a classroom behind one NAT shares one).
+    /// [file key: sockets_per_address] [default: 256]
+    #[arg(long, env = "PEERLEARN_SOCKETS_PER_ADDRESS", value_name = "N")]
+    pub sockets_per_address: Option<u32>,
+
+    /// Password checks (argon2, about 19 MiB each) run at once; more sign-ins get 503.
+    /// [file key: concurrent_sign_ins] [default: 4]
+    #[arg(long, env = "PEERLEARN_CONCURRENT_SIGN_INS", value_name = "N")]
+    pub concurrent_sign_ins: Option<u32>,
+
+    /// Bearer token for `/metrics`; without one `/metrics` is off (404).
+    /// [file key: metrics_token]
+    #[arg(
+        long,
+        env = "PEERLEARN_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
 }
 
 /// The keys `peerlearn.toml` may hold. Unknown keys are refused, so a typo does not silently
@@ -230,6 +310,18 @@ pub struct FileConfig {
     pub safety_model: Option<PathBuf>,
     pub safety_url: Option<String>,
     pub safety_wait_ms: Option<u64>,
+    pub join_failures_per_address: Option<u32>,
+    pub join_failure_window_secs: Option<u64>,
+    pub join_failures_per_minute: Option<u32>,
+    pub max_group_size: Option<u32>,
+    pub child_credential_hours: Option<u32>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
+    pub max_connections: Option<u32>,
+    pub sockets_per_child: Option<u32>,
+    pub sockets_per_address: Option<u32>,
+    pub concurrent_sign_ins: Option<u32>,
+    pub metrics_token: Option<String>,
 }
 
 impl FileConfig {
@@ -388,6 +480,191 @@ impl SafetySettings {
     }
 }
 
+/// Resolved abuse limits (docs/configuration.md, "Limits"). `Default` is the documented
+/// defaults.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    pub join_failures_per_address: u32,
+    pub join_failure_window: Duration,
+    pub join_failures_per_minute: u32,
+    pub max_group_size: u32,
+    pub child_credential_lifetime: Duration,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: u32,
+    pub sockets_per_child: u32,
+    pub sockets_per_address: u32,
+    pub concurrent_sign_ins: u32,
+    /// None: `/metrics` is off.
+    pub metrics_token: Option<String>,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            join_failures_per_address: 10,
+            join_failure_window: Duration::from_secs(600),
+            join_failures_per_minute: 200,
+            max_group_size: 12,
+            child_credential_lifetime: Duration::from_secs(12 * 3600),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 2048,
+            sockets_per_child: 4,
+            sockets_per_address: 256,
+            concurrent_sign_ins: 4,
+            metrics_token: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for LimitSettings {
+    // By hand, so that the metrics token never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LimitSettings")
+            .field("join_failures_per_address", &self.join_failures_per_address)
+            .field("join_failure_window", &self.join_failure_window)
+            .field("join_failures_per_minute", &self.join_failures_per_minute)
+            .field("max_group_size", &self.max_group_size)
+            .field("child_credential_lifetime", &self.child_credential_lifetime)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("sockets_per_child", &self.sockets_per_child)
+            .field("sockets_per_address", &self.sockets_per_address)
+            .field("concurrent_sign_ins", &self.concurrent_sign_ins)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<set>"),
+            )
+            .finish()
+    }
+}
+
+impl LimitSettings {
+    pub fn resolve(args: &LimitArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let d = LimitSettings::default();
+        let range = |key: &str, value: u64, min: u64, max: u64, unit: &str| {
+            if (min..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(ConfigError::new(
+                    key,
+                    format!("is {value}"),
+                    &format!("{unit} from {min} to {max}"),
+                ))
+            }
+        };
+        let n = |key: &str, a: &Option<u32>, f: &Option<u32>, default: u32, min: u64, max: u64| {
+            let v = pick(a, f).unwrap_or(default);
+            range(key, v.into(), min, max, "a whole number").map(|v| v as u32)
+        };
+        let secs = |key: &str, a: &Option<u64>, f: &Option<u64>, default: Duration, max: u64| {
+            let v = pick(a, f).unwrap_or(default.as_secs());
+            range(key, v, 1, max, "a number of seconds").map(Duration::from_secs)
+        };
+        let metrics_token = pick(&args.metrics_token, &file.metrics_token);
+        if let Some(t) = &metrics_token {
+            if t.len() < 16 || t.len() > 256 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::new(
+                    "metrics_token",
+                    format!("has {} characters", t.chars().count()),
+                    "16 to 256 printable ASCII characters without spaces (e.g. `openssl rand -hex 32`)",
+                ));
+            }
+        }
+        let hours = n(
+            "child_credential_hours",
+            &args.child_credential_hours,
+            &file.child_credential_hours,
+            (d.child_credential_lifetime.as_secs() / 3600) as u32,
+            1,
+            24 * 7,
+        )?;
+        Ok(LimitSettings {
+            join_failures_per_address: n(
+                "join_failures_per_address",
+                &args.join_failures_per_address,
+                &file.join_failures_per_address,
+                d.join_failures_per_address,
+                1,
+                100_000,
+            )?,
+            join_failure_window: secs(
+                "join_failure_window_secs",
+                &args.join_failure_window_secs,
+                &file.join_failure_window_secs,
+                d.join_failure_window,
+                86_400,
+            )?,
+            join_failures_per_minute: n(
+                "join_failures_per_minute",
+                &args.join_failures_per_minute,
+                &file.join_failures_per_minute,
+                d.join_failures_per_minute,
+                1,
+                1_000_000,
+            )?,
+            max_group_size: n(
+                "max_group_size",
+                &args.max_group_size,
+                &file.max_group_size,
+                d.max_group_size,
+                1,
+                1000,
+            )?,
+            child_credential_lifetime: Duration::from_secs(u64::from(hours) * 3600),
+            header_read_timeout: secs(
+                "header_read_timeout_secs",
+                &args.header_read_timeout_secs,
+                &file.header_read_timeout_secs,
+                d.header_read_timeout,
+                600,
+            )?,
+            request_timeout: secs(
+                "request_timeout_secs",
+                &args.request_timeout_secs,
+                &file.request_timeout_secs,
+                d.request_timeout,
+                3600,
+            )?,
+            max_connections: n(
+                "max_connections",
+                &args.max_connections,
+                &file.max_connections,
+                d.max_connections,
+                1,
+                1_000_000,
+            )?,
+            sockets_per_child: n(
+                "sockets_per_child",
+                &args.sockets_per_child,
+                &file.sockets_per_child,
+                d.sockets_per_child,
+                1,
+                1000,
+            )?,
+            sockets_per_address: n(
+                "sockets_per_address",
+                &args.sockets_per_address,
+                &file.sockets_per_address,
+                d.sockets_per_address,
+                1,
+                1_000_000,
+            )?,
+            concurrent_sign_ins: n(
+                "concurrent_sign_ins",
+                &args.concurrent_sign_ins,
+                &file.concurrent_sign_ins,
+                d.concurrent_sign_ins,
+                1,
+                256,
+            )?,
+            metrics_token,
+        })
+    }
+}
+
 /// Resolved settings of `peerlearn serve`.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -397,6 +674,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub engine: EngineSettings,
     pub safety: SafetySettings,
+    pub limits: LimitSettings,
 }
 
 impl DatabaseSettings {
@@ -637,6 +915,7 @@ impl Settings {
             database: DatabaseSettings::resolve(&args.database, file)?,
             engine: EngineSettings::resolve(&args.engine, file)?,
             safety: SafetySettings::resolve(&args.safety, file)?,
+            limits: LimitSettings::resolve(&args.limits, file)?,
         })
     }
 }
@@ -813,11 +1092,45 @@ mod tests {
             ("retries = 11", "retries"),
             ("llm_url = \"ftp://x\"", "llm_url"),
             ("db_connect_timeout_secs = 99999", "db_connect_timeout_secs"),
+            ("join_failures_per_address = 0", "join_failures_per_address"),
+            ("join_failure_window_secs = 0", "join_failure_window_secs"),
+            ("join_failures_per_minute = 0", "join_failures_per_minute"),
+            ("max_group_size = 0", "max_group_size"),
+            ("child_credential_hours = 0", "child_credential_hours"),
+            ("header_read_timeout_secs = 0", "header_read_timeout_secs"),
+            ("request_timeout_secs = 99999", "request_timeout_secs"),
+            ("max_connections = 0", "max_connections"),
+            ("sockets_per_child = 0", "sockets_per_child"),
+            ("sockets_per_address = 0", "sockets_per_address"),
+            ("concurrent_sign_ins = 0", "concurrent_sign_ins"),
+            ("metrics_token = \"short\"", "metrics_token"),
         ] {
             let err = serve(ServeArgs::default(), text).unwrap_err();
             assert_eq!(err.key, key, "{text}: {err}");
             assert!(err.to_string().contains("expected"), "{err}");
         }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_take_flags_and_file_keys() {
+        let s = serve(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.limits, LimitSettings::default());
+        assert_eq!(s.limits.max_group_size, 12);
+        assert_eq!(s.limits.metrics_token, None);
+        let args = ServeArgs {
+            limits: LimitArgs {
+                max_group_size: Some(30),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let file =
+            "max_group_size = 5\nsockets_per_child = 2\nmetrics_token = \"0123456789abcdef\"\n";
+        let s = serve(args, file).unwrap();
+        assert_eq!(s.limits.max_group_size, 30, "the flag wins over the file");
+        assert_eq!(s.limits.sockets_per_child, 2);
+        assert_eq!(s.limits.metrics_token.as_deref(), Some("0123456789abcdef"));
+        assert!(!format!("{:?}", s.limits).contains("0123456789abcdef"));
     }
 
     #[test]

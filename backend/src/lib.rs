@@ -15,6 +15,7 @@ pub mod engine;
 pub mod export;
 pub mod http;
 pub mod join_code;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod protocol;

@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server: the classroom web app, the dashboard, the chat sockets and the agent.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage sessions (one workshop with one or more groups).
     #[command(subcommand)]
     Session(SessionCommand),
@@ -130,6 +130,11 @@ struct ExportArgs {
     /// Start a CSV with a UTF-8 byte order mark, so Excel shows non-English text correctly.
     #[arg(long)]
     bom: bool,
+    /// Write CSV text cells as they are, without the `'` put in front of those that start
+    /// with `=`, `+`, `-`, `@`, tab or CR (which spreadsheets would run as formulas). Only for
+    /// files read by R or pandas, never opened in a spreadsheet.
+    #[arg(long)]
+    no_formula_guard: bool,
     /// Where to write; `-` for standard output. [default: session-ID.FORMAT]
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -383,6 +388,7 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
         include_hidden: args.include_hidden,
         groups: args.group.map(|g| vec![g]),
         csv_bom: args.bom,
+        csv_formula_guard: !args.no_formula_guard,
         ..Default::default()
     };
     let mut total = 0;

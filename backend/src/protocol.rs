@@ -189,6 +189,8 @@ pub enum ErrorCode {
     Muted,
     SessionClosed,
     Unauthorized,
+    /// Too many chat sockets for this child or this address (closed with 4008).
+    TooManyConnections,
     Internal,
 }
 

@@ -167,6 +167,7 @@ pub async fn start_with(
         public_url: settings.public_url.clone(),
         model_name,
         login_throttle: Default::default(),
+        limits: crate::limits::Limits::new(&settings.limits),
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -180,12 +181,9 @@ pub async fn start_with(
     })?;
     let app = http::router(context.clone());
     let (tx, rx) = oneshot::channel::<()>();
+    let limits = settings.limits.clone();
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        http::serve::serve(listener, app, &limits, async {
             let _ = rx.await;
         })
         .await

@@ -243,6 +243,8 @@ fn session_create_prints_join_codes_and_lists_activities_when_unknown() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("moderator"));
 }
 
+const METRICS_TOKEN: &str = "a-metrics-token-for-the-test";
+
 #[test]
 fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -251,6 +253,7 @@ fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
         peerlearn(dir.path())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("PEERLEARN_MODEL", test_model())
+            .env("PEERLEARN_METRICS_TOKEN", METRICS_TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -268,7 +271,25 @@ fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        let get = |path: &str, token: Option<&str>| {
+            let mut req = reqwest::Client::new().get(format!("http://127.0.0.1:{port}{path}"));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req.send()
+        };
+        // Without the token: the status only, and no metrics.
+        let public: serde_json::Value = get("/healthz", None).await.unwrap().json().await.unwrap();
+        assert_eq!(public, serde_json::json!({"status": "ok"}));
+        assert_eq!(get("/metrics", None).await.unwrap().status(), 401);
+        assert_eq!(
+            get("/metrics", Some("not-the-token-at-all"))
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        let health: serde_json::Value = get("/healthz", Some(METRICS_TOKEN))
             .await
             .unwrap()
             .json()
@@ -280,9 +301,8 @@ fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
         let model = health["model"].as_str().unwrap();
         assert!(!model.is_empty() && model != "none", "{health}");
         assert!(health["uptime_seconds"].is_u64());
-        let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-            .await
-            .unwrap();
+        let metrics = get("/metrics", Some(METRICS_TOKEN)).await.unwrap();
+        assert_eq!(metrics.status(), 200);
         assert!(metrics.headers()["content-type"]
             .to_str()
             .unwrap()

@@ -205,6 +205,16 @@ function controls(g) {
   skip.addEventListener('click', () => act(g.id, { action: 'skip_phase' }, status));
   const extend = el('button', { class: 'button', type: 'button', text: '+2 min', 'data-action': 'extend' });
   extend.addEventListener('click', () => act(g.id, { action: 'extend_phase', minutes: 2 }, status));
+  // Locking keeps new children out (a child already in comes back on their device).
+  const lock = el('button', { class: 'button', type: 'button', 'data-action': 'lock' });
+  lock.addEventListener('click', async () => {
+    const group = state.groups.get(g.id);
+    const answer = await request('POST', `/api/facilitator/groups/${g.id}/lock`, { locked: !group.locked }, status);
+    if (answer && typeof answer.locked === 'boolean') {
+      group.locked = answer.locked;
+      box.refresh(group);
+    }
+  });
 
   const textForm = (label, action, placeholder) => {
     const input = el('input', { type: 'text', maxLength: 500, placeholder, 'data-action': action });
@@ -220,7 +230,7 @@ function controls(g) {
   const box = el(
     'div',
     { class: 'controls' },
-    el('div', { class: 'control-row' }, pause, role, skip, extend),
+    el('div', { class: 'control-row' }, pause, role, skip, extend, lock),
     textForm('Whisper', 'whisper', 'Guidance for the agent (children never see it)'),
     textForm('Post', 'post', 'Write to the group as the teacher'),
     status,
@@ -228,6 +238,8 @@ function controls(g) {
   box.refresh = (group) => {
     pause.textContent = group.agent.paused ? 'Resume agent' : 'Pause agent';
     role.value = group.agent.role;
+    lock.textContent = group.locked ? 'Unlock joining' : 'Lock joining';
+    lock.title = group.locked ? 'New children cannot join this group' : 'Stop new children joining this group';
   };
   return box;
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::{Codebook, Coding, UtteranceRef};
+use crate::spreadsheet::guard_cell;
 
 /// Cohen's kappa of two coders over the same units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -369,7 +370,8 @@ fn num(x: Option<f64>) -> String {
 }
 
 /// Writes the report as CSV: one row per code and pair of coders (one row per code when
-/// there are fewer than two coders), the code's alpha repeated on each of its rows.
+/// there are fewer than two coders), the code's alpha repeated on each of its rows. Code and
+/// coder names are guarded against spreadsheet formulas ([`crate::spreadsheet`]).
 pub fn write_agreement_csv<W: Write>(report: &AgreementReport, out: W) -> Result<()> {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
@@ -393,8 +395,8 @@ pub fn write_agreement_csv<W: Write>(report: &AgreementReport, out: W) -> Result
     ])?;
     for c in &report.codes {
         let head = [
-            c.code_id.clone(),
-            c.code_name.clone(),
+            guard_cell(&c.code_id).into_owned(),
+            guard_cell(&c.code_name).into_owned(),
             c.applications.to_string(),
             num(c.alpha.alpha),
             c.alpha.units.to_string(),
@@ -409,8 +411,8 @@ pub fn write_agreement_csv<W: Write>(report: &AgreementReport, out: W) -> Result
         }
         for p in &c.pairs {
             let tail = [
-                p.coder_a.clone(),
-                p.coder_b.clone(),
+                guard_cell(&p.coder_a).into_owned(),
+                guard_cell(&p.coder_b).into_owned(),
                 p.kappa.n.to_string(),
                 p.both.to_string(),
                 p.only_a.to_string(),
@@ -621,6 +623,32 @@ mod tests {
                 .starts_with("x,X,6,0.0952,10,20,ann,bob,10,1,1,3,5,60.0000,0.0909"),
             "{csv}"
         );
+    }
+
+    #[test]
+    fn csv_guards_code_and_coder_names() {
+        let cb = Codebook {
+            codes: vec![Code::new("=id", "@cmd")],
+        };
+        let codings = vec![
+            Coding::new("=HYPERLINK(\"x\")", "=id", 1, 1),
+            Coding::new("-bob", "=id", 1, 2),
+        ];
+        let r = agreement(&cb, &codings, (1..=2).map(unit), Coverage::AllUnits);
+        let mut out = Vec::new();
+        write_agreement_csv(&r, &mut out).unwrap();
+        let mut reader = ::csv::Reader::from_reader(&out[..]);
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                let numeric = cell.parse::<f64>().is_ok();
+                assert!(
+                    numeric || !crate::spreadsheet::starts_like_formula(cell),
+                    "{cell:?}"
+                );
+            }
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("'=id,'@cmd,"), "{text}");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! `id`/`guid`. Comma, semicolon (Excel in many European locales) and tab separators are
 //! detected from the header; a UTF-8 byte order mark is skipped. Names must be unique
 //! (ignoring case) because parents are referenced by name; rows without an id get a GUID
-//! derived from the name, so importing the same file twice gives the same ids.
+//! derived from the name, so importing the same file twice gives the same ids. Written cells
+//! that a spreadsheet would run as a formula get a `'` in front ([`crate::spreadsheet`]); the
+//! reader drops a `'` that stands before a formula character, so a written file reads back.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
@@ -19,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::{Code, Codebook};
 use crate::qdpx::guid::{guid_for_id, is_guid, GuidGen};
 use crate::qdpx::xml;
+use crate::spreadsheet::{guard_cell, unguard_cell};
 
 /// Imports larger than this are refused: a codebook is a few hundred codes, and the limit
 /// keeps a wrong upload from exhausting memory.
@@ -435,7 +438,7 @@ pub fn read_codebook_csv(input: impl Read) -> Result<Codebook, CodebookError> {
         }
         let field = |col: Option<usize>| {
             col.and_then(|c| record.get(c))
-                .map(str::trim)
+                .map(|f| unguard_cell(f.trim()))
                 .filter(|s| !s.is_empty())
         };
         let name = field(Some(name_col)).ok_or_else(|| at(line, "the code has no name"))?;
@@ -556,14 +559,20 @@ pub fn write_codebook_csv<W: Write>(codebook: &Codebook, out: W) -> Result<()> {
     w.write_record(["id", "name", "description", "color", "parent", "parent_id"])?;
     for c in &codebook.codes {
         let parent = c.parent.as_deref().and_then(|p| by_id.get(p));
-        w.write_record([
-            c.id.as_str(),
-            c.name.as_str(),
-            c.description.as_deref().unwrap_or(""),
-            c.color.as_deref().unwrap_or(""),
-            parent.map_or("", |p| p.name.as_str()),
-            c.parent.as_deref().unwrap_or(""),
-        ])?;
+        // Text cells guarded against spreadsheet formulas; the reader takes the guard off.
+        w.write_record(
+            [
+                c.id.as_str(),
+                c.name.as_str(),
+                c.description.as_deref().unwrap_or(""),
+                c.color.as_deref().unwrap_or(""),
+                parent.map_or("", |p| p.name.as_str()),
+                c.parent.as_deref().unwrap_or(""),
+            ]
+            .map(guard_cell)
+            .iter()
+            .map(|c| c.as_ref()),
+        )?;
     }
     w.flush().map_err(Error::Io)?;
     Ok(())
@@ -620,6 +629,23 @@ mod tests {
             back.codes[1].parent.as_deref(),
             Some(back.codes[0].id.as_str())
         );
+    }
+
+    #[test]
+    fn csv_cells_are_guarded_and_read_back() {
+        let mut cb = sample();
+        cb.codes[0].codable = true; // CSV has no isCodable column
+        cb.codes[3].name = "=HYPERLINK(\"http://x\",\"ok\")".into();
+        cb.codes[3].description = Some("-negative".into());
+        let mut out = Vec::new();
+        write_codebook_csv(&cb, &mut out).unwrap();
+        let mut reader = ::csv::Reader::from_reader(&out[..]);
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                assert!(!crate::spreadsheet::starts_like_formula(cell), "{cell:?}");
+            }
+        }
+        assert_eq!(read_codebook_csv(&out[..]).unwrap(), cb);
     }
 
     #[test]

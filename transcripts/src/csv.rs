@@ -1,7 +1,8 @@
 //! CSV: one row per utterance, RFC 4180 (comma, CRLF, fields quoted only when needed, quotes
-//! doubled), optionally with a UTF-8 byte order mark for Excel.
+//! doubled), optionally with a UTF-8 byte order mark for Excel. Text cells that a spreadsheet
+//! would run as a formula get a `'` in front unless the caller turns the guard off
+//! ([`crate::spreadsheet`]).
 
-use std::borrow::Cow;
 use std::io::Write;
 
 use serde::Serialize;
@@ -10,6 +11,7 @@ use crate::error::Result;
 use crate::export::{Counting, ExportOptions, ExportSummary};
 use crate::model::{SessionExport, Utterance};
 use crate::rows::{Pipeline, Row};
+use crate::spreadsheet::guard_cell;
 use crate::time::push_iso8601;
 
 /// The columns of the CSV and the keys of the JSON Lines records, in order.
@@ -74,14 +76,6 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Prefixes a cell a spreadsheet would evaluate as a formula.
-fn guard_formula(s: &str) -> Cow<'_, str> {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{s}")),
-        _ => Cow::Borrowed(s),
-    }
-}
-
 /// Streaming CSV writer; see [`mod@crate::export`] for the push/finish protocol.
 pub struct CsvExport<'s, W: Write> {
     pipe: Pipeline<'s>,
@@ -119,21 +113,34 @@ impl<'s, W: Write> CsvExport<'s, W> {
         let row = self.pipe.row(u, admitted);
         self.timestamp.clear();
         push_iso8601(&mut self.timestamp, row.created_at_ms);
-        let text = if self.guard {
-            guard_formula(&row.text)
-        } else {
-            Cow::Borrowed(&*row.text)
-        };
-        let guarded;
-        let mut record = Record::new(self.pipe.session.session_id, &row, &self.timestamp, &text);
-        if self.guard {
-            guarded = (
-                row.agent_reason.as_deref().map(guard_formula),
-                row.agent_trigger.as_deref().map(guard_formula),
-            );
-            record.agent_reason = guarded.0.as_deref();
-            record.agent_trigger = guarded.1.as_deref();
+        let mut record = Record::new(
+            self.pipe.session.session_id,
+            &row,
+            &self.timestamp,
+            &row.text,
+        );
+        if !self.guard {
+            self.out.serialize(record)?;
+            return Ok(());
         }
+        // Every text cell (people's words, names), never the numbers: see crate::spreadsheet.
+        fn guard(s: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
+            s.map(guard_cell)
+        }
+        let (group_name, phase, speaker, text, trigger, reason) = (
+            guard_cell(record.group_name),
+            guard(record.phase),
+            guard_cell(record.speaker),
+            guard_cell(record.text),
+            guard(record.agent_trigger),
+            guard(record.agent_reason),
+        );
+        record.group_name = &group_name;
+        record.phase = phase.as_deref();
+        record.speaker = &speaker;
+        record.text = &text;
+        record.agent_trigger = trigger.as_deref();
+        record.agent_reason = reason.as_deref();
         self.out.serialize(record)?;
         Ok(())
     }

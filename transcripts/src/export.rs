@@ -59,9 +59,11 @@ pub struct ExportOptions {
     pub groups: Option<Vec<i64>>,
     /// Start the CSV with a UTF-8 byte order mark so Excel reads non-English text correctly.
     pub csv_bom: bool,
-    /// Prefix CSV cells starting with `=`, `+`, `-`, `@`, tab or CR with `'` so spreadsheets do
-    /// not run them as formulas (OWASP "CSV injection"). Off by default because it changes
-    /// the text that analysis tools (R, pandas) read.
+    /// Prefix CSV text cells starting with `=`, `+`, `-`, `@`, tab or CR with `'` so
+    /// spreadsheets do not run them as formulas (OWASP "CSV injection", see
+    /// [`crate::spreadsheet`]). On by default: a transcript holds what children typed, and it is
+    /// opened in Excel. Numbers are never changed; turn it off only for a file that goes
+    /// straight into R or pandas and never into a spreadsheet.
     pub csv_formula_guard: bool,
     /// Show the agent's trigger and reason under its turns in the plain-text script.
     pub text_agent_reasons: bool,
@@ -83,7 +85,7 @@ impl Default for ExportOptions {
             include_hidden: false,
             groups: None,
             csv_bom: false,
-            csv_formula_guard: false,
+            csv_formula_guard: true,
             text_agent_reasons: true,
             positions: PositionUnit::CodePoints,
             spool_dir: None,

@@ -3,7 +3,8 @@
 //! The server loads a session's header ([`SessionExport`]: groups and participants) and
 //! streams its utterances, ordered by group then `seq`, into one of the writers:
 //!
-//! * [`csv`]: one row per utterance (RFC 4180, optional BOM for Excel);
+//! * [`csv`]: one row per utterance (RFC 4180, optional BOM for Excel, formula cells guarded:
+//!   [`spreadsheet`]);
 //! * [`jsonl`]: the same fields as JSON Lines;
 //! * [`text`]: a readable script per group;
 //! * [`qdpx`]: a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA, QualCoder;
@@ -24,6 +25,7 @@ pub mod participation;
 pub mod pseudonym;
 pub mod qdpx;
 mod rows;
+pub mod spreadsheet;
 pub mod text;
 mod time;
 

@@ -33,6 +33,7 @@ use crate::export::ExportOptions;
 use crate::model::{SessionExport, SpeakerKind, Utterance};
 use crate::pseudonym::clean_text;
 use crate::rows::Pipeline;
+use crate::spreadsheet::guard_cell;
 
 const RECENT: usize = 64;
 
@@ -410,7 +411,8 @@ fn i(x: Option<i64>) -> String {
     x.map_or_else(String::new, |v| v.to_string())
 }
 
-/// Writes one row per group.
+/// Writes one row per group. Text cells are guarded against spreadsheet formulas
+/// ([`crate::spreadsheet`]); the figures are numbers and written as they are.
 pub fn write_groups_csv<W: Write>(report: &ParticipationReport, out: W) -> Result<()> {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
@@ -446,7 +448,7 @@ pub fn write_groups_csv<W: Write>(report: &ParticipationReport, out: W) -> Resul
         w.write_record([
             report.session_id.to_string(),
             g.group_id.to_string(),
-            g.group_name.clone(),
+            guard_cell(&g.group_name).into_owned(),
             g.condition.to_owned(),
             g.children.to_string(),
             g.turns.to_string(),
@@ -475,7 +477,7 @@ pub fn write_groups_csv<W: Write>(report: &ParticipationReport, out: W) -> Resul
     Ok(())
 }
 
-/// Writes one row per speaker and group.
+/// Writes one row per speaker and group (text cells guarded as in [`write_groups_csv`]).
 pub fn write_speakers_csv<W: Write>(report: &ParticipationReport, out: W) -> Result<()> {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
@@ -500,9 +502,9 @@ pub fn write_speakers_csv<W: Write>(report: &ParticipationReport, out: W) -> Res
         w.write_record([
             report.session_id.to_string(),
             s.group_id.to_string(),
-            s.group_name.clone(),
+            guard_cell(&s.group_name).into_owned(),
             s.condition.to_owned(),
-            s.speaker.clone(),
+            guard_cell(&s.speaker).into_owned(),
             s.speaker_kind.to_owned(),
             s.turns.to_string(),
             s.words.to_string(),

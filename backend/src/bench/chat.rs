@@ -367,6 +367,12 @@ pub(super) fn bench_settings(dir: &std::path::Path) -> Settings {
         )
         .expect("valid engine settings"),
         safety: Default::default(),
+        // The benchmark's many children come from one address and fill big groups.
+        limits: crate::config::LimitSettings {
+            max_group_size: 1000,
+            sockets_per_address: 1_000_000,
+            ..Default::default()
+        },
     }
 }
 

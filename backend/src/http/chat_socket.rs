@@ -2,8 +2,11 @@
 //! and the group's room actor. docs/protocol.md is the contract.
 //!
 //! The task never holds room state; it authenticates once (the `pl_child` cookie, checked
-//! against the group), checks the Origin (cross-site WebSocket hijacking), enforces the frame
-//! size, keeps the connection alive with pings, and closes it when it goes idle.
+//! against the group, its age and its session), checks the Origin (cross-site WebSocket
+//! hijacking), holds one of the child's and the address's socket places
+//! ([`crate::limits::SocketSlots`]), enforces the frame size and the per-kind frame rates
+//! ([`crate::limits::frames`]), keeps the connection alive with pings, and closes it when it
+//! goes idle.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -17,7 +20,10 @@ use axum::Router;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use super::{join, Ctx};
+use super::join::{self, Credential};
+use super::Ctx;
+use crate::limits::frames::{FrameKind, FrameLimits, Verdict};
+use crate::limits::SocketSlot;
 use crate::metrics::Metrics;
 use crate::protocol::{
     parse_client_frame, ClientFrame, ErrorCode, ErrorFrame, ServerFrame, MAX_FRAME_BYTES,
@@ -35,6 +41,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const TRANSPORT_LIMIT: usize = 1024 * 1024;
 
 pub const CLOSE_UNAUTHORIZED: u16 = 4001;
+/// The child (or the address) has too many chat sockets open.
+pub const CLOSE_TOO_MANY_SOCKETS: u16 = 4008;
+/// Policy violation: frames kept coming after many `rate_limited` answers.
+pub const CLOSE_ABUSE: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_GOING_AWAY: u16 = 1001;
 
@@ -59,11 +69,23 @@ async fn upgrade(
         return (StatusCode::FORBIDDEN, "cross-origin WebSocket refused").into_response();
     }
     let group_id = query.group.as_deref().and_then(|g| g.parse::<i64>().ok());
-    let participant = match group_id {
-        Some(g) => join::participant_of(&ctx, &headers)
-            .await
-            .filter(|p| p.group_id == g),
-        None => None,
+    let token = join::token_from_headers(&headers).unwrap_or_default();
+    let access = match group_id {
+        Some(g) => match join::credential(&ctx, &token).await {
+            Credential::Valid(p) if p.group_id == g => {
+                match ctx.limits.sockets.acquire(p.id, peer.ip()) {
+                    Ok(slot) => Access::Open(p, token, slot),
+                    Err(limit) => {
+                        tracing::warn!(%peer, participant = p.id, %limit, "refused a chat socket");
+                        Access::TooMany
+                    }
+                }
+            }
+            Credential::Expired => Access::Ended,
+            Credential::Ended(p) if p.group_id == g => Access::Ended,
+            _ => Access::Refused,
+        },
+        None => Access::Refused,
     };
     // Small buffers: chat frames are small, and a classroom server holds many sockets.
     ws.max_message_size(TRANSPORT_LIMIT)
@@ -71,11 +93,50 @@ async fn upgrade(
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| async move {
-            match participant {
-                Some(p) => Connection::run(ctx, socket, p).await,
-                None => refuse(socket).await,
+            match access {
+                Access::Open(p, token, slot) => Connection::run(ctx, socket, p, token, slot).await,
+                Access::Refused => {
+                    refuse(
+                        socket,
+                        ErrorCode::Unauthorized,
+                        "Please join your group again from the start page.",
+                        CLOSE_UNAUTHORIZED,
+                        "unauthorized",
+                    )
+                    .await
+                }
+                Access::Ended => {
+                    refuse(
+                        socket,
+                        ErrorCode::Unauthorized,
+                        "This chat has ended. Thank you for taking part!",
+                        CLOSE_UNAUTHORIZED,
+                        "ended",
+                    )
+                    .await
+                }
+                Access::TooMany => {
+                    refuse(
+                        socket,
+                        ErrorCode::TooManyConnections,
+                        "This chat is open in too many tabs. Please close the others.",
+                        CLOSE_TOO_MANY_SOCKETS,
+                        "too many sockets",
+                    )
+                    .await
+                }
             }
         })
+}
+
+/// What an upgrade request may do.
+enum Access {
+    Open(Participant, String, SocketSlot),
+    /// No credential, or one for another group.
+    Refused,
+    /// A credential whose time is up or whose session ended: the chat is not shown again.
+    Ended,
+    TooMany,
 }
 
 /// Browsers always send Origin; it must be this server. A client without one (a script, the
@@ -100,16 +161,19 @@ pub(super) fn origin_allowed(headers: &HeaderMap, public_url: &str) -> bool {
             || origin.eq_ignore_ascii_case(&format!("https://{host}")))
 }
 
-async fn refuse(mut socket: WebSocket) {
-    let frame = ServerFrame::Error(ErrorFrame::new(
-        ErrorCode::Unauthorized,
-        "Please join your group again from the start page.",
-    ));
+async fn refuse(
+    mut socket: WebSocket,
+    code: ErrorCode,
+    message: &'static str,
+    close: u16,
+    reason: &'static str,
+) {
+    let frame = ServerFrame::Error(ErrorFrame::new(code, message));
     let _ = socket.send(Message::Text(frame.to_json().into())).await;
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
-            code: CLOSE_UNAUTHORIZED,
-            reason: "unauthorized".into(),
+            code: close,
+            reason: reason.into(),
         })))
         .await;
 }
@@ -123,6 +187,11 @@ struct Connection {
     events: Option<broadcast::Receiver<Outbound>>,
     last_seq: i64,
     said_hello: bool,
+    limits: FrameLimits,
+    /// The credential, checked again at every `hello` (the session may have ended).
+    token: String,
+    /// This socket's place in the per-child and per-address counts, given back on drop.
+    _slot: SocketSlot,
 }
 
 /// Why a connection loop ended.
@@ -132,7 +201,13 @@ enum End {
 }
 
 impl Connection {
-    async fn run(ctx: Ctx, socket: WebSocket, participant: Participant) {
+    async fn run(
+        ctx: Ctx,
+        socket: WebSocket,
+        participant: Participant,
+        token: String,
+        slot: SocketSlot,
+    ) {
         let conn_id = ctx.rooms.connection_id();
         Metrics::add(&ctx.metrics.websocket_connections, 1);
         let mut conn = Connection {
@@ -143,6 +218,9 @@ impl Connection {
             events: None,
             last_seq: 0,
             said_hello: false,
+            limits: FrameLimits::new(Instant::now()),
+            token,
+            _slot: slot,
         };
         let end = conn.serve().await;
         if let End::Close(code, reason) = end {
@@ -185,7 +263,13 @@ impl Connection {
                             if bytes.len() > MAX_FRAME_BYTES {
                                 return End::Close(CLOSE_TOO_BIG, "frame over 16 KiB");
                             }
-                            self.error(ErrorFrame::new(ErrorCode::BadRequest, "Frames are JSON text.")).await.ok();
+                            match self.limited(FrameKind::Bad).await {
+                                None => {
+                                    self.error(ErrorFrame::new(ErrorCode::BadRequest, "Frames are JSON text.")).await.ok();
+                                }
+                                Some(None) => {}
+                                Some(Some(end)) => return end,
+                            }
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     }
@@ -207,17 +291,67 @@ impl Connection {
         }
     }
 
+    /// Applies the frame limits to one frame of `kind`: None to go on with it, or why not
+    /// (`Some(None)`: dropped or refused, the connection stays; `Some(Some(end))`: closed).
+    async fn limited(&mut self, kind: FrameKind) -> Option<Option<End>> {
+        let verdict = self.limits.check(kind, Instant::now());
+        self.verdict(verdict, None).await
+    }
+
+    /// Acts on a verdict; `None` lets the frame through, `Some(end)` stops it, ending the
+    /// connection if `end` is `Some`.
+    async fn verdict(&mut self, verdict: Verdict, send_id: Option<&str>) -> Option<Option<End>> {
+        match verdict {
+            Verdict::Pass => None,
+            Verdict::Drop => Some(None),
+            Verdict::Refuse(wait) => {
+                let wait_ms = wait.as_millis().max(1) as u64;
+                let mut e = ErrorFrame::new(ErrorCode::RateLimited, "Slow down a little, please.");
+                e.retry_after_ms = Some(wait_ms);
+                if let Some(id) = send_id {
+                    e = e.for_send(id);
+                }
+                Some(self.error(e).await.err())
+            }
+            Verdict::Close => {
+                tracing::warn!(
+                    participant = self.participant.id,
+                    "closing a chat socket that kept sending after rate_limited"
+                );
+                Some(Some(End::Close(CLOSE_ABUSE, "rate limited")))
+            }
+        }
+    }
+
     /// Handles one client frame; `Some` ends the connection.
     async fn on_text(&mut self, text: &str) -> Option<End> {
         let frame = match parse_client_frame(text) {
             Ok(f) => f,
             Err(why) => {
-                return self
-                    .error(ErrorFrame::new(ErrorCode::BadRequest, why))
-                    .await
-                    .err()
+                return match self.limited(FrameKind::Bad).await {
+                    None => self
+                        .error(ErrorFrame::new(ErrorCode::BadRequest, why))
+                        .await
+                        .err(),
+                    Some(stop) => stop,
+                };
             }
         };
+        let now = Instant::now();
+        let verdict = match &frame {
+            ClientFrame::Hello { .. } => self.limits.check(FrameKind::Hello, now),
+            ClientFrame::Ping {} => self.limits.check(FrameKind::Ping, now),
+            _ if !self.said_hello => self.limits.check(FrameKind::Bad, now),
+            ClientFrame::Typing { on } => self.limits.typing(*on, now),
+            ClientFrame::Send { .. } => self.limits.check(FrameKind::Send, now),
+        };
+        let send_id = match &frame {
+            ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
+            _ => None,
+        };
+        if let Some(stop) = self.verdict(verdict, send_id.as_deref()).await {
+            return stop;
+        }
         let group_id = self.participant.group_id;
         let sent = match frame {
             ClientFrame::Hello { v, last_seq } => {
@@ -279,6 +413,18 @@ impl Connection {
     }
 
     async fn hello(&mut self, last_seq: i64) -> Result<(), End> {
+        // The session may have ended since the socket opened: no replay after the end.
+        if !matches!(
+            join::credential(&self.ctx, &self.token).await,
+            Credential::Valid(_)
+        ) {
+            self.error(ErrorFrame::new(
+                ErrorCode::Unauthorized,
+                "This chat has ended. Thank you for taking part!",
+            ))
+            .await?;
+            return Err(End::Close(CLOSE_UNAUTHORIZED, "ended"));
+        }
         let welcome = match self
             .ctx
             .rooms

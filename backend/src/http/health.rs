@@ -1,8 +1,13 @@
 //! `/healthz` for load balancers and humans, `/metrics` for Prometheus.
+//!
+//! Both are reachable by anyone who can reach the server, children's tablets included, so
+//! `/healthz` says only whether the server is up, and the details (version, database, model,
+//! uptime) and `/metrics` need the `metrics_token` as a bearer token. Without a configured
+//! token `/metrics` does not exist (404).
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -14,7 +19,35 @@ pub fn router() -> Router<Ctx> {
         .route("/metrics", get(metrics))
 }
 
-async fn healthz(State(ctx): State<Ctx>) -> impl IntoResponse {
+/// What a request's `Authorization` header says about the metrics token.
+#[derive(Debug, PartialEq, Eq)]
+enum Bearer {
+    /// No token is configured: the details are off.
+    Off,
+    Missing,
+    Wrong,
+    Right,
+}
+
+fn bearer(ctx: &Ctx, headers: &HeaderMap) -> Bearer {
+    let Some(expected) = ctx.limits.settings.metrics_token.as_deref() else {
+        return Bearer::Off;
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        None => Bearer::Missing,
+        Some(t) if crate::auth::same_secret(t.trim(), expected) => Bearer::Right,
+        Some(_) => Bearer::Wrong,
+    }
+}
+
+async fn healthz(State(ctx): State<Ctx>, headers: HeaderMap) -> impl IntoResponse {
+    if bearer(&ctx, &headers) != Bearer::Right {
+        return Json(serde_json::json!({ "status": "ok" }));
+    }
     Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
@@ -24,7 +57,19 @@ async fn healthz(State(ctx): State<Ctx>) -> impl IntoResponse {
     }))
 }
 
-async fn metrics(State(ctx): State<Ctx>) -> impl IntoResponse {
+async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    match bearer(&ctx, &headers) {
+        Bearer::Off => return (StatusCode::NOT_FOUND, "Not found").into_response(),
+        Bearer::Missing | Bearer::Wrong => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+                "a bearer token is needed",
+            )
+                .into_response()
+        }
+        Bearer::Right => {}
+    }
     let mut out = String::with_capacity(4096);
     ctx.metrics.render(
         &mut out,
@@ -42,4 +87,5 @@ async fn metrics(State(ctx): State<Ctx>) -> impl IntoResponse {
         )],
         out,
     )
+        .into_response()
 }

@@ -4,8 +4,11 @@
 //! group, of which only a SHA-256 hash is stored. Reloading or reconnecting keeps the same
 //! participant; the token opens nothing but that group's chat.
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -18,9 +21,11 @@ use crate::store::{self, Group, JoinError, Participant, SessionStatus, StoreErro
 
 /// The cookie that carries a child's credential.
 pub const CHILD_COOKIE: &str = "pl_child";
-/// How long the credential cookie lasts: a school day.
-const COOKIE_MAX_AGE_SECS: u64 = 12 * 3600;
 pub const MAX_NICKNAME_CHARS: usize = 20;
+/// Every join that reaches the code lookup takes at least this long, right code or wrong, so
+/// that the time of the answer does not tell a guesser more than its words (the good path
+/// hashes a token and writes a row: a few milliseconds, well inside this).
+pub const JOIN_MIN_DURATION: Duration = Duration::from_millis(100);
 
 /// The avatars a child can pick: friendly animals that read well at any size.
 pub const AVATARS: &[&str] = &[
@@ -73,6 +78,12 @@ pub enum JoinFailure {
     BadNickname(String),
     #[error("Please pick one of the animals.")]
     BadAvatar,
+    #[error("This group is closed to new members. Please ask your teacher.")]
+    GroupLocked,
+    #[error("This group is full. Please ask your teacher which group to join.")]
+    GroupFull,
+    #[error("Too many tries. Please wait {} and try again.", crate::limits::minutes_text(*.0))]
+    TooManyTries(Duration),
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal(String),
 }
@@ -84,6 +95,9 @@ impl JoinFailure {
             JoinFailure::NicknameTaken => "nickname_taken",
             JoinFailure::BadNickname(_) => "bad_nickname",
             JoinFailure::BadAvatar => "bad_avatar",
+            JoinFailure::GroupLocked => "group_locked",
+            JoinFailure::GroupFull => "group_full",
+            JoinFailure::TooManyTries(_) => "too_many_tries",
             JoinFailure::Internal(_) => "internal",
         }
     }
@@ -93,7 +107,38 @@ impl JoinFailure {
             JoinFailure::UnknownCode => StatusCode::NOT_FOUND,
             JoinFailure::NicknameTaken => StatusCode::CONFLICT,
             JoinFailure::BadNickname(_) | JoinFailure::BadAvatar => StatusCode::BAD_REQUEST,
+            JoinFailure::GroupLocked => StatusCode::FORBIDDEN,
+            JoinFailure::GroupFull => StatusCode::CONFLICT,
+            JoinFailure::TooManyTries(_) => StatusCode::TOO_MANY_REQUESTS,
             JoinFailure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `Retry-After` header's value, for a refusal that ends by itself.
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            JoinFailure::TooManyTries(wait) => {
+                HeaderValue::from_str(&wait.as_secs().max(1).to_string()).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Who is asking to join: the client's address (for the limits on failed joins) and the
+/// credential the browser already holds, if any (a child of a locked or full group comes
+/// back with it).
+#[derive(Debug, Clone)]
+pub struct JoinAttempt {
+    pub addr: IpAddr,
+    pub existing_token: Option<String>,
+}
+
+impl JoinAttempt {
+    pub fn new(peer: SocketAddr, headers: &HeaderMap) -> JoinAttempt {
+        JoinAttempt {
+            addr: peer.ip(),
+            existing_token: token_from_headers(headers),
         }
     }
 }
@@ -106,7 +151,36 @@ pub struct Joined {
 }
 
 /// Validates and joins. Shared by the form on the page and the JSON route.
-pub async fn join_group(ctx: &Ctx, req: &JoinRequest) -> Result<Joined, JoinFailure> {
+///
+/// An address with too many failed joins (or a server with too many overall) is refused
+/// before the code is looked at; a code that names no open group counts as a failure; every
+/// other answer takes at least [`JOIN_MIN_DURATION`].
+pub async fn join_group(
+    ctx: &Ctx,
+    req: &JoinRequest,
+    attempt: &JoinAttempt,
+) -> Result<Joined, JoinFailure> {
+    let start = Instant::now();
+    ctx.limits
+        .joins
+        .check(attempt.addr, start)
+        .map_err(|t| JoinFailure::TooManyTries(t.0))?;
+    let result = join_checked(ctx, req, attempt).await;
+    if matches!(result, Err(JoinFailure::UnknownCode)) {
+        // The same work as a good code's token, so the two cost the same besides the padding.
+        let _ = hash_token(&new_token());
+        ctx.limits.joins.failed(attempt.addr, start);
+        tracing::info!(addr = %attempt.addr, "join with an unknown code");
+    }
+    tokio::time::sleep_until((start + JOIN_MIN_DURATION).into()).await;
+    result
+}
+
+async fn join_checked(
+    ctx: &Ctx,
+    req: &JoinRequest,
+    attempt: &JoinAttempt,
+) -> Result<Joined, JoinFailure> {
     let nickname = clean_nickname(&req.nickname)?;
     if !AVATARS.contains(&req.avatar.as_str()) {
         return Err(JoinFailure::BadAvatar);
@@ -131,6 +205,37 @@ pub async fn join_group(ctx: &Ctx, req: &JoinRequest) -> Result<Joined, JoinFail
         )));
     }
     check_nickname_is_safe(ctx, &nickname, &group, &session).await?;
+    let internal = |e: StoreError| JoinFailure::Internal(e.to_string());
+    // One join at a time from here: the count and the insert must not interleave.
+    let _joining = ctx.limits.joining.lock().await;
+    let refusal = if ctx.store.group_locked(group.id).await.map_err(internal)? {
+        Some(JoinFailure::GroupLocked)
+    } else if ctx
+        .store
+        .participant_count(group.id)
+        .await
+        .map_err(internal)?
+        >= i64::from(ctx.limits.settings.max_group_size)
+    {
+        Some(JoinFailure::GroupFull)
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        // A child who is already in (this browser holds their credential) comes back in.
+        if let Some(token) = &attempt.existing_token {
+            if let Some(participant) = valid_participant(ctx, token).await {
+                if participant.group_id == group.id {
+                    return Ok(Joined {
+                        participant,
+                        group,
+                        token: token.clone(),
+                    });
+                }
+            }
+        }
+        return Err(refusal);
+    }
     let token = new_token();
     match ctx
         .store
@@ -235,7 +340,8 @@ pub fn credential_cookie(ctx: &Ctx, token: &str) -> String {
     } else {
         ""
     };
-    format!("{CHILD_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_SECS}{secure}")
+    let max_age = ctx.limits.settings.child_credential_lifetime.as_secs();
+    format!("{CHILD_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
 /// The credential token in a request's cookies, if any.
@@ -243,16 +349,100 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
     super::cookie_token(headers, CHILD_COOKIE)
 }
 
-/// The participant a request's cookie names, if it is valid.
-pub async fn participant_of(ctx: &Ctx, headers: &HeaderMap) -> Option<Participant> {
-    let token = token_from_headers(headers)?;
-    ctx.store
-        .participant_by_credential(&hash_token(&token))
-        .await
-        .ok()
+/// What a child's credential is worth now.
+#[derive(Debug)]
+pub enum Credential {
+    /// No credential, or one that names nobody.
+    Missing,
+    /// Older than `child_credential_hours` (the cookie's own lifetime): a shared tablet the
+    /// next day must not open yesterday's chat.
+    Expired,
+    /// The child's session ended or their group was closed: the chat is over.
+    Ended(Participant),
+    Valid(Participant),
 }
 
-async fn join_json(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Response {
+/// Checks a credential token: known, not expired, its group still open.
+pub async fn credential(ctx: &Ctx, token: &str) -> Credential {
+    let Ok(p) = ctx
+        .store
+        .participant_by_credential(&hash_token(token))
+        .await
+    else {
+        return Credential::Missing;
+    };
+    let lifetime = ctx.limits.settings.child_credential_lifetime.as_millis() as i64;
+    if store::now_ms() >= p.created_at.saturating_add(lifetime) {
+        return Credential::Expired;
+    }
+    let open = match ctx.store.group(p.group_id).await {
+        Ok(g) if g.closed_at.is_none() => matches!(
+            ctx.store.session(g.session_id).await,
+            Ok(s) if s.status != SessionStatus::Ended
+        ),
+        _ => false,
+    };
+    if open {
+        Credential::Valid(p)
+    } else {
+        Credential::Ended(p)
+    }
+}
+
+/// The participant a credential names, if it still opens their chat.
+async fn valid_participant(ctx: &Ctx, token: &str) -> Option<Participant> {
+    match credential(ctx, token).await {
+        Credential::Valid(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// The request's credential, checked as [`credential`] does.
+pub async fn credential_of(ctx: &Ctx, headers: &HeaderMap) -> Credential {
+    match token_from_headers(headers) {
+        Some(token) => credential(ctx, &token).await,
+        None => Credential::Missing,
+    }
+}
+
+/// The participant a request's cookie names, if it still opens their chat.
+pub async fn participant_of(ctx: &Ctx, headers: &HeaderMap) -> Option<Participant> {
+    valid_participant(ctx, &token_from_headers(headers)?).await
+}
+
+/// Whether a request says its body is JSON (`application/json`, parameters allowed). A form
+/// on another site cannot send this type without a CORS preflight, which this server never
+/// answers.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn join_json(
+    State(ctx): State<Ctx>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    // As the form does: a join posted from another site would sign a child's browser into
+    // a group of the attacker's choosing (login CSRF).
+    if !super::pages::same_origin_post(&ctx, &headers) {
+        return failure_response(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "Please open this page from your teacher's link and try again.",
+        );
+    }
+    if !is_json(&headers) {
+        return failure_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            "The request must be JSON (Content-Type: application/json).",
+        );
+    }
     let req: JoinRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -263,7 +453,7 @@ async fn join_json(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Response 
             )
         }
     };
-    match join_group(&ctx, &req).await {
+    match join_group(&ctx, &req, &JoinAttempt::new(peer, &headers)).await {
         Ok(joined) => {
             let body = JoinResponse {
                 participant: (&joined.participant).into(),
@@ -280,7 +470,11 @@ async fn join_json(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Response 
             if let JoinFailure::Internal(detail) = &f {
                 tracing::error!(%detail, "join failed");
             }
-            failure_response(f.status(), f.code(), &f.to_string())
+            let mut response = failure_response(f.status(), f.code(), &f.to_string());
+            if let Some(wait) = f.retry_after() {
+                response.headers_mut().insert(header::RETRY_AFTER, wait);
+            }
+            response
         }
     }
 }

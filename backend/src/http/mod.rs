@@ -7,6 +7,7 @@ mod facilitator;
 mod health;
 pub mod join;
 mod pages;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,6 +39,8 @@ pub struct AppContext {
     pub model_name: String,
     /// Failed facilitator sign-ins, per account and per address.
     pub login_throttle: crate::auth::LoginThrottle,
+    /// The abuse limits and their counters (crate::limits).
+    pub limits: crate::limits::Limits,
 }
 
 pub type Ctx = Arc<AppContext>;

@@ -5,11 +5,12 @@
 //! pages hand their data to the scripts as `data-*` attributes; all chat text is inserted by the
 //! scripts as text, never as HTML.
 
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -18,9 +19,11 @@ use axum::Router;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::join::{self, JoinFailure, JoinRequest, AVATARS, MAX_NICKNAME_CHARS};
+use super::join::{
+    self, Credential, JoinAttempt, JoinFailure, JoinRequest, AVATARS, MAX_NICKNAME_CHARS,
+};
 use super::Ctx;
-use crate::store::{AgentRole, Participant, SessionStatus};
+use crate::store::AgentRole;
 
 pub fn router() -> Router<Ctx> {
     Router::new()
@@ -101,27 +104,15 @@ impl JoinPage {
 
 async fn join_page(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     let mut page = JoinPage::new("", "", "", None);
+    // Only a credential that still opens its chat (unexpired, its session not ended).
     if let Some(p) = join::participant_of(&ctx, &headers).await {
-        if chat_is_open(&ctx, &p).await {
-            page.returning = Some(Returning {
-                nickname: p.nickname.clone(),
-                avatar: p.avatar.clone(),
-                chat_url: format!("/chat/{}", p.group_id),
-            });
-        }
+        page.returning = Some(Returning {
+            nickname: p.nickname.clone(),
+            avatar: p.avatar.clone(),
+            chat_url: format!("/chat/{}", p.group_id),
+        });
     }
     render(StatusCode::OK, &page)
-}
-
-/// Whether a participant's group still takes part in a session that has not ended.
-async fn chat_is_open(ctx: &Ctx, p: &Participant) -> bool {
-    let Ok(group) = ctx.store.group(p.group_id).await else {
-        return false;
-    };
-    if group.closed_at.is_some() {
-        return false;
-    }
-    matches!(ctx.store.session(group.session_id).await, Ok(s) if s.status != SessionStatus::Ended)
 }
 
 /// The join form. Every field defaults to empty so that a missing one (no avatar picked) gets
@@ -136,6 +127,7 @@ struct JoinForm {
 
 async fn join_submit(
     State(ctx): State<Ctx>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: Result<Form<JoinForm>, FormRejection>,
 ) -> Response {
@@ -162,7 +154,7 @@ async fn join_submit(
         nickname: form.nickname.clone(),
         avatar: form.avatar.clone(),
     };
-    match join::join_group(&ctx, &request).await {
+    match join::join_group(&ctx, &request, &JoinAttempt::new(peer, &headers)).await {
         Ok(joined) => {
             let cookie = join::credential_cookie(&ctx, &joined.token);
             let mut response = Redirect::to(&format!("/chat/{}", joined.group.id)).into_response();
@@ -182,7 +174,11 @@ async fn join_submit(
                 &form.avatar,
                 Some(failure.to_string()),
             );
-            render(failure.status(), &page)
+            let mut response = render(failure.status(), &page);
+            if let Some(wait) = failure.retry_after() {
+                response.headers_mut().insert(header::RETRY_AFTER, wait);
+            }
+            response
         }
     }
 }
@@ -242,8 +238,12 @@ async fn chat_page(
     let Ok(group_id) = group_id.parse::<i64>() else {
         return Redirect::to("/").into_response();
     };
-    let Some(me) = join::participant_of(&ctx, &headers).await else {
-        return Redirect::to("/").into_response();
+    let me = match join::credential_of(&ctx, &headers).await {
+        Credential::Valid(p) => p,
+        Credential::Missing => return Redirect::to("/").into_response(),
+        // A credential that no longer opens the chat (a shared tablet the next day, or a
+        // session that ended) says so instead of showing the conversation again.
+        Credential::Expired | Credential::Ended(_) => return ended_page(),
     };
     if me.group_id != group_id {
         return Redirect::to("/").into_response();
@@ -282,6 +282,16 @@ async fn chat_page(
         server_now_ms: crate::store::now_ms(),
     };
     render(StatusCode::OK, &page)
+}
+
+fn ended_page() -> Response {
+    let page = JoinPage::new(
+        "",
+        "",
+        "",
+        Some("This chat has ended. Thank you for taking part! To join a new one, type the code your teacher gives you.".into()),
+    );
+    render(StatusCode::GONE, &page)
 }
 
 fn error_page() -> Response {

@@ -11,6 +11,7 @@
 mod coding;
 mod directives;
 mod facilitators;
+mod limits;
 mod log;
 mod messages;
 pub mod model;

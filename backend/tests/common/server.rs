@@ -50,6 +50,7 @@ pub fn settings(dir: &std::path::Path) -> Settings {
         )
         .unwrap(),
         safety: Default::default(),
+        limits: Default::default(),
     }
 }
 
@@ -125,5 +126,29 @@ impl TestServer {
 
     pub fn ws_url(&self, group_id: i64) -> String {
         format!("ws://{}/ws?group={group_id}", self.server.addr)
+    }
+}
+
+impl TestServer {
+    /// A chat-only server with its limits changed by `limits` (the abuse tests use small ones).
+    pub async fn start_with_limits(
+        limits: impl FnOnce(&mut peerlearn::config::LimitSettings),
+    ) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings(dir.path());
+        limits(&mut settings.limits);
+        let options = StartOptions {
+            room_config: RoomConfig::default(),
+            load_engine: false,
+        };
+        let server = peerlearn::server::start_with(&settings, options)
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", server.addr);
+        TestServer {
+            server,
+            base,
+            _dir: dir,
+        }
     }
 }

@@ -155,27 +155,44 @@ pub async fn login_submit(
             "Please fill in your name and password.",
         );
     }
-    let now = Instant::now();
-    if let Err(wait) = ctx.login_throttle.check(&name, peer.ip(), now) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        let mut response = fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            &name,
-            &format!(
-                "Too many failed sign-ins. Please wait {minutes} minute{} and try again.",
-                if minutes == 1 { "" } else { "s" }
-            ),
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
+    // Counted as it starts: parallel attempts cannot all pass before the first one fails.
+    let attempt = match ctx.login_throttle.begin(&name, peer.ip(), Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let mut response = fail(
+                StatusCode::TOO_MANY_REQUESTS,
+                &name,
+                &format!(
+                    "Too many failed sign-ins. Please wait {} and try again.",
+                    crate::limits::minutes_text(wait)
+                ),
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
         }
+    };
+    // A bounded number of password checks at once (argon2 takes ~19 MiB each); beyond that
+    // the answer comes at once, and the attempt is not held against anyone.
+    let Ok(hashing) = ctx.limits.sign_ins.clone().try_acquire_owned() else {
+        ctx.login_throttle.cancel(attempt);
+        let mut response = fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &name,
+            "The server is busy. Please try again in a moment.",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
-    }
+    };
     let account = match ctx.store.facilitator_by_name(&name).await {
         Ok(f) => Some(f),
         Err(StoreError::NotFound(_)) => None,
         Err(e) => {
             tracing::error!(error = %e, "sign-in lookup failed");
+            ctx.login_throttle.cancel(attempt);
             return fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &name,
@@ -192,8 +209,10 @@ pub async fn login_submit(
     let matches = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
         .await
         .unwrap_or(false);
+    drop(hashing);
     let Some(facilitator) = account.filter(|_| matches) else {
-        ctx.login_throttle.failed(&name, peer.ip(), now);
+        // The attempt stays counted.
+        drop(attempt);
         tracing::warn!(%peer, "failed facilitator sign-in");
         return fail(
             StatusCode::UNAUTHORIZED,
@@ -201,7 +220,7 @@ pub async fn login_submit(
             "That name and password do not match.",
         );
     };
-    ctx.login_throttle.succeeded(&name);
+    ctx.login_throttle.succeeded(attempt);
     let token = auth::new_token();
     let at = store::now_ms();
     let lifetime = auth::LOGIN_LIFETIME;

@@ -132,6 +132,8 @@ pub struct GroupSnapshot {
     pub id: i64,
     pub name: String,
     pub join_code: String,
+    /// Locked against new joins (see `POST /api/facilitator/groups/ID/lock`).
+    pub locked: bool,
     pub online: Vec<i64>,
     pub children: Vec<ChildStats>,
     pub messages: Vec<WatchedMessage>,
@@ -280,6 +282,7 @@ async fn group_snapshot(
         id: group.id,
         name: group.name.clone(),
         join_code: join_code::display(&group.join_code),
+        locked: ctx.store.group_locked(group.id).await?,
         online: live.as_ref().map(|l| l.online.clone()).unwrap_or_default(),
         children,
         messages: shown,

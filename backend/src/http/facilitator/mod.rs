@@ -10,6 +10,7 @@
 mod auth;
 mod coding;
 mod live;
+mod lock;
 mod safety;
 mod sessions;
 mod socket;
@@ -54,6 +55,7 @@ pub fn router() -> Router<Ctx> {
             get(live::transcript),
         )
         .route("/api/facilitator/groups/{id}/actions", post(live::action))
+        .route("/api/facilitator/groups/{id}/lock", post(lock::set_lock))
         .route("/api/facilitator/sessions/{id}/coding", get(coding::state))
         .route(
             "/api/facilitator/sessions/{id}/codes",
