@@ -18,6 +18,7 @@ pub mod join_code;
 pub mod metrics;
 pub mod model;
 pub mod protocol;
+pub mod purge;
 pub mod room;
 pub mod safety;
 pub mod server;

@@ -57,6 +57,7 @@ fn session() -> SessionExport {
                 joined_at_ms: T0,
             },
         ],
+        consents: Vec::new(),
     }
 }
 

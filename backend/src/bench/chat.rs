@@ -365,6 +365,7 @@ fn bench_settings(dir: &std::path::Path) -> Settings {
             &crate::config::FileConfig::default(),
         )
         .expect("valid engine settings"),
+        data: Default::default(),
     }
 }
 

@@ -55,6 +55,11 @@ text_enum!(
     SessionStatus { Created => "created", Running => "running", Paused => "paused", Ended => "ended" }
 );
 text_enum!(
+    /// Whose consent a consent record is: the school's, the parents', the child's own assent,
+    /// or something else (the note says what).
+    ConsentKind { School => "school", Parents => "parents", ChildAssent => "child_assent", Other => "other" }
+);
+text_enum!(
     /// Who said something.
     SenderKind { Child => "child", Agent => "agent", Facilitator => "facilitator", System => "system" }
 );
@@ -86,6 +91,8 @@ pub struct Session {
     pub ended_at: Option<i64>,
     /// The facilitator's phase durations in minutes ("3,8,8,5,3"); None keeps the activity's.
     pub phase_minutes: Option<String>,
+    /// Days the session's data is kept after it ended (see `Store::expired_sessions`).
+    pub retention_days: i64,
 }
 
 impl Session {

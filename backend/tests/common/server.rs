@@ -49,6 +49,7 @@ pub fn settings(dir: &std::path::Path) -> Settings {
             &FileConfig::default(),
         )
         .unwrap(),
+        data: Default::default(),
     }
 }
 

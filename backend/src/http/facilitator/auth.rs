@@ -192,9 +192,33 @@ pub async fn login_submit(
     let matches = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
         .await
         .unwrap_or(false);
+    let account_id = account.as_ref().map(|f| f.id);
     let Some(facilitator) = account.filter(|_| matches) else {
         ctx.login_throttle.failed(&name, peer.ip(), now);
         tracing::warn!(%peer, "failed facilitator sign-in");
+        // The typed name is not kept (it may be a password typed in the wrong field).
+        let detail = format!(
+            "address={} account={}",
+            peer.ip(),
+            if account_id.is_some() {
+                "known"
+            } else {
+                "unknown"
+            }
+        );
+        if let Err(e) = ctx
+            .store
+            .audit(
+                account_id,
+                "sign_in_failed",
+                "facilitator",
+                &detail,
+                store::now_ms(),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "cannot audit a failed sign-in");
+        }
         return fail(
             StatusCode::UNAUTHORIZED,
             &name,
