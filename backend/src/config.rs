@@ -22,6 +22,8 @@ pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
 pub const DEFAULT_DB_CONNECT_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_SLOTS: u32 = 16;
 pub const DEFAULT_CONTEXT_PER_SLOT: u32 = 2048;
+pub const DEFAULT_PURGE_INTERVAL_MINUTES: u64 = 60;
+pub const MAX_PURGE_INTERVAL_MINUTES: u64 = 10_080;
 
 /// A configuration value that cannot be used. The message names the key and the expected form.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,39 @@ pub struct DatabaseArgs {
         value_name = "SECONDS"
     )]
     pub db_connect_timeout_secs: Option<u64>,
+}
+
+/// How long a new session's data is kept: `serve` (the dashboard's default) and
+/// `session create`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RetentionArgs {
+    /// Days a new session's data is kept after the session ended (1 to 3650); then `peerlearn
+    /// purge`, or the timer inside `serve`, deletes it. [file key: retention_days] [default: 180]
+    #[arg(
+        long,
+        env = "PEERLEARN_RETENTION_DAYS",
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
+    pub retention_days: Option<i64>,
+}
+
+impl RetentionArgs {
+    /// The retention period in days: flag or environment, else the file, else 180.
+    pub fn resolve(&self, file: &FileConfig) -> Result<u32, ConfigError> {
+        let days = pick(&self.retention_days, &file.retention_days)
+            .unwrap_or(i64::from(crate::store::DEFAULT_RETENTION_DAYS));
+        crate::store::check_retention_days(days).map_err(|_| {
+            ConfigError::new(
+                "retention_days",
+                format!("is {days}"),
+                &format!(
+                    "a whole number of days from 1 to {}",
+                    crate::store::MAX_RETENTION_DAYS
+                ),
+            )
+        })
+    }
 }
 
 /// The engine flags, shared by `serve` and the commands that run the agent.
@@ -173,6 +208,15 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+
+    /// Minutes between two purges of sessions whose retention period is over (the first runs
+    /// at start); 0 turns the timer off (run `peerlearn purge` from cron instead).
+    /// [file key: purge_interval_minutes] [default: 60]
+    #[arg(long, env = "PEERLEARN_PURGE_INTERVAL_MINUTES", value_name = "MINUTES")]
+    pub purge_interval_minutes: Option<u64>,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -322,6 +366,8 @@ pub struct FileConfig {
     pub sockets_per_address: Option<u32>,
     pub concurrent_sign_ins: Option<u32>,
     pub metrics_token: Option<String>,
+    pub retention_days: Option<i64>,
+    pub purge_interval_minutes: Option<u64>,
 }
 
 impl FileConfig {
@@ -675,6 +721,45 @@ pub struct Settings {
     pub engine: EngineSettings,
     pub safety: SafetySettings,
     pub limits: LimitSettings,
+    pub data: DataSettings,
+}
+
+/// Resolved settings about children's data (see docs/architecture.md, "Children's data").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSettings {
+    /// The retention period a new session gets on the dashboard, in days.
+    pub retention_days: u32,
+    /// How often `serve` purges expired sessions; None: never (the timer is off).
+    pub purge_interval: Option<Duration>,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        DataSettings {
+            retention_days: crate::store::DEFAULT_RETENTION_DAYS,
+            purge_interval: Some(Duration::from_secs(DEFAULT_PURGE_INTERVAL_MINUTES * 60)),
+        }
+    }
+}
+
+impl DataSettings {
+    pub fn resolve(args: &ServeArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let minutes = pick(&args.purge_interval_minutes, &file.purge_interval_minutes)
+            .unwrap_or(DEFAULT_PURGE_INTERVAL_MINUTES);
+        if minutes > MAX_PURGE_INTERVAL_MINUTES {
+            return Err(ConfigError::new(
+                "purge_interval_minutes",
+                format!("is {minutes}"),
+                &format!(
+                    "a number of minutes from 0 (no timer) to {MAX_PURGE_INTERVAL_MINUTES} (a week)"
+                ),
+            ));
+        }
+        Ok(DataSettings {
+            retention_days: args.retention.resolve(file)?,
+            purge_interval: (minutes > 0).then(|| Duration::from_secs(minutes * 60)),
+        })
+    }
 }
 
 impl DatabaseSettings {
@@ -916,6 +1001,7 @@ impl Settings {
             engine: EngineSettings::resolve(&args.engine, file)?,
             safety: SafetySettings::resolve(&args.safety, file)?,
             limits: LimitSettings::resolve(&args.limits, file)?,
+            data: DataSettings::resolve(args, file)?,
         })
     }
 }
@@ -981,6 +1067,29 @@ mod tests {
         assert_eq!(s.engine.model, PathBuf::from(DEFAULT_MODEL));
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert!(s.engine.threads >= 1);
+        assert_eq!(s.data, DataSettings::default());
+        assert_eq!(s.data.retention_days, 180);
+    }
+
+    #[test]
+    fn retention_settings_resolve() {
+        let s = serve(
+            ServeArgs::default(),
+            "retention_days = 30\npurge_interval_minutes = 0\n",
+        )
+        .unwrap();
+        assert_eq!(s.data.retention_days, 30);
+        assert_eq!(s.data.purge_interval, None);
+        let args = ServeArgs {
+            retention: RetentionArgs {
+                retention_days: Some(7),
+            },
+            purge_interval_minutes: Some(5),
+            ..Default::default()
+        };
+        let s = serve(args, "retention_days = 30\n").unwrap();
+        assert_eq!(s.data.retention_days, 7, "the flag wins over the file");
+        assert_eq!(s.data.purge_interval, Some(Duration::from_secs(300)));
     }
 
     #[test]
@@ -1104,6 +1213,10 @@ mod tests {
             ("sockets_per_address = 0", "sockets_per_address"),
             ("concurrent_sign_ins = 0", "concurrent_sign_ins"),
             ("metrics_token = \"short\"", "metrics_token"),
+            ("retention_days = 0", "retention_days"),
+            ("retention_days = -3", "retention_days"),
+            ("retention_days = 3651", "retention_days"),
+            ("purge_interval_minutes = 99999", "purge_interval_minutes"),
         ] {
             let err = serve(ServeArgs::default(), text).unwrap_err();
             assert_eq!(err.key, key, "{text}: {err}");

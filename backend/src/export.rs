@@ -129,6 +129,32 @@ pub async fn session_header(
             });
         }
     }
+    // Every facilitator account, the session's owner first: their names are replaced in
+    // texts ("ms-lee said" -> "Facilitator said"), and their turns are labelled by account.
+    let mut facilitators = store.facilitators().await?;
+    facilitators.sort_by_key(|f| (Some(f.id) != session.facilitator_id, f.id));
+    for (i, f) in facilitators.iter().enumerate() {
+        participants.push(tx::Participant {
+            id: f.id,
+            kind: tx::SpeakerKind::Facilitator,
+            nickname: f.name.clone(),
+            avatar: None,
+            group_id: None,
+            joined_at_ms: i as i64,
+        });
+    }
+    let consents = store
+        .consents(session_id)
+        .await?
+        .into_iter()
+        .map(|c| tx::Consent {
+            kind: c.kind.to_string(),
+            given_on: c.given_on,
+            note: c.note,
+            recorded_by: c.recorded_by,
+            recorded_at_ms: c.created_at,
+        })
+        .collect();
     Ok(tx::SessionExport {
         session_id,
         activity: session.activity_id.clone(),
@@ -146,7 +172,17 @@ pub async fn session_header(
             })
             .collect(),
         participants,
+        consents,
     })
+}
+
+/// Writes the session's consent records as CSV (see `peerlearn_transcripts::csv::write_consent_csv`).
+pub fn write_consent_csv<W: Write>(
+    header: &tx::SessionExport,
+    options: &tx::ExportOptions,
+    out: W,
+) -> Result<usize, ExportError> {
+    Ok(tx::csv::write_consent_csv(header, options, out)?)
 }
 
 /// Writes one transcript export of a session; `progress` is called with the number of
@@ -165,6 +201,18 @@ pub async fn write_session<W: Write>(
         tx::Extras { codebook, codings }
     } else {
         tx::Extras::default()
+    };
+    // A fresh random salt per export unless the caller chose one: derived GUIDs then cannot
+    // be recomputed from session and participant ids (see `ExportOptions::guid_salt`).
+    let salted;
+    let options = if options.guid_salt.is_empty() && format == tx::ExportFormat::Qdpx {
+        salted = tx::ExportOptions {
+            guid_salt: crate::auth::new_token(),
+            ..options.clone()
+        };
+        &salted
+    } else {
+        options
     };
     let mut exporter = tx::Exporter::new(format, header, &extras, options, out)?;
     for_each_utterance(store, header, options, |u| exporter.push(u), progress).await?;
@@ -422,9 +470,10 @@ pub(crate) async fn for_each_utterance(
                     Moderation::Hidden => tx::Moderation::Hidden,
                     Moderation::Flagged => tx::Moderation::Flagged,
                 };
-                // Only children are participants of the export; agent turns are labelled with
-                // the session's agent name, facilitator and system turns by their kind.
-                if m.sender_kind != SenderKind::Child {
+                // Children and facilitators are participants of the export (by their ids);
+                // agent turns are labelled with the session's agent name, system turns by
+                // their kind.
+                if !matches!(m.sender_kind, SenderKind::Child | SenderKind::Facilitator) {
                     u.sender_id = None;
                 }
                 if m.sender_kind == SenderKind::Agent {

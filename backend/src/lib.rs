@@ -19,6 +19,7 @@ pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod protocol;
+pub mod purge;
 pub mod room;
 pub mod safety;
 pub mod server;

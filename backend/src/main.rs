@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 
 use peerlearn::activity::Catalog;
 use peerlearn::config::{
-    ConfigError, ConfigFileArg, DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings,
-    DEFAULT_PROMPTS_DIR,
+    ConfigError, ConfigFileArg, DatabaseArgs, DatabaseSettings, FileConfig, RetentionArgs,
+    ServeArgs, Settings, DEFAULT_PROMPTS_DIR,
 };
 use peerlearn::join_code;
 use peerlearn::store::{self, AgentRole, NewGroup, NewSession, Store};
@@ -42,6 +42,9 @@ enum Command {
     Facilitator(FacilitatorCommand),
     /// Export a session's transcripts for analysis (pseudonymised).
     Export(ExportArgs),
+    /// Delete every session whose retention period is over (the server also does this on a
+    /// timer, see --purge-interval-minutes).
+    Purge(PurgeArgs),
     /// Manage a session's codebook for thematic analysis.
     #[command(subcommand)]
     Codebook(peerlearn::analyze::CodebookCommand),
@@ -59,6 +62,51 @@ enum Command {
 enum SessionCommand {
     /// Create a session and print its groups' join codes.
     Create(SessionCreateArgs),
+    /// Delete a session and all its data now (messages, children, codings, consent records).
+    /// Asks on a terminal; `--yes` for scripts.
+    Delete(SessionDeleteArgs),
+    /// Record the consent a session's data is collected under.
+    Consent(SessionConsentArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PurgeArgs {
+    /// Print what would be deleted, delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct SessionDeleteArgs {
+    /// The session to delete.
+    id: i64,
+    /// Do not ask (needed when standard input is not a terminal).
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct SessionConsentArgs {
+    /// The session the consent is for.
+    id: i64,
+    /// Whose consent: school, parents, child-assent or other.
+    #[arg(long)]
+    kind: String,
+    /// The day it was given, YYYY-MM-DD.
+    #[arg(long)]
+    date: String,
+    /// What was consented to, or where the signed forms are (required for `other`).
+    #[arg(long, default_value = "")]
+    note: String,
+    /// The facilitator recording it (their name), if any.
+    #[arg(long)]
+    facilitator: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +154,8 @@ struct SessionCreateArgs {
     #[arg(long)]
     no_start: bool,
     #[command(flatten)]
+    retention: RetentionArgs,
+    #[command(flatten)]
     database: DatabaseArgs,
 }
 
@@ -135,6 +185,9 @@ struct ExportArgs {
     /// files read by R or pandas, never opened in a spreadsheet.
     #[arg(long)]
     no_formula_guard: bool,
+    /// Keep the coders' names in a .qdpx (by default they are Coder 1, Coder 2, ...).
+    #[arg(long)]
+    keep_coder_names: bool,
     /// Where to write; `-` for standard output. [default: session-ID.FORMAT]
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -210,6 +263,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&args, &file).await,
         Command::Session(SessionCommand::Create(args)) => create_session(args, &file).await,
+        Command::Session(SessionCommand::Delete(args)) => delete_session(args, &file).await,
+        Command::Session(SessionCommand::Consent(args)) => add_consent(args, &file).await,
+        Command::Purge(args) => purge(args, &file).await,
         Command::Facilitator(FacilitatorCommand::Add { name, database }) => {
             add_facilitator(&name, &database, &file).await
         }
@@ -285,6 +341,7 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
     if name.is_empty() || name.chars().count() > 24 {
         return Err(UsageError("--agent-name must be 1 to 24 characters".into()).into());
     }
+    let retention_days = args.retention.resolve(file)?;
     let settings = DatabaseSettings::resolve(&args.database, file)?;
     let store = Store::connect(&settings).await?;
     let facilitator_id = match &args.facilitator {
@@ -315,15 +372,22 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
         phase_minutes: None,
         safety_level: args.safety_level.as_str().into(),
     };
-    let (mut session, groups) = store.create_session(&new).await?;
+    let (mut session, groups) = store
+        .create_session_with_retention(&new, retention_days)
+        .await?;
     if !args.no_start {
         session = store
             .set_session_status(session.id, store::SessionStatus::Running, store::now_ms())
             .await?;
     }
     println!(
-        "session {} created ({}): activity {}, agent {} as {}",
-        session.id, session.status, session.activity_id, session.agent_name, args.agent_role
+        "session {} created ({}): activity {}, agent {} as {}, data kept {} days after it ends",
+        session.id,
+        session.status,
+        session.activity_id,
+        session.agent_name,
+        args.agent_role,
+        session.retention_days
     );
     for g in &groups {
         println!(
@@ -374,6 +438,166 @@ async fn add_facilitator(
     }
 }
 
+/// "2026-11-26" from milliseconds since the epoch.
+fn day_of(ms: i64) -> String {
+    peerlearn_transcripts::iso8601(ms)[..10].to_string()
+}
+
+async fn purge(args: PurgeArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let settings = DatabaseSettings::resolve(&args.database, file)?;
+    let store = Store::connect(&settings).await?;
+    let now = store::now_ms();
+    if args.dry_run {
+        let expired = store.expired_sessions(now).await?;
+        for e in &expired {
+            let rows = store.session_rows(e.session_id).await?;
+            println!(
+                "would delete session {} (kept {} days from {}, expired {}): {}",
+                e.session_id,
+                e.retention_days,
+                day_of(e.counted_from),
+                day_of(e.expired_at),
+                rows.detail()
+            );
+        }
+        println!(
+            "{} session{} past {} retention period; nothing was deleted (--dry-run)",
+            expired.len(),
+            if expired.len() == 1 { " is" } else { "s are" },
+            if expired.len() == 1 { "its" } else { "their" }
+        );
+    } else {
+        let done = store.purge_expired(now).await?;
+        for (e, rows) in &done {
+            println!(
+                "deleted session {} (kept {} days from {}, expired {}): {}",
+                e.session_id,
+                e.retention_days,
+                day_of(e.counted_from),
+                day_of(e.expired_at),
+                rows.detail()
+            );
+        }
+        println!(
+            "purged {} session{}",
+            done.len(),
+            if done.len() == 1 { "" } else { "s" }
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn delete_session(args: SessionDeleteArgs, file: &FileConfig) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let settings = DatabaseSettings::resolve(&args.database, file)?;
+    let store = Store::connect(&settings).await?;
+    let session = match store.session(args.id).await {
+        Ok(s) => s,
+        Err(store::StoreError::NotFound(_)) => {
+            return Err(UsageError(format!("session {} not found", args.id)).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if matches!(
+        session.status,
+        store::SessionStatus::Running | store::SessionStatus::Paused
+    ) {
+        return Err(UsageError(format!(
+            "session {} is {}; end it on the dashboard first, so no child is still writing",
+            session.id, session.status
+        ))
+        .into());
+    }
+    let rows = store.session_rows(session.id).await?;
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UsageError(format!(
+                "refusing to delete session {} without confirmation: standard input is not a \
+                 terminal; pass --yes",
+                session.id
+            ))
+            .into());
+        }
+        eprint!(
+            "Delete session {} ({}) and all its data ({})? This cannot be undone. [y/N] ",
+            session.id,
+            session.activity_id,
+            rows.detail()
+        );
+        std::io::stderr().flush().ok();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+            store.close().await;
+            anyhow::bail!("nothing was deleted");
+        }
+    }
+    let deleted = match store
+        .delete_session(
+            session.id,
+            store::Deleter::CommandLine,
+            "reason=request",
+            store::now_ms(),
+        )
+        .await
+    {
+        Ok(d) => d,
+        Err(store::StoreError::NotFound(_)) => {
+            return Err(UsageError(format!("session {} not found", args.id)).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!("deleted session {}: {}", session.id, deleted.detail());
+    store.close().await;
+    Ok(())
+}
+
+async fn add_consent(args: SessionConsentArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let consent = store::check_consent(&args.kind, &args.date, &args.note, store::now_ms())
+        .map_err(UsageError)?;
+    let settings = DatabaseSettings::resolve(&args.database, file)?;
+    let store = Store::connect(&settings).await?;
+    let recorded_by = match &args.facilitator {
+        Some(name) => match store.facilitator_by_name(name).await {
+            Ok(f) => Some(f.id),
+            Err(store::StoreError::NotFound(_)) => {
+                return Err(UsageError(format!("no facilitator is called {name:?}")).into())
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let record = match store
+        .add_consent(args.id, &consent, recorded_by, store::now_ms())
+        .await
+    {
+        Ok(r) => r,
+        Err(store::StoreError::NotFound(_)) => {
+            return Err(UsageError(format!("session {} not found", args.id)).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    store
+        .audit(
+            recorded_by,
+            "add_consent",
+            &format!("session {}", args.id),
+            &format!(
+                "consent={} kind={} given_on={} via=command line",
+                record.id, record.kind, record.given_on
+            ),
+            store::now_ms(),
+        )
+        .await?;
+    println!(
+        "consent {} recorded for session {}: {} on {}",
+        record.id, args.id, record.kind, record.given_on
+    );
+    store.close().await;
+    Ok(())
+}
+
 async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     let settings = DatabaseSettings::resolve(&args.database, file)?;
@@ -389,6 +613,7 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
         groups: args.group.map(|g| vec![g]),
         csv_bom: args.bom,
         csv_formula_guard: !args.no_formula_guard,
+        pseudonymise_coders: !args.keep_coder_names,
         ..Default::default()
     };
     let mut total = 0;
@@ -407,7 +632,53 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| format!("session-{}.{}", args.session, args.format.extension()).into());
-    let summary = if out.as_os_str() == "-" {
+    let to_stdout = out.as_os_str() == "-";
+    // The consent records go beside a CSV, JSON Lines or text transcript (a .qdpx holds them).
+    let consent_out = (!to_stdout
+        && matches!(
+            args.format,
+            peerlearn::export::Format::Transcript(
+                peerlearn_transcripts::ExportFormat::Csv
+                    | peerlearn_transcripts::ExportFormat::Jsonl
+                    | peerlearn_transcripts::ExportFormat::Txt
+            )
+        ))
+    .then(|| consent_path(&out));
+    let detail =
+        |utterances: &str| {
+            format!(
+            "format={} group={} pseudonyms={:?} include_hidden={} coder_names={} utterances={}{}",
+            args.format.extension(),
+            args.group
+                .map_or_else(|| "all".to_string(), |g| g.to_string()),
+            args.pseudonyms,
+            args.include_hidden,
+            if args.keep_coder_names { "kept" } else { "pseudonymised" },
+            utterances,
+            consent_out
+                .as_ref()
+                .map_or_else(String::new, |p| format!(" consent_file={}", p.display()))
+        )
+        };
+    // The audit entry is written before anything leaves: if it cannot be written, nothing
+    // is exported (a file is kept as `.partial` until then, and removed on failure).
+    let audit = |detail: String| {
+        let store = store.clone();
+        async move {
+            store
+                .audit(
+                    None,
+                    "export",
+                    &format!("session {}", args.session),
+                    &detail,
+                    store::now_ms(),
+                )
+                .await
+                .context("cannot write the audit log entry for this export; nothing was exported")
+        }
+    };
+    let summary = if to_stdout {
+        audit(detail("streamed")).await?;
         let stdout = std::io::stdout().lock();
         peerlearn::export::write_file(
             &store,
@@ -433,6 +704,19 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
             progress,
         )
         .await;
+        let result = match (result, &consent_out) {
+            (Ok(summary), Some(path)) => write_consent_file(&header, &options, path)
+                .map(|_| summary)
+                .map_err(|e| e.context(format!("cannot write {}", path.display()))),
+            (Ok(summary), None) => Ok(summary),
+            (Err(e), _) => Err(export_error(e)),
+        };
+        let result = match result {
+            Ok(summary) => audit(detail(&summary.utterances.to_string()))
+                .await
+                .map(|_| summary),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(summary) => {
                 std::fs::rename(&partial, &out)
@@ -441,47 +725,56 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&partial);
-                return Err(export_error(e));
+                if let Some(path) = &consent_out {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
             }
         }
     };
     if show_progress {
         eprintln!();
     }
-    let detail = format!(
-        "format={} group={} pseudonyms={:?} include_hidden={} utterances={}",
-        args.format.extension(),
-        args.group
-            .map_or_else(|| "all".to_string(), |g| g.to_string()),
-        args.pseudonyms,
-        args.include_hidden,
-        summary.utterances
-    );
-    store
-        .audit(
-            None,
-            "export",
-            &format!("session {}", args.session),
-            &detail,
-            store::now_ms(),
-        )
-        .await?;
-    if out.as_os_str() != "-" && args.format == peerlearn::export::Format::Qdc {
+    if !to_stdout && args.format == peerlearn::export::Format::Qdc {
         eprintln!(
             "exported the codebook of session {} to {}",
             args.session,
             out.display()
         );
-    } else if out.as_os_str() != "-" {
+    } else if !to_stdout {
         eprintln!(
-            "exported {} messages of session {} to {}",
+            "exported {} messages of session {} to {}{}",
             summary.utterances,
             args.session,
-            out.display()
+            out.display(),
+            consent_out.as_ref().map_or_else(String::new, |p| format!(
+                " (consent records: {})",
+                p.display()
+            ))
         );
     }
     std::io::stderr().flush().ok();
     store.close().await;
+    Ok(())
+}
+
+/// `out/session-1.csv` -> `out/session-1-consent.csv`.
+fn consent_path(out: &std::path::Path) -> std::path::PathBuf {
+    let stem = out
+        .file_stem()
+        .map_or_else(|| "export".into(), |s| s.to_string_lossy().into_owned());
+    out.with_file_name(format!("{stem}-consent.csv"))
+}
+
+fn write_consent_file(
+    header: &peerlearn_transcripts::SessionExport,
+    options: &peerlearn_transcripts::ExportOptions,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    peerlearn::export::write_consent_csv(header, options, &mut file)?;
+    file.flush()?;
     Ok(())
 }
 

@@ -164,6 +164,7 @@ pub async fn start_with(
         rooms,
         engine,
         started: Instant::now(),
+        data: settings.data.clone(),
         public_url: settings.public_url.clone(),
         model_name,
         login_throttle: Default::default(),
@@ -179,6 +180,9 @@ pub async fn start_with(
         addr: settings.listen,
         cause,
     })?;
+    if let Some(every) = settings.data.purge_interval {
+        crate::purge::spawn(context.store.clone(), every);
+    }
     let app = http::router(context.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let limits = settings.limits.clone();

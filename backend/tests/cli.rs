@@ -327,3 +327,50 @@ fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn session_create_takes_a_retention_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |extra: &[&str]| {
+        peerlearn(dir.path())
+            .args(["session", "create", "--activity", "playground"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = create(&[]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("data kept 180 days after it ends"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = create(&["--retention-days", "30"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("data kept 30 days"));
+    std::fs::write(dir.path().join("peerlearn.toml"), "retention_days = 45\n").unwrap();
+    let out = create(&[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("data kept 45 days"));
+    for bad in ["0", "-5", "3651"] {
+        let out = create(&["--retention-days", bad]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains(&format!("`retention_days` is {bad}")) && err.contains("from 1 to 3650"),
+            "{bad}: {err}"
+        );
+    }
+    let out = peerlearn(dir.path())
+        .args(["session", "create", "--activity", "playground"])
+        .env("PEERLEARN_RETENTION_DAYS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = create(&["--retention-days", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = peerlearn(dir.path())
+        .args(["serve", "--purge-interval-minutes", "99999"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("purge_interval_minutes"));
+}

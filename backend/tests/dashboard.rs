@@ -1083,3 +1083,318 @@ async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
     );
     assert_eq!(srv.store().codebook(session).await.unwrap().len(), 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Children's data: retention, consent, deletion, and the audit of reads and failed sign-ins
+
+#[tokio::test]
+async fn childrens_data_retention_consent_deletion_and_audit() {
+    let srv = TestServer::start().await;
+    add_facilitator(&srv, "ms-lee").await;
+    add_facilitator(&srv, "mr-ode").await;
+
+    // Failed sign-ins are audited with the client's address, never with the typed name.
+    assert_eq!(
+        login_attempt(&srv, "ms-lee", "not the password")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_attempt(&srv, "nobody-x", "whatever it is")
+            .await
+            .status(),
+        401
+    );
+    let failed: Vec<_> = srv
+        .store()
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "sign_in_failed")
+        .collect();
+    assert_eq!(failed.len(), 2);
+    let lee_id = srv.store().facilitator_by_name("ms-lee").await.unwrap().id;
+    assert_eq!(failed[0].facilitator_id, Some(lee_id));
+    assert_eq!(failed[0].detail, "address=127.0.0.1 account=known");
+    assert_eq!(failed[1].facilitator_id, None);
+    assert_eq!(failed[1].detail, "address=127.0.0.1 account=unknown");
+
+    let fac = sign_in(&srv, "ms-lee").await;
+    let other = sign_in(&srv, "mr-ode").await;
+
+    // The form offers the configured retention period and refuses a bad one.
+    let html = get(&srv, "/facilitator", Some(&fac.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"name="retention_days" type="number" min="1" max="3650" value="180""#),
+        "{html}"
+    );
+    for bad in ["0", "-3", "many"] {
+        let resp = post_form(
+            &srv,
+            "/facilitator/sessions",
+            Some(&fac.cookie),
+            &[
+                ("csrf", &fac.csrf),
+                ("activity", "playground"),
+                ("groups", "1"),
+                ("agent_name", "Blue"),
+                ("language", "en"),
+                ("retention_days", bad),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), 400, "{bad}");
+        assert!(resp.text().await.unwrap().contains("1 to 3650 days"));
+    }
+    let kept = create_session(
+        &srv,
+        &fac,
+        &[
+            ("activity", "playground"),
+            ("groups", "1"),
+            ("retention_days", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(srv.store().session(kept).await.unwrap().retention_days, 30);
+    let session = create_session(&srv, &fac, &[("activity", "playground"), ("groups", "1")]).await;
+    assert_eq!(
+        srv.store().session(session).await.unwrap().retention_days,
+        180
+    );
+    let (group, code) = groups(&srv, session).await[0].clone();
+    assert_eq!(join_child(&srv, &code, "Mia").await.status(), 200);
+
+    let page = |cookie: String| {
+        let srv = &srv;
+        async move {
+            get(
+                srv,
+                &format!("/facilitator/sessions/{session}"),
+                Some(&cookie),
+            )
+            .await
+            .text()
+            .await
+            .unwrap()
+        }
+    };
+    let html = page(fac.cookie.clone()).await;
+    assert!(
+        html.contains("kept until 180 days after the session ends"),
+        "{html}"
+    );
+    assert!(html.contains("No consent recorded yet."));
+    assert!(html.contains(&format!("href=\"/facilitator/sessions/{session}/delete\"")));
+
+    // Consent: checked, shown, audited, downloadable.
+    let consent = |cookie: &str, csrf: &str, kind: &str, date: &str, note: &str| {
+        let (srv, cookie, csrf) = (&srv, cookie.to_string(), csrf.to_string());
+        let (kind, date, note) = (kind.to_string(), date.to_string(), note.to_string());
+        async move {
+            post_form(
+                srv,
+                &format!("/facilitator/sessions/{session}/consents"),
+                Some(&cookie),
+                &[
+                    ("csrf", &csrf),
+                    ("kind", &kind),
+                    ("given_on", &date),
+                    ("note", &note),
+                ],
+            )
+            .await
+        }
+    };
+    let resp = consent(
+        &fac.cookie,
+        &fac.csrf,
+        "parents",
+        "2026-02-30",
+        "forms in office",
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("is not a day") && html.contains("value=\"forms in office\""));
+    let resp = consent(&fac.cookie, &fac.csrf, "uncle", "2026-11-20", "").await;
+    assert!(resp.text().await.unwrap().contains("unknown consent kind"));
+    assert_eq!(
+        consent(&fac.cookie, "forged", "parents", "2026-11-20", "")
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        consent(&other.cookie, &other.csrf, "parents", "2026-11-20", "")
+            .await
+            .status(),
+        404,
+        "not their session"
+    );
+    let resp = consent(
+        &fac.cookie,
+        &fac.csrf,
+        "parents",
+        "2026-11-20",
+        "forms in office",
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let html = page(fac.cookie.clone()).await;
+    assert!(
+        html.contains("<td>parents</td><td>2026-11-20</td><td>forms in office</td><td>ms-lee</td>"),
+        "{html}"
+    );
+    let csv = get(
+        &srv,
+        &format!("/facilitator/sessions/{session}/export?format=consent"),
+        Some(&fac.cookie),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        csv.contains("parents,2026-11-20,forms in office,Facilitator,") && !csv.contains("ms-lee"),
+        "{csv}"
+    );
+
+    // Reading messages and editing the codebook are audited.
+    let snapshot = get(
+        &srv,
+        &format!("/api/facilitator/sessions/{session}/snapshot"),
+        Some(&fac.cookie),
+    )
+    .await;
+    assert_eq!(snapshot.status(), 200);
+    let transcript = get(
+        &srv,
+        &format!("/api/facilitator/groups/{group}/transcript"),
+        Some(&fac.cookie),
+    )
+    .await;
+    assert_eq!(transcript.status(), 200);
+    let code: Value = json_request(
+        &srv,
+        reqwest::Method::POST,
+        &format!("/api/facilitator/sessions/{session}/codes"),
+        &fac,
+        r#"{"name":"ramp"}"#,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let resp = json_request(
+        &srv,
+        reqwest::Method::POST,
+        &format!("/api/facilitator/sessions/{session}/codes/{}", code["id"]),
+        &fac,
+        r#"{"name":"ramps"}"#,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let audit = srv.store().audit_log().await.unwrap();
+    let has = |action: &str, target: &str, detail: &str| {
+        audit.iter().any(|a| {
+            a.action == action
+                && a.target == target
+                && a.detail.contains(detail)
+                && a.facilitator_id == Some(lee_id)
+        })
+    };
+    let (s, g) = (format!("session {session}"), format!("group {group}"));
+    assert!(
+        has("add_consent", &s, "kind=parents given_on=2026-11-20"),
+        "{audit:?}"
+    );
+    assert!(has("export", &s, "format=consent"), "{audit:?}");
+    assert!(has("read_snapshot", &s, "groups=1"), "{audit:?}");
+    assert!(has("read_transcript", &g, ""), "{audit:?}");
+    assert!(has("add_code", &s, "name=ramp"), "{audit:?}");
+    assert!(has("update_code", &s, "name=ramps was=ramp"), "{audit:?}");
+    assert!(has("create_session", &s, "retention_days=180"), "{audit:?}");
+
+    // Deleting: a confirmation page, then a CSRF-checked form; only one's own sessions.
+    let html = get(
+        &srv,
+        &format!("/facilitator/sessions/{session}/delete"),
+        Some(&fac.cookie),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("<strong id=\"delete-children\">1</strong>")
+            && html.contains("<strong id=\"delete-consents\">1</strong>")
+            && html.contains("it is ended first"),
+        "{html}"
+    );
+    let delete = |cookie: &str, csrf: &str| {
+        let (srv, cookie, csrf) = (&srv, cookie.to_string(), csrf.to_string());
+        async move {
+            post_form(
+                srv,
+                &format!("/facilitator/sessions/{session}/delete"),
+                Some(&cookie),
+                &[("csrf", &csrf)],
+            )
+            .await
+        }
+    };
+    assert_eq!(delete(&fac.cookie, "forged").await.status(), 403);
+    assert_eq!(delete(&other.cookie, &other.csrf).await.status(), 404);
+    assert_eq!(
+        get(
+            &srv,
+            &format!("/facilitator/sessions/{session}/delete"),
+            Some(&other.cookie)
+        )
+        .await
+        .status(),
+        404
+    );
+    assert!(srv.store().session(session).await.is_ok());
+    let resp = delete(&fac.cookie, &fac.csrf).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[header::LOCATION], "/facilitator");
+    assert!(srv.store().session(session).await.is_err());
+    assert!(srv.store().participants(group).await.unwrap().is_empty());
+    assert!(
+        srv.store().session(kept).await.is_ok(),
+        "the other session stays"
+    );
+    assert_eq!(
+        get(
+            &srv,
+            &format!("/facilitator/sessions/{session}"),
+            Some(&fac.cookie)
+        )
+        .await
+        .status(),
+        404
+    );
+    let entry = srv.store().audit_log().await.unwrap().pop().unwrap();
+    assert_eq!(
+        (entry.action.as_str(), entry.facilitator_id),
+        ("delete_session", Some(lee_id))
+    );
+    assert!(
+        entry
+            .detail
+            .starts_with("by=ms-lee reason=request via=dashboard")
+            && entry.detail.contains("participants=1")
+            && entry.detail.contains("consents=1")
+            && entry.detail.contains("codes=1"),
+        "{}",
+        entry.detail
+    );
+}

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
-    AddFacilitatorError, AgentEvent, AgentRole, CodeFields, CodingError, JoinError, Moderation,
-    NewCoding, NewGroup, NewMessage, NewSession, SenderKind, SessionStatus, Store, StoreError,
+    AddFacilitatorError, AgentEvent, AgentRole, CodeFields, CodingError, ConsentKind, Deleter,
+    JoinError, Moderation, NewCoding, NewConsent, NewGroup, NewMessage, NewSession, SenderKind,
+    SessionRows, SessionStatus, Store, StoreError,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -39,6 +40,10 @@ conformance!(
     codebook_edits,
     codings_are_unique_per_coder_code_and_utterance,
     codebook_import_is_all_or_nothing,
+    purge_deletes_only_expired_sessions,
+    delete_session_is_complete_and_audited,
+    consent_records_round_trip,
+    the_purge_timer_deletes_in_the_background,
 );
 
 async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
@@ -734,4 +739,473 @@ async fn codebook_import_is_all_or_nothing(store: Store) {
         store.import_codebook_file(999_999, qdc.as_bytes(), 6).await,
         Err(CodingError::Store(StoreError::NotFound("session")))
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children's data: retention, deletion, consent
+
+const DAY: i64 = 86_400_000;
+
+/// A session of two groups created at `created_at` and kept `days`, each group with two
+/// children, three messages (at `said_at`), an agent event, a directive, a flag and a coding;
+/// the session with a code and a consent record. Returns the session id and its group ids.
+async fn filled_session(
+    store: &Store,
+    tag: &str,
+    days: u32,
+    created_at: i64,
+    said_at: i64,
+) -> (i64, Vec<i64>) {
+    let (session, groups) = store
+        .create_session_with_retention(
+            &NewSession {
+                facilitator_id: None,
+                activity_id: "playground".into(),
+                language: "en".into(),
+                agent_name: "Blue".into(),
+                groups: (0..2)
+                    .map(|i| NewGroup {
+                        name: format!("Group {}", i + 1),
+                        agent_role: AgentRole::Moderator,
+                    })
+                    .collect(),
+                created_at,
+                phase_minutes: None,
+                safety_level: "standard".into(),
+            },
+            days,
+        )
+        .await
+        .unwrap();
+    assert_eq!(session.retention_days, i64::from(days));
+    let code = store
+        .create_code(
+            session.id,
+            &CodeFields {
+                name: format!("idea {tag}"),
+                description: None,
+                color: None,
+                parent_id: None,
+                codable: true,
+            },
+            created_at,
+        )
+        .await
+        .unwrap();
+    for g in &groups {
+        for child in ["Mia", "Leo"] {
+            store
+                .add_participant(
+                    g.id,
+                    child,
+                    "🦊",
+                    &format!("{tag}-{}-{child}", g.id),
+                    said_at,
+                )
+                .await
+                .unwrap();
+        }
+        for n in 0..3 {
+            let mut m = child_message(g.id, &format!("{tag}-{n}"), "a ramp for the slide");
+            m.created_at = said_at + n;
+            store.append_message(&m).await.unwrap();
+        }
+        store
+            .record_agent_event(&AgentEvent {
+                group_id: g.id,
+                created_at: said_at,
+                trigger: "silence".into(),
+                decision: "speak:question".into(),
+                reason: "nobody wrote".into(),
+                message_seq: Some(2),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        store
+            .add_directive(g.id, "vote", None, Some(2), said_at)
+            .await
+            .unwrap();
+        store
+            .raise_flag(g.id, Some(1), "directive_ignored", "", said_at)
+            .await
+            .unwrap();
+        store
+            .add_coding(&NewCoding {
+                code_id: code.id,
+                group_id: g.id,
+                seq: 1,
+                coder: "ana".into(),
+                facilitator_id: None,
+                created_at: said_at,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .add_consent(
+            session.id,
+            &NewConsent {
+                kind: ConsentKind::Parents,
+                given_on: "2026-01-10".into(),
+                note: "forms in the school office".into(),
+            },
+            None,
+            created_at,
+        )
+        .await
+        .unwrap();
+    (session.id, groups.iter().map(|g| g.id).collect())
+}
+
+/// The rows of a two-group [`filled_session`].
+fn filled_rows() -> SessionRows {
+    SessionRows {
+        messages: 6,
+        participants: 4,
+        agent_events: 2,
+        directives: 2,
+        flags: 2,
+        codings: 2,
+        codes: 1,
+        consents: 1,
+        groups: 2,
+        sessions: 1,
+    }
+}
+
+/// Everything a session holds, read through the store's public reads.
+async fn contents(store: &Store, session_id: i64, groups: &[i64]) -> String {
+    let mut out = format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n",
+        store.session(session_id).await.ok(),
+        store.groups_of_session(session_id).await.unwrap(),
+        store.codebook(session_id).await.unwrap(),
+        store.consents(session_id).await.unwrap(),
+    );
+    out.push_str(&format!("{:?}\n", store.codings(session_id).await.unwrap()));
+    for &g in groups {
+        out.push_str(&format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n",
+            store.participants(g).await.unwrap(),
+            store.messages_after(g, 0, 100).await.unwrap(),
+            store.agent_events(g).await.unwrap(),
+            store.directives(g).await.unwrap(),
+            store.flags(g).await.unwrap(),
+        ));
+    }
+    out
+}
+
+async fn assert_gone(store: &Store, session_id: i64, groups: &[i64]) {
+    assert!(matches!(
+        store.session(session_id).await,
+        Err(StoreError::NotFound("session"))
+    ));
+    assert!(store
+        .groups_of_session(session_id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.codebook(session_id).await.unwrap().is_empty());
+    assert!(store.codings(session_id).await.unwrap().is_empty());
+    assert!(store.consents(session_id).await.unwrap().is_empty());
+    for &g in groups {
+        assert!(matches!(store.group(g).await, Err(StoreError::NotFound(_))));
+        assert!(store.participants(g).await.unwrap().is_empty());
+        assert!(store.messages_after(g, 0, 100).await.unwrap().is_empty());
+        assert!(store.agent_events(g).await.unwrap().is_empty());
+        assert!(store.directives(g).await.unwrap().is_empty());
+        assert!(store.flags(g).await.unwrap().is_empty());
+    }
+}
+
+async fn purge_deletes_only_expired_sessions(store: Store) {
+    let now = peerlearn::store::now_ms();
+    let created = now - 100 * DAY;
+    // Ended 40 days ago, kept 30: due.
+    let (old, old_groups) = filled_session(&store, "old", 30, created, created + DAY).await;
+    store
+        .set_session_status(old, SessionStatus::Ended, now - 40 * DAY)
+        .await
+        .unwrap();
+    // Ended 10 days ago, kept 30: stays.
+    let (recent, recent_groups) =
+        filled_session(&store, "recent", 30, created, created + DAY).await;
+    store
+        .set_session_status(recent, SessionStatus::Ended, now - 10 * DAY)
+        .await
+        .unwrap();
+    // Ended 40 days ago but kept a year: stays.
+    let (long, long_groups) = filled_session(&store, "long", 365, created, created + DAY).await;
+    store
+        .set_session_status(long, SessionStatus::Ended, now - 40 * DAY)
+        .await
+        .unwrap();
+    // Never ended, last message 5 days ago: counts from the message, stays.
+    let (active, active_groups) =
+        filled_session(&store, "active", 30, created, now - 5 * DAY).await;
+    // Never ended, nobody wrote, created 100 days ago: counts from the creation, due.
+    let (idle, _) = new_session(&store, 1).await;
+    let idle_created = store.session(idle).await.unwrap().created_at;
+    assert_eq!(idle_created, 1_000, "new_session creates at 1970 + 1 s");
+
+    let expected = filled_rows();
+    assert_eq!(store.session_rows(old).await.unwrap(), expected);
+    let kept = [
+        (recent, recent_groups.clone()),
+        (long, long_groups.clone()),
+        (active, active_groups.clone()),
+    ];
+    let mut before = Vec::new();
+    for (id, groups) in &kept {
+        assert_eq!(store.session_rows(*id).await.unwrap(), expected);
+        before.push(contents(&store, *id, groups).await);
+    }
+
+    let due: Vec<i64> = store
+        .expired_sessions(now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.session_id)
+        .collect();
+    assert_eq!(due, vec![old, idle]);
+    let expired = &store.expired_sessions(now).await.unwrap()[0];
+    assert_eq!(expired.counted_from, now - 40 * DAY);
+    assert_eq!(expired.expired_at, now - 10 * DAY);
+
+    let done = store.purge_expired(now).await.unwrap();
+    assert_eq!(done.len(), 2);
+    assert_eq!(done[0].0.session_id, old);
+    assert_eq!(done[0].1, expected);
+    assert_eq!(done[1].1.sessions, 1);
+    assert_eq!(done[1].1.groups, 1);
+    assert_gone(&store, old, &old_groups).await;
+    assert!(matches!(
+        store.session(idle).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // The children's credential hashes went with them.
+    assert!(store
+        .participant_by_credential(&format!("old-{}-Mia", old_groups[0]))
+        .await
+        .is_err());
+    // The other sessions are untouched, row for row.
+    for ((id, groups), before) in kept.iter().zip(&before) {
+        assert_eq!(store.session_rows(*id).await.unwrap(), expected);
+        assert_eq!(&contents(&store, *id, groups).await, before);
+    }
+
+    // The audit log keeps that it happened: by whom, when, how many rows of each kind.
+    let audit: Vec<_> = store
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "purge")
+        .collect();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0].target, format!("session {old}"));
+    assert_eq!(audit[0].facilitator_id, None);
+    assert_eq!(audit[0].created_at, now);
+    for part in [
+        "by=purge",
+        "reason=retention",
+        "retention_days=30",
+        &expected.detail(),
+    ] {
+        assert!(
+            audit[0].detail.contains(part),
+            "{part}: {}",
+            audit[0].detail
+        );
+    }
+    // Nothing is due twice.
+    assert!(store.purge_expired(now).await.unwrap().is_empty());
+    // A year on, everything is due.
+    assert_eq!(
+        store.expired_sessions(now + 400 * DAY).await.unwrap().len(),
+        3
+    );
+}
+
+async fn delete_session_is_complete_and_audited(store: Store) {
+    let now = peerlearn::store::now_ms();
+    let lee = store
+        .add_facilitator("ms-lee", "hash", 1_000)
+        .await
+        .unwrap();
+    let (doomed, doomed_groups) = filled_session(&store, "doomed", 180, now, now).await;
+    let (other, other_groups) = filled_session(&store, "other", 180, now, now).await;
+    let before = contents(&store, other, &other_groups).await;
+    store
+        .add_login("login-hash", lee.id, "csrf", now, now + DAY)
+        .await
+        .unwrap();
+
+    let rows = store
+        .delete_session(
+            doomed,
+            Deleter::Facilitator {
+                id: lee.id,
+                name: "ms-lee",
+            },
+            "reason=request",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows, filled_rows());
+    assert_gone(&store, doomed, &doomed_groups).await;
+    assert_eq!(contents(&store, other, &other_groups).await, before);
+    // Facilitators and their sign-ins are not children's data.
+    assert_eq!(store.facilitator(lee.id).await.unwrap().name, "ms-lee");
+    assert!(store.login("login-hash", now).await.is_ok());
+    let entry = store.audit_log().await.unwrap().pop().unwrap();
+    assert_eq!(
+        (
+            entry.facilitator_id,
+            entry.action.as_str(),
+            entry.target.clone()
+        ),
+        (Some(lee.id), "delete_session", format!("session {doomed}"))
+    );
+    assert!(
+        entry
+            .detail
+            .starts_with("by=ms-lee reason=request messages=6"),
+        "{}",
+        entry.detail
+    );
+
+    // Unknown or already deleted: not found, nothing audited.
+    let audited = store.audit_log().await.unwrap().len();
+    for id in [doomed, 999_999] {
+        assert!(matches!(
+            store
+                .delete_session(id, Deleter::CommandLine, "reason=request", now)
+                .await,
+            Err(StoreError::NotFound("session"))
+        ));
+        assert!(matches!(
+            store.session_rows(id).await,
+            Err(StoreError::NotFound("session"))
+        ));
+    }
+    assert_eq!(store.audit_log().await.unwrap().len(), audited);
+
+    // Retention periods are bounded.
+    for days in [0, 3651] {
+        let err = store
+            .create_session_with_retention(
+                &NewSession {
+                    facilitator_id: None,
+                    activity_id: "playground".into(),
+                    language: "en".into(),
+                    agent_name: "Blue".into(),
+                    groups: vec![],
+                    created_at: now,
+                    phase_minutes: None,
+                    safety_level: "standard".into(),
+                },
+                days,
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("1 to 3650"), "{err}");
+    }
+    assert_eq!(
+        store.session(other).await.unwrap().retention_days,
+        180,
+        "kept as created"
+    );
+}
+
+async fn consent_records_round_trip(store: Store) {
+    let lee = store
+        .add_facilitator("ms-lee", "hash", 1_000)
+        .await
+        .unwrap();
+    let (session, _) = new_session(&store, 1).await;
+    let first = store
+        .add_consent(
+            session,
+            &peerlearn::store::check_consent(
+                "child-assent",
+                "2026-11-20",
+                "asked in class, all agreed",
+                peerlearn::store::now_ms(),
+            )
+            .unwrap(),
+            Some(lee.id),
+            5_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.kind, ConsentKind::ChildAssent);
+    assert_eq!(first.recorded_by_name.as_deref(), Some("ms-lee"));
+    let second = store
+        .add_consent(
+            session,
+            &NewConsent {
+                kind: ConsentKind::School,
+                given_on: "2026-11-01".into(),
+                note: String::new(),
+            },
+            None,
+            6_000,
+        )
+        .await
+        .unwrap();
+    let all = store.consents(session).await.unwrap();
+    assert_eq!(all, vec![first, second]);
+    assert_eq!(all[1].recorded_by_name, None);
+    assert_eq!(all[1].note, "");
+    assert!(matches!(
+        store
+            .add_consent(
+                999_999,
+                &NewConsent {
+                    kind: ConsentKind::Parents,
+                    given_on: "2026-11-01".into(),
+                    note: String::new(),
+                },
+                None,
+                6_000,
+            )
+            .await,
+        Err(StoreError::NotFound("session"))
+    ));
+}
+
+async fn the_purge_timer_deletes_in_the_background(store: Store) {
+    let (due, _) = new_session(&store, 1).await; // created in 1970
+    let (kept, _) = filled_session(
+        &store,
+        "kept",
+        180,
+        peerlearn::store::now_ms(),
+        peerlearn::store::now_ms(),
+    )
+    .await;
+    let timer = peerlearn::purge::spawn(store.clone(), Duration::from_millis(50));
+    let started = Instant::now();
+    while store.session(due).await.is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(10), "not purged");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(store.session(kept).await.is_ok());
+    assert!(store
+        .audit_log()
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "purge" && a.target == format!("session {due}")));
+    // It stops by itself once the store is closed.
+    store.close().await;
+    tokio::time::timeout(Duration::from_secs(5), timer)
+        .await
+        .expect("the timer stops with the store")
+        .unwrap();
 }

@@ -98,6 +98,7 @@ impl Setup {
                 })
                 .collect(),
             participants,
+            consents: Vec::new(),
         };
         let mut codebook = Codebook::default();
         for i in 0..20 {

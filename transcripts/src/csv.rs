@@ -154,6 +154,57 @@ impl<'s, W: Write> CsvExport<'s, W> {
     }
 }
 
+/// The columns of [`write_consent_csv`].
+pub const CONSENT_COLUMNS: [&str; 6] = [
+    "session_id",
+    "kind",
+    "given_on",
+    "note",
+    "recorded_by",
+    "recorded_at",
+];
+
+/// Writes the session's consent records as CSV (one row each, a header row also when there
+/// are none), pseudonymised as a transcript export with `opts` would be. peerlearn writes it
+/// beside a CSV, JSON Lines or text export as `...-consent.csv`; a `.qdpx` carries the same
+/// records as notes. Returns the number of records.
+pub fn write_consent_csv<W: Write>(
+    session: &SessionExport,
+    opts: &ExportOptions,
+    mut out: W,
+) -> Result<usize> {
+    if opts.csv_bom {
+        out.write_all("\u{feff}".as_bytes())?;
+    }
+    let speakers = crate::pseudonym::Speakers::new(session, opts.pseudonyms);
+    let consents = speakers.consents(session);
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .from_writer(out);
+    w.write_record(CONSENT_COLUMNS)?;
+    let mut at = String::with_capacity(24);
+    for c in &consents {
+        at.clear();
+        push_iso8601(&mut at, c.recorded_at_ms);
+        let note = if opts.csv_formula_guard {
+            guard_cell(&c.note)
+        } else {
+            std::borrow::Cow::Borrowed(c.note.as_str())
+        };
+        w.write_record([
+            session.session_id.to_string().as_str(),
+            &c.kind,
+            &c.given_on,
+            &note,
+            &c.recorded_by,
+            &at,
+        ])?;
+    }
+    w.flush()?;
+    Ok(consents.len())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -181,6 +232,7 @@ pub(crate) mod tests {
                 group_id: Some(1),
                 joined_at_ms: 0,
             }],
+            consents: Vec::new(),
         }
     }
 

@@ -75,7 +75,14 @@ pub struct ExportOptions {
     pub spool_dir: Option<PathBuf>,
     /// Mixed into every derived REFI-QDA GUID. Give each installation its own salt so that two
     /// installations' "session 1" do not produce clashing GUIDs in one QDA project.
+    ///
+    /// GUIDs derived from an empty or known salt can be recomputed from the session's and
+    /// participants' ids; peerlearn therefore draws a random salt for every export (GUIDs
+    /// stay consistent within one file, and cannot be traced back to ids).
     pub guid_salt: String,
+    /// Name the coders (REFI-QDA `User`s) `Coder 1`, `Coder 2`, ... (in the order of their
+    /// names) instead of by their names. On by default.
+    pub pseudonymise_coders: bool,
 }
 
 impl Default for ExportOptions {
@@ -90,6 +97,7 @@ impl Default for ExportOptions {
             positions: PositionUnit::CodePoints,
             spool_dir: None,
             guid_salt: String::new(),
+            pseudonymise_coders: true,
         }
     }
 }

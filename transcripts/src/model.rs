@@ -97,6 +97,26 @@ pub struct SessionExport {
     /// Children, and optionally facilitators and agents. Children are numbered in this crate
     /// by group (in `groups` order), then by `joined_at_ms`, then by id.
     pub participants: Vec<Participant>,
+    /// The consent the session's data was collected under (research metadata: the QDPX
+    /// carries it as notes, [`crate::csv::write_consent_csv`] as a table of its own).
+    #[serde(default)]
+    pub consents: Vec<Consent>,
+}
+
+/// One consent record: who gave consent for what and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// `school`, `parents`, `child_assent` or `other`.
+    pub kind: String,
+    /// The day it was given, `YYYY-MM-DD`.
+    pub given_on: String,
+    /// Free text; names in it are replaced like in message texts.
+    pub note: String,
+    /// The facilitator (a `participants` id of kind facilitator) who recorded it; `None` when
+    /// recorded from the command line. Exported as the facilitator's label.
+    #[serde(default)]
+    pub recorded_by: Option<i64>,
+    pub recorded_at_ms: i64,
 }
 
 /// A group of children working together.

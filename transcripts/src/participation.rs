@@ -578,6 +578,7 @@ mod tests {
                 condition: AgentRole::Moderator,
             }],
             participants: vec![child(1, "Ann", 0), child(2, "Bo", 1), child(3, "Cy", 2)],
+            consents: Vec::new(),
         }
     }
 

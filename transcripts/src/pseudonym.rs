@@ -11,12 +11,16 @@
 //!   more than one child (in different groups) gets ` (2)`, ` (3)` to keep speakers apart.
 //! * The agent keeps its name with an `(AI)` marker: `Blue (AI)`.
 //! * Facilitators: `Facilitator`, `Facilitator 2`, ... (adults, but their names can identify
-//!   the school).
+//!   the school). peerlearn lists every facilitator account (the session's owner first), so
+//!   a teacher a child mentions is replaced even if they never wrote in the session.
 //! * System messages: `System`.
 //!
 //! # Names inside texts
 //! Every occurrence of a child's nickname (numbered mode) or a facilitator's name (both modes)
-//! inside a message text, agent trigger or agent reason is replaced with that person's label.
+//! inside a message text, agent trigger, agent reason or consent note is replaced with that
+//! person's label. A facilitator name made of parts joined by `-`, `_` or `.` (`ms-lee`) is
+//! also matched with spaces between the parts (`ms lee`) and with a dot after the first
+//! (`ms. lee`), as children write it.
 //! The rule, applied left to right:
 //! * matching is case-insensitive with Unicode simple case folding (`ÉLODIE` = `Élodie`),
 //!   after both names and texts are normalised to Unicode NFC;
@@ -173,7 +177,19 @@ impl Speakers {
                 list.len() - 1
             };
             by_id.insert((SpeakerKind::Facilitator, p.id), idx);
-            names.push((clean_name(&p.nickname), None, idx));
+            let name = clean_name(&p.nickname);
+            // An account name like `ms-lee` is written `ms lee` or `Ms. Lee` by children.
+            let spaced: String = name
+                .split(['-', '_', '.'])
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if spaced != name && spaced.contains(' ') {
+                names.push((spaced.clone(), None, idx));
+                let dotted = spaced.replacen(' ', ". ", 1);
+                names.push((dotted, None, idx));
+            }
+            names.push((name, None, idx));
         }
 
         let agent = list.len();
@@ -253,6 +269,39 @@ impl Speakers {
     /// Replaces names in `text` (already [`clean_text`]ed) said in group `group`.
     pub fn replace_names<'a>(&self, text: &'a str, group: Option<usize>) -> Cow<'a, str> {
         self.replacer.replace(text, group)
+    }
+}
+
+/// A consent record as exported: the note with names replaced, the recorder as a label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportedConsent {
+    pub kind: String,
+    pub given_on: String,
+    pub note: String,
+    /// The recording facilitator's label, or `command line`.
+    pub recorded_by: String,
+    pub recorded_at_ms: i64,
+}
+
+impl Speakers {
+    /// The session's consent records, pseudonymised like the transcript.
+    pub fn consents(&self, session: &SessionExport) -> Vec<ExportedConsent> {
+        session
+            .consents
+            .iter()
+            .map(|c| ExportedConsent {
+                kind: c.kind.clone(),
+                given_on: c.given_on.clone(),
+                note: self.replace_names(&clean_text(&c.note), None).into_owned(),
+                recorded_by: match c.recorded_by {
+                    Some(id) => self
+                        .resolve(SpeakerKind::Facilitator, Some(id))
+                        .map_or_else(|| "Facilitator".to_owned(), |i| self.get(i).label.clone()),
+                    None => "command line".to_owned(),
+                },
+                recorded_at_ms: c.recorded_at_ms,
+            })
+            .collect()
     }
 }
 
@@ -567,6 +616,7 @@ mod tests {
                 },
             ],
             participants,
+            consents: Vec::new(),
         }
     }
 

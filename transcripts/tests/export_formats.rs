@@ -57,6 +57,7 @@ fn session() -> SessionExport {
                 joined_at_ms: T0,
             },
         ],
+        consents: Vec::new(),
     }
 }
 
@@ -569,7 +570,11 @@ fn check_qdpx(unit: PositionUnit) {
         .filter(|n| n.has_tag_name("User"))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    assert_eq!(users, ["researcher-a", "researcher-b"]);
+    assert_eq!(
+        users,
+        ["Coder 1", "Coder 2"],
+        "coders are pseudonymised by default"
+    );
     let codes: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("Code"))
@@ -812,4 +817,111 @@ fn dump_sample() {
         std::fs::read(Path::new(&dir).join("sample.qdpx")).unwrap(),
         qdpx
     );
+}
+
+#[test]
+fn consent_facilitator_names_and_coders_are_pseudonymised() {
+    let mut s = session();
+    s.participants.push(Participant {
+        id: 101,
+        kind: SpeakerKind::Facilitator,
+        nickname: "ms-lee".into(),
+        avatar: None,
+        group_id: None,
+        joined_at_ms: T0 + 1,
+    });
+    s.consents = vec![
+        Consent {
+            kind: "parents".into(),
+            given_on: "2024-05-20".into(),
+            note: "Zoë's mother signed; ask Frau Schmidt".into(),
+            recorded_by: Some(101),
+            recorded_at_ms: T0,
+        },
+        Consent {
+            kind: "child_assent".into(),
+            given_on: "2024-06-01".into(),
+            note: String::new(),
+            recorded_by: None,
+            recorded_at_ms: T0,
+        },
+    ];
+    let mut out = Vec::new();
+    let n = csv::write_consent_csv(&s, &ExportOptions::default(), &mut out).unwrap();
+    assert_eq!(n, 2);
+    let consent = String::from_utf8(out).unwrap();
+    assert_eq!(
+        consent,
+        "session_id,kind,given_on,note,recorded_by,recorded_at\r\n\
+         42,parents,2024-05-20,Child 1's mother signed; ask Facilitator,Facilitator 2,2024-06-01T12:00:00.000Z\r\n\
+         42,child_assent,2024-06-01,,command line,2024-06-01T12:00:00.000Z\r\n"
+    );
+
+    // A facilitator's account name is found as children write it.
+    let said = Utterance::new(
+        1,
+        1,
+        T0 + 1000,
+        SpeakerKind::Child,
+        Some(11),
+        "ms lee said we can, Ms. Lee too, MS-LEE! not lee alone, nor mslee",
+    );
+    let mut out = Vec::new();
+    export(
+        ExportFormat::Csv,
+        &s,
+        &Extras::default(),
+        &ExportOptions::default(),
+        [said.clone()],
+        &mut out,
+    )
+    .unwrap();
+    let csv = String::from_utf8(out).unwrap();
+    assert!(
+        csv.contains(
+            "Facilitator 2 said we can, Facilitator 2 too, Facilitator 2! not lee alone, nor mslee"
+        ),
+        "{csv}"
+    );
+
+    // QDPX: consent records are notes; coders are numbered unless their names are kept.
+    let extras = Extras {
+        codebook: codebook(),
+        codings: codings(),
+    };
+    for keep in [false, true] {
+        let opts = ExportOptions {
+            pseudonymise_coders: !keep,
+            guid_salt: "a fresh salt".into(),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        export(
+            ExportFormat::Qdpx,
+            &s,
+            &extras,
+            &opts,
+            utterances(),
+            &mut out,
+        )
+        .unwrap();
+        let files = unzip(&out);
+        let qde = &files["project.qde"];
+        validate_qde(qde);
+        let text = std::str::from_utf8(qde).unwrap();
+        assert_no_nicknames(text);
+        assert!(
+            text.contains("name=\"Consent: parents, 2024-05-20\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("Child 1&apos;s mother signed; ask Facilitator")
+                || text.contains("Child 1's mother signed; ask Facilitator"),
+            "{text}"
+        );
+        assert!(text.contains("Consent records: 2"));
+        assert!(!text.contains("ms-lee") && !text.contains("Schmidt"));
+        assert_eq!(text.contains("researcher-a"), keep, "{text}");
+        assert_eq!(text.contains("name=\"Coder 1\""), !keep);
+    }
 }

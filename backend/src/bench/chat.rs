@@ -373,6 +373,7 @@ pub(super) fn bench_settings(dir: &std::path::Path) -> Settings {
             sockets_per_address: 1_000_000,
             ..Default::default()
         },
+        data: Default::default(),
     }
 }
 

@@ -33,6 +33,8 @@ pub struct AppContext {
     /// None when the server runs without a model (the chat benchmark).
     pub engine: Option<SharedEngine>,
     pub started: Instant,
+    /// Retention default for new sessions and the purge timer's interval.
+    pub data: crate::config::DataSettings,
     /// The address children open (printed at start, shown on join cards).
     pub public_url: String,
     /// The model's display name for /healthz.

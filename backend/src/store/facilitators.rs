@@ -58,6 +58,15 @@ impl Store {
         .ok_or(StoreError::NotFound("facilitator"))
     }
 
+    /// Every facilitator account, by id (exports replace all their names in texts).
+    pub async fn facilitators(&self) -> Result<Vec<Facilitator>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {FACILITATOR_COLUMNS} FROM facilitators ORDER BY id"
+        ))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     pub async fn facilitator(&self, id: i64) -> Result<Facilitator> {
         sqlx::query_as(&format!(
             "SELECT {FACILITATOR_COLUMNS} FROM facilitators WHERE id = $1"

@@ -16,6 +16,7 @@ mod log;
 mod messages;
 pub mod model;
 mod participants;
+mod retention;
 mod sessions;
 
 use std::time::{Duration, Instant};
@@ -31,6 +32,10 @@ pub use facilitators::{AddFacilitatorError, Login};
 pub use messages::{Appended, ExportedMessage};
 pub use model::*;
 pub use participants::{nickname_key, JoinError};
+pub use retention::{
+    check_consent, check_retention_days, ConsentRecord, Deleter, ExpiredSession, NewConsent,
+    SessionRows, DEFAULT_RETENTION_DAYS, MAX_CONSENT_NOTE_CHARS, MAX_RETENTION_DAYS,
+};
 pub use sessions::{NewGroup, NewSession};
 
 /// Errors of the store. `Unavailable` means the database could not be reached at all.
@@ -183,6 +188,11 @@ impl Store {
     pub async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;
+    }
+
+    /// True once [`Store::close`] was called (background tasks stop then).
+    pub fn is_closed(&self) -> bool {
+        self.writer.is_closed()
     }
 
     /// For reads.

@@ -55,6 +55,11 @@ text_enum!(
     SessionStatus { Created => "created", Running => "running", Paused => "paused", Ended => "ended" }
 );
 text_enum!(
+    /// Whose consent a consent record is: the school's, the parents', the child's own assent,
+    /// or something else (the note says what).
+    ConsentKind { School => "school", Parents => "parents", ChildAssent => "child_assent", Other => "other" }
+);
+text_enum!(
     /// Who said something.
     SenderKind { Child => "child", Agent => "agent", Facilitator => "facilitator", System => "system" }
 );
@@ -93,6 +98,8 @@ pub struct Session {
     pub phase_minutes: Option<String>,
     /// How strict the safety screen is with mild words: strict, standard or relaxed.
     pub safety_level: String,
+    /// Days the session's data is kept after it ended (see `Store::expired_sessions`).
+    pub retention_days: i64,
 }
 
 impl Session {

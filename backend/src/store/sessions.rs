@@ -5,7 +5,8 @@ use crate::join_code;
 use crate::store::AgentRole;
 
 const SESSION_COLUMNS: &str = "id, facilitator_id, activity_id, language, agent_name, status, \
-                               created_at, started_at, ended_at, phase_minutes, safety_level";
+                               created_at, started_at, ended_at, phase_minutes, safety_level, \
+                               retention_days";
 const GROUP_COLUMNS: &str =
     "id, session_id, name, join_code, agent_role, last_seq, created_at, closed_at, agent_paused, \
      phase_index, phase_ends_at, phases_completed, phases_finished";
@@ -37,12 +38,26 @@ const JOIN_CODE_ATTEMPTS: usize = 20;
 
 impl Store {
     /// Creates a session and its groups in one transaction, each group with a join code that
-    /// is unique among open groups.
+    /// is unique among open groups. The session is kept for
+    /// [`DEFAULT_RETENTION_DAYS`](super::DEFAULT_RETENTION_DAYS); see
+    /// [`Store::create_session_with_retention`].
     pub async fn create_session(&self, new: &NewSession) -> Result<(Session, Vec<Group>)> {
+        self.create_session_with_retention(new, super::DEFAULT_RETENTION_DAYS)
+            .await
+    }
+
+    /// [`Store::create_session`] with the number of days its data is kept after it ended
+    /// (1 to [`MAX_RETENTION_DAYS`](super::MAX_RETENTION_DAYS)).
+    pub async fn create_session_with_retention(
+        &self,
+        new: &NewSession,
+        retention_days: u32,
+    ) -> Result<(Session, Vec<Group>)> {
+        super::check_retention_days(i64::from(retention_days)).map_err(StoreError::Setup)?;
         let mut tx = self.writer().begin().await?;
         let session: Session = sqlx::query_as(&format!(
-            "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at, phase_minutes, safety_level) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {SESSION_COLUMNS}"
+            "INSERT INTO sessions (facilitator_id, activity_id, language, agent_name, status, created_at, phase_minutes, safety_level, retention_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {SESSION_COLUMNS}"
         ))
         .bind(new.facilitator_id)
         .bind(&new.activity_id)
@@ -52,6 +67,7 @@ impl Store {
         .bind(new.created_at)
         .bind(&new.phase_minutes)
         .bind(&new.safety_level)
+        .bind(i64::from(retention_days))
         .fetch_one(&mut *tx)
         .await?;
 

@@ -51,6 +51,7 @@ pub fn settings(dir: &std::path::Path) -> Settings {
         .unwrap(),
         safety: Default::default(),
         limits: Default::default(),
+        data: Default::default(),
     }
 }
 

@@ -125,7 +125,15 @@ impl<'s, W: Write> QdpxExport<'s, W> {
         coder_names.dedup();
         let users: Vec<(String, Guid)> = coder_names
             .iter()
-            .map(|n| (n.to_string(), global_gen.derive("user", &[n.as_bytes()])))
+            .enumerate()
+            .map(|(i, n)| {
+                let name = if opts.pseudonymise_coders {
+                    format!("Coder {}", i + 1)
+                } else {
+                    n.to_string()
+                };
+                (name, global_gen.derive("user", &[n.as_bytes()]))
+            })
             .collect();
         let mut by_unit: HashMap<(i64, i64), Vec<CodingRef>> = HashMap::new();
         let mut seen = HashSet::new();
@@ -190,6 +198,17 @@ impl<'s, W: Write> QdpxExport<'s, W> {
             positions: opts.positions,
             pipe,
         };
+        // The consent records, pseudonymised like the texts, as the first notes.
+        for (i, c) in export.pipe.speakers.consents(session).iter().enumerate() {
+            write_consent_note(
+                &export.gen,
+                &mut export.notes,
+                &export.exported_at,
+                i as u64,
+                c,
+            )?;
+            export.any_note = true;
+        }
         // Every child of the exported groups is a case, also one who never spoke.
         let children: Vec<(usize, usize)> = export
             .pipe
@@ -438,6 +457,35 @@ impl<'s, W: Write> QdpxExport<'s, W> {
     }
 }
 
+/// Writes a consent record as a `<Note>` named `Consent: KIND, DAY`.
+fn write_consent_note(
+    gen: &GuidGen,
+    notes: &mut BufWriter<File>,
+    exported_at: &str,
+    index: u64,
+    c: &crate::pseudonym::ExportedConsent,
+) -> io::Result<()> {
+    let guid = gen.derive("consent", &[&index.to_le_bytes()]);
+    write!(notes, "<Note guid=\"{guid}\" name=\"")?;
+    xml::attr(notes, &format!("Consent: {}, {}", c.kind, c.given_on))?;
+    write!(
+        notes,
+        "\" creationDateTime=\"{exported_at}\"><PlainTextContent>"
+    )?;
+    xml::text(
+        notes,
+        &format!(
+            "Consent of kind {} given on {}, recorded by {} at {}.\n{}",
+            c.kind,
+            c.given_on,
+            c.recorded_by,
+            iso8601(c.recorded_at_ms),
+            c.note
+        ),
+    )?;
+    notes.write_all(b"</PlainTextContent></Note>\n")
+}
+
 /// Writes the agent's trigger and reason for a turn as a `<Note>`; returns its GUID.
 fn write_note(
     gen: &GuidGen,
@@ -510,6 +558,12 @@ fn describe_options(pipe: &Pipeline<'_>, unit: PositionUnit) -> String {
         PositionUnit::CodePoints => "Selection positions count Unicode code points.",
         PositionUnit::Utf16 => "Selection positions count UTF-16 code units.",
     });
+    match s.consents.len() {
+        0 => d.push_str(" No consent record was entered for this session."),
+        n => d.push_str(&format!(
+            " Consent records: {n}, each a note named \"Consent: ...\"."
+        )),
+    }
     d
 }
 

@@ -210,10 +210,34 @@ pub async fn login_submit(
         .await
         .unwrap_or(false);
     drop(hashing);
+    let account_id = account.as_ref().map(|f| f.id);
     let Some(facilitator) = account.filter(|_| matches) else {
         // The attempt stays counted.
         drop(attempt);
         tracing::warn!(%peer, "failed facilitator sign-in");
+        // The typed name is not kept (it may be a password typed in the wrong field).
+        let detail = format!(
+            "address={} account={}",
+            peer.ip(),
+            if account_id.is_some() {
+                "known"
+            } else {
+                "unknown"
+            }
+        );
+        if let Err(e) = ctx
+            .store
+            .audit(
+                account_id,
+                "sign_in_failed",
+                "facilitator",
+                &detail,
+                store::now_ms(),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "cannot audit a failed sign-in");
+        }
         return fail(
             StatusCode::UNAUTHORIZED,
             &name,

@@ -72,6 +72,15 @@ pub async fn add_code(
         .store
         .create_code(session.id, &fields, store::now_ms())
         .await?;
+    ctx.store
+        .audit(
+            Some(me.id()),
+            "add_code",
+            &format!("session {}", session.id),
+            &format!("code={} name={}", code.id, code.name),
+            store::now_ms(),
+        )
+        .await?;
     Ok(Json(code))
 }
 
@@ -100,7 +109,20 @@ pub async fn update_code(
     checked(&headers, &me)?;
     let code = owned_code(&ctx, &me, session_id, code_id).await?;
     let fields: CodeFields = json_body(&body)?;
-    Ok(Json(ctx.store.update_code(code.id, &fields).await?))
+    let updated = ctx.store.update_code(code.id, &fields).await?;
+    ctx.store
+        .audit(
+            Some(me.id()),
+            "update_code",
+            &format!("session {session_id}"),
+            &format!(
+                "code={} name={} was={}",
+                updated.id, updated.name, code.name
+            ),
+            store::now_ms(),
+        )
+        .await?;
+    Ok(Json(updated))
 }
 
 pub async fn delete_code(
@@ -112,8 +134,7 @@ pub async fn delete_code(
     checked(&headers, &me)?;
     let code = owned_code(&ctx, &me, session_id, code_id).await?;
     ctx.store.delete_code(code.id).await?;
-    let _ = ctx
-        .store
+    ctx.store
         .audit(
             Some(me.id()),
             "delete_code",
@@ -121,7 +142,7 @@ pub async fn delete_code(
             &format!("code={} name={}", code.id, code.name),
             store::now_ms(),
         )
-        .await;
+        .await?;
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
@@ -152,8 +173,7 @@ pub async fn import_codebook(
         .store
         .import_codebook_file(session.id, &body, store::now_ms())
         .await?;
-    let _ = ctx
-        .store
+    ctx.store
         .audit(
             Some(me.id()),
             "import_codebook",
@@ -166,7 +186,7 @@ pub async fn import_codebook(
             ),
             store::now_ms(),
         )
-        .await;
+        .await?;
     Ok(Json(summary))
 }
 
@@ -199,6 +219,15 @@ pub async fn add_coding(
             created_at: store::now_ms(),
         })
         .await?;
+    ctx.store
+        .audit(
+            Some(me.id()),
+            "add_coding",
+            &format!("group {}", group.id),
+            &format!("code={} seq={}", req.code_id, req.seq),
+            store::now_ms(),
+        )
+        .await?;
     Ok(Json(coding))
 }
 
@@ -220,5 +249,14 @@ pub async fn remove_coding(
     if !removed {
         return Err(ApiError::NotFound("coding"));
     }
+    ctx.store
+        .audit(
+            Some(me.id()),
+            "remove_coding",
+            &format!("group {}", group.id),
+            &format!("code={} seq={}", req.code_id, req.seq),
+            store::now_ms(),
+        )
+        .await?;
     Ok(Json(serde_json::json!({ "ok": true })))
 }

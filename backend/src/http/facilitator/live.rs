@@ -38,6 +38,29 @@ struct SessionPage {
     agent_name: String,
     csrf: String,
     name: String,
+    data: super::data::DataView,
+}
+
+/// The session page, with what it shows about the session's data (retention, consent).
+pub(super) fn render_session_page(
+    ctx: &Ctx,
+    me: &SignedIn,
+    session: &Session,
+    data: super::data::DataView,
+    status: StatusCode,
+) -> Response {
+    render(
+        status,
+        &SessionPage {
+            session_id: session.id,
+            title: activity_title(ctx, session),
+            status: session.status.as_str(),
+            agent_name: session.agent_name.clone(),
+            csrf: me.csrf.clone(),
+            name: me.facilitator.name.clone(),
+            data,
+        },
+    )
 }
 
 pub async fn session_page(
@@ -49,16 +72,13 @@ pub async fn session_page(
         return Ok(Redirect::to("/facilitator/login").into_response());
     };
     let session = owned_session(&ctx, &me, id).await?;
-    Ok(render(
+    let data = super::data::data_view(&ctx, &session, None, Default::default()).await?;
+    Ok(render_session_page(
+        &ctx,
+        &me,
+        &session,
+        data,
         StatusCode::OK,
-        &SessionPage {
-            session_id: session.id,
-            title: activity_title(&ctx, &session),
-            status: session.status.as_str(),
-            agent_name: session.agent_name.clone(),
-            csrf: me.csrf.clone(),
-            name: me.facilitator.name.clone(),
-        },
     ))
 }
 
@@ -355,7 +375,18 @@ pub async fn snapshot(
 ) -> Result<Json<Snapshot>, ApiError> {
     let me = require(&ctx, &headers).await?;
     let session = owned_session(&ctx, &me, id).await?;
-    Ok(Json(build_snapshot(&ctx, &session, None).await?))
+    let snapshot = build_snapshot(&ctx, &session, None).await?;
+    // Reading children's messages is audited like an export; no entry, no data.
+    ctx.store
+        .audit(
+            Some(me.id()),
+            "read_snapshot",
+            &format!("session {}", session.id),
+            &format!("groups={}", snapshot.groups.len()),
+            store::now_ms(),
+        )
+        .await?;
+    Ok(Json(snapshot))
 }
 
 pub async fn transcript(
@@ -365,7 +396,21 @@ pub async fn transcript(
 ) -> Result<Json<Snapshot>, ApiError> {
     let me = require(&ctx, &headers).await?;
     let (group, session) = owned_group(&ctx, &me, id).await?;
-    Ok(Json(build_snapshot(&ctx, &session, Some(group.id)).await?))
+    let snapshot = build_snapshot(&ctx, &session, Some(group.id)).await?;
+    ctx.store
+        .audit(
+            Some(me.id()),
+            "read_transcript",
+            &format!("group {}", group.id),
+            &format!(
+                "session={} messages={}",
+                session.id,
+                snapshot.groups.first().map_or(0, |g| g.messages.len())
+            ),
+            store::now_ms(),
+        )
+        .await?;
+    Ok(Json(snapshot))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 mod auth;
 mod coding;
+mod data;
 mod live;
 mod lock;
 mod safety;
@@ -38,6 +39,14 @@ pub fn router() -> Router<Ctx> {
             post(sessions::change_status),
         )
         .route("/facilitator/sessions/{id}/cards", get(sessions::cards))
+        .route(
+            "/facilitator/sessions/{id}/consents",
+            post(data::add_consent),
+        )
+        .route(
+            "/facilitator/sessions/{id}/delete",
+            get(data::confirm_delete).post(data::delete),
+        )
         .route("/facilitator/sessions/{id}/export", get(sessions::export))
         .route(
             "/facilitator/sessions/{id}/agreement",

@@ -76,6 +76,8 @@ struct SessionsPage {
     agent_name: String,
     phase_minutes: String,
     safety_level: String,
+    retention_days: String,
+    max_retention_days: u32,
     max_groups: usize,
     error: Option<String>,
 }
@@ -90,6 +92,7 @@ struct Draft {
     language: String,
     phase_minutes: String,
     safety_level: String,
+    retention_days: String,
 }
 
 async fn sessions_page(
@@ -165,6 +168,12 @@ async fn sessions_page(
         } else {
             draft.safety_level
         },
+        retention_days: if draft.retention_days.is_empty() {
+            ctx.data.retention_days.to_string()
+        } else {
+            draft.retention_days
+        },
+        max_retention_days: store::MAX_RETENTION_DAYS,
         max_groups: MAX_GROUPS,
         error,
     })
@@ -202,6 +211,7 @@ fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
         language: get("language"),
         phase_minutes: get("phase_minutes"),
         safety_level: get("safety_level"),
+        retention_days: get("retention_days"),
         ..Draft::default()
     };
     let groups = get("groups");
@@ -234,6 +244,24 @@ fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
         }
     }
     (draft, None)
+}
+
+/// The retention period the form asks for: its field, or the server's default when empty.
+fn retention_of(ctx: &Ctx, draft: &Draft) -> Result<u32, String> {
+    if draft.retention_days.is_empty() {
+        return Ok(ctx.data.retention_days);
+    }
+    draft
+        .retention_days
+        .parse::<i64>()
+        .map_err(|_| ())
+        .and_then(|d| store::check_retention_days(d).map_err(|_| ()))
+        .map_err(|()| {
+            format!(
+                "Keep the data for 1 to {} days after the session ends.",
+                store::MAX_RETENTION_DAYS
+            )
+        })
 }
 
 /// Checks the draft against the catalog; the phase minutes in canonical form.
@@ -303,9 +331,10 @@ pub async fn create(
     let (draft, error) = parse_draft(&fields);
     let checked = match error {
         Some(e) => Err(e),
-        None => validate(&ctx, &draft),
+        None => validate(&ctx, &draft)
+            .and_then(|minutes| retention_of(&ctx, &draft).map(|days| (minutes, days))),
     };
-    let phase_minutes = match checked {
+    let (phase_minutes, retention_days) = match checked {
         Ok(m) => m,
         Err(message) => {
             let page = sessions_page(&ctx, &me, draft, Some(message)).await?;
@@ -334,27 +363,30 @@ pub async fn create(
             draft.safety_level.clone()
         },
     };
-    let (session, groups) = ctx.store.create_session(&new).await?;
-    let roles: Vec<&str> = groups.iter().map(|g| g.agent_role.as_str()).collect();
-    let _ = ctx
+    let (session, groups) = ctx
         .store
+        .create_session_with_retention(&new, retention_days)
+        .await?;
+    let roles: Vec<&str> = groups.iter().map(|g| g.agent_role.as_str()).collect();
+    ctx.store
         .audit(
             Some(me.id()),
             "create_session",
             &format!("session {}", session.id),
             &format!(
-                "activity={} groups={} roles={} agent_name={} language={} phase_minutes={} safety_level={}",
+                "activity={} groups={} roles={} agent_name={} language={} phase_minutes={} safety_level={} retention_days={}",
                 session.activity_id,
                 groups.len(),
                 roles.join(","),
                 session.agent_name,
                 session.language,
                 session.phase_minutes.as_deref().unwrap_or("default"),
-                session.safety_level
+                session.safety_level,
+                session.retention_days
             ),
             store::now_ms(),
         )
-        .await;
+        .await?;
     Ok(Redirect::to(&format!("/facilitator/sessions/{}", session.id)).into_response())
 }
 
@@ -407,8 +439,7 @@ pub async fn change_status(
             status: updated.status.to_string(),
         },
     );
-    let _ = ctx
-        .store
+    ctx.store
         .audit(
             Some(me.id()),
             &format!("session_{}", form.action),
@@ -416,7 +447,7 @@ pub async fn change_status(
             &format!("{} -> {}", session.status, updated.status),
             store::now_ms(),
         )
-        .await;
+        .await?;
     Ok(Redirect::to(&format!("/facilitator/sessions/{}", session.id)).into_response())
 }
 
@@ -475,8 +506,9 @@ pub struct ExportQuery {
 }
 
 /// A download, pseudonymised, audited like the command line's export: a transcript
-/// (csv, jsonl, txt, qdpx), the codebook (qdc), or the participation analytics as CSV
-/// (`participation` per group, `participation-speakers` per speaker).
+/// (csv, jsonl, txt, qdpx), the codebook (qdc), the participation analytics as CSV
+/// (`participation` per group, `participation-speakers` per speaker), or the consent
+/// records as CSV (`consent`).
 pub async fn export(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
@@ -500,10 +532,14 @@ pub async fn export(
         "participation-speakers" => Some(ParticipationTable::Speakers),
         _ => None,
     };
+    let consent = query.format == "consent";
     let format: Option<export::Format> = match participation {
         Some(_) => None,
+        None if consent => None,
         None => Some(query.format.parse().map_err(|e: String| {
-            ApiError::BadRequest(format!("{e}, participation or participation-speakers"))
+            ApiError::BadRequest(format!(
+                "{e}, participation, participation-speakers or consent"
+            ))
         })?),
     };
     let header = export::session_header(&ctx.store, session.id, query.group)
@@ -540,10 +576,18 @@ pub async fn export(
             };
             (name.to_string(), "text/csv; charset=utf-8", 0)
         }
-        (None, None) => unreachable!("one of the two was parsed"),
+        (None, None) => {
+            let n =
+                export::write_consent_csv(&header, &options, &mut body).map_err(export_error)?;
+            (
+                "consent.csv".to_string(),
+                "text/csv; charset=utf-8",
+                n as u64,
+            )
+        }
     };
-    let _ = ctx
-        .store
+    // No audit entry, no download: the body is only sent once the entry is written.
+    ctx.store
         .audit(
             Some(me.id()),
             "export",
@@ -559,7 +603,13 @@ pub async fn export(
             ),
             store::now_ms(),
         )
-        .await;
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot write the audit log entry of an export");
+            ApiError::Internal(
+                "The export could not be recorded in the audit log, so it was not sent.".into(),
+            )
+        })?;
     let filename = format!("session-{}.{}", session.id, extension);
     Ok((
         StatusCode::OK,

@@ -48,6 +48,16 @@ pub async fn upgrade(
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or_else(|| ApiError::BadRequest("session=ID is missing or not a number".into()))?;
     let session = owned_session(&ctx, &me, session_id).await?;
+    // Watching reads every group's messages: audited once per socket, before any is sent.
+    ctx.store
+        .audit(
+            Some(me.id()),
+            "watch_session",
+            &format!("session {}", session.id),
+            "via=socket",
+            crate::store::now_ms(),
+        )
+        .await?;
     let cookie_headers = headers.clone();
     Ok(ws
         .max_message_size(MAX_INCOMING_BYTES)
