@@ -150,6 +150,8 @@ enum BenchCommand {
     Engine(peerlearn::bench::engine::EngineBenchArgs),
     /// Exports of a large seeded session through the store: CSV and QDPX times, peak memory.
     Export(peerlearn::bench::export::ExportBenchArgs),
+    /// The child-safety screen over labelled corpora: recall, false positives, cost per message.
+    Safety(peerlearn::bench::safety::SafetyBenchArgs),
 }
 
 fn parse_role(s: &str) -> Result<AgentRole, String> {
@@ -174,6 +176,9 @@ fn main() -> ExitCode {
                 || err.downcast_ref::<UsageError>().is_some()
                 || err
                     .downcast_ref::<peerlearn::analyze::UsageError>()
+                    .is_some()
+                || err
+                    .downcast_ref::<peerlearn::bench::safety::CorpusError>()
                     .is_some()
             {
                 ExitCode::from(2)
@@ -222,6 +227,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Export(args)) => {
             let report = peerlearn::bench::export::run(args).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Safety(args)) => {
+            let json = args.json;
+            let report = peerlearn::bench::safety::run(args)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", peerlearn::bench::safety::summary(&report));
+            }
             Ok(())
         }
     }

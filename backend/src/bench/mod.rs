@@ -3,3 +3,4 @@
 pub mod chat;
 pub mod engine;
 pub mod export;
+pub mod safety;
