@@ -29,6 +29,66 @@ const TLDS: &str = r"com|net|org|de|fr|es|it|uk|io|eu|ch|be|info|edu|me|us|ca|nl
 const PLATFORMS: &str = r"insta|instagram|snap|snapchat|tiktok|tik tok|discord|roblox|minecraft|fortnite|xbox|psn|playstation|steam|twitch|youtube|telegram|twitter|facebook|fb|gamertag|epic|whatsapp|wechat|kik|threads|pinterest|brawl stars|among us|ig";
 /// Words between a platform and the handle.
 const HANDLE_CUES: &str = r"is|ist|es|est|its|it's|c'est|c’est|name|username|user|id|tag|handle|account|acc|nick|nickname|pseudo|nom|nombre|usuario|nutzername|benutzername|konto|compte|cuenta|heißt|heisst|se llama|s'appelle|called|my|mein|meine|mon|ma|mi";
+/// Mail providers: "mia@gmail" without its ending is an email too.
+const PROVIDERS: &str = r"gmail|googlemail|hotmail|outlook|yahoo|icloud|aol|gmx|web\.de|t-online|orange|free|laposte|sfr|wanadoo|telefonica|protonmail|proton|live";
+/// Words between a platform and a plain-word handle that say it is a name.
+const NAME_CUES: &[&str] = &[
+    "name",
+    "username",
+    "user",
+    "id",
+    "tag",
+    "handle",
+    "account",
+    "acc",
+    "nick",
+    "nickname",
+    "pseudo",
+    "nom",
+    "nombre",
+    "usuario",
+    "nutzername",
+    "benutzername",
+    "konto",
+    "compte",
+    "cuenta",
+    "called",
+    "heisst",
+    "llama",
+    "appelle",
+    "gamertag",
+];
+/// Places a shared code is written, so "the wifi password is ..." is no child's secret.
+const SHARED_SECRETS: &[&str] = &[
+    "wifi",
+    "wlan",
+    "class",
+    "classroom",
+    "klasse",
+    "classe",
+    "clase",
+    "board",
+    "tafel",
+    "tableau",
+    "pizarra",
+    "door",
+    "tur",
+    "porte",
+    "puerta",
+    "room",
+    "raum",
+    "salle",
+    "aula",
+    "school",
+    "schule",
+    "ecole",
+    "colegio",
+    "game",
+    "spiel",
+    "jeu",
+    "juego",
+    "session",
+];
 /// Mentions that are the app's own, not a handle.
 const MENTIONS: &[&str] = &["everyone", "all", "here", "teacher", "team", "group"];
 
@@ -49,6 +109,10 @@ pub struct Patterns {
     town_postcode: Regex,
     zip: Regex,
     password: Option<Regex>,
+    password_bare: Option<Regex>,
+    password_reverse: Option<Regex>,
+    provider_email: Regex,
+    birth_year: Regex,
     numeric_date: Regex,
     text_date: Option<Regex>,
     common: HashSet<String>,
@@ -133,6 +197,17 @@ impl Patterns {
                 r"(?i)\b(?:{p})\b([^.!?\n]{{0,40}}?)(?:\s(?:is|ist|es|est|son|sind|lautet)\b|c['’]est|:|=)\s*([^\s,;!?]+)"
             ))
         });
+        let password_bare = alternation(&shared.password)
+            .map(|p| re(&format!(r"(?i)\b(?:{p})\s*[:=]?\s+([^\s,;!?]+)")));
+        let password_reverse = alternation(&shared.password).map(|p| {
+            re(&format!(
+                r"(?i)([^\s,;!?]+)\s+(?:is|ist|es|est)\s+(?:my|mein|meine|mon|ma|mi)\s+(?:{p})\b"
+            ))
+        });
+        let provider_email = re(&format!(
+            r"(?i)\b[\w.+-]+(?:\s?@\s?|\s+(?:{AT_WORDS})\s+)(?:{PROVIDERS})\b"
+        ));
+        let birth_year = re(r"\b(?:19|20)\d{2}\b");
         let numeric_date =
             re(r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}|(?:19|20)\d{2}-\d{1,2}-\d{1,2})\b");
         let text_date = alternation(&shared.months).map(|m| {
@@ -165,6 +240,10 @@ impl Patterns {
             town_postcode,
             zip,
             password,
+            password_bare,
+            password_reverse,
+            provider_email,
+            birth_year,
             numeric_date,
             text_date,
             common: shared.common.iter().cloned().collect(),
@@ -220,6 +299,10 @@ impl Patterns {
             for m in self.written_email.find_iter(text) {
                 push(&mut out, Category::Email, m.range());
             }
+            // Without the ending: "mia@gmail", "mia at hotmail".
+            for m in self.provider_email.find_iter(text) {
+                push(&mut out, Category::Email, m.range());
+            }
         }
         if text.contains('.') {
             for m in self.url.find_iter(text) {
@@ -239,7 +322,11 @@ impl Patterns {
                 let g = c.get(1).expect("group 1");
                 let handle = g.as_str().trim_end_matches('.');
                 let key = skeleton(&handle[1..]);
-                if named.contains(&key) || MENTIONS.contains(&key.as_str()) {
+                // "@Blue", "@leo": a mention of someone in the room. Handles have digits,
+                // dots or underscores ("@mia_rocks_2015"), or come after "my insta is".
+                let plain_word =
+                    handle[1..].chars().all(char::is_alphabetic) && handle.chars().count() <= 16;
+                if named.contains(&key) || MENTIONS.contains(&key.as_str()) || plain_word {
                     continue;
                 }
                 push(
@@ -253,8 +340,22 @@ impl Patterns {
             let between = c.get(1).map_or("", |m| m.as_str());
             let g = c.get(2).expect("group 2");
             let handle = g.as_str().trim_end_matches(['.', '-']);
-            let cued = between.contains([':', '=']) || between.trim().len() > 1;
-            if handle_like(handle)
+            // A plain word is a handle only after "name", "username", "pseudo"... or after
+            // "my insta is" ("minecraft is fun", "roblox: education edition" stay).
+            let named_cue = fold_words(between)
+                .split(' ')
+                .any(|w| NAME_CUES.contains(&w));
+            let at = c.get(0).expect("match").start();
+            let lead_start = text[..at]
+                .char_indices()
+                .rev()
+                .nth(12)
+                .map_or(0, |(i, _)| i);
+            let owned = fold_words(&text[lead_start..at])
+                .split(' ')
+                .any(|w| self.possessives.contains(w));
+            let cued = named_cue || (owned && between.trim().len() > 1);
+            if (handle_like(handle) && !between.is_empty())
                 || (cued && !self.is_common(&fold_words(handle)) && handle.len() >= 3)
             {
                 push(
@@ -280,12 +381,12 @@ impl Patterns {
             self.real_names(text, tokens, hits, lang, &mut out);
         }
         self.schools(text, tokens, hits, &mut out);
-        // A link inside an email, a phone inside an address: the larger finding names it.
+        // A link inside an email, a phone inside an address, "mia@free" inside "mia@free.fr":
+        // the larger finding names it.
         let all = out.clone();
         out.retain(|f| {
             !all.iter().any(|g| {
-                g.category != f.category
-                    && g.span.start <= f.span.start
+                g.span.start <= f.span.start
                     && f.span.end <= g.span.end
                     && g.span.len() > f.span.len()
             })
@@ -378,10 +479,14 @@ impl Patterns {
         // (a town alone, "I live in Berlin", stays).
         for h in hits.iter().filter(|h| h.kind == Kind::Cue(Cue::Live)) {
             let taken = sentence_after(text, tokens, h.words.end, 10);
-            if taken
-                .clone()
-                .any(|k| tokens[k].text.bytes().any(|b| b.is_ascii_digit()))
-            {
+            if taken.clone().any(|k| {
+                let t = &tokens[k].text;
+                t.bytes().any(|b| b.is_ascii_digit())
+                    || self
+                        .street_words
+                        .iter()
+                        .any(|s| t == s || (t.len() > s.len() + 2 && t.ends_with(s.as_str())))
+            }) {
                 let first = taken.start;
                 let last = taken.end - 1;
                 add(out, tokens[first].span.start..tokens[last].span.end);
@@ -412,11 +517,32 @@ impl Patterns {
                 .chain(fold_words(lead).split(' '))
                 .any(|w| self.possessives.contains(w));
             let plain = fold_words(s);
-            if handle_like(s) || (owned && s.chars().count() >= 3 && !self.is_common(&plain)) {
+            let shared_place = fold_words(between)
+                .split(' ')
+                .chain(fold_words(lead).split(' '))
+                .any(|w| SHARED_SECRETS.contains(&w));
+            let word_secret = s.chars().count() >= 3 && !self.is_common(&plain);
+            if handle_like(s) || (word_secret && (owned || !shared_place)) {
                 out.push(Finding {
                     category: Category::Password,
                     span: secret.start()..secret.start() + s.len(),
                 });
+            }
+        }
+        // "my pin 4821", "4821 is my pin": only what looks like a secret.
+        for r in [&self.password_bare, &self.password_reverse]
+            .into_iter()
+            .flatten()
+        {
+            for c in r.captures_iter(text) {
+                let secret = c.get(1).expect("group 1");
+                let s = secret.as_str().trim_end_matches(['.', ')', '"', '\'']);
+                if handle_like(s) {
+                    out.push(Finding {
+                        category: Category::Password,
+                        span: secret.start()..secret.start() + s.len(),
+                    });
+                }
             }
         }
     }
@@ -436,6 +562,19 @@ impl Patterns {
             .collect();
         if let Some(r) = &self.text_date {
             dates.extend(r.find_iter(text).map(|m| m.range()));
+        }
+        // "born in 2014": a year right after the cue.
+        for m in self.birth_year.find_iter(text) {
+            let first = tokens.partition_point(|t| t.span.end <= m.start());
+            if cues
+                .iter()
+                .any(|c| c.words.end <= first && first - c.words.end <= 2)
+                && !dates
+                    .iter()
+                    .any(|d| d.start <= m.start() && m.end() <= d.end)
+            {
+                dates.push(m.range());
+            }
         }
         for d in dates {
             let first = tokens.partition_point(|t| t.span.end <= d.start);
@@ -488,6 +627,7 @@ impl Patterns {
             let enough = if strong {
                 !names.is_empty()
             } else {
+                // "my name is Mia Hernandez", not "my name is Mia", not "ich bin total müde".
                 names.len() >= 2 && names.iter().all(|k| tokens[*k].capitalised)
             };
             if enough {

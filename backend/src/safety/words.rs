@@ -7,7 +7,8 @@
 //! and "cunt" not inside "Scunthorpe". An entry is a word or a phrase; in it
 //! - a trailing `*` makes the last word a prefix ("fuck*" also finds "fucking", "fucker");
 //! - `{set}` stands for any entry of the file's `[sets]` table ("my {family} hits me");
-//! - `...` stands for up to three other words ("ignore ... instructions").
+//! - `...` stands for up to three other words ("ignore ... instructions"), `...+` for up to
+//!   eight ("my dad ...+ hits me": "my dad gets really angry and hits me").
 //!
 //! Disguises beyond folding are tried word by word against the one-word entries: a masked
 //! word ("f*ck", "d**n") with `*` as any letter, a stretched word cut to two letters
@@ -68,6 +69,8 @@ pub struct EntryError {
 struct Rule {
     kind: Kind,
     segments: usize,
+    /// The most words between segment i and i + 1.
+    gaps: Vec<usize>,
 }
 
 /// The compiled lists of one language.
@@ -86,6 +89,8 @@ pub struct WordMatcher {
 
 /// The most words `...` stands for.
 const GAP: usize = 3;
+/// The most words `...+` stands for.
+const LONG_GAP: usize = 8;
 /// A set expansion larger than this is a mistake in the file, not a list.
 const MAX_EXPANSION: usize = 5000;
 
@@ -120,7 +125,23 @@ impl WordMatcher {
                 Some(b) if !b.ends_with('*') => (b.trim_end(), true),
                 _ => (trimmed, false),
             };
-            let segments: Vec<&str> = body.split("...").map(str::trim).collect();
+            let mut segments: Vec<&str> = Vec::new();
+            let mut gaps = Vec::new();
+            for (i, part) in body.split("...").enumerate() {
+                let part = match part.strip_prefix('+') {
+                    Some(rest) if i > 0 => {
+                        gaps.push(LONG_GAP);
+                        rest
+                    }
+                    _ => {
+                        if i > 0 {
+                            gaps.push(GAP);
+                        }
+                        part
+                    }
+                };
+                segments.push(part.trim());
+            }
             if segments.iter().any(|s| s.is_empty()) {
                 return Err(err("`...` must stand between words"));
             }
@@ -128,6 +149,7 @@ impl WordMatcher {
             rules.push(Rule {
                 kind: *kind,
                 segments: segments.len(),
+                gaps,
             });
             for (seg_i, seg) in segments.iter().enumerate() {
                 let last = seg_i + 1 == segments.len();
@@ -229,7 +251,7 @@ impl WordMatcher {
             let r = &self.rules[rule];
             for (seg, start) in parts.iter().filter(|(s, _)| *s == 0) {
                 debug_assert_eq!(*seg, 0);
-                if let Some(end) = chain(&parts, 1, start.end, r.segments) {
+                if let Some(end) = chain(&parts, 1, start.end, r) {
                     hits.push(Hit {
                         kind: r.kind,
                         words: start.start..end,
@@ -349,21 +371,17 @@ impl WordMatcher {
     }
 }
 
-/// The end word of a chain of segment matches `seg..segments`, each starting at most `GAP`
-/// words after the previous one ended.
-fn chain(
-    parts: &[(usize, Range<usize>)],
-    seg: usize,
-    after: usize,
-    segments: usize,
-) -> Option<usize> {
-    if seg == segments {
+/// The end word of a chain of segment matches `seg..`, each starting at most the rule's gap
+/// after the previous one ended.
+fn chain(parts: &[(usize, Range<usize>)], seg: usize, after: usize, rule: &Rule) -> Option<usize> {
+    if seg == rule.segments {
         return Some(after);
     }
+    let gap = rule.gaps[seg - 1];
     parts
         .iter()
-        .filter(|(s, w)| *s == seg && w.start >= after && w.start - after <= GAP)
-        .find_map(|(_, w)| chain(parts, seg + 1, w.end, segments))
+        .filter(|(s, w)| *s == seg && w.start >= after && w.start - after <= gap)
+        .find_map(|(_, w)| chain(parts, seg + 1, w.end, rule))
 }
 
 fn spacer(gap: &str) -> bool {
@@ -500,6 +518,11 @@ mod tests {
         assert_eq!(found(&m, "My step-dad always hit me").len(), 1);
         assert!(found(&m, "my dad helps me").is_empty());
         assert!(found(&m, "my dad said that the ball hit me").is_empty());
+        let long = matcher(&[("my {family} ...+ {hit} me", D)]);
+        assert_eq!(
+            found(&long, "my dad gets really angry and hits me").len(),
+            1
+        );
         assert_eq!(
             found(&m, "everyone hates u"),
             [(Kind::Harm(Category::Insult), "everyone hates u".into())]
