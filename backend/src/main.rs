@@ -215,6 +215,8 @@ enum BenchCommand {
     Export(peerlearn::bench::export::ExportBenchArgs),
     /// Every socket drops and reconnects at once, each resuming from its last seq.
     Storm(peerlearn::bench::storm::StormBenchArgs),
+    /// The child-safety screen over labelled corpora: recall, false positives, cost per message.
+    Safety(peerlearn::bench::safety::SafetyBenchArgs),
 }
 
 fn parse_safety_level(s: &str) -> Result<peerlearn::safety::Level, String> {
@@ -243,6 +245,9 @@ fn main() -> ExitCode {
                 || err.downcast_ref::<UsageError>().is_some()
                 || err
                     .downcast_ref::<peerlearn::analyze::UsageError>()
+                    .is_some()
+                || err
+                    .downcast_ref::<peerlearn::bench::safety::CorpusError>()
                     .is_some()
             {
                 ExitCode::from(2)
@@ -299,6 +304,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Storm(args)) => {
             let report = peerlearn::bench::storm::run(args).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Safety(args)) => {
+            let json = args.json;
+            let report = peerlearn::bench::safety::run(args)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", peerlearn::bench::safety::summary(&report));
+            }
             Ok(())
         }
     }

@@ -3,4 +3,5 @@
 pub mod chat;
 pub mod engine;
 pub mod export;
+pub mod safety;
 pub mod storm;
