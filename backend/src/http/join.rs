@@ -204,7 +204,6 @@ async fn join_checked(
             session.agent_name
         )));
     }
-    check_nickname_is_safe(ctx, &nickname, &group, &session).await?;
     let internal = |e: StoreError| JoinFailure::Internal(e.to_string());
     // One join at a time from here: the count and the insert must not interleave.
     let _joining = ctx.limits.joining.lock().await;
@@ -236,6 +235,9 @@ async fn join_checked(
         }
         return Err(refusal);
     }
+    // After the lock: a child coming back to a locked group on their own device is let in
+    // above, with the nickname they already have.
+    check_nickname_is_safe(ctx, &nickname, &group, &session).await?;
     let token = new_token();
     match ctx
         .store
