@@ -261,7 +261,20 @@ async fn pages_static_files_and_the_join_form() {
         .unwrap();
     assert_eq!(resp.status(), 303);
 
-    // A failed join keeps what was typed (escaped) and says why, kindly.
+    // A failed join says why, kindly.
+    let resp = http
+        .post(server.direct_url("/join"))
+        .form(&[("code", "zzz-zzz"), ("nickname", "Mia"), ("avatar", "🦊")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(&askama_escape(&JoinFailure::UnknownCode.to_string())),
+        "{html}"
+    );
+    // And keeps what was typed, escaped (markup is no nickname: refused, never rendered).
     let resp = http
         .post(server.direct_url("/join"))
         .form(&[
@@ -272,12 +285,8 @@ async fn pages_static_files_and_the_join_form() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.status(), 400);
     let html = resp.text().await.unwrap();
-    assert!(
-        html.contains(&askama_escape(&JoinFailure::UnknownCode.to_string())),
-        "{html}"
-    );
     assert!(
         html.contains("&lt;b&gt;Mia&lt;/b&gt;") || html.contains("&#60;b&#62;Mia&#60;/b&#62;"),
         "{html}"

@@ -7,37 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::{free_port, peerlearn, KillOnDrop};
 use common::server::test_model;
-
-fn peerlearn(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_peerlearn"));
-    cmd.current_dir(dir).env("PEERLEARN_LOG", "warn");
-    // A developer's own environment must not leak into these tests.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PEERLEARN_") && key != "PEERLEARN_TEST_MODEL" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
-
-/// A server that must not outlive a failed test.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn bad_configuration_exits_2_naming_the_key() {

@@ -9,38 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::{free_port, peerlearn, KillOnDrop as Server};
 use common::server::test_model;
 use common::socket::{self, next, send, Ws};
 use serde_json::{json, Value};
-
-/// A server process that must not outlive a failed test.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn peerlearn(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_peerlearn"));
-    cmd.current_dir(dir).env("PEERLEARN_LOG", "warn");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PEERLEARN_") && key != "PEERLEARN_TEST_MODEL" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn start(dir: &std::path::Path, db: &str, port: u16) -> Server {
     let child = peerlearn(dir)
@@ -450,4 +422,137 @@ async fn postgres_restarted_mid_session_loses_nothing_acknowledged() {
         assert_eq!(m.seq, *seq, "{id}");
     }
     assert_eq!(messages.len(), acked.len(), "nothing stored twice");
+}
+
+/// A small filesystem of the test's own (tmpfs), unmounted when the test ends.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn new(size: &str) -> SmallDisk {
+        assert!(
+            running_as_root(),
+            "this test mounts a small filesystem to fill it: run it as root (scripts/test.sh and CI do)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    /// Fills the disk to the last byte; returns the filler's path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        // What a whole block no longer fits into, byte by byte.
+        while f.write_all(&[0]).is_ok() {}
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_on_a_full_disk_refuses_then_recovers_without_a_restart() {
+    let disk = SmallDisk::new("16m");
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::server::settings(dir.path());
+    settings.database.url = format!("sqlite://{}", disk.dir.path().join("full.db").display());
+    let server = peerlearn::server::start_with(
+        &settings,
+        peerlearn::server::StartOptions {
+            room_config: peerlearn::room::RoomConfig {
+                rate_limit: 1000,
+                ..Default::default()
+            },
+            load_engine: false,
+        },
+    )
+    .await
+    .unwrap();
+    let srv = common::server::TestServer::from_running(server, dir);
+    let (_, groups) = srv.session(1).await;
+    let (g, code) = (groups[0].id, groups[0].join_code.clone());
+    let mia = socket::join(&srv, &code, "Mia").await;
+    let (mut ws, _) = connect(&srv.base, g, &mia.cookie, 0).await;
+    let mut acked = BTreeMap::new();
+    for n in 0..3 {
+        let ack = socket::say(&mut ws, &format!("f-{n}"), "before").await;
+        acked.insert(format!("f-{n}"), ack["seq"].as_i64().unwrap());
+    }
+    // The disk fills up: sooner or later a send is refused as not saved, never acknowledged.
+    let filler = disk.fill();
+    let long = "a slide with a ramp and a tunnel and a quiet corner for reading. ".repeat(8);
+    let mut refused = None;
+    for n in 0..2000 {
+        let id = format!("full-{n}");
+        let answer = socket::say(&mut ws, &id, &long[..480]).await;
+        match answer["type"].as_str() {
+            Some("ack") => {
+                acked.insert(id, answer["seq"].as_i64().unwrap());
+            }
+            _ => {
+                assert_eq!(answer["code"], "internal", "{answer}");
+                assert_eq!(answer["client_msg_id"], id.as_str());
+                refused = Some(id);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("a write failed on the full disk");
+    // Space again: the same room stores the retry, once.
+    std::fs::remove_file(filler).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seq = loop {
+        let answer = socket::say(&mut ws, &refused, &long[..480]).await;
+        if answer["type"] == "ack" {
+            break answer["seq"].as_i64().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the room did not recover: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    acked.insert(refused, seq);
+    let messages = srv.store().messages_after(g, 0, 100_000).await.unwrap();
+    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=messages.len() as i64).collect::<Vec<_>>(),
+        "no gap"
+    );
+    assert_eq!(
+        messages.len(),
+        acked.len(),
+        "nothing stored twice, nothing unacknowledged kept"
+    );
+    for (id, seq) in &acked {
+        let m = messages
+            .iter()
+            .find(|m| &m.client_msg_id == id)
+            .expect("kept");
+        assert_eq!(m.seq, *seq, "{id}");
+    }
+    drop(srv);
 }

@@ -76,6 +76,20 @@ async fn classroom() -> Classroom {
     }
 }
 
+impl Classroom {
+    /// The teacher's action on the group, over HTTP with the sign-in's CSRF token.
+    async fn act(&self, body: Value) -> reqwest::Response {
+        action(
+            &self.srv,
+            self.group,
+            Some(&self.fac.cookie),
+            Some(&self.fac.csrf),
+            &body.to_string(),
+        )
+        .await
+    }
+}
+
 /// The next frame of one of `kinds`, skipping the room's own life (presence, typing, phase).
 async fn next_kind(ws: &mut Ws, kinds: &[&str]) -> Value {
     loop {
@@ -209,26 +223,14 @@ async fn harm_is_held_for_the_teacher_who_releases_or_keeps_it() {
 
     // The teacher releases the first (a false alarm) and keeps the second.
     let (seq, flag) = flags[0];
-    let r = action(
-        &c.srv,
-        c.group,
-        Some(&c.fac.cookie),
-        Some(&c.fac.csrf),
-        &json!({"action": "release", "flag_id": flag}).to_string(),
-    )
-    .await;
+    let r = c.act(json!({"action": "release", "flag_id": flag})).await;
     assert_eq!(r.status(), 200);
     let released = next_kind(&mut c.leo, &["message"]).await;
     assert_eq!(released["seq"], seq);
     let (_, kept) = flags[1];
-    let r = action(
-        &c.srv,
-        c.group,
-        Some(&c.fac.cookie),
-        Some(&c.fac.csrf),
-        &json!({"action": "keep_hidden", "flag_id": kept}).to_string(),
-    )
-    .await;
+    let r = c
+        .act(json!({"action": "keep_hidden", "flag_id": kept}))
+        .await;
     assert_eq!(r.status(), 200);
     let kept_flag = c.srv.store().flag(c.group, kept).await.unwrap();
     assert_eq!(kept_flag.resolution.as_deref(), Some("kept"));
@@ -239,14 +241,9 @@ async fn harm_is_held_for_the_teacher_who_releases_or_keeps_it() {
         assert!(audit.iter().any(|a| a.action == name), "{name}: {audit:?}");
     }
     // Releasing twice, or releasing a notice that is no held message, is refused.
-    let r = action(
-        &c.srv,
-        c.group,
-        Some(&c.fac.cookie),
-        Some(&c.fac.csrf),
-        &json!({"action": "release", "flag_id": 999_999}).to_string(),
-    )
-    .await;
+    let r = c
+        .act(json!({"action": "release", "flag_id": 999_999}))
+        .await;
     assert_eq!(r.status(), 404);
 }
 
@@ -267,14 +264,7 @@ async fn a_disclosure_is_an_urgent_alert_never_shown_to_the_group() {
     assert_eq!(notice["kind"], "safeguarding");
     let flag = notice["id"].as_i64().unwrap();
     // Never to the group: not even the teacher can release it.
-    let r = action(
-        &c.srv,
-        c.group,
-        Some(&c.fac.cookie),
-        Some(&c.fac.csrf),
-        &json!({"action": "release", "flag_id": flag}).to_string(),
-    )
-    .await;
+    let r = c.act(json!({"action": "release", "flag_id": flag})).await;
     assert_eq!(r.status(), 400);
     let ack = say(&mut c.mia, "d-2", "can we add a swing").await;
     let seen = next_kind(&mut c.leo, &["message"]).await;
@@ -297,14 +287,9 @@ async fn a_disclosure_is_an_urgent_alert_never_shown_to_the_group() {
             .any(|n| n["id"] == flag && n["severity"] == "urgent"),
         "{open}"
     );
-    let r = action(
-        &c.srv,
-        c.group,
-        Some(&c.fac.cookie),
-        Some(&c.fac.csrf),
-        &json!({"action": "resolve_notice", "flag_id": flag}).to_string(),
-    )
-    .await;
+    let r = c
+        .act(json!({"action": "resolve_notice", "flag_id": flag}))
+        .await;
     assert_eq!(r.status(), 200);
     let dealt = c.srv.store().flag(c.group, flag).await.unwrap();
     assert_eq!(dealt.resolution.as_deref(), Some("dealt_with"));
@@ -346,24 +331,10 @@ async fn ordinary_talk_passes_unchanged() {
 #[tokio::test]
 async fn the_teachers_own_words_pass_the_screen_too() {
     let mut c = classroom().await;
-    let post = |text: &str| json!({"action": "post", "text": text}).to_string();
-    let r = action(
-        &c.srv,
-        c.group,
-        Some(&c.fac.cookie),
-        Some(&c.fac.csrf),
-        &post("you're ugly"),
-    )
-    .await;
+    let post = |text: &str| json!({"action": "post", "text": text});
+    let r = c.act(post("you're ugly")).await;
     assert_eq!(r.status(), 400, "an adult's insult is refused, not posted");
-    let r = action(
-        &c.srv,
-        c.group,
-        Some(&c.fac.cookie),
-        Some(&c.fac.csrf),
-        &post("my email is ms.lee@gmail.com"),
-    )
-    .await;
+    let r = c.act(post("my email is ms.lee@gmail.com")).await;
     assert_eq!(r.status(), 200);
     let seen = next_kind(&mut c.leo, &["message"]).await;
     assert_eq!(seen["sender"]["kind"], "facilitator");

@@ -147,29 +147,9 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
     let mut tasks = Vec::with_capacity(total);
     for (room, code) in codes.iter().take(args.rooms).enumerate() {
         for child in 0..args.clients {
-            let resp = http
-                .post(format!("{base}/api/join"))
-                .json(&json!({"code": code, "nickname": format!("Kid {child}"), "avatar": "🦊"}))
-                .send()
+            let (cookie, group_id) = join(&http, &base, code, &format!("Kid {child}"))
                 .await
-                .context("joining")?;
-            if !resp.status().is_success() {
-                bail!(
-                    "joining room {room} failed: {} {}",
-                    resp.status(),
-                    resp.text().await.unwrap_or_default()
-                );
-            }
-            let cookie = resp
-                .headers()
-                .get("set-cookie")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(';').next())
-                .context("no credential cookie")?
-                .to_string();
-            let group_id = resp.json::<Value>().await?["group_id"]
-                .as_i64()
-                .context("no group id")?;
+                .with_context(|| format!("room {room}"))?;
             let ws_url = format!("{}/ws?group={group_id}", base.replacen("http", "ws", 1));
             let ready = ready.clone();
             tasks.push(tokio::spawn(async move {
@@ -246,6 +226,40 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
         srv.stop().await.ok();
     }
     Ok(report)
+}
+
+/// Joins a group as a child does, through `POST /api/join`: the credential cookie
+/// (`name=value`) and the group's id.
+pub(super) async fn join(
+    http: &reqwest::Client,
+    base: &str,
+    code: &str,
+    nickname: &str,
+) -> anyhow::Result<(String, i64)> {
+    let resp = http
+        .post(format!("{base}/api/join"))
+        .json(&json!({"code": code, "nickname": nickname, "avatar": "🦊"}))
+        .send()
+        .await
+        .context("joining")?;
+    if !resp.status().is_success() {
+        bail!(
+            "joining failed: {} {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("no credential cookie")?
+        .to_string();
+    let group_id = resp.json::<Value>().await?["group_id"]
+        .as_i64()
+        .context("no group id")?;
+    Ok((cookie, group_id))
 }
 
 async fn client(

@@ -18,7 +18,7 @@ use tokio::sync::Barrier;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::chat::{bench_settings, percentile_ms, raise_fd_limit};
+use super::chat::{bench_settings, join, percentile_ms, raise_fd_limit};
 use crate::room::RoomConfig;
 use crate::server::{self, StartOptions};
 use crate::store::{self, AgentRole, NewGroup, NewSession, SessionStatus};
@@ -100,30 +100,8 @@ pub async fn run(args: StormBenchArgs) -> anyhow::Result<Value> {
     let mut kids = Vec::with_capacity(args.sockets);
     for i in 0..args.sockets {
         let code = &groups[i / args.group_size].join_code;
-        let resp = http
-            .post(format!("{base}/api/join"))
-            .header("origin", &base)
-            .json(&json!({"code": code, "nickname": format!("Kid {}", i % args.group_size), "avatar": "🦊"}))
-            .send()
-            .await
-            .context("joining")?;
-        if !resp.status().is_success() {
-            bail!(
-                "joining failed: {} {}",
-                resp.status(),
-                resp.text().await.unwrap_or_default()
-            );
-        }
-        let cookie = resp
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .context("no credential cookie")?
-            .to_string();
-        let group_id = resp.json::<Value>().await?["group_id"]
-            .as_i64()
-            .context("no group id")?;
+        let nickname = format!("Kid {}", i % args.group_size);
+        let (cookie, group_id) = join(&http, &base, code, &nickname).await?;
         kids.push(Kid {
             group_id,
             ws_url: format!("{}/ws?group={group_id}", base.replacen("http", "ws", 1)),

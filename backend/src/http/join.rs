@@ -283,6 +283,17 @@ async fn check_nickname_is_safe(
         .into_iter()
         .map(|p| p.nickname)
         .collect();
+    // The same nickname (but for case and spaces) is simply taken; the screen's look-alike
+    // check is for the ones that only look the same ("Mіa" with a Cyrillic "і").
+    let plain = |n: &str| {
+        n.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    if existing.iter().any(|e| plain(e) == plain(nickname)) {
+        return Err(JoinFailure::NicknameTaken);
+    }
     let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
     let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
     ctx.screen

@@ -72,6 +72,7 @@ fn uuid_like() -> String {
         .collect()
 }
 pub mod facilitator;
+pub mod process;
 pub mod research;
 pub mod server;
 pub mod socket;
