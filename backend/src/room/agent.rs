@@ -751,6 +751,35 @@ impl RoomActor {
         if let Some(posted) = &posted {
             self.deliver(posted).await;
         }
+        // The whole reply was held (what only the whole shows, e.g. a phone number split over
+        // two sentences): it is logged as refused, and a written line is said instead, so a
+        // child who asked is still answered.
+        let (mut text, mut seq, mut fallback) = (text, seq, fallback);
+        if held && !paused && fallback.is_none() {
+            let why = posted
+                .as_ref()
+                .map_or_else(String::new, |p| p.verdict.reason());
+            self.log_event(
+                r.decision.trigger.as_str(),
+                "held_unsafe",
+                &format!(
+                    "{}; the whole reply failed the safety screen ({why})",
+                    r.decision.reason
+                ),
+                now,
+            )
+            .await;
+            if let Some(line) = self.fallback_line(&r.speech) {
+                r.stream_id = self.next_stream_id();
+                r.started = false;
+                r.first_shown = None;
+                if let Some(shown) = self.say_line(&mut r, &line.text, now).await {
+                    seq = Some(shown);
+                    text = Some(line.text.clone());
+                    fallback = Some(line);
+                }
+            }
+        }
         let decision = match (&text, seq.is_some(), paused) {
             (_, _, true) => "cancelled".to_string(),
             (Some(_), false, _) if held => "held_unsafe".to_string(),
@@ -867,6 +896,61 @@ impl RoomActor {
                 }
             }
         }
+    }
+
+    /// A new stream id for the agent's frames.
+    fn next_stream_id(&mut self) -> u64 {
+        match self.agent.as_mut() {
+            Some(seat) => {
+                seat.next_stream += 1;
+                seat.next_stream - 1
+            }
+            None => 0,
+        }
+    }
+
+    /// Says a written line as a stream of its own (start, the line, end with its seq), stored
+    /// through the post path. Its seq when the group was shown it.
+    async fn say_line(&mut self, r: &mut Running, line: &str, now: i64) -> Option<i64> {
+        let posted = self
+            .store_agent_message(line, r.speech.reply_to, now)
+            .await?;
+        if !posted.shown() {
+            self.deliver(&posted).await;
+            return None;
+        }
+        let name = self.session.agent_name.clone();
+        self.broadcast(
+            &ServerFrame::AgentStart {
+                stream_id: r.stream_id,
+                name,
+                reply_to: r.speech.reply_to,
+            },
+            None,
+            None,
+        );
+        r.started = true;
+        r.first_shown
+            .get_or_insert(r.trigger_at.elapsed().as_secs_f64() * 1000.0);
+        self.broadcast(
+            &ServerFrame::AgentDelta {
+                stream_id: r.stream_id,
+                text: line.to_string(),
+            },
+            None,
+            None,
+        );
+        let seq = posted.message.seq;
+        self.broadcast(
+            &ServerFrame::AgentEnd {
+                stream_id: r.stream_id,
+                seq: Some(seq),
+            },
+            None,
+            None,
+        );
+        self.deliver(&posted).await;
+        Some(seq)
     }
 
     /// The next fallback line for `speech` in the session's language, if one was written.

@@ -89,6 +89,10 @@ impl RoomActor {
         if matches!(draft.author, Author::Facilitator(_)) && verdict.action >= Action::Hold {
             return Err(PostError::Refused(verdict.reason()));
         }
+        if draft.author == Author::Agent && verdict.action > Action::Allow {
+            // The agent's own words (no child's): worth a line in the log, to tune prompts.
+            tracing::warn!(group = self.group.id, reason = %verdict.reason(), text = %draft.text, "the agent's reply was held by the safety screen");
+        }
         let screening = self.screening(draft.author, &draft.text, &verdict);
         let new = NewMessage {
             group_id: self.group.id,

@@ -658,7 +658,11 @@ impl Patterns {
                     .iter()
                     .any(|s| t.text.len() > s.len() + 2 && t.text.ends_with(s.as_str()))
         };
-        let _ = text;
+        // A school's name does not run across punctuation: in "joining the school. I've
+        // been thinking" the "I've" is the next sentence, not the school's name.
+        let apart = |a: &Token, b: &Token| {
+            text[a.span.end..b.span.start].contains(['.', '!', '?', '\n', ',', ';', ':'])
+        };
         let mut i = 0;
         while i < tokens.len() {
             if !is_school(&tokens[i]) {
@@ -669,6 +673,9 @@ impl Patterns {
             let mut first = i;
             while first > 0 {
                 let t = &tokens[first - 1];
+                if apart(t, &tokens[first]) {
+                    break;
+                }
                 if is_school(t) {
                     first -= 1;
                 } else if is_name(t)
@@ -683,8 +690,14 @@ impl Patterns {
             let mut end = i + 1;
             loop {
                 let mut k = end;
-                while k < tokens.len() && self.school_connectors.contains(&tokens[k].text) {
+                while k < tokens.len()
+                    && !apart(&tokens[k - 1], &tokens[k])
+                    && self.school_connectors.contains(&tokens[k].text)
+                {
                     k += 1;
+                }
+                if k < tokens.len() && apart(&tokens[k - 1], &tokens[k]) {
+                    break;
                 }
                 if k < tokens.len() && is_school(&tokens[k]) {
                     end = k + 1;
@@ -724,6 +737,33 @@ impl Patterns {
             }
             i = end.max(i + 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod school_tests {
+    use crate::safety::{Screen, ScreenInput};
+
+    #[test]
+    fn a_school_name_does_not_run_into_the_next_sentence() {
+        let screen = Screen::built_in();
+        let check = |text: &str| {
+            screen
+                .check(&ScreenInput {
+                    text,
+                    language: "en",
+                    level: Default::default(),
+                    names: &[],
+                })
+                .action
+        };
+        use crate::safety::Action;
+        assert_eq!(
+            check("I'm so glad you're joining the school. I've been thinking about games."),
+            Action::Allow
+        );
+        assert_eq!(check("after school, Mia can draw it"), Action::Allow);
+        assert_eq!(check("I go to Oakfield Academy"), Action::Redact);
     }
 }
 
