@@ -345,3 +345,26 @@ fn session_create_takes_a_retention_period() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("purge_interval_minutes"));
 }
+
+#[test]
+fn session_create_takes_a_safety_level_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = peerlearn(dir.path())
+        .args(["session", "create", "--activity", "playground"])
+        .args(["--safety-level", "strict"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = peerlearn(dir.path())
+        .args(["session", "create", "--activity", "playground"])
+        .args(["--safety-level", "loose"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--safety-level"), "{err}");
+}

@@ -416,3 +416,44 @@ async fn the_safety_summary_lists_every_screened_message_and_is_audited() {
     assert_ne!(get(&c.srv, &path, None).await.status(), 200);
     let _ = &mut c.leo;
 }
+
+#[tokio::test]
+async fn the_session_form_takes_a_safety_level_and_refuses_an_unknown_one() {
+    let srv = server().await;
+    add_facilitator(&srv, "ms-lee").await;
+    let fac = sign_in(&srv, "ms-lee").await;
+    let id = create_session(
+        &srv,
+        &fac,
+        &[
+            ("activity", "playground"),
+            ("groups", "1"),
+            ("safety_level", "strict"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        srv.store().session(id).await.unwrap().safety_level,
+        "strict"
+    );
+    let resp = post_form(
+        &srv,
+        "/facilitator/sessions",
+        Some(&fac.cookie),
+        &[
+            ("csrf", fac.csrf.as_str()),
+            ("activity", "playground"),
+            ("groups", "1"),
+            ("agent_name", "Blue"),
+            ("language", "en"),
+            ("safety_level", "loose"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Mild words: pick strict, standard or relaxed"));
+}
