@@ -457,3 +457,29 @@ async fn the_session_form_takes_a_safety_level_and_refuses_an_unknown_one() {
         .unwrap()
         .contains("Mild words: pick strict, standard or relaxed"));
 }
+
+#[tokio::test]
+async fn a_mild_word_is_masked_at_the_standard_level_without_a_note() {
+    let mut c = classroom().await;
+    let ack = say(&mut c.mia, "m-1", "damn the slide is too high").await;
+    assert_eq!(ack["type"], "ack");
+    let seen = next_kind(&mut c.leo, &["message"]).await;
+    let shown = seen["text"].as_str().unwrap();
+    assert!(
+        !shown.contains("damn") && shown.contains("the slide is too high"),
+        "{shown}"
+    );
+    // No note for the writer: her next frame is her own message, then the next one.
+    let own = next_kind(&mut c.mia, &["message", "safety_note"]).await;
+    assert_eq!(own["type"], "message");
+    say(&mut c.mia, "m-2", "ok").await;
+    let next = next_kind(&mut c.mia, &["message", "safety_note"]).await;
+    assert_eq!(next["type"], "message");
+    assert_eq!(next["text"], "ok");
+    // And no notice for the teacher.
+    let (m, notice) = dashboard_message(&mut c.dash, false).await;
+    assert_eq!(m["screen_action"], "redact");
+    assert!(notice.is_none());
+    let (m, _) = dashboard_message(&mut c.dash, false).await;
+    assert_eq!(m["text"], "ok", "no notice came between the two messages");
+}

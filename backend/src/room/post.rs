@@ -13,7 +13,7 @@ use super::actor::RoomActor;
 use super::watch::{NoticeView, WatchEvent, WatchedMessage};
 use crate::protocol::ServerFrame;
 use crate::safety::classifier::Turn;
-use crate::safety::{Action, Level, ScreenInput, Verdict};
+use crate::safety::{Action, Category, Level, ScreenInput, Verdict};
 use crate::store::{Message, NewMessage, NewNotice, Screening, SenderKind, Severity, StoreError};
 
 /// Who is posting.
@@ -146,7 +146,10 @@ impl RoomActor {
         if let (SenderKind::Child, Some(child), Some(category)) =
             (m.sender_kind, m.sender_id, posted.verdict.category)
         {
-            if posted.verdict.action > Action::Allow {
+            // A mild word masked at the standard level ("d**n") is shown: nothing to tell
+            // the child (the note for mild words is for the strict level, where it is held).
+            let masked_only = posted.verdict.action == Action::Redact && category == Category::Mild;
+            if posted.verdict.action > Action::Allow && !masked_only {
                 let note = self.deps.screen.note(&self.session.language, category);
                 self.send_to(
                     child,
@@ -241,6 +244,8 @@ impl RoomActor {
         };
         let notice = match verdict.action {
             Action::Allow => None,
+            // A masked mild word is no news for the teacher.
+            Action::Redact if verdict.category == Some(Category::Mild) => None,
             Action::Redact => Some(NewNotice {
                 kind: "redacted".into(),
                 detail: format!(
