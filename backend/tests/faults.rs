@@ -352,21 +352,24 @@ fn running_as_root() -> bool {
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_restarted_mid_session_loses_nothing_acknowledged() {
-    let cluster = Cluster::new();
+/// A chat-only server in this process on `database`, one running group with Mia connected, and
+/// the seqs of three messages she has already sent (ids `{prefix}-0..2`).
+struct Session {
+    srv: common::server::TestServer,
+    group: i64,
+    ws: Ws,
+    acked: BTreeMap<String, i64>,
+}
+
+async fn session_on(database: peerlearn::config::DatabaseSettings, prefix: &str) -> Session {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = common::server::settings(dir.path());
-    settings.database = peerlearn::config::DatabaseSettings {
-        url: format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port),
-        kind: peerlearn::config::DatabaseKind::Postgres,
-        connect_timeout: Duration::from_secs(10),
-    };
+    settings.database = database;
     let server = peerlearn::server::start_with(
         &settings,
         peerlearn::server::StartOptions {
             room_config: peerlearn::room::RoomConfig {
-                rate_limit: 100,
+                rate_limit: 1000,
                 ..Default::default()
             },
             load_engine: false,
@@ -376,14 +379,83 @@ async fn postgres_restarted_mid_session_loses_nothing_acknowledged() {
     .unwrap();
     let srv = common::server::TestServer::from_running(server, dir);
     let (_, groups) = srv.session(1).await;
-    let (g, code) = (groups[0].id, groups[0].join_code.clone());
+    let (group, code) = (groups[0].id, groups[0].join_code.clone());
     let mia = socket::join(&srv, &code, "Mia").await;
-    let (mut ws, _) = connect(&srv.base, g, &mia.cookie, 0).await;
+    let (mut ws, _) = connect(&srv.base, group, &mia.cookie, 0).await;
     let mut acked = BTreeMap::new();
     for n in 0..3 {
-        let ack = socket::say(&mut ws, &format!("p-{n}"), "before").await;
-        acked.insert(format!("p-{n}"), ack["seq"].as_i64().unwrap());
+        let ack = socket::say(&mut ws, &format!("{prefix}-{n}"), "before").await;
+        acked.insert(format!("{prefix}-{n}"), ack["seq"].as_i64().unwrap());
     }
+    Session {
+        srv,
+        group,
+        ws,
+        acked,
+    }
+}
+
+/// Sends `id` again until the database is back and it is acknowledged (as the page's outbox
+/// does); its seq.
+async fn acked_once_back(ws: &mut Ws, id: &str, text: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = socket::say(ws, id, text).await;
+        if answer["type"] == "ack" {
+            return answer["seq"].as_i64().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the room did not recover: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// The group's stored messages are exactly the acknowledged ones, at their seqs, 1..N.
+async fn exactly_the_acknowledged(
+    srv: &common::server::TestServer,
+    group: i64,
+    acked: &BTreeMap<String, i64>,
+) {
+    let messages = srv.store().messages_after(group, 0, 100_000).await.unwrap();
+    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=messages.len() as i64).collect::<Vec<_>>(),
+        "no gap in seq"
+    );
+    assert_eq!(
+        messages.len(),
+        acked.len(),
+        "nothing stored twice, nothing unacknowledged kept"
+    );
+    for (id, seq) in acked {
+        let m = messages
+            .iter()
+            .find(|m| &m.client_msg_id == id)
+            .expect("kept");
+        assert_eq!(m.seq, *seq, "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_mid_session_loses_nothing_acknowledged() {
+    let cluster = Cluster::new();
+    let Session {
+        srv,
+        group: g,
+        mut ws,
+        mut acked,
+    } = session_on(
+        peerlearn::config::DatabaseSettings {
+            url: format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port),
+            kind: peerlearn::config::DatabaseKind::Postgres,
+            connect_timeout: Duration::from_secs(10),
+        },
+        "p",
+    )
+    .await;
     // The database goes away: a send is refused as not saved (never acknowledged), quickly.
     cluster.stop();
     let refused = socket::say(&mut ws, "p-away", "while it is away").await;
@@ -392,36 +464,11 @@ async fn postgres_restarted_mid_session_loses_nothing_acknowledged() {
     assert_eq!(refused["client_msg_id"], "p-away");
     // It comes back: the same room (no server restart) stores the retry once.
     cluster.start();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let seq = loop {
-        let answer = socket::say(&mut ws, "p-away", "while it is away").await;
-        if answer["type"] == "ack" {
-            break answer["seq"].as_i64().unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the room did not recover: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let seq = acked_once_back(&mut ws, "p-away", "while it is away").await;
     acked.insert("p-away".into(), seq);
     let ack = socket::say(&mut ws, "p-after", "after").await;
     acked.insert("p-after".into(), ack["seq"].as_i64().unwrap());
-    let messages = srv.store().messages_after(g, 0, 100).await.unwrap();
-    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
-    assert_eq!(
-        seqs,
-        (1..=messages.len() as i64).collect::<Vec<_>>(),
-        "no gap"
-    );
-    for (id, seq) in &acked {
-        let m = messages
-            .iter()
-            .find(|m| &m.client_msg_id == id)
-            .expect("kept");
-        assert_eq!(m.seq, *seq, "{id}");
-    }
-    assert_eq!(messages.len(), acked.len(), "nothing stored twice");
+    exactly_the_acknowledged(&srv, g, &acked).await;
 }
 
 /// A small filesystem of the test's own (tmpfs), unmounted when the test ends.
@@ -475,31 +522,20 @@ impl Drop for SmallDisk {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_on_a_full_disk_refuses_then_recovers_without_a_restart() {
     let disk = SmallDisk::new("16m");
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = common::server::settings(dir.path());
-    settings.database.url = format!("sqlite://{}", disk.dir.path().join("full.db").display());
-    let server = peerlearn::server::start_with(
-        &settings,
-        peerlearn::server::StartOptions {
-            room_config: peerlearn::room::RoomConfig {
-                rate_limit: 1000,
-                ..Default::default()
-            },
-            load_engine: false,
+    let Session {
+        srv,
+        group: g,
+        mut ws,
+        mut acked,
+    } = session_on(
+        peerlearn::config::DatabaseSettings {
+            url: format!("sqlite://{}", disk.dir.path().join("full.db").display()),
+            kind: peerlearn::config::DatabaseKind::Sqlite,
+            connect_timeout: Duration::from_secs(5),
         },
+        "f",
     )
-    .await
-    .unwrap();
-    let srv = common::server::TestServer::from_running(server, dir);
-    let (_, groups) = srv.session(1).await;
-    let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let mia = socket::join(&srv, &code, "Mia").await;
-    let (mut ws, _) = connect(&srv.base, g, &mia.cookie, 0).await;
-    let mut acked = BTreeMap::new();
-    for n in 0..3 {
-        let ack = socket::say(&mut ws, &format!("f-{n}"), "before").await;
-        acked.insert(format!("f-{n}"), ack["seq"].as_i64().unwrap());
-    }
+    .await;
     // The disk fills up: sooner or later a send is refused as not saved, never acknowledged.
     let filler = disk.fill();
     let long = "a slide with a ramp and a tunnel and a quiet corner for reading. ".repeat(8);
@@ -522,37 +558,8 @@ async fn sqlite_on_a_full_disk_refuses_then_recovers_without_a_restart() {
     let refused = refused.expect("a write failed on the full disk");
     // Space again: the same room stores the retry, once.
     std::fs::remove_file(filler).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let seq = loop {
-        let answer = socket::say(&mut ws, &refused, &long[..480]).await;
-        if answer["type"] == "ack" {
-            break answer["seq"].as_i64().unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the room did not recover: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let seq = acked_once_back(&mut ws, &refused, &long[..480]).await;
     acked.insert(refused, seq);
-    let messages = srv.store().messages_after(g, 0, 100_000).await.unwrap();
-    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
-    assert_eq!(
-        seqs,
-        (1..=messages.len() as i64).collect::<Vec<_>>(),
-        "no gap"
-    );
-    assert_eq!(
-        messages.len(),
-        acked.len(),
-        "nothing stored twice, nothing unacknowledged kept"
-    );
-    for (id, seq) in &acked {
-        let m = messages
-            .iter()
-            .find(|m| &m.client_msg_id == id)
-            .expect("kept");
-        assert_eq!(m.seq, *seq, "{id}");
-    }
+    exactly_the_acknowledged(&srv, g, &acked).await;
     drop(srv);
 }
