@@ -806,8 +806,12 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_env("PEERLEARN_LOG")
         // llama.cpp logs every load and context detail at info: keep its warnings only.
         .unwrap_or_else(|_| EnvFilter::new("info,llama-cpp-2=warn"));
+    // Colour codes only for a person at a terminal: a log file or a service journal gets
+    // plain text.
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -368,3 +368,37 @@ fn session_create_takes_a_safety_level_and_refuses_an_unknown_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--safety-level"), "{err}");
 }
+
+/// A log written to a file or a journal (stderr not a terminal) has no colour codes.
+#[test]
+fn log_lines_have_no_colour_codes_when_not_at_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("log.db").display());
+    let mut child = KillOnDrop(
+        peerlearn(dir.path())
+            .env("PEERLEARN_LOG", "info")
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--database-url", &db, "--threads", "1", "--slots", "1"])
+            .arg("--model")
+            .arg(test_model())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The first log lines (the model loading) come within seconds.
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.0.stderr.take().unwrap())
+        .lines()
+        .take(5)
+    {
+        lines.push(line.unwrap());
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("INFO")),
+        "log lines were written: {lines:?}"
+    );
+    for l in &lines {
+        assert!(!l.contains('\u{1b}'), "colour codes in {l:?}");
+    }
+}
