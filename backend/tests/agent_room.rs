@@ -893,3 +893,59 @@ async fn shutting_down_cancels_a_running_reply_and_stores_none_of_it() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn sentences_are_judged_with_the_ones_before_them() {
+    // Each sentence alone passes; together they spell a phone number. A sentence is judged
+    // with the ones before it, so the number's end is never shown; the opening line is said.
+    let engine = Arc::new(
+        FakeEngine::new()
+            .with_reply(|_| {
+                "Welcome to our playground design! Call 07700. 900123 is the rest.".to_string()
+            })
+            .with_token_delay(Duration::from_millis(10)),
+    );
+    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
+    let mut rx = hello(&rooms, g, &kids[0]).await.events;
+    let mut frames = Vec::new();
+    let msg = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let out = rx.recv().await.expect("room stream");
+            let v: Value = serde_json::from_str(out.json.as_str()).unwrap();
+            if v["type"] == "message" {
+                return v;
+            }
+            frames.push(v);
+        }
+    })
+    .await
+    .expect("a stored message");
+    for f in &frames {
+        assert!(
+            !f.to_string().contains("900123"),
+            "the number's end reached a child: {f}"
+        );
+    }
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "agent_end" && f["seq"].is_null()),
+        "what was shown of the held reply is taken back: {frames:?}"
+    );
+    assert_eq!(
+        msg["text"],
+        "Hi everyone, I'm Blue, an AI helper. Today we design: A playground everyone can play \
+         on. First, Warm-up: Everyone says hello and one thing they love doing at a playground."
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = store.agent_events(g).await.unwrap();
+    let refused = events
+        .iter()
+        .find(|e| e.reason.contains("safety screen"))
+        .expect("the refusal is logged");
+    assert!(refused.reason.contains("personal data"), "{refused:?}");
+    // Only the written line is stored as the agent's; nothing with the number.
+    let stored = store.messages_after(g, 0, 100).await.unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(stored.iter().all(|m| !m.text.contains("900123")));
+}

@@ -618,9 +618,11 @@ impl StreamCleaner {
             ends.push(clean.len());
         }
         for end in ends {
+            // Each new sentence is judged with the ones before it: "Call 07700." and
+            // "900123 is the rest." pass alone, not together.
             let sentence = clean[self.checked..end].trim();
             if !sentence.is_empty() {
-                if let Some(why) = check(sentence) {
+                if let Some(why) = check(clean[..end].trim()) {
                     self.unsafe_reason = Some(why);
                     self.reject(Rejection::Unsafe);
                     return None;
