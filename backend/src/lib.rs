@@ -4,6 +4,9 @@
 //! The crate follows the domain: [`store`] keeps everything durable, [`engine`] runs the
 //! model for all rooms at once, [`http`] serves the pages, the API and the sockets.
 
+#[macro_use]
+mod text_enum;
+
 pub mod activity;
 pub mod agent;
 pub mod analyze;
