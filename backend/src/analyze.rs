@@ -8,14 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use peerlearn_transcripts as tx;
 
+use crate::cli_error::UsageError;
 use crate::config::{DatabaseArgs, DatabaseSettings, FileConfig};
-use crate::export::{self, ExportError, ParticipationTable};
+use crate::export::{self, ParticipationTable};
 use crate::store::{self, CodingError, Store};
-
-/// A mistake in what the user asked for: the binary exits with code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CodebookCommand {
@@ -95,15 +91,6 @@ fn parse_coverage(s: &str) -> Result<tx::agreement::Coverage, String> {
     }
 }
 
-/// Export errors that are the user's mistake become [`UsageError`]s.
-fn usage(e: ExportError) -> anyhow::Error {
-    if e.is_usage() {
-        UsageError(e.to_string()).into()
-    } else {
-        e.into()
-    }
-}
-
 async fn connect(args: &DatabaseArgs, file: &FileConfig) -> anyhow::Result<Store> {
     let settings = DatabaseSettings::resolve(args, file)?;
     Ok(Store::connect(&settings).await?)
@@ -167,14 +154,14 @@ async fn irr(args: IrrArgs, file: &FileConfig) -> anyhow::Result<()> {
     let store = connect(&args.database, file).await?;
     let header = export::session_header(&store, args.session, None)
         .await
-        .map_err(usage)?;
+        .map_err(UsageError::or_failure)?;
     let options = tx::ExportOptions {
         include_hidden: args.include_hidden,
         ..Default::default()
     };
     let report = export::agreement(&store, &header, &options, args.coverage)
         .await
-        .map_err(usage)?;
+        .map_err(UsageError::or_failure)?;
     store.close().await;
     if report.coders.len() < 2 {
         let who = if report.coders.is_empty() {
@@ -268,7 +255,7 @@ async fn participation(args: ParticipationArgs, file: &FileConfig) -> anyhow::Re
     let store = connect(&args.database, file).await?;
     let header = export::session_header(&store, args.session, args.group)
         .await
-        .map_err(usage)?;
+        .map_err(UsageError::or_failure)?;
     let options = tx::ExportOptions {
         include_hidden: args.include_hidden,
         groups: args.group.map(|g| vec![g]),
@@ -276,7 +263,7 @@ async fn participation(args: ParticipationArgs, file: &FileConfig) -> anyhow::Re
     };
     let report = export::participation(&store, &header, &options)
         .await
-        .map_err(usage)?;
+        .map_err(UsageError::or_failure)?;
     let out = args
         .out
         .unwrap_or_else(|| format!("session-{}-participation.csv", args.session).into());

@@ -12,6 +12,8 @@ pub mod agent;
 pub mod analyze;
 pub mod auth;
 pub mod bench;
+pub mod child_text;
+pub mod cli_error;
 pub mod config;
 pub mod data_files;
 pub mod engine;

@@ -1,6 +1,6 @@
 //! The `peerlearn` binary: the command line over the library. Errors from the library are
 //! typed; here, at the edge, they become messages and exit codes (2 for bad configuration or
-//! bad arguments, 1 for everything else).
+//! bad arguments, 1 for everything else: `peerlearn::cli_error`).
 
 use std::process::ExitCode;
 
@@ -8,9 +8,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use peerlearn::activity::Catalog;
+use peerlearn::cli_error::{self, UsageError};
 use peerlearn::config::{
-    ConfigError, ConfigFileArg, DatabaseArgs, DatabaseSettings, FileConfig, RetentionArgs,
-    ServeArgs, Settings, DEFAULT_PROMPTS_DIR,
+    ConfigFileArg, DatabaseArgs, DatabaseSettings, FileConfig, RetentionArgs, ServeArgs, Settings,
+    DEFAULT_PROMPTS_DIR,
 };
 use peerlearn::join_code;
 use peerlearn::store::{self, AgentRole, NewGroup, NewSession, Store};
@@ -241,27 +242,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<ConfigError>().is_some()
-                || err.downcast_ref::<UsageError>().is_some()
-                || err
-                    .downcast_ref::<peerlearn::analyze::UsageError>()
-                    .is_some()
-                || err
-                    .downcast_ref::<peerlearn::bench::safety::CorpusError>()
-                    .is_some()
-            {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            ExitCode::from(cli_error::exit_code(&err))
         }
     }
 }
-
-/// A mistake in what the user asked for (exit code 2, like clap's own usage errors).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct UsageError(String);
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(&cli.config)?;
@@ -704,7 +688,7 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
             progress,
         )
         .await
-        .map_err(export_error)?
+        .map_err(UsageError::or_failure)?
     } else {
         // Write beside the target and rename at the end: a failed export leaves no half file.
         let partial = out.with_extension(format!("{}.partial", args.format.extension()));
@@ -724,7 +708,7 @@ async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<()> {
                 .map(|_| summary)
                 .map_err(|e| e.context(format!("cannot write {}", path.display()))),
             (Ok(summary), None) => Ok(summary),
-            (Err(e), _) => Err(export_error(e)),
+            (Err(e), _) => Err(UsageError::or_failure(e)),
         };
         let result = match result {
             Ok(summary) => audit(detail(&summary.utterances.to_string()))
@@ -791,14 +775,6 @@ fn write_consent_file(
     peerlearn::export::write_consent_csv(header, options, &mut file)?;
     file.flush()?;
     Ok(())
-}
-
-fn export_error(e: peerlearn::export::ExportError) -> anyhow::Error {
-    if e.is_usage() {
-        UsageError(e.to_string()).into()
-    } else {
-        e.into()
-    }
 }
 
 fn init_tracing() {

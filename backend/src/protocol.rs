@@ -228,7 +228,7 @@ impl ServerFrame {
 
 /// Parses a client frame; the error is a sentence for the `bad_request` frame.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, String> {
-    serde_json::from_str(text).map_err(|e| format!("This frame could not be understood: {e}"))
+    serde_json::from_str(text).map_err(crate::child_text::frame_not_understood)
 }
 
 #[cfg(test)]

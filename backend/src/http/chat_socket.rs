@@ -22,6 +22,7 @@ use tokio::sync::broadcast;
 
 use super::join::{self, Credential};
 use super::Ctx;
+use crate::child_text;
 use crate::limits::frames::{FrameKind, FrameLimits, Verdict};
 use crate::limits::SocketSlot;
 use crate::metrics::Metrics;
@@ -99,7 +100,7 @@ async fn upgrade(
                     refuse(
                         socket,
                         ErrorCode::Unauthorized,
-                        "Please join your group again from the start page.",
+                        child_text::JOIN_AGAIN,
                         CLOSE_UNAUTHORIZED,
                         "unauthorized",
                     )
@@ -109,7 +110,7 @@ async fn upgrade(
                     refuse(
                         socket,
                         ErrorCode::Unauthorized,
-                        "This chat has ended. Thank you for taking part!",
+                        child_text::CHAT_ENDED,
                         CLOSE_UNAUTHORIZED,
                         "ended",
                     )
@@ -119,7 +120,7 @@ async fn upgrade(
                     refuse(
                         socket,
                         ErrorCode::TooManyConnections,
-                        "This chat is open in too many tabs. Please close the others.",
+                        child_text::TOO_MANY_TABS,
                         CLOSE_TOO_MANY_SOCKETS,
                         "too many sockets",
                     )
@@ -265,7 +266,7 @@ impl Connection {
                             }
                             match self.limited(FrameKind::Bad).await {
                                 None => {
-                                    self.error(ErrorFrame::new(ErrorCode::BadRequest, "Frames are JSON text.")).await.ok();
+                                    self.error(ErrorFrame::new(ErrorCode::BadRequest, child_text::FRAMES_ARE_JSON)).await.ok();
                                 }
                                 Some(None) => {}
                                 Some(Some(end)) => return end,
@@ -306,7 +307,7 @@ impl Connection {
             Verdict::Drop => Some(None),
             Verdict::Refuse(wait) => {
                 let wait_ms = wait.as_millis().max(1) as u64;
-                let mut e = ErrorFrame::new(ErrorCode::RateLimited, "Slow down a little, please.");
+                let mut e = ErrorFrame::new(ErrorCode::RateLimited, child_text::SLOW_DOWN);
                 e.retry_after_ms = Some(wait_ms);
                 if let Some(id) = send_id {
                     e = e.for_send(id);
@@ -358,7 +359,7 @@ impl Connection {
                 if v != PROTOCOL_VERSION {
                     let e = ErrorFrame::new(
                         ErrorCode::UnsupportedVersion,
-                        format!("This server speaks protocol version {PROTOCOL_VERSION}."),
+                        child_text::protocol_version(PROTOCOL_VERSION),
                     );
                     return self.error(e).await.err();
                 }
@@ -366,8 +367,11 @@ impl Connection {
             }
             ClientFrame::Ping {} => self.send_text(ServerFrame::Pong.to_json().into()).await,
             _ if !self.said_hello => {
-                self.error(ErrorFrame::new(ErrorCode::NotReady, "Say hello first."))
-                    .await
+                self.error(ErrorFrame::new(
+                    ErrorCode::NotReady,
+                    child_text::SAY_HELLO_FIRST,
+                ))
+                .await
             }
             ClientFrame::Typing { on } => {
                 self.ctx
@@ -399,11 +403,8 @@ impl Connection {
                     Ok(Err(e)) => self.error(e).await,
                     Err(unavailable) => {
                         tracing::error!(error = %unavailable, "room unavailable");
-                        let e = ErrorFrame::new(
-                            ErrorCode::Internal,
-                            "Something went wrong on our side; your message will be sent again.",
-                        )
-                        .for_send(&client_msg_id);
+                        let e = ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
+                            .for_send(&client_msg_id);
                         self.error(e).await
                     }
                 }
@@ -420,7 +421,7 @@ impl Connection {
         ) {
             self.error(ErrorFrame::new(
                 ErrorCode::Unauthorized,
-                "This chat has ended. Thank you for taking part!",
+                child_text::CHAT_ENDED,
             ))
             .await?;
             return Err(End::Close(CLOSE_UNAUTHORIZED, "ended"));

@@ -1,10 +1,20 @@
-//! One error type for every HTTP handler, mapped to a status code and a small JSON body.
+//! The HTTP edge's one error type, [`ApiError`]: every handler and extractor fails with it, it
+//! maps to a status code and a body, and every conversion into it is in this file (so what a
+//! library error looks like to a browser is decided in one place).
+//!
+//! A refused join is a [`JoinFailure`]: the join page renders it as HTML, the JSON route
+//! answers it through [`ApiError::Join`]. Its sentences are in [`crate::child_text`].
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 
-use crate::store::StoreError;
+use crate::child_text;
+use crate::export::ExportError;
+use crate::room::{RoomUnavailable, SteerError};
+use crate::store::{CodingError, JoinError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -12,6 +22,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("not signed in or not allowed here")]
     Unauthorized,
+    /// A dashboard page without a sign-in: the browser is sent to the sign-in page.
+    #[error("sign in first")]
+    SignInFirst,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -20,6 +33,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the server could not complete the request")]
     Internal(String),
+    /// Answered as the join route's `{"error": code, "message": sentence}`.
+    #[error(transparent)]
+    Join(#[from] JoinFailure),
 }
 
 impl ApiError {
@@ -27,10 +43,34 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::SignInFirst => StatusCode::SEE_OTHER,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Join(f) => f.status(),
+        }
+    }
+
+    /// A state-changing request whose CSRF token is missing or not this sign-in's.
+    pub fn csrf_expired() -> ApiError {
+        ApiError::Forbidden("This form has expired. Reload the page and try again.".into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::SignInFirst => Redirect::to(super::facilitator::LOGIN_PATH).into_response(),
+            ApiError::Join(failure) => failure.into_response(),
+            other => {
+                if let ApiError::Internal(detail) = &other {
+                    // The detail goes to the log, never to the browser.
+                    tracing::error!(%detail, "request failed");
+                }
+                let body = serde_json::json!({ "error": other.to_string() });
+                (other.status(), Json(body)).into_response()
+            }
         }
     }
 }
@@ -44,13 +84,184 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            // The detail goes to the log, never to the browser.
-            tracing::error!(%detail, "request failed");
+impl From<CodingError> for ApiError {
+    fn from(e: CodingError) -> Self {
+        match e {
+            CodingError::Invalid(m) => ApiError::BadRequest(m),
+            CodingError::DuplicateName(_) => ApiError::Conflict(e.to_string()),
+            CodingError::Import(e) => ApiError::BadRequest(e.to_string()),
+            CodingError::Store(e) => e.into(),
         }
-        let body = serde_json::json!({ "error": self.to_string() });
-        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::UnknownGroup { .. } => ApiError::NotFound("group"),
+            ExportError::UnknownSession(_) => ApiError::NotFound("session"),
+            e if e.is_usage() => ApiError::Conflict(e.to_string()),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// A facilitator's command the room refused.
+impl From<SteerError> for ApiError {
+    fn from(e: SteerError) -> Self {
+        match e {
+            SteerError::BadRequest(m) => ApiError::BadRequest(m),
+            SteerError::NotFound(what) => ApiError::NotFound(what),
+            SteerError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RoomUnavailable> for ApiError {
+    fn from(e: RoomUnavailable) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joining
+
+/// Why joining failed; its text is the sentence the child reads.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinFailure {
+    #[error("{}", child_text::UNKNOWN_CODE)]
+    UnknownCode,
+    #[error("{}", child_text::NICKNAME_TAKEN)]
+    NicknameTaken,
+    /// The sentence says what is wrong with it.
+    #[error("{0}")]
+    BadNickname(String),
+    #[error("{}", child_text::BAD_AVATAR)]
+    BadAvatar,
+    #[error("{}", child_text::GROUP_LOCKED)]
+    GroupLocked,
+    #[error("{}", child_text::GROUP_FULL)]
+    GroupFull,
+    #[error("{}", child_text::too_many_tries(*.0))]
+    TooManyTries(Duration),
+    /// Posted from another site (login CSRF).
+    #[error("{}", child_text::CROSS_SITE)]
+    CrossSite,
+    /// The join page's form could not be read.
+    #[error("{}", child_text::INCOMPLETE_FORM)]
+    IncompleteForm,
+    /// The JSON route without a JSON content type.
+    #[error("{}", child_text::NOT_JSON)]
+    NotJson,
+    /// The JSON route's body is not a join request (the reason is serde's).
+    #[error("{}", child_text::request_not_valid(.0))]
+    Malformed(String),
+    /// The detail is for the log; the child reads the friendly sentence.
+    #[error("{}", child_text::SOMETHING_WRONG)]
+    Internal(String),
+}
+
+impl JoinFailure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            JoinFailure::UnknownCode => "unknown_code",
+            JoinFailure::NicknameTaken => "nickname_taken",
+            JoinFailure::BadNickname(_) => "bad_nickname",
+            JoinFailure::BadAvatar => "bad_avatar",
+            JoinFailure::GroupLocked => "group_locked",
+            JoinFailure::GroupFull => "group_full",
+            JoinFailure::TooManyTries(_) => "too_many_tries",
+            JoinFailure::CrossSite => "cross_site",
+            JoinFailure::IncompleteForm | JoinFailure::NotJson | JoinFailure::Malformed(_) => {
+                "bad_request"
+            }
+            JoinFailure::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            JoinFailure::UnknownCode => StatusCode::NOT_FOUND,
+            JoinFailure::NicknameTaken => StatusCode::CONFLICT,
+            JoinFailure::BadNickname(_) | JoinFailure::BadAvatar => StatusCode::BAD_REQUEST,
+            JoinFailure::GroupLocked | JoinFailure::CrossSite => StatusCode::FORBIDDEN,
+            JoinFailure::GroupFull => StatusCode::CONFLICT,
+            JoinFailure::TooManyTries(_) => StatusCode::TOO_MANY_REQUESTS,
+            JoinFailure::IncompleteForm | JoinFailure::Malformed(_) => StatusCode::BAD_REQUEST,
+            JoinFailure::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            JoinFailure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `Retry-After` header's value, for a refusal that ends by itself.
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            JoinFailure::TooManyTries(wait) => {
+                HeaderValue::from_str(&wait.as_secs().max(1).to_string()).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Puts `Retry-After` on a response that answers this failure (JSON or the join page).
+    pub fn with_retry_after(&self, mut response: Response) -> Response {
+        if let Some(wait) = self.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, wait);
+        }
+        response
+    }
+}
+
+impl IntoResponse for JoinFailure {
+    fn into_response(self) -> Response {
+        if let JoinFailure::Internal(detail) = &self {
+            tracing::error!(%detail, "join failed");
+        }
+        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        self.with_retry_after((self.status(), Json(body)).into_response())
+    }
+}
+
+impl From<StoreError> for JoinFailure {
+    fn from(e: StoreError) -> Self {
+        JoinFailure::Internal(e.to_string())
+    }
+}
+
+impl From<JoinError> for JoinFailure {
+    fn from(e: JoinError) -> Self {
+        match e {
+            JoinError::NicknameTaken => JoinFailure::NicknameTaken,
+            JoinError::Store(e) => JoinFailure::Internal(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_without_a_sign_in_redirects_to_it() {
+        let response = ApiError::SignInFirst.into_response();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            super::super::facilitator::LOGIN_PATH
+        );
+    }
+
+    #[test]
+    fn a_join_failure_keeps_its_own_body_and_retry_after() {
+        let response =
+            ApiError::from(JoinFailure::TooManyTries(Duration::from_secs(90))).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "90");
+        assert_eq!(JoinFailure::NotJson.code(), "bad_request");
+        assert_eq!(
+            JoinFailure::CrossSite.to_string(),
+            child_text::CROSS_SITE,
+            "the page and the JSON route say the same"
+        );
     }
 }

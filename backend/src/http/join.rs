@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -16,8 +16,10 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Ctx;
-use crate::store::{self, Group, JoinError, Participant, SessionStatus, StoreError};
+pub use super::error::JoinFailure;
+use super::{ApiError, Ctx};
+use crate::child_text;
+use crate::store::{self, Group, Participant, SessionStatus, StoreError};
 
 /// The cookie that carries a child's credential.
 pub const CHILD_COOKIE: &str = "pl_child";
@@ -63,64 +65,6 @@ impl From<&Participant> for PublicParticipant {
             id: p.id,
             nickname: p.nickname.clone(),
             avatar: p.avatar.clone(),
-        }
-    }
-}
-
-/// Why joining failed, with a sentence a child can read.
-#[derive(Debug, thiserror::Error)]
-pub enum JoinFailure {
-    #[error("We couldn't find a group with that code. Check the code on your card and try again.")]
-    UnknownCode,
-    #[error("Someone in your group already uses that nickname. Please pick another one.")]
-    NicknameTaken,
-    #[error("{0}")]
-    BadNickname(String),
-    #[error("Please pick one of the animals.")]
-    BadAvatar,
-    #[error("This group is closed to new members. Please ask your teacher.")]
-    GroupLocked,
-    #[error("This group is full. Please ask your teacher which group to join.")]
-    GroupFull,
-    #[error("Too many tries. Please wait {} and try again.", crate::limits::minutes_text(*.0))]
-    TooManyTries(Duration),
-    #[error("Something went wrong on our side. Please try again in a moment.")]
-    Internal(String),
-}
-
-impl JoinFailure {
-    pub fn code(&self) -> &'static str {
-        match self {
-            JoinFailure::UnknownCode => "unknown_code",
-            JoinFailure::NicknameTaken => "nickname_taken",
-            JoinFailure::BadNickname(_) => "bad_nickname",
-            JoinFailure::BadAvatar => "bad_avatar",
-            JoinFailure::GroupLocked => "group_locked",
-            JoinFailure::GroupFull => "group_full",
-            JoinFailure::TooManyTries(_) => "too_many_tries",
-            JoinFailure::Internal(_) => "internal",
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            JoinFailure::UnknownCode => StatusCode::NOT_FOUND,
-            JoinFailure::NicknameTaken => StatusCode::CONFLICT,
-            JoinFailure::BadNickname(_) | JoinFailure::BadAvatar => StatusCode::BAD_REQUEST,
-            JoinFailure::GroupLocked => StatusCode::FORBIDDEN,
-            JoinFailure::GroupFull => StatusCode::CONFLICT,
-            JoinFailure::TooManyTries(_) => StatusCode::TOO_MANY_REQUESTS,
-            JoinFailure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The `Retry-After` header's value, for a refusal that ends by itself.
-    pub fn retry_after(&self) -> Option<HeaderValue> {
-        match self {
-            JoinFailure::TooManyTries(wait) => {
-                HeaderValue::from_str(&wait.as_secs().max(1).to_string()).ok()
-            }
-            _ => None,
         }
     }
 }
@@ -188,32 +132,22 @@ async fn join_checked(
     let group = match ctx.store.open_group_by_code(&req.code).await {
         Ok(g) => g,
         Err(StoreError::NotFound(_)) => return Err(JoinFailure::UnknownCode),
-        Err(e) => return Err(JoinFailure::Internal(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
-    let session = ctx
-        .store
-        .session(group.session_id)
-        .await
-        .map_err(|e| JoinFailure::Internal(e.to_string()))?;
+    let session = ctx.store.session(group.session_id).await?;
     if session.status == SessionStatus::Ended {
         return Err(JoinFailure::UnknownCode);
     }
     if store::nickname_key(&nickname) == store::nickname_key(&session.agent_name) {
-        return Err(JoinFailure::BadNickname(format!(
-            "{} is the AI helper's name. Please pick another nickname.",
-            session.agent_name
-        )));
+        return Err(JoinFailure::BadNickname(
+            child_text::nickname_is_the_agents(&session.agent_name),
+        ));
     }
-    let internal = |e: StoreError| JoinFailure::Internal(e.to_string());
     // One join at a time from here: the count and the insert must not interleave.
     let _joining = ctx.limits.joining.lock().await;
-    let refusal = if ctx.store.group_locked(group.id).await.map_err(internal)? {
+    let refusal = if ctx.store.group_locked(group.id).await? {
         Some(JoinFailure::GroupLocked)
-    } else if ctx
-        .store
-        .participant_count(group.id)
-        .await
-        .map_err(internal)?
+    } else if ctx.store.participant_count(group.id).await?
         >= i64::from(ctx.limits.settings.max_group_size)
     {
         Some(JoinFailure::GroupFull)
@@ -239,7 +173,7 @@ async fn join_checked(
     // above, with the nickname they already have.
     check_nickname_is_safe(ctx, &nickname, &group, &session).await?;
     let token = new_token();
-    match ctx
+    let participant = ctx
         .store
         .add_participant(
             group.id,
@@ -248,16 +182,12 @@ async fn join_checked(
             &hash_token(&token),
             store::now_ms(),
         )
-        .await
-    {
-        Ok(participant) => Ok(Joined {
-            participant,
-            group,
-            token,
-        }),
-        Err(JoinError::NicknameTaken) => Err(JoinFailure::NicknameTaken),
-        Err(JoinError::Store(e)) => Err(JoinFailure::Internal(e.to_string())),
-    }
+        .await?;
+    Ok(Joined {
+        participant,
+        group,
+        token,
+    })
 }
 
 /// The safety screen's checks of a nickname (docs/safety.md): no rude words, no real full
@@ -270,16 +200,14 @@ async fn check_nickname_is_safe(
     group: &Group,
     session: &crate::store::Session,
 ) -> Result<(), JoinFailure> {
-    let internal = |e: StoreError| JoinFailure::Internal(e.to_string());
     let mut reserved = vec![session.agent_name.clone()];
     if let Some(id) = session.facilitator_id {
-        reserved.push(ctx.store.facilitator(id).await.map_err(internal)?.name);
+        reserved.push(ctx.store.facilitator(id).await?.name);
     }
     let existing: Vec<String> = ctx
         .store
         .participants(group.id)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|p| p.nickname)
         .collect();
@@ -315,21 +243,21 @@ pub fn clean_nickname(raw: &str) -> Result<String, JoinFailure> {
     let nickname = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     let chars = nickname.chars().count();
     if chars == 0 {
-        return Err(JoinFailure::BadNickname("Please type a nickname.".into()));
+        return Err(JoinFailure::BadNickname(child_text::NICKNAME_EMPTY.into()));
     }
     if chars > MAX_NICKNAME_CHARS {
-        return Err(JoinFailure::BadNickname(format!(
-            "That nickname is a bit long. Please use at most {MAX_NICKNAME_CHARS} letters."
+        return Err(JoinFailure::BadNickname(child_text::nickname_too_long(
+            MAX_NICKNAME_CHARS,
         )));
     }
     if nickname.chars().any(char::is_control) || !nickname.chars().any(char::is_alphanumeric) {
         return Err(JoinFailure::BadNickname(
-            "Please use letters or numbers in your nickname.".into(),
+            child_text::NICKNAME_NO_LETTERS.into(),
         ));
     }
     if nickname.contains(NICKNAME_FORBIDDEN) {
         return Err(JoinFailure::BadNickname(
-            "Please use only letters, numbers and spaces in your nickname.".into(),
+            child_text::NICKNAME_FORBIDDEN_CHARACTERS.into(),
         ));
     }
     Ok(nickname)
@@ -439,65 +367,28 @@ async fn join_json(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     // As the form does: a join posted from another site would sign a child's browser into
     // a group of the attacker's choosing (login CSRF).
     if !super::pages::same_origin_post(&ctx, &headers) {
-        return failure_response(
-            StatusCode::FORBIDDEN,
-            "cross_site",
-            "Please open this page from your teacher's link and try again.",
-        );
+        return Err(JoinFailure::CrossSite.into());
     }
     if !is_json(&headers) {
-        return failure_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "bad_request",
-            "The request must be JSON (Content-Type: application/json).",
-        );
+        return Err(JoinFailure::NotJson.into());
     }
-    let req: JoinRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return failure_response(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &format!("The request is not valid: {e}"),
-            )
-        }
+    let req: JoinRequest =
+        serde_json::from_slice(&body).map_err(|e| JoinFailure::Malformed(e.to_string()))?;
+    let joined = join_group(&ctx, &req, &JoinAttempt::new(peer, &headers)).await?;
+    let body = JoinResponse {
+        participant: (&joined.participant).into(),
+        group_id: joined.group.id,
+        chat_url: format!("/chat/{}", joined.group.id),
     };
-    match join_group(&ctx, &req, &JoinAttempt::new(peer, &headers)).await {
-        Ok(joined) => {
-            let body = JoinResponse {
-                participant: (&joined.participant).into(),
-                group_id: joined.group.id,
-                chat_url: format!("/chat/{}", joined.group.id),
-            };
-            (
-                [(header::SET_COOKIE, credential_cookie(&ctx, &joined.token))],
-                Json(body),
-            )
-                .into_response()
-        }
-        Err(f) => {
-            if let JoinFailure::Internal(detail) = &f {
-                tracing::error!(%detail, "join failed");
-            }
-            let mut response = failure_response(f.status(), f.code(), &f.to_string());
-            if let Some(wait) = f.retry_after() {
-                response.headers_mut().insert(header::RETRY_AFTER, wait);
-            }
-            response
-        }
-    }
-}
-
-fn failure_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(serde_json::json!({ "error": code, "message": message })),
+    Ok((
+        [(header::SET_COOKIE, credential_cookie(&ctx, &joined.token))],
+        Json(body),
     )
-        .into_response()
+        .into_response())
 }
 
 #[cfg(test)]

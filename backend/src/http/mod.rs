@@ -1,5 +1,6 @@
 //! The HTTP side: one module per feature, each exposing `router()`, sharing one [`AppContext`]
-//! and one error type ([`ApiError`]) that maps to status codes.
+//! and one error type ([`ApiError`], in `error.rs` with every conversion into it) that maps to
+//! status codes.
 
 mod chat_socket;
 mod error;
@@ -20,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::room::Rooms;
 use crate::store::Store;
 
-pub use error::ApiError;
+pub use error::{ApiError, JoinFailure};
 
 /// What every handler can reach. Cloned per request as an `Arc`.
 pub struct AppContext {

@@ -23,6 +23,7 @@ use super::join::{
     self, Credential, JoinAttempt, JoinFailure, JoinRequest, AVATARS, MAX_NICKNAME_CHARS,
 };
 use super::Ctx;
+use crate::child_text;
 use crate::store::AgentRole;
 
 pub fn router() -> Router<Ctx> {
@@ -131,56 +132,54 @@ async fn join_submit(
     headers: HeaderMap,
     form: Result<Form<JoinForm>, FormRejection>,
 ) -> Response {
-    if !same_origin_post(&ctx, &headers) {
-        let page = JoinPage::new(
-            "",
-            "",
-            "",
-            Some("Please open this page from your teacher's link and try again.".into()),
-        );
-        return render(StatusCode::FORBIDDEN, &page);
-    }
-    let Ok(Form(form)) = form else {
-        let page = JoinPage::new(
-            "",
-            "",
-            "",
-            Some("Please fill in the code, a nickname and pick an animal.".into()),
-        );
-        return render(StatusCode::BAD_REQUEST, &page);
-    };
-    let request = JoinRequest {
-        code: form.code.clone(),
-        nickname: form.nickname.clone(),
-        avatar: form.avatar.clone(),
-    };
-    match join::join_group(&ctx, &request, &JoinAttempt::new(peer, &headers)).await {
-        Ok(joined) => {
-            let cookie = join::credential_cookie(&ctx, &joined.token);
-            let mut response = Redirect::to(&format!("/chat/{}", joined.group.id)).into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
+    let (typed, joined) = match form {
+        _ if !same_origin_post(&ctx, &headers) => {
+            (JoinForm::default(), Err(JoinFailure::CrossSite))
         }
+        Err(_) => (JoinForm::default(), Err(JoinFailure::IncompleteForm)),
+        Ok(Form(form)) => {
+            let joined = join_submitted(&ctx, peer, &headers, &form).await;
+            (form, joined)
+        }
+    };
+    match joined {
+        Ok(response) => response,
         Err(failure) => {
             if let JoinFailure::Internal(detail) = &failure {
                 // The detail is for the log only; the child reads the friendly sentence.
                 tracing::error!(%detail, "join from the page failed");
             }
+            // What the child typed stays in the form.
             let page = JoinPage::new(
-                &form.code,
-                &form.nickname,
-                &form.avatar,
+                &typed.code,
+                &typed.nickname,
+                &typed.avatar,
                 Some(failure.to_string()),
             );
-            let mut response = render(failure.status(), &page);
-            if let Some(wait) = failure.retry_after() {
-                response.headers_mut().insert(header::RETRY_AFTER, wait);
-            }
-            response
+            failure.with_retry_after(render(failure.status(), &page))
         }
     }
+}
+
+/// Joins with the form's fields: the redirect to the chat with the child's cookie.
+async fn join_submitted(
+    ctx: &Ctx,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    form: &JoinForm,
+) -> Result<Response, JoinFailure> {
+    let request = JoinRequest {
+        code: form.code.clone(),
+        nickname: form.nickname.clone(),
+        avatar: form.avatar.clone(),
+    };
+    let joined = join::join_group(ctx, &request, &JoinAttempt::new(peer, headers)).await?;
+    let cookie = join::credential_cookie(ctx, &joined.token);
+    let mut response = Redirect::to(&format!("/chat/{}", joined.group.id)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 /// Refuses a join posted from another site (login cross-site request forgery). Browsers send
@@ -285,22 +284,12 @@ async fn chat_page(
 }
 
 fn ended_page() -> Response {
-    let page = JoinPage::new(
-        "",
-        "",
-        "",
-        Some("This chat has ended. Thank you for taking part! To join a new one, type the code your teacher gives you.".into()),
-    );
+    let page = JoinPage::new("", "", "", Some(child_text::CHAT_ENDED_PAGE.into()));
     render(StatusCode::GONE, &page)
 }
 
 fn error_page() -> Response {
-    let page = JoinPage::new(
-        "",
-        "",
-        "",
-        Some(JoinFailure::Internal(String::new()).to_string()),
-    );
+    let page = JoinPage::new("", "", "", Some(child_text::SOMETHING_WRONG.into()));
     render(StatusCode::INTERNAL_SERVER_ERROR, &page)
 }
 

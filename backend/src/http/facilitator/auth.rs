@@ -1,9 +1,8 @@
-//! Signing facilitators in and out, and recognising them on every request.
+//! Signing facilitators in and out: the sign-in page, its throttle, the cookie. Recognising
+//! them on every request afterwards is [`super::signed_in`]'s.
 //!
-//! The facilitator's cookie (`pl_fac`) is a different cookie from a child's (`pl_child`) and
-//! is looked up in a different table, so a child's credential can never open a facilitator
-//! page, route or socket. Every state-changing form carries the sign-in's CSRF token (and every
-//! JSON request its `X-CSRF-Token` header); the cookie is SameSite=Strict on top.
+//! Every state-changing form carries the sign-in's CSRF token (and every JSON request its
+//! `X-CSRF-Token` header); the cookie is SameSite=Strict on top.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -15,65 +14,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::signed_in::{CsrfForm, CsrfOnly, SignedIn, FACILITATOR_COOKIE};
 use crate::auth;
 use crate::http::pages::{render, same_origin_post};
 use crate::http::{ApiError, Ctx};
-use crate::store::{self, Facilitator, StoreError};
-
-pub const FACILITATOR_COOKIE: &str = "pl_fac";
-pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// A signed-in facilitator, found from the request's cookie.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    pub facilitator: Facilitator,
-    pub csrf: String,
-    token_hash: String,
-}
-
-impl SignedIn {
-    pub fn id(&self) -> i64 {
-        self.facilitator.id
-    }
-
-    /// Checks a form's or a header's CSRF token against this sign-in's.
-    pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), ApiError> {
-        match presented {
-            Some(t) if auth::same_secret(t, &self.csrf) => Ok(()),
-            _ => Err(ApiError::Forbidden(
-                "This form has expired. Reload the page and try again.".into(),
-            )),
-        }
-    }
-}
-
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    crate::http::cookie_token(headers, FACILITATOR_COOKIE)
-}
-
-/// The facilitator a request's cookie belongs to, if the sign-in is valid and unexpired.
-pub async fn signed_in(ctx: &Ctx, headers: &HeaderMap) -> Result<Option<SignedIn>, ApiError> {
-    let Some(token) = cookie_token(headers) else {
-        return Ok(None);
-    };
-    let token_hash = auth::token_hash(&token);
-    let login = match ctx.store.login(&token_hash, store::now_ms()).await {
-        Ok(l) => l,
-        Err(StoreError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let facilitator = ctx.store.facilitator(login.facilitator_id).await?;
-    Ok(Some(SignedIn {
-        facilitator,
-        csrf: login.csrf_token,
-        token_hash,
-    }))
-}
-
-/// For JSON routes and sockets: the facilitator, or 401.
-pub async fn require(ctx: &Ctx, headers: &HeaderMap) -> Result<SignedIn, ApiError> {
-    signed_in(ctx, headers).await?.ok_or(ApiError::Unauthorized)
-}
+use crate::store::{self, StoreError};
 
 fn cookie(ctx: &Ctx, token: &str, max_age_secs: u64) -> String {
     cookie_header(ctx.public_url.starts_with("https://"), token, max_age_secs)
@@ -97,8 +42,9 @@ struct LoginPage {
     error: Option<String>,
 }
 
-pub async fn login_page(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    if let Ok(Some(_)) = signed_in(&ctx, &headers).await {
+/// Someone already signed in goes on to the dashboard (a failed lookup shows the page).
+pub async fn login_page(me: Result<Option<SignedIn>, ApiError>) -> Response {
+    if let Ok(Some(_)) = me {
         return Redirect::to("/facilitator").into_response();
     }
     render(
@@ -277,22 +223,10 @@ pub async fn login_submit(
     response
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CsrfForm {
-    pub csrf: String,
-}
-
 pub async fn logout(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    CsrfForm { me, .. }: CsrfForm<CsrfOnly>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
-    let csrf = form.ok().map(|Form(f)| f.csrf);
-    me.check_csrf(csrf.as_deref())?;
     ctx.store.remove_login(&me.token_hash).await?;
     let _ = ctx
         .store
@@ -304,7 +238,7 @@ pub async fn logout(
             store::now_ms(),
         )
         .await;
-    let mut response = Redirect::to("/facilitator/login").into_response();
+    let mut response = Redirect::to(super::LOGIN_PATH).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie(&ctx, "", 0)) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -323,22 +257,5 @@ mod tests {
             "pl_fac=t; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
         );
         assert!(cookie_header(true, "t", 60).ends_with("; Secure"));
-    }
-
-    #[test]
-    fn only_well_formed_facilitator_cookies_are_read() {
-        let token = "a".repeat(64);
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            format!("pl_child={token}; pl_fac={token}").parse().unwrap(),
-        );
-        assert_eq!(cookie_token(&headers), Some(token.clone()));
-        let mut child_only = HeaderMap::new();
-        child_only.insert(header::COOKIE, format!("pl_child={token}").parse().unwrap());
-        assert_eq!(cookie_token(&child_only), None);
-        let mut short = HeaderMap::new();
-        short.insert(header::COOKIE, "pl_fac=abc".parse().unwrap());
-        assert_eq!(cookie_token(&short), None);
     }
 }

@@ -4,28 +4,15 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{require, SignedIn, CSRF_HEADER};
+use super::signed_in::{CsrfHeader, SignedIn};
 use super::{owned_group, owned_session};
 use crate::http::{ApiError, Ctx};
 use crate::store::{
-    self, CodeFields, CodeRecord, CodingError, CodingRecord, ImportSummary, NewCoding, StoreError,
+    self, CodeFields, CodeRecord, CodingRecord, ImportSummary, NewCoding, StoreError,
 };
-
-impl From<CodingError> for ApiError {
-    fn from(e: CodingError) -> Self {
-        match e {
-            CodingError::Invalid(m) => ApiError::BadRequest(m),
-            CodingError::DuplicateName(_) => ApiError::Conflict(e.to_string()),
-            CodingError::Import(e) => ApiError::BadRequest(e.to_string()),
-            CodingError::Store(StoreError::NotFound(what)) => ApiError::NotFound(what),
-            CodingError::Store(e) => e.into(),
-        }
-    }
-}
 
 #[derive(Debug, Serialize)]
 pub struct CodingState {
@@ -33,10 +20,6 @@ pub struct CodingState {
     pub coder: String,
     pub codes: Vec<CodeRecord>,
     pub codings: Vec<CodingRecord>,
-}
-
-fn checked(headers: &HeaderMap, me: &SignedIn) -> Result<(), ApiError> {
-    me.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
 }
 
 fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
@@ -47,9 +30,8 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> 
 pub async fn state(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    me: SignedIn,
 ) -> Result<Json<CodingState>, ApiError> {
-    let me = require(&ctx, &headers).await?;
     let session = owned_session(&ctx, &me, session_id).await?;
     Ok(Json(CodingState {
         coder: me.facilitator.name.clone(),
@@ -61,11 +43,9 @@ pub async fn state(
 pub async fn add_code(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
     body: Bytes,
 ) -> Result<Json<CodeRecord>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    checked(&headers, &me)?;
     let session = owned_session(&ctx, &me, session_id).await?;
     let fields: CodeFields = json_body(&body)?;
     let code = ctx
@@ -102,11 +82,9 @@ async fn owned_code(
 pub async fn update_code(
     State(ctx): State<Ctx>,
     Path((session_id, code_id)): Path<(i64, i64)>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
     body: Bytes,
 ) -> Result<Json<CodeRecord>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    checked(&headers, &me)?;
     let code = owned_code(&ctx, &me, session_id, code_id).await?;
     let fields: CodeFields = json_body(&body)?;
     let updated = ctx.store.update_code(code.id, &fields).await?;
@@ -128,10 +106,8 @@ pub async fn update_code(
 pub async fn delete_code(
     State(ctx): State<Ctx>,
     Path((session_id, code_id)): Path<(i64, i64)>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    checked(&headers, &me)?;
     let code = owned_code(&ctx, &me, session_id, code_id).await?;
     ctx.store.delete_code(code.id).await?;
     ctx.store
@@ -154,11 +130,9 @@ pub const MAX_CODEBOOK_BYTES: usize = 1024 * 1024;
 pub async fn import_codebook(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
     body: Bytes,
 ) -> Result<Json<ImportSummary>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    checked(&headers, &me)?;
     let session = owned_session(&ctx, &me, session_id).await?;
     if body.is_empty() {
         return Err(ApiError::BadRequest("the codebook file is empty".into()));
@@ -200,11 +174,9 @@ pub struct CodingRequest {
 pub async fn add_coding(
     State(ctx): State<Ctx>,
     Path(group_id): Path<i64>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
     body: Bytes,
 ) -> Result<Json<CodingRecord>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    checked(&headers, &me)?;
     let (group, session) = owned_group(&ctx, &me, group_id).await?;
     let req: CodingRequest = json_body(&body)?;
     owned_code(&ctx, &me, session.id, req.code_id).await?;
@@ -234,11 +206,9 @@ pub async fn add_coding(
 pub async fn remove_coding(
     State(ctx): State<Ctx>,
     Path(group_id): Path<i64>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    checked(&headers, &me)?;
     let (group, _) = owned_group(&ctx, &me, group_id).await?;
     let req: CodingRequest = json_body(&body)?;
     // A facilitator removes only their own codings: another coder's work is theirs.

@@ -4,15 +4,14 @@
 //! written in the deletion's own transaction.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::auth::{signed_in, CsrfForm};
 use super::owned_session;
 use super::sessions::{activity_title, format_time};
+use super::signed_in::{CsrfField, CsrfForm, CsrfOnly, SignedInPage};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
 use crate::room::WatchEvent;
@@ -95,19 +94,19 @@ pub struct ConsentForm {
     pub note: String,
 }
 
+impl CsrfField for ConsentForm {
+    fn csrf(&self) -> Option<&str> {
+        Some(&self.csrf)
+    }
+}
+
 /// POST /facilitator/sessions/{id}/consents: records a consent; a refused form comes back on
 /// the session page with its message and what was typed.
 pub async fn add_consent(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
-    form: Result<Form<ConsentForm>, FormRejection>,
+    CsrfForm { me, form }: CsrfForm<ConsentForm>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    me.check_csrf(Some(&form.csrf))?;
     let session = owned_session(&ctx, &me, session_id).await?;
     let consent =
         match store::check_consent(&form.kind, &form.given_on, &form.note, store::now_ms()) {
@@ -160,11 +159,8 @@ struct DeletePage {
 pub async fn confirm_delete(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    SignedInPage(me): SignedInPage,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
     let session = owned_session(&ctx, &me, session_id).await?;
     let rows = ctx.store.session_rows(session.id).await?;
     Ok(render(
@@ -188,14 +184,8 @@ pub async fn confirm_delete(
 pub async fn delete(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    CsrfForm { me, .. }: CsrfForm<CsrfOnly>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
-    let csrf = form.ok().map(|Form(f)| f.csrf);
-    me.check_csrf(csrf.as_deref())?;
     let session = owned_session(&ctx, &me, session_id).await?;
     if session.status != SessionStatus::Ended {
         ctx.store

@@ -4,13 +4,13 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{require, signed_in, SignedIn, CSRF_HEADER};
 use super::sessions::activity_title;
+use super::signed_in::{CsrfHeader, SignedIn, SignedInPage};
 use super::{owned_group, owned_session};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
@@ -18,7 +18,7 @@ use crate::join_code;
 use crate::protocol::PhaseInfo;
 use crate::room::steer::MAX_MUTE_MINUTES;
 use crate::room::watch::{AgentActivity, NoticeView, WatchedMessage};
-use crate::room::{AgentStatus, FacilitatorCommand, SteerError, WatchEvent};
+use crate::room::{AgentStatus, FacilitatorCommand, WatchEvent};
 use crate::store::{
     self, AgentEvent, AgentRole, Group, Message, Participant, SenderKind, Session, SessionStatus,
 };
@@ -66,11 +66,8 @@ pub(super) fn render_session_page(
 pub async fn session_page(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    SignedInPage(me): SignedInPage,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
     let session = owned_session(&ctx, &me, id).await?;
     let data = super::data::data_view(&ctx, &session, None, Default::default()).await?;
     Ok(render_session_page(
@@ -97,11 +94,8 @@ struct GroupPage {
 pub async fn group_page(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    SignedInPage(me): SignedInPage,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
     let (group, session) = owned_group(&ctx, &me, id).await?;
     Ok(render(
         StatusCode::OK,
@@ -371,9 +365,8 @@ pub async fn build_snapshot(
 pub async fn snapshot(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    me: SignedIn,
 ) -> Result<Json<Snapshot>, ApiError> {
-    let me = require(&ctx, &headers).await?;
     let session = owned_session(&ctx, &me, id).await?;
     let snapshot = build_snapshot(&ctx, &session, None).await?;
     // Reading children's messages is audited like an export; no entry, no data.
@@ -392,9 +385,8 @@ pub async fn snapshot(
 pub async fn transcript(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    me: SignedIn,
 ) -> Result<Json<Snapshot>, ApiError> {
-    let me = require(&ctx, &headers).await?;
     let (group, session) = owned_group(&ctx, &me, id).await?;
     let snapshot = build_snapshot(&ctx, &session, Some(group.id)).await?;
     ctx.store
@@ -552,11 +544,9 @@ impl Action {
 pub async fn action(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    me.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
     let (group, session) = owned_group(&ctx, &me, id).await?;
     let action: Action = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("this action could not be understood: {e}")))?;
@@ -608,13 +598,7 @@ pub async fn action(
 
 /// Carries out a command in the group's room.
 async fn steer(ctx: &Ctx, group_id: i64, command: FacilitatorCommand) -> Result<(), ApiError> {
-    match ctx.rooms.facilitator(group_id, command).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(SteerError::BadRequest(m))) => Err(ApiError::BadRequest(m)),
-        Ok(Err(SteerError::NotFound(what))) => Err(ApiError::NotFound(what)),
-        Ok(Err(SteerError::Store(e))) => Err(e.into()),
-        Err(e) => Err(ApiError::Internal(e.to_string())),
-    }
+    Ok(ctx.rooms.facilitator(group_id, command).await??)
 }
 
 /// Marks a notice as dealt with (`how`: dealt_with, kept, released) and takes it off every

@@ -6,12 +6,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
-use super::auth::{require, CSRF_HEADER};
 use super::owned_group;
+use super::signed_in::CsrfHeader;
 use crate::http::{ApiError, Ctx};
 use crate::store::{self, SessionStatus};
 
@@ -24,11 +23,9 @@ struct LockRequest {
 pub async fn set_lock(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    CsrfHeader(me): CsrfHeader,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let me = require(&ctx, &headers).await?;
-    me.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
     let (group, session) = owned_group(&ctx, &me, id).await?;
     let request: LockRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("expected {{\"locked\": true}}: {e}")))?;

@@ -4,8 +4,10 @@
 //! sign-in's CSRF token.
 //!
 //! Permission rules, enforced here and proven in `backend/tests/dashboard.rs`: only a
-//! signed-in facilitator passes (a child's cookie opens nothing), and a facilitator reaches only
-//! their own sessions and groups; anything else is "not found", so ids reveal nothing.
+//! signed-in facilitator passes (a child's cookie opens nothing: the extractors of
+//! [`signed_in`], named in each handler's arguments), and a facilitator reaches only their own
+//! sessions and groups ([`owned_session`], [`owned_group`]); anything else is "not found", so
+//! ids reveal nothing.
 
 mod auth;
 mod coding;
@@ -14,6 +16,7 @@ mod live;
 mod lock;
 mod safety;
 mod sessions;
+mod signed_in;
 mod socket;
 
 use axum::routing::{get, post};
@@ -22,14 +25,14 @@ use axum::{middleware, Router};
 use super::{ApiError, Ctx};
 use crate::store::{Group, Session, StoreError};
 
-pub use auth::SignedIn;
+pub use signed_in::SignedIn;
+
+/// Where a dashboard page sends a browser that is not signed in.
+pub const LOGIN_PATH: &str = "/facilitator/login";
 
 pub fn router() -> Router<Ctx> {
     Router::new()
-        .route(
-            "/facilitator/login",
-            get(auth::login_page).post(auth::login_submit),
-        )
+        .route(LOGIN_PATH, get(auth::login_page).post(auth::login_submit))
         .route("/facilitator/logout", post(auth::logout))
         .route("/facilitator", get(sessions::list))
         .route("/facilitator/sessions", post(sessions::create))

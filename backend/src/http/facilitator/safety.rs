@@ -9,12 +9,12 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::auth::require;
 use super::owned_session;
+use super::signed_in::SignedIn;
 use crate::http::{ApiError, Ctx};
 use crate::store::{self, Message, SenderKind};
 
@@ -70,9 +70,8 @@ struct NoticeOutcome {
 pub async fn summary(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    me: SignedIn,
 ) -> Result<Response, ApiError> {
-    let me = require(&ctx, &headers).await?;
     let session = owned_session(&ctx, &me, session_id).await?;
     let mut groups = Vec::new();
     for group in ctx.store.groups_of_session(session.id).await? {

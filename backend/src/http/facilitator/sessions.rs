@@ -2,14 +2,13 @@
 //! and ending it, printable join cards, and transcript downloads.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::auth::{signed_in, SignedIn};
 use super::owned_session;
+use super::signed_in::{CsrfField, CsrfForm, SignedIn, SignedInPage};
 use crate::export::{self, ParticipationTable};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
@@ -179,10 +178,10 @@ async fn sessions_page(
     })
 }
 
-pub async fn list(State(ctx): State<Ctx>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
+pub async fn list(
+    State(ctx): State<Ctx>,
+    SignedInPage(me): SignedInPage,
+) -> Result<Response, ApiError> {
     let page = sessions_page(
         &ctx,
         &me,
@@ -316,18 +315,8 @@ fn validate(ctx: &Ctx, draft: &Draft) -> Result<Option<String>, String> {
 
 pub async fn create(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+    CsrfForm { me, form: fields }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
-    let fields = form.map(|Form(f)| f).unwrap_or_default();
-    let csrf = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    me.check_csrf(csrf)?;
     let (draft, error) = parse_draft(&fields);
     let checked = match error {
         Some(e) => Err(e),
@@ -398,17 +387,17 @@ pub struct StatusForm {
     action: String,
 }
 
+impl CsrfField for StatusForm {
+    fn csrf(&self) -> Option<&str> {
+        Some(&self.csrf)
+    }
+}
+
 pub async fn change_status(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
-    form: Result<Form<StatusForm>, FormRejection>,
+    CsrfForm { me, form }: CsrfForm<StatusForm>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
-    let form = form.map(|Form(f)| f).unwrap_or_default();
-    me.check_csrf(Some(&form.csrf))?;
     let session = owned_session(&ctx, &me, session_id).await?;
     let target = match (form.action.as_str(), session.status) {
         (_, SessionStatus::Ended) => {
@@ -471,11 +460,8 @@ struct CardsPage {
 pub async fn cards(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    SignedInPage(me): SignedInPage,
 ) -> Result<Response, ApiError> {
-    let Some(me) = signed_in(&ctx, &headers).await? else {
-        return Ok(Redirect::to("/facilitator/login").into_response());
-    };
     let session = owned_session(&ctx, &me, session_id).await?;
     let groups = ctx.store.groups_of_session(session.id).await?;
     let page = CardsPage {
@@ -512,10 +498,9 @@ pub struct ExportQuery {
 pub async fn export(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    me: SignedIn,
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let me = super::auth::require(&ctx, &headers).await?;
     let session = owned_session(&ctx, &me, session_id).await?;
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let pseudonyms = match query.pseudonyms.as_deref().unwrap_or("numbered") {
@@ -542,9 +527,7 @@ pub async fn export(
             ))
         })?),
     };
-    let header = export::session_header(&ctx.store, session.id, query.group)
-        .await
-        .map_err(export_error)?;
+    let header = export::session_header(&ctx.store, session.id, query.group).await?;
     let options = peerlearn_transcripts::ExportOptions {
         pseudonyms,
         groups: query.group.map(|g| vec![g]),
@@ -557,8 +540,7 @@ pub async fn export(
         (Some(format), _) => {
             let summary =
                 export::write_file(&ctx.store, &header, format, &options, &mut body, |_| {})
-                    .await
-                    .map_err(export_error)?;
+                    .await?;
             (
                 format.extension().to_string(),
                 format.content_type(),
@@ -567,8 +549,7 @@ pub async fn export(
         }
         (None, Some(table)) => {
             export::write_participation_csv(&ctx.store, &header, &options, table, &mut body)
-                .await
-                .map_err(export_error)?;
+                .await?;
             let name = if table == ParticipationTable::Groups {
                 "participation.csv"
             } else {
@@ -577,8 +558,7 @@ pub async fn export(
             (name.to_string(), "text/csv; charset=utf-8", 0)
         }
         (None, None) => {
-            let n =
-                export::write_consent_csv(&header, &options, &mut body).map_err(export_error)?;
+            let n = export::write_consent_csv(&header, &options, &mut body)?;
             (
                 "consent.csv".to_string(),
                 "text/csv; charset=utf-8",
@@ -631,21 +611,17 @@ pub async fn export(
 pub async fn agreement(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
-    headers: HeaderMap,
+    me: SignedIn,
 ) -> Result<Response, ApiError> {
-    let me = super::auth::require(&ctx, &headers).await?;
     let session = owned_session(&ctx, &me, session_id).await?;
-    let header = export::session_header(&ctx.store, session.id, None)
-        .await
-        .map_err(export_error)?;
+    let header = export::session_header(&ctx.store, session.id, None).await?;
     let report = export::agreement(
         &ctx.store,
         &header,
         &peerlearn_transcripts::ExportOptions::default(),
         peerlearn_transcripts::agreement::Coverage::default(),
     )
-    .await
-    .map_err(export_error)?;
+    .await?;
     Ok((
         [(
             header::CONTENT_DISPOSITION,
@@ -657,15 +633,6 @@ pub async fn agreement(
         axum::Json(report),
     )
         .into_response())
-}
-
-fn export_error(e: export::ExportError) -> ApiError {
-    match e {
-        export::ExportError::UnknownGroup { .. } => ApiError::NotFound("group"),
-        export::ExportError::UnknownSession(_) => ApiError::NotFound("session"),
-        e if e.is_usage() => ApiError::Conflict(e.to_string()),
-        e => ApiError::Internal(e.to_string()),
-    }
 }
 
 pub fn activity_title(ctx: &Ctx, session: &Session) -> String {
