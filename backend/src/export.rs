@@ -423,7 +423,10 @@ pub(crate) async fn for_each_utterance(
             .agent_events(group.id)
             .await?
             .into_iter()
-            .filter_map(|e| e.message_seq.map(|seq| (seq, (e.trigger, e.reason))))
+            .filter_map(|e| {
+                e.message_seq
+                    .map(|seq| (seq, (e.trigger.to_string(), e.reason)))
+            })
             .collect();
         // Which agent turns were directives, and whether the group followed them.
         let directives: HashMap<i64, Option<bool>> = store

@@ -511,7 +511,7 @@ async fn a_worthless_reply_is_dropped_and_retried_once() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.decision)
+        .map(|e| e.decision.to_string())
         .collect();
     assert!(
         decisions.contains(&"dropped_echo".to_string()),
@@ -612,7 +612,7 @@ async fn an_off_topic_opening_is_never_shown_and_the_phase_is_announced_anyway()
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.decision)
+        .map(|e| e.decision.to_string())
         .collect();
     assert!(
         decisions.contains(&"dropped_off_topic".to_string())

@@ -7,11 +7,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use peerlearn::agent::{Intent, Trigger};
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
     AddFacilitatorError, AgentEvent, AgentRole, CodeFields, CodingError, ConsentKind, Deleter,
-    JoinError, Moderation, NewCoding, NewConsent, NewGroup, NewMessage, NewSession, SenderKind,
-    SessionRows, SessionStatus, Store, StoreError,
+    JoinError, LogDecision, Moderation, NewCoding, NewConsent, NewGroup, NewMessage, NewSession,
+    SenderKind, SessionRows, SessionStatus, Store, StoreError,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -300,8 +301,8 @@ async fn logs_round_trip(store: Store) {
     let event = AgentEvent {
         group_id: groups[0],
         created_at: 4_000,
-        trigger: "addressed".into(),
-        decision: "speak:answer".into(),
+        trigger: Trigger::Addressed.into(),
+        decision: LogDecision::Spoke(Intent::Answer),
         reason: "Mia asked Blue a question".into(),
         message_seq: Some(3),
         prompt_version: Some("moderator@1".into()),
@@ -323,8 +324,8 @@ async fn logs_round_trip(store: Store) {
     );
     let silent = AgentEvent {
         group_id: groups[0],
-        trigger: "message".into(),
-        decision: "silent".into(),
+        trigger: Trigger::Message.into(),
+        decision: LogDecision::Silent,
         reason: "r".into(),
         ..Default::default()
     };
@@ -814,8 +815,8 @@ async fn filled_session(
             .record_agent_event(&AgentEvent {
                 group_id: g.id,
                 created_at: said_at,
-                trigger: "silence".into(),
-                decision: "speak:question".into(),
+                trigger: Trigger::Silence.into(),
+                decision: LogDecision::Spoke(Intent::AskQuestion),
                 reason: "nobody wrote".into(),
                 message_seq: Some(2),
                 ..Default::default()

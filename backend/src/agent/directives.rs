@@ -44,6 +44,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: &'static [Outcome] = &[
+        Outcome::Followed,
+        Outcome::FollowedAfterEscalation,
+        Outcome::Escalate,
+        Outcome::Ignored,
+        Outcome::Superseded,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Followed => "followed",

@@ -6,6 +6,7 @@
 //! unit-tested and replayed; the room actor (`room::agent`) feeds them events and carries out
 //! what they decide.
 
+pub mod decision_log;
 pub mod directives;
 pub mod fallback;
 pub mod policy;

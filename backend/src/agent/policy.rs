@@ -137,6 +137,20 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    pub const ALL: &'static [Trigger] = &[
+        Trigger::Message,
+        Trigger::Addressed,
+        Trigger::Silence,
+        Trigger::Imbalance,
+        Trigger::QuietChild,
+        Trigger::Drift,
+        Trigger::PhaseTimer,
+        Trigger::ActivityEnd,
+        Trigger::Whisper,
+        Trigger::DirectiveIgnored,
+        Trigger::Tick,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Message => "message",

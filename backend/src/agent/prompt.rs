@@ -462,6 +462,14 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    pub const ALL: &'static [Rejection] = &[
+        Rejection::Echo,
+        Rejection::Persona,
+        Rejection::OffTopic,
+        Rejection::Repeat,
+        Rejection::Unsafe,
+    ];
+
     /// The decision logged for a reply dropped for this reason.
     pub fn decision(self) -> &'static str {
         match self {

@@ -288,8 +288,8 @@ async fn seed(store: &Store, args: &ExportBenchArgs) -> anyhow::Result<i64> {
                     .record_agent_event(&store::AgentEvent {
                         group_id: group.id,
                         created_at: T0 + s * 4_000,
-                        trigger: "imbalance".into(),
-                        decision: "speak:invite".into(),
+                        trigger: crate::agent::Trigger::Imbalance.into(),
+                        decision: store::LogDecision::Spoke(crate::agent::Intent::InviteQuiet),
                         reason: "a child has not spoken for a while".into(),
                         message_seq: Some(s),
                         ..Default::default()

@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc};
 
-use super::agent::{AgentConfig, AgentSeat};
 use super::phases::PhaseClock;
 use super::post::{Author, Draft, Posted};
 use super::rate_limit::SlidingWindow;
+use super::seat::{AgentConfig, AgentSeat, SeatStart};
+use super::seat_room::with_seat;
 use super::shutdown::Shutdown;
 use super::watch::WatchEvent;
 use super::{Ack, Command, LiveState, Outbound, RoomDeps, SendRequest, Welcome};
@@ -146,16 +147,19 @@ impl RoomActor {
                     texts.extend(a.phases.iter().map(|p| p.goal.as_str()));
                     crate::agent::policy::topic_words(&texts)
                 });
-                let (mut seat, rx) = AgentSeat::new(
+                let (seat, rx) = AgentSeat::new(
                     engine.clone(),
-                    group_id,
-                    group.agent_role,
-                    &deps.config.agent,
-                    topic,
-                    &history,
-                    store::now_ms(),
+                    deps.screen.clone(),
+                    deps.config.agent.clone(),
+                    SeatStart {
+                        group_id,
+                        role: group.agent_role,
+                        paused: group.agent_paused != 0,
+                        topic,
+                        history: &history,
+                        now_ms: store::now_ms(),
+                    },
                 );
-                seat.state.paused = group.agent_paused != 0;
                 (Some(seat), Some(rx))
             }
             None => (None, None),
@@ -195,7 +199,9 @@ impl RoomActor {
             tokio::select! {
                 biased;
                 _ = shutdown.recv() => {
-                    self.agent_stop();
+                    if let Some(seat) = self.agent.as_mut() {
+                        seat.stop();
+                    }
                     break;
                 }
                 command = commands.recv() => match command {
@@ -203,10 +209,10 @@ impl RoomActor {
                     None => break,
                 },
                 Some(ev) = async { match replies.as_mut() { Some(r) => r.recv().await, None => None } } => {
-                    self.agent_reply_event(ev).await;
+                    with_seat!(self, |seat| seat.on_reply(&mut self, ev).await);
                 }
                 _ = tick.tick() => {
-                    self.agent_tick().await;
+                    self.tick().await;
                 }
             }
             if self.connections.is_empty() {
@@ -245,8 +251,7 @@ impl RoomActor {
                     }
                     self.broadcast_presence();
                     if let Some(seat) = self.agent.as_mut() {
-                        seat.state
-                            .note_online(pid, &nickname, true, store::now_ms());
+                        seat.note_online(pid, &nickname, true, store::now_ms());
                     }
                     // The activity begins when the facilitator has started the session and a
                     // child is there to hear the opening.
@@ -260,7 +265,7 @@ impl RoomActor {
                     if !self.connections.values().any(|p| *p == pid) {
                         self.broadcast_presence();
                         if let Some(seat) = self.agent.as_mut() {
-                            seat.state.note_online(pid, "", false, store::now_ms());
+                            seat.note_online(pid, "", false, store::now_ms());
                         }
                     }
                 }
@@ -400,7 +405,7 @@ impl RoomActor {
         if first_hello {
             // The children's names are in the agent's system prompt: evaluate the new one now,
             // not when somebody next speaks.
-            self.agent_prefill();
+            self.seat_prefill();
         }
         Ok(Welcome {
             welcome: welcome.to_json().into(),

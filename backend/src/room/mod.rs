@@ -9,10 +9,12 @@
 //! silently skipped.
 
 mod actor;
-mod agent;
+mod clock;
 mod phases;
 mod post;
 mod rate_limit;
+mod seat;
+mod seat_room;
 mod shutdown;
 pub mod steer;
 pub mod watch;
@@ -32,7 +34,7 @@ use crate::safety::Screen;
 use crate::store::{Participant, SessionStatus, Store};
 
 pub use actor::RoomConfig;
-pub use agent::AgentConfig;
+pub use seat::AgentConfig;
 pub use steer::{FacilitatorCommand, SteerError};
 pub use watch::{AgentStatus, Watch, WatchEvent};
 

@@ -166,8 +166,12 @@ impl RoomActor {
             return;
         }
         match m.sender_kind {
-            SenderKind::Child => self.agent_on_child_message(m).await,
-            SenderKind::Facilitator => self.agent_hears_adult(m),
+            SenderKind::Child => self.seat_hears_child(m).await,
+            SenderKind::Facilitator => {
+                if let Some(seat) = self.agent.as_mut() {
+                    seat.hear_adult(&m.text);
+                }
+            }
             SenderKind::Agent | SenderKind::System => {}
         }
     }
@@ -188,7 +192,11 @@ impl RoomActor {
                     names: &names,
                 })
             }
-            Author::Agent => screen.check_agent(text, language, &self.agent_system_prompt()),
+            Author::Agent => {
+                let instructions =
+                    super::seat::instructions(&self.deps.config.agent.templates, &self.seat_view());
+                screen.check_agent(text, language, &instructions)
+            }
         }
     }
 

@@ -1,10 +1,11 @@
 //! A facilitator stepping in: every command goes through the group's actor, like a child's
-//! message, so it is ordered with the conversation and cannot race it. The agent's commands
-//! (pause, role, whisper, phases) are carried out in `agent.rs`; the group's (post as the
-//! adult, hide a message, mute a child) here.
+//! message, so it is ordered with the conversation and cannot race it. Every command is
+//! checked here; the group's (post as the adult, hide a message, mute a child) are carried out
+//! here, the phases' in `clock.rs` and the agent's by its seat (`seat_room.rs`).
 
 use super::actor::RoomActor;
 use super::post::{Author, Draft, PostError};
+use super::seat::AgentCommand;
 use super::watch::WatchEvent;
 use crate::protocol::{ServerFrame, MAX_TEXT_CHARS};
 use crate::store::{self, AgentRole, Moderation, StoreError};
@@ -87,10 +88,14 @@ impl RoomActor {
                     "a whisper must be 1 to {MAX_WHISPER_CHARS} characters"
                 )))
             }
-            agent_command => {
-                self.steer_agent(agent_command).await?;
-                Ok(())
+            FacilitatorCommand::ExtendPhase { minutes } => self.extend_phase(minutes).await,
+            FacilitatorCommand::SkipPhase => self.skip_phase().await,
+            FacilitatorCommand::PauseAgent => self.steer_seat(AgentCommand::Pause).await,
+            FacilitatorCommand::ResumeAgent => self.steer_seat(AgentCommand::Resume).await,
+            FacilitatorCommand::SwitchRole(role) => {
+                self.steer_seat(AgentCommand::SwitchRole(role)).await
             }
+            FacilitatorCommand::Whisper(text) => self.steer_seat(AgentCommand::Whisper(text)).await,
         }
     }
 

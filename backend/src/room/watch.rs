@@ -13,7 +13,9 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::protocol::PhaseInfo;
-use crate::store::{AgentRole, Flag, Message, Moderation, Participant, SenderKind};
+use crate::store::{
+    AgentRole, Flag, LogDecision, LogTrigger, Message, Moderation, Participant, SenderKind,
+};
 
 /// Events a facilitator socket may fall behind by before it is told to reload its snapshot.
 const WATCH_CAPACITY: usize = 1024;
@@ -116,8 +118,8 @@ pub enum WatchEvent {
     Decision {
         group_id: i64,
         at_ms: i64,
-        trigger: String,
-        decision: String,
+        trigger: LogTrigger,
+        decision: LogDecision,
         reason: String,
     },
     Phase {

@@ -19,7 +19,7 @@ use crate::config::{DatabaseKind, DatabaseSettings};
 use crate::engine::SharedEngine;
 use crate::metrics::Metrics;
 use crate::room::{AgentConfig, RoomConfig, RoomDeps, Rooms, SendRequest};
-use crate::store::{self, NewGroup, NewSession, Participant, Store};
+use crate::store::{self, LogTrigger, NewGroup, NewSession, Participant, Store};
 
 pub use report::Report;
 pub use scenario::Scenario;
@@ -180,7 +180,9 @@ pub async fn run(
     let directives = store.directives(group.id).await?;
     let flags = store.flags(group.id).await?;
     let child_ids: Vec<i64> = children.values().map(|p| p.id).collect();
-    let ended = events.iter().any(|e| e.trigger == "activity_end");
+    let ended = events
+        .iter()
+        .any(|e| e.trigger == LogTrigger::Policy(crate::agent::Trigger::ActivityEnd));
     let report = report::build(&report::Inputs {
         scenario: &scenario.name,
         role: scenario.agent_role,

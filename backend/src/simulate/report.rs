@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::agent::policy::addresses;
-use crate::store::{AgentEvent, AgentRole, DirectiveRecord, Flag, Message, SenderKind};
+use crate::agent::Intent;
+use crate::store::{
+    AgentEvent, AgentRole, DirectiveRecord, Flag, LogDecision, Message, SenderKind,
+};
 
 /// `peerlearn simulate --json` prints this.
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +88,7 @@ pub fn build(i: &Inputs<'_>) -> Report {
     let mut answer_ttfts: Vec<f64> = i
         .events
         .iter()
-        .filter(|e| e.message_seq.is_some() && e.decision == "answer")
+        .filter(|e| e.message_seq.is_some() && e.decision == LogDecision::Spoke(Intent::Answer))
         .filter_map(|e| e.ttft_ms.map(|v| v as f64))
         .collect();
     answer_ttfts.sort_by(f64::total_cmp);
@@ -141,7 +144,7 @@ pub fn build(i: &Inputs<'_>) -> Report {
         invitations: i
             .events
             .iter()
-            .filter(|e| e.decision == "invite_quiet")
+            .filter(|e| e.decision == LogDecision::Spoke(Intent::InviteQuiet))
             .count(),
         invited_children_who_then_spoke: invited_spoke.len(),
         directives: i.directives.len(),

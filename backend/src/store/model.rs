@@ -1,6 +1,7 @@
 //! The records the store keeps. Enumerations are stored as lower-case text so that both
 //! databases, and a researcher reading them with plain SQL, see the same words.
 
+pub use crate::agent::decision_log::{LogDecision, LogTrigger};
 use serde::{Deserialize, Serialize};
 
 text_enum!(
@@ -172,8 +173,10 @@ pub struct AgentEvent {
     pub id: i64,
     pub group_id: i64,
     pub created_at: i64,
-    pub trigger: String,
-    pub decision: String,
+    #[sqlx(try_from = "String")]
+    pub trigger: LogTrigger,
+    #[sqlx(try_from = "String")]
+    pub decision: LogDecision,
     pub reason: String,
     pub message_seq: Option<i64>,
     pub prompt_version: Option<String>,

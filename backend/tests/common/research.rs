@@ -99,8 +99,8 @@ pub async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
     store
         .record_agent_event(&AgentEvent {
             group_id: g,
-            trigger: "imbalance".into(),
-            decision: "speak:invite".into(),
+            trigger: peerlearn::agent::Trigger::Imbalance.into(),
+            decision: peerlearn::store::LogDecision::Spoke(peerlearn::agent::Intent::InviteQuiet),
             reason: "Leo has not spoken yet".into(),
             message_seq: Some(2),
             ..Default::default()

@@ -20,7 +20,8 @@ use crate::room::steer::MAX_MUTE_MINUTES;
 use crate::room::watch::{AgentActivity, NoticeView, WatchedMessage};
 use crate::room::{AgentStatus, FacilitatorCommand, WatchEvent};
 use crate::store::{
-    self, AgentEvent, AgentRole, Group, Message, Participant, SenderKind, Session, SessionStatus,
+    self, AgentEvent, AgentRole, Group, LogDecision, LogTrigger, Message, Participant, SenderKind,
+    Session, SessionStatus,
 };
 
 /// Messages per group in the grid's snapshot (the group page loads the whole transcript).
@@ -125,8 +126,8 @@ pub struct ChildStats {
 #[derive(Debug, Serialize)]
 pub struct Decision {
     pub at_ms: i64,
-    pub trigger: String,
-    pub decision: String,
+    pub trigger: LogTrigger,
+    pub decision: LogDecision,
     pub reason: String,
 }
 
@@ -134,8 +135,8 @@ impl From<&AgentEvent> for Decision {
     fn from(e: &AgentEvent) -> Self {
         Decision {
             at_ms: e.created_at,
-            trigger: e.trigger.clone(),
-            decision: e.decision.clone(),
+            trigger: e.trigger,
+            decision: e.decision,
             reason: e.reason.clone(),
         }
     }
