@@ -290,7 +290,6 @@ async fn hello(rooms: &Rooms, g: i64, kid: &store::Participant) -> Welcome {
         .hello(g, rooms.connection_id(), kid.clone(), 0)
         .await
         .unwrap()
-        .unwrap()
 }
 
 /// Stores a message of `kid` through the room's pipeline.
@@ -306,7 +305,6 @@ async fn say(rooms: &Rooms, g: i64, kid: &store::Participant, id: &str, text: &s
             },
         )
         .await
-        .unwrap()
         .unwrap()
 }
 
@@ -395,7 +393,6 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     rooms
         .facilitator(g, FacilitatorCommand::PauseAgent)
         .await
-        .unwrap()
         .unwrap();
     let end = next_frame(&mut rx, "agent_end").await;
     assert!(
@@ -428,13 +425,11 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     rooms
         .facilitator(g, FacilitatorCommand::ResumeAgent)
         .await
-        .unwrap()
         .unwrap();
     let secret = "ask them about colours for the ramp";
     rooms
         .facilitator(g, FacilitatorCommand::Whisper(secret.into()))
         .await
-        .unwrap()
         .unwrap();
     let mut frames = Vec::new();
     let msg = tokio::time::timeout(Duration::from_secs(5), async {
@@ -469,7 +464,6 @@ async fn the_facilitator_extends_and_skips_phases() {
     rooms
         .facilitator(g, FacilitatorCommand::ExtendPhase { minutes: 2 })
         .await
-        .unwrap()
         .unwrap();
     let extended = next_frame(&mut rx, "phase").await;
     assert_eq!(extended["index"], 0);
@@ -480,7 +474,6 @@ async fn the_facilitator_extends_and_skips_phases() {
     rooms
         .facilitator(g, FacilitatorCommand::SkipPhase)
         .await
-        .unwrap()
         .unwrap();
     let next = next_frame(&mut rx, "phase").await;
     assert_eq!(next["index"], 1);
@@ -640,7 +633,6 @@ async fn the_phase_clock_survives_a_restart() {
     rooms
         .facilitator(g, FacilitatorCommand::SkipPhase)
         .await
-        .unwrap()
         .unwrap();
     let second = next_frame(&mut rx, "phase").await;
     assert_eq!(second["index"], 1);
@@ -660,7 +652,6 @@ async fn the_phase_clock_survives_a_restart() {
     let w = restarted
         .hello(g, restarted.connection_id(), kids[0].clone(), 0)
         .await
-        .unwrap()
         .unwrap();
     let welcome: Value = serde_json::from_str(w.welcome.as_str()).unwrap();
     assert_eq!(welcome["phase"]["index"], 1, "{welcome}");

@@ -580,7 +580,6 @@ async fn a_mute_survives_hellos_reconnects_and_resyncs() {
             },
         )
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(next_of(&mut ws, "muted").await["until_ms"], until);
     // The page says hello again on the same socket.

@@ -30,7 +30,7 @@ use crate::protocol::{
     parse_client_frame, ClientFrame, ErrorCode, ErrorFrame, ServerFrame, MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
 };
-use crate::room::{Outbound, SendRequest};
+use crate::room::{Outbound, RoomError, SendRequest};
 use crate::store::Participant;
 
 /// A ping every 20 s keeps NAT and proxies from dropping a quiet socket.
@@ -392,7 +392,7 @@ impl Connection {
                     reply_to,
                 };
                 match self.ctx.rooms.send_message(group_id, request).await {
-                    Ok(Ok(ack)) => {
+                    Ok(ack) => {
                         let frame = ServerFrame::Ack {
                             client_msg_id,
                             seq: ack.seq,
@@ -400,8 +400,8 @@ impl Connection {
                         };
                         self.send_text(frame.to_json().into()).await
                     }
-                    Ok(Err(e)) => self.error(e).await,
-                    Err(unavailable) => {
+                    Err(RoomError::Refused(e)) => self.error(e).await,
+                    Err(unavailable @ RoomError::Unavailable(_)) => {
                         tracing::error!(error = %unavailable, "room unavailable");
                         let e = ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
                             .for_send(&client_msg_id);
@@ -437,8 +437,8 @@ impl Connection {
             )
             .await
         {
-            Ok(Ok(w)) => w,
-            Ok(Err(e)) => {
+            Ok(w) => w,
+            Err(RoomError::Refused(e)) => {
                 let unauthorized = e.code == ErrorCode::Unauthorized;
                 self.error(e).await?;
                 return if unauthorized {
@@ -447,7 +447,7 @@ impl Connection {
                     Ok(())
                 };
             }
-            Err(unavailable) => {
+            Err(unavailable @ RoomError::Unavailable(_)) => {
                 tracing::error!(error = %unavailable, "room unavailable");
                 return Err(End::Close(CLOSE_GOING_AWAY, "room unavailable"));
             }

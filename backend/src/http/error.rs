@@ -13,7 +13,7 @@ use axum::Json;
 
 use crate::child_text;
 use crate::export::ExportError;
-use crate::room::{RoomUnavailable, SteerError};
+use crate::room::{RoomError, SteerError};
 use crate::store::{CodingError, JoinError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -117,9 +117,13 @@ impl From<SteerError> for ApiError {
     }
 }
 
-impl From<RoomUnavailable> for ApiError {
-    fn from(e: RoomUnavailable) -> Self {
-        ApiError::Internal(e.to_string())
+/// A facilitator's command the room refused, or a room that could not be reached.
+impl From<RoomError<SteerError>> for ApiError {
+    fn from(e: RoomError<SteerError>) -> Self {
+        match e {
+            RoomError::Refused(refused) => refused.into(),
+            unavailable @ RoomError::Unavailable(_) => ApiError::Internal(unavailable.to_string()),
+        }
     }
 }
 

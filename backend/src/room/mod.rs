@@ -115,10 +115,35 @@ pub struct LiveState {
     pub phases_finished: bool,
 }
 
-/// The room could not be reached (it failed to start, e.g. the group vanished).
+/// Why a room did not do what it was asked: it refused, with its reason (`R`: a frame for the
+/// child, a [`SteerError`] for the facilitator), or it could not be reached (it failed to
+/// start, e.g. the group vanished, or the server is stopping).
 #[derive(Debug, thiserror::Error)]
-#[error("the room is not available: {0}")]
-pub struct RoomUnavailable(pub String);
+pub enum RoomError<R = ErrorFrame> {
+    #[error("the room refused: {0:?}")]
+    Refused(R),
+    #[error("the room is not available: {0}")]
+    Unavailable(String),
+}
+
+/// The room could not be reached (the room's own calls; callers see [`RoomError`]).
+#[derive(Debug)]
+struct Unreachable(String);
+
+impl<R> From<Unreachable> for RoomError<R> {
+    fn from(e: Unreachable) -> Self {
+        RoomError::Unavailable(e.0)
+    }
+}
+
+/// A refusal (the inner result) or an unreachable room, as one result.
+fn flatten<T, R>(r: Result<Result<T, R>, oneshot::error::RecvError>) -> Result<T, RoomError<R>> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(refused)) => Err(RoomError::Refused(refused)),
+        Err(_) => Err(RoomError::Unavailable("the room stopped".into())),
+    }
+}
 
 /// Shared by every room: what an actor needs from the rest of the server.
 #[derive(Clone)]
@@ -194,7 +219,7 @@ impl Rooms {
         conn_id: u64,
         participant: Participant,
         last_seq: i64,
-    ) -> Result<Result<Welcome, ErrorFrame>, RoomUnavailable> {
+    ) -> Result<Welcome, RoomError> {
         let (reply, rx) = oneshot::channel();
         self.send(
             group_id,
@@ -206,20 +231,19 @@ impl Rooms {
             },
         )
         .await?;
-        rx.await
-            .map_err(|_| RoomUnavailable("the room stopped".into()))
+        flatten(rx.await)
     }
 
     pub async fn send_message(
         &self,
         group_id: i64,
         request: SendRequest,
-    ) -> Result<Result<Ack, ErrorFrame>, RoomUnavailable> {
+    ) -> Result<Ack, RoomError> {
         let (reply, rx) = oneshot::channel();
         self.send(group_id, Command::Send { request, reply })
-            .await?;
-        rx.await
-            .map_err(|_| RoomUnavailable("the room stopped".into()))
+            .await
+            .map_err(RoomError::from)?;
+        flatten(rx.await)
     }
 
     pub async fn typing(&self, group_id: i64, participant_id: i64, on: bool) {
@@ -261,12 +285,12 @@ impl Rooms {
         &self,
         group_id: i64,
         command: FacilitatorCommand,
-    ) -> Result<Result<(), SteerError>, RoomUnavailable> {
+    ) -> Result<(), RoomError<SteerError>> {
         let (reply, rx) = oneshot::channel();
         self.send(group_id, Command::Facilitator { command, reply })
-            .await?;
-        rx.await
-            .map_err(|_| RoomUnavailable("the room stopped".into()))
+            .await
+            .map_err(RoomError::from)?;
+        flatten(rx.await)
     }
 
     /// A live room's state for the dashboard; None when nobody is in the group.
@@ -289,7 +313,7 @@ impl Rooms {
 
     /// Delivers a command to the group's actor, starting it if needed. An actor that has just
     /// stopped (idle) hands the command back, and a fresh one is started for it.
-    async fn send(&self, group_id: i64, mut command: Command) -> Result<(), RoomUnavailable> {
+    async fn send(&self, group_id: i64, mut command: Command) -> Result<(), Unreachable> {
         for _ in 0..3 {
             let tx = self.actor(group_id).await?;
             match tx.send(command).await {
@@ -303,22 +327,22 @@ impl Rooms {
                 }
             }
         }
-        Err(RoomUnavailable("the room keeps stopping".into()))
+        Err(Unreachable("the room keeps stopping".into()))
     }
 
-    async fn actor(&self, group_id: i64) -> Result<mpsc::Sender<Command>, RoomUnavailable> {
+    async fn actor(&self, group_id: i64) -> Result<mpsc::Sender<Command>, Unreachable> {
         if let Some(tx) = self.live.lock().expect("rooms lock").get(&group_id) {
             return Ok(tx.clone());
         }
         let Some(done) = self.done_tx.lock().expect("rooms lock").clone() else {
-            return Err(RoomUnavailable("the server is shutting down".into()));
+            return Err(Unreachable("the server is shutting down".into()));
         };
         let shutdown = shutdown::Shutdown::new(self.stopping.subscribe(), done);
         // Load outside the lock; if two connections race, the first registered actor wins
         // and the other's state is dropped before it ever runs.
         let state = actor::RoomActor::load(group_id, self.deps.clone())
             .await
-            .map_err(|e| RoomUnavailable(e.to_string()))?;
+            .map_err(|e| Unreachable(e.to_string()))?;
         let mut live = self.live.lock().expect("rooms lock");
         if let Some(tx) = live.get(&group_id) {
             return Ok(tx.clone());

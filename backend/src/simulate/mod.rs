@@ -18,7 +18,7 @@ use crate::activity::Catalog;
 use crate::config::{DatabaseKind, DatabaseSettings};
 use crate::engine::SharedEngine;
 use crate::metrics::Metrics;
-use crate::room::{AgentConfig, RoomConfig, RoomDeps, Rooms, SendRequest};
+use crate::room::{AgentConfig, RoomConfig, RoomDeps, RoomError, Rooms, SendRequest};
 use crate::store::{self, LogTrigger, NewGroup, NewSession, Participant, Store};
 
 pub use report::Report;
@@ -100,8 +100,8 @@ pub async fn run(
             .map_err(|e| anyhow::anyhow!("cannot add {}: {e}", c.nickname))?;
         let welcome = rooms
             .hello(group.id, rooms.connection_id(), p.clone(), 0)
-            .await?
-            .map_err(|e| anyhow::anyhow!("{} could not join: {}", c.nickname, e.message))?;
+            .await
+            .map_err(|e| anyhow::anyhow!("{} could not join: {e}", c.nickname))?;
         if observer.is_none() {
             observer = Some(welcome.events);
         } else {
@@ -140,9 +140,10 @@ pub async fn run(
                     counter += 1;
                     let p = &children[&who];
                     let request = SendRequest { participant_id: p.id, client_msg_id: format!("sim-{counter}"), text, reply_to: None };
-                    match rooms.send_message(group.id, request).await? {
+                    match rooms.send_message(group.id, request).await {
                         Ok(_) => {}
-                        Err(e) => tracing::warn!(child = %who, error = %e.message, "a scripted message was refused"),
+                        Err(RoomError::Refused(e)) => tracing::warn!(child = %who, error = %e.message, "a scripted message was refused"),
+                        Err(unavailable) => return Err(unavailable.into()),
                     }
                 }
             }

@@ -599,7 +599,7 @@ pub async fn action(
 
 /// Carries out a command in the group's room.
 async fn steer(ctx: &Ctx, group_id: i64, command: FacilitatorCommand) -> Result<(), ApiError> {
-    Ok(ctx.rooms.facilitator(group_id, command).await??)
+    Ok(ctx.rooms.facilitator(group_id, command).await?)
 }
 
 /// Marks a notice as dealt with (`how`: dealt_with, kept, released) and takes it off every
