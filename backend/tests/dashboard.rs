@@ -292,7 +292,7 @@ async fn a_facilitator_reaches_only_their_own_sessions() {
     )
     .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    assert_eq!(srv.store().group(group).await.unwrap().agent_paused, 1);
+    assert!(srv.store().group(group).await.unwrap().agent_paused);
 }
 
 #[tokio::test]

@@ -115,7 +115,7 @@ impl RoomActor {
                 group.phase_index,
                 group.phase_ends_at,
                 group.phases_completed,
-                group.phases_finished != 0,
+                group.phases_finished,
             );
         let (agent, replies) = match &deps.engine {
             Some(engine) => {
@@ -154,7 +154,7 @@ impl RoomActor {
                     SeatStart {
                         group_id,
                         role: group.agent_role,
-                        paused: group.agent_paused != 0,
+                        paused: group.agent_paused,
                         topic,
                         history: &history,
                         now_ms: store::now_ms(),

@@ -73,7 +73,7 @@ impl RoomActor {
                     .store
                     .set_agent_paused(self.group.id, paused)
                     .await?;
-                self.group.agent_paused = i64::from(paused);
+                self.group.agent_paused = paused;
             }
             AgentCommand::SwitchRole(role) => {
                 self.deps.store.set_group_role(self.group.id, *role).await?;

@@ -69,25 +69,53 @@ impl Session {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Group {
     pub id: i64,
     pub session_id: i64,
     pub name: String,
     pub join_code: String,
-    #[sqlx(try_from = "String")]
     pub agent_role: AgentRole,
     pub last_seq: i64,
     pub created_at: i64,
     pub closed_at: Option<i64>,
-    /// 1 while the facilitator has paused the agent (kept across room restarts).
-    pub agent_paused: i64,
+    /// While the facilitator has paused the agent (kept across room restarts).
+    pub agent_paused: bool,
     /// The running phase (None before the start and after the end), when it ends, how many
-    /// phases are done, and 1 once all are: the room's phase clock, kept across restarts.
+    /// phases are done, and whether all are: the room's phase clock, kept across restarts.
     pub phase_index: Option<i64>,
     pub phase_ends_at: Option<i64>,
     pub phases_completed: i64,
-    pub phases_finished: i64,
+    pub phases_finished: bool,
+}
+
+/// Read by hand for its two flags: one schema serves both databases, so they are stored as 0/1
+/// integers (SQLite has no boolean type), and the rest of the program sees `bool`.
+impl sqlx::FromRow<'_, sqlx::any::AnyRow> for Group {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        let role: String = row.try_get("agent_role")?;
+        Ok(Group {
+            id: row.try_get("id")?,
+            session_id: row.try_get("session_id")?,
+            name: row.try_get("name")?,
+            join_code: row.try_get("join_code")?,
+            agent_role: role
+                .parse()
+                .map_err(|e: String| sqlx::Error::ColumnDecode {
+                    index: "agent_role".into(),
+                    source: e.into(),
+                })?,
+            last_seq: row.try_get("last_seq")?,
+            created_at: row.try_get("created_at")?,
+            closed_at: row.try_get("closed_at")?,
+            agent_paused: row.try_get::<i64, _>("agent_paused")? != 0,
+            phase_index: row.try_get("phase_index")?,
+            phase_ends_at: row.try_get("phase_ends_at")?,
+            phases_completed: row.try_get("phases_completed")?,
+            phases_finished: row.try_get::<i64, _>("phases_finished")? != 0,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -290,7 +290,7 @@ async fn group_snapshot(
         .unwrap_or(AgentStatus {
             role: group.agent_role,
             activity: AgentActivity::Idle,
-            paused: group.agent_paused != 0,
+            paused: group.agent_paused,
             last_latency_ms: events.iter().rev().find_map(|e| e.ttft_ms),
         });
     Ok(GroupSnapshot {
@@ -309,7 +309,7 @@ async fn group_snapshot(
         },
         phases_finished: live
             .as_ref()
-            .map_or(group.phases_finished != 0, |l| l.phases_finished),
+            .map_or(group.phases_finished, |l| l.phases_finished),
         notices,
         decisions,
         safety: SafetyCounts::of(&messages),
