@@ -3,8 +3,8 @@
 //! translates them finds them all in one file. The HTTP edge ([`crate::http`]) refers to them:
 //! a refused join is a [`crate::http::JoinFailure`] whose text is one of these.
 //!
-//! Not here: the safety screen's nickname refusals (translated per language, prompts/safety/),
-//! the room's answers to a chat frame (room/), and everything a facilitator reads.
+//! Not here: the safety screen's nickname refusals and private notes (translated per language,
+//! prompts/safety/), and everything a facilitator reads.
 
 use std::time::Duration;
 
@@ -71,6 +71,30 @@ pub const SAY_HELLO_FIRST: &str = "Say hello first.";
 /// A message the room could not take; the page sends it again by itself.
 pub const WILL_SEND_AGAIN: &str =
     "Something went wrong on our side; your message will be sent again.";
+
+/// A hello for another group's room.
+pub const NOT_YOUR_GROUP: &str = "This is not your group.";
+pub const MESSAGE_EMPTY: &str = "Your message is empty.";
+pub const MUTED: &str = "Your teacher has paused your messages for a little while.";
+pub const NO_SUCH_REPLY: &str = "reply_to names no message of this group.";
+
+pub fn message_too_long(max_chars: usize) -> String {
+    format!("Your message is too long: please keep it under {max_chars} letters.")
+}
+
+pub fn bad_client_msg_id(max_chars: usize) -> String {
+    format!("client_msg_id must be 1 to {max_chars} characters.")
+}
+
+/// The session is paused or over (`paused`: which).
+pub fn session_closed(paused: bool) -> String {
+    let why = if paused { "paused" } else { "over" };
+    format!("The session is {why}, so messages can't be sent right now.")
+}
+
+pub fn send_again_in(seconds: u64) -> String {
+    format!("Slow down a little: you can send again in {seconds} seconds.")
+}
 
 pub fn frame_not_understood(why: impl std::fmt::Display) -> String {
     format!("This frame could not be understood: {why}")

@@ -17,6 +17,25 @@ pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
 pub const TEACHER_NAME: &str = "Teacher";
 /// The name children see on the system's own lines.
 pub const SYSTEM_NAME: &str = "peerlearn";
+/// The name of a child the reader does not know (left, or deleted): never an id.
+pub const UNKNOWN_CHILD_NAME: &str = "someone";
+
+/// The one rule for the name a message is shown under, everywhere (the chat, the dashboard,
+/// the safety summary, the agent's prompt): the child's nickname (`child`, when known), the
+/// agent's name, "Teacher" or "peerlearn".
+pub fn sender_name(
+    kind: crate::store::SenderKind,
+    child: Option<&str>,
+    agent_name: &str,
+) -> String {
+    use crate::store::SenderKind;
+    match kind {
+        SenderKind::Child => child.unwrap_or(UNKNOWN_CHILD_NAME).to_string(),
+        SenderKind::Agent => agent_name.to_string(),
+        SenderKind::Facilitator => TEACHER_NAME.to_string(),
+        SenderKind::System => SYSTEM_NAME.to_string(),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]

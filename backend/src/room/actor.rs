@@ -16,10 +16,12 @@ use super::watch::WatchEvent;
 use super::{Ack, Command, LiveState, Outbound, RoomDeps, SendRequest, Welcome};
 use crate::agent::prompt::Line;
 use crate::agent::runner::ReplyEvent;
+use crate::child_text;
 use crate::metrics::Metrics;
 use crate::protocol::{
     AgentInfo, ErrorCode, ErrorFrame, GroupInfo, MessageFrame, Person, Sender, ServerFrame,
     MAX_CLIENT_MSG_ID_CHARS, MAX_TEXT_CHARS, PROTOCOL_VERSION, SYSTEM_NAME, TEACHER_NAME,
+    UNKNOWN_CHILD_NAME,
 };
 use crate::store::{
     self, AgentRole, Group, Message, Moderation, Participant, SenderKind, Session, SessionStatus,
@@ -137,7 +139,7 @@ impl RoomActor {
                         speaker: (m.sender_kind == SenderKind::Child).then(|| {
                             m.sender_id
                                 .and_then(|id| names.get(&id).cloned())
-                                .unwrap_or_else(|| "someone".into())
+                                .unwrap_or_else(|| UNKNOWN_CHILD_NAME.into())
                         }),
                         text: m.text,
                     })
@@ -345,7 +347,7 @@ impl RoomActor {
         if participant.group_id != self.group.id {
             return Err(ErrorFrame::new(
                 ErrorCode::Unauthorized,
-                "This is not your group.",
+                child_text::NOT_YOUR_GROUP,
             ));
         }
         // The room's copy of a child is the truth for what the room decides about them (a
@@ -425,7 +427,10 @@ impl RoomActor {
         let id = req.client_msg_id.as_str();
         let reject = |code, message: String| ErrorFrame::new(code, message).for_send(id);
         if !self.connections.values().any(|p| *p == req.participant_id) {
-            return Err(reject(ErrorCode::NotReady, "Say hello first.".into()));
+            return Err(reject(
+                ErrorCode::NotReady,
+                child_text::SAY_HELLO_FIRST.into(),
+            ));
         }
         // --- validate
         if id.is_empty()
@@ -434,7 +439,7 @@ impl RoomActor {
         {
             return Err(reject(
                 ErrorCode::BadRequest,
-                format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID_CHARS} characters."),
+                child_text::bad_client_msg_id(MAX_CLIENT_MSG_ID_CHARS),
             ));
         }
         if let Some(&seq) = self.recent_ids.get(id) {
@@ -446,20 +451,20 @@ impl RoomActor {
         if text.trim().is_empty() {
             return Err(reject(
                 ErrorCode::EmptyMessage,
-                "Your message is empty.".into(),
+                child_text::MESSAGE_EMPTY.into(),
             ));
         }
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(reject(
                 ErrorCode::MessageTooLong,
-                format!("Your message is too long: please keep it under {MAX_TEXT_CHARS} letters."),
+                child_text::message_too_long(MAX_TEXT_CHARS),
             ));
         }
         if let Some(reply_to) = req.reply_to {
             if reply_to < 1 || reply_to > self.last_seq {
                 return Err(reject(
                     ErrorCode::BadRequest,
-                    "reply_to names no message of this group.".into(),
+                    child_text::NO_SUCH_REPLY.into(),
                 ));
             }
         }
@@ -467,14 +472,9 @@ impl RoomActor {
             self.session.status,
             SessionStatus::Paused | SessionStatus::Ended
         ) {
-            let why = if self.session.status == SessionStatus::Paused {
-                "paused"
-            } else {
-                "over"
-            };
             return Err(reject(
                 ErrorCode::SessionClosed,
-                format!("The session is {why}, so messages can't be sent right now."),
+                child_text::session_closed(self.session.status == SessionStatus::Paused),
             ));
         }
         let now = store::now_ms();
@@ -484,10 +484,7 @@ impl RoomActor {
             .and_then(|p| p.muted_until)
         {
             if until > now {
-                return Err(reject(
-                    ErrorCode::Muted,
-                    "Your teacher has paused your messages for a little while.".into(),
-                ));
+                return Err(reject(ErrorCode::Muted, child_text::MUTED.into()));
             }
         }
         let config = &self.deps.config;
@@ -497,10 +494,7 @@ impl RoomActor {
             .or_insert_with(|| SlidingWindow::new(config.rate_limit, config.rate_window));
         if let Err(wait) = window.try_send(Instant::now()) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e = reject(
-                ErrorCode::RateLimited,
-                format!("Slow down a little: you can send again in {secs} seconds."),
-            );
+            let mut e = reject(ErrorCode::RateLimited, child_text::send_again_in(secs));
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }
@@ -547,7 +541,11 @@ impl RoomActor {
                 Sender {
                     kind: SenderKind::Child,
                     id: m.sender_id,
-                    name: p.map_or_else(|| "someone".to_string(), |p| p.nickname.clone()),
+                    name: crate::protocol::sender_name(
+                        SenderKind::Child,
+                        p.map(|p| p.nickname.as_str()),
+                        "",
+                    ),
                     avatar: p.map(|p| p.avatar.clone()),
                 }
             }
@@ -597,7 +595,7 @@ impl RoomActor {
 
     pub(super) fn nickname_of(&self, id: Option<i64>) -> String {
         id.and_then(|id| self.participants.get(&id))
-            .map_or_else(|| "someone".to_string(), |p| p.nickname.clone())
+            .map_or_else(|| UNKNOWN_CHILD_NAME.to_string(), |p| p.nickname.clone())
     }
 
     pub(super) fn broadcast(
@@ -637,10 +635,7 @@ fn person(p: &Participant) -> Person {
 
 fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
     tracing::error!(error = %e, "{what} failed");
-    ErrorFrame::new(
-        ErrorCode::Internal,
-        "Something went wrong on our side; your message will be sent again.",
-    )
+    ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
 }
 
 /// Drops control characters (but keeps line breaks and tabs) and normalises line endings, so

@@ -291,11 +291,11 @@ impl RoomActor {
 
     /// The name a message is shown under on the dashboard.
     pub(super) fn sender_name(&self, m: &Message) -> String {
-        match m.sender_kind {
-            SenderKind::Child => self.nickname_of(m.sender_id),
-            SenderKind::Agent => self.session.agent_name.clone(),
-            SenderKind::Facilitator => crate::protocol::TEACHER_NAME.into(),
-            SenderKind::System => crate::protocol::SYSTEM_NAME.into(),
-        }
+        let child = m.sender_id.and_then(|id| self.participants.get(&id));
+        crate::protocol::sender_name(
+            m.sender_kind,
+            child.map(|p| p.nickname.as_str()),
+            &self.session.agent_name,
+        )
     }
 }

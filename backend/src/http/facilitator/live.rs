@@ -221,15 +221,14 @@ async fn all_messages(ctx: &Ctx, group_id: i64) -> Result<Vec<Message>, ApiError
 }
 
 fn sender_name(m: &Message, session: &Session, children: &[Participant]) -> String {
-    match m.sender_kind {
-        SenderKind::Child => m
-            .sender_id
-            .and_then(|id| children.iter().find(|p| p.id == id))
-            .map_or_else(|| "someone".to_string(), |p| p.nickname.clone()),
-        SenderKind::Agent => session.agent_name.clone(),
-        SenderKind::Facilitator => crate::protocol::TEACHER_NAME.into(),
-        SenderKind::System => crate::protocol::SYSTEM_NAME.into(),
-    }
+    let child = m
+        .sender_id
+        .and_then(|id| children.iter().find(|p| p.id == id));
+    crate::protocol::sender_name(
+        m.sender_kind,
+        child.map(|p| p.nickname.as_str()),
+        &session.agent_name,
+    )
 }
 
 async fn group_snapshot(

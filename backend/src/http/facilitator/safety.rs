@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::owned_session;
 use super::signed_in::SignedIn;
 use crate::http::{ApiError, Ctx};
-use crate::store::{self, Message, SenderKind};
+use crate::store::{self, Message};
 
 /// Messages read from the store per query.
 const PAGE: i64 = 500;
@@ -159,15 +159,14 @@ fn event(
     flag: Option<&store::Flag>,
     resolver: Option<String>,
 ) -> Event {
-    let sender = match m.sender_kind {
-        SenderKind::Child => m
-            .sender_id
-            .and_then(|id| children.iter().find(|c| c.id == id))
-            .map_or_else(|| "someone".to_string(), |c| c.nickname.clone()),
-        SenderKind::Agent => agent_name.to_string(),
-        SenderKind::Facilitator => crate::protocol::TEACHER_NAME.to_string(),
-        SenderKind::System => crate::protocol::SYSTEM_NAME.to_string(),
-    };
+    let child = m
+        .sender_id
+        .and_then(|id| children.iter().find(|c| c.id == id));
+    let sender = crate::protocol::sender_name(
+        m.sender_kind,
+        child.map(|c| c.nickname.as_str()),
+        agent_name,
+    );
     let hidden = m.moderation == store::Moderation::Hidden;
     Event {
         seq: m.seq,

@@ -42,7 +42,10 @@ impl RoomView<'_> {
     pub fn nickname(&self, participant_id: Option<i64>) -> String {
         participant_id
             .and_then(|id| self.children.iter().find(|(pid, _)| *pid == id))
-            .map_or_else(|| "someone".to_string(), |(_, name)| name.to_string())
+            .map_or_else(
+                || crate::protocol::UNKNOWN_CHILD_NAME.to_string(),
+                |(_, name)| name.to_string(),
+            )
     }
 }
 
