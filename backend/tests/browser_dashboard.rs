@@ -4,46 +4,23 @@
 //! pauses the agent and whispers to it without the child seeing either, mutes and unmutes a
 //! child (whose page says so at once).
 
-#[path = "common/browser.rs"]
-mod browser;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use browser::{Browser, Chromedriver, TestServer};
+use common::browser::{Chromedriver, ENTER};
+use common::facilitator::{add_facilitator, PASSWORD};
+use common::server::TestServer;
 use serde_json::json;
 
-const PASSWORD: &str = "a long enough password";
-const ENTER: char = '\u{e007}';
-
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let field = b.wait_for(css).await;
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-/// Saves a picture of the page when PEERLEARN_SCREENSHOTS names a folder (for looking at the
-/// dashboard as a facilitator sees it).
-async fn picture(b: &Browser, name: &str) {
-    if let Some(dir) = std::env::var_os("PEERLEARN_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
-            .await;
-    }
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.wait_for(css).await.click().await.unwrap();
-}
+/// The mute button of the group's first child, which turns into Unmute.
+const MUTE: &str = ".group-card .mutes button[data-action=mute]";
 
 #[tokio::test]
 async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
-    let server = TestServer::start().await;
-    let hash = peerlearn::auth::hash_password(PASSWORD).unwrap();
-    server
-        .ctx()
-        .store
-        .add_facilitator("ms-lee", &hash, peerlearn::store::now_ms())
-        .await
-        .unwrap();
+    // The real model: the agent the teacher pauses and whispers to is a real one.
+    let server = TestServer::builder().with_model().start().await;
+    add_facilitator(&server, "ms-lee").await;
     let driver = Chromedriver::start().await;
     let teacher = driver.browser().await;
     let child = driver.browser().await;
@@ -51,12 +28,12 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     // Sign in and create a session of one group with a moderator agent.
     teacher.goto(&server.url("/facilitator")).await;
     teacher.wait_for_path("/facilitator/login").await;
-    type_into(&teacher, "#name", "ms-lee").await;
-    type_into(&teacher, "#password", PASSWORD).await;
-    click(&teacher, "#login-button").await;
+    teacher.type_into("#name", "ms-lee").await;
+    teacher.type_into("#password", PASSWORD).await;
+    teacher.click("#login-button").await;
     teacher.wait_for_path("/facilitator").await;
-    type_into(&teacher, "#groups", "1").await;
-    click(&teacher, "#create-button").await;
+    teacher.type_into("#groups", "1").await;
+    teacher.click("#create-button").await;
     teacher
         .wait_until(
             "the session page",
@@ -65,7 +42,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         )
         .await;
     teacher.mark_page().await;
-    click(&teacher, "#start-session").await;
+    teacher.click("#start-session").await;
     teacher.wait_new_page().await;
     teacher
         .wait_until(
@@ -81,10 +58,10 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
 
     // A child joins in another browser.
     child.goto(&server.url("/")).await;
-    type_into(&child, "#code", &code).await;
-    type_into(&child, "#nickname", "Mia").await;
-    click(&child, "input[name=avatar][value=\"🦊\"]").await;
-    click(&child, "#join-button").await;
+    child.type_into("#code", &code).await;
+    child.type_into("#nickname", "Mia").await;
+    child.click("input[name=avatar][value=\"🦊\"]").await;
+    child.click("#join-button").await;
     child
         .wait_until(
             "the chat to be ready",
@@ -136,11 +113,11 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         "{label}"
     );
 
-    picture(&teacher, "grid").await;
+    teacher.picture_if_asked("grid").await;
 
     // Pause the agent, then whisper to it.
     let agent_messages = "return document.querySelectorAll('#messages li.msg-agent').length;";
-    click(&teacher, ".group-card button[data-action=pause]").await;
+    teacher.click(".group-card button[data-action=pause]").await;
     teacher
         .wait_until(
             "the agent to show as paused",
@@ -152,13 +129,9 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = child.js(agent_messages, vec![]).await;
     let whisper = "Ask Mia how children in wheelchairs reach the treehouse";
-    type_into(&teacher, ".group-card input[data-action=whisper]", whisper).await;
     teacher
-        .find(".group-card input[data-action=whisper]")
-        .await
-        .send_keys(&ENTER.to_string())
-        .await
-        .unwrap();
+        .submit_text(".group-card input[data-action=whisper]", whisper)
+        .await;
     teacher
         .wait_until(
             "the whisper to be accepted",
@@ -184,15 +157,14 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         .await;
     assert_eq!(streaming, json!(0), "no reply is being written either");
     // The whisper is in the agent's log and the audit log.
-    let store = &server.ctx().store;
-    let audit = store.audit_log().await.unwrap();
+    let audit = server.audit().await;
     assert!(audit
         .iter()
         .any(|a| a.action == "whisper" && a.detail.contains(whisper)));
     assert!(audit.iter().any(|a| a.action == "pause_agent"));
 
     // The group's transcript view: add a code and apply it to Mia's message.
-    click(&teacher, ".group-card a.open-group").await;
+    teacher.click(".group-card a.open-group").await;
     teacher
         .wait_until(
             "the transcript with Mia's message",
@@ -203,7 +175,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         .await;
     // From the group's page, muting Mia: her page says so at once and turns sending off;
     // unmuting turns it back on.
-    click(&teacher, ".group-card .mutes button[data-action=mute]").await;
+    teacher.click(MUTE).await;
     child
         .wait_until(
             "Mia's page to say she is muted",
@@ -215,11 +187,11 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     teacher
         .wait_until(
             "the unmute button",
-            "return document.querySelector('.group-card .mutes button[data-action=mute]').textContent.startsWith('Unmute');",
+            &format!("return document.querySelector('{MUTE}').textContent.startsWith('Unmute');"),
             vec![],
         )
         .await;
-    click(&teacher, ".group-card .mutes button[data-action=mute]").await;
+    teacher.click(MUTE).await;
     child
         .wait_until(
             "Mia's page to let her write again",
@@ -228,13 +200,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
             vec![],
         )
         .await;
-    type_into(&teacher, "#code-name", "Inclusive design").await;
-    teacher
-        .find("#code-name")
-        .await
-        .send_keys(&ENTER.to_string())
-        .await
-        .unwrap();
+    teacher.submit_text("#code-name", "Inclusive design").await;
     teacher
         .wait_until(
             "the new code in the codebook and the transcript",
@@ -261,8 +227,9 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
             vec![],
         )
         .await;
-    picture(&teacher, "group").await;
-    picture(&child, "child").await;
+    teacher.picture_if_asked("group").await;
+    child.picture_if_asked("child").await;
+    let store = server.store();
     let codings = store
         .codings(store.group(1).await.unwrap().session_id)
         .await
