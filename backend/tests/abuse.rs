@@ -16,7 +16,7 @@ use common::http::{client, cookie_of};
 use common::server::TestServer;
 use common::session::new_session;
 use common::socket::{
-    self, child_socket, connect, join_attempt, join_form, next, say, send, Served, Ws,
+    self, child_socket, closed_with, connect, join_attempt, join_form, next, say, send, Served, Ws,
 };
 use futures::{SinkExt, StreamExt};
 use peerlearn::store::{NewGroup, NewSession, SessionStatus};
@@ -628,14 +628,7 @@ async fn sockets_are_capped_per_child_and_per_address() {
     let _b = child_socket(&srv, group, &mia.cookie).await;
     let refused = |mut ws: Ws| async move {
         let frame = next(&mut ws).await;
-        let close = loop {
-            match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-                Ok(Some(Ok(Message::Close(f)))) => break f.map(|f| u16::from(f.code)),
-                Ok(Some(Ok(_))) => continue,
-                _ => break None,
-            }
-        };
-        (frame, close)
+        (frame, closed_with(&mut ws).await)
     };
     let third = connect(&srv.ws_url(group), Some(&mia.cookie), None)
         .await

@@ -47,15 +47,6 @@ async fn finish(browsers: Vec<Browser>, driver: Chromedriver, server: TestServer
     server.stop().await;
 }
 
-/// Fills the join form and sends it; the avatar is picked with the mouse.
-async fn fill_join_form(b: &Browser, code: &str, nickname: &str, avatar: &str) {
-    b.type_into("#code", code).await;
-    b.type_into("#nickname", nickname).await;
-    b.click(&format!("input[name=avatar][value=\"{avatar}\"]"))
-        .await;
-    b.click("#join-button").await;
-}
-
 async fn join(
     b: &Browser,
     server: &TestServer,
@@ -65,9 +56,9 @@ async fn join(
     group_id: i64,
 ) {
     b.goto(&server.url("/")).await;
-    fill_join_form(b, code, nickname, avatar).await;
+    b.fill_join_form(code, nickname, avatar).await;
     b.wait_for_path(&format!("/chat/{group_id}")).await;
-    wait_connected(b).await;
+    b.wait_connected().await;
 }
 
 /// A running group without an agent, and Mia and Leo in browsers of their own, joined through
@@ -79,34 +70,6 @@ async fn mia_and_leo() -> (TestServer, i64, Chromedriver, Browser, Browser) {
     join(&mia, &server, &code, "Mia", "🦊", group).await;
     join(&leo, &server, &code.to_lowercase(), "Leo", "🐼", group).await;
     (server, group, driver, mia, leo)
-}
-
-/// Waits until the chat page's socket is open and the replay is done.
-async fn wait_connected(b: &Browser) {
-    b.wait_until(
-        "the chat socket to be open and synced",
-        "const c = window.peerlearnChat && window.peerlearnChat.connection; \
-         return !!c && c.ready && c.synced && document.getElementById('banner').hidden;",
-        vec![],
-    )
-    .await;
-}
-
-/// Types a message into the composer and presses Enter.
-async fn say(b: &Browser, text: &str) {
-    let field = b.find("#text").await;
-    field.send_keys(&format!("{text}{ENTER}")).await.unwrap();
-}
-
-/// Waits until a stored message (one with a seq) with exactly this text is on the page.
-async fn wait_for_message(b: &Browser, text: &str) {
-    b.wait_until(
-        &format!("the message {text:?}"),
-        "return [...document.querySelectorAll('#messages li[data-seq] .msg-text')] \
-                .some(p => p.textContent === arguments[0]);",
-        vec![json!(text)],
-    )
-    .await;
 }
 
 /// The stored children's messages on the page, in page order: (seq, text, mine). Messages of
@@ -408,7 +371,7 @@ async fn join_page_in_a_browser() {
 
     // An unknown code.
     b.mark_page().await;
-    fill_join_form(&b, "zzz-zzz", "Mia", "🦊").await;
+    b.fill_join_form("zzz-zzz", "Mia", "🦊").await;
     b.wait_new_page().await;
     b.wait_for_path("/join").await;
     let alert = b.wait_for("#join-error").await.text().await.unwrap();
@@ -442,7 +405,7 @@ async fn join_page_in_a_browser() {
 
     // The right code, typed in lower case without the dash, but the nickname is taken.
     b.mark_page().await;
-    fill_join_form(&b, &code.to_lowercase(), " mia ", "🦊").await;
+    b.fill_join_form(&code.to_lowercase(), " mia ", "🦊").await;
     b.wait_new_page().await;
     let alert = b.wait_for("#join-error").await.text().await.unwrap();
     assert_eq!(alert, JoinFailure::NicknameTaken.to_string());
@@ -514,8 +477,9 @@ async fn two_children_chat() {
     )
     .await;
 
-    say(&mia, "Hello Leo! What if the slide had a ramp?").await;
-    wait_for_message(&leo, "Hello Leo! What if the slide had a ramp?").await;
+    mia.say("Hello Leo! What if the slide had a ramp?").await;
+    leo.wait_for_message("Hello Leo! What if the slide had a ramp?")
+        .await;
     // Leo sends with the button rather than Enter.
     leo.find("#text")
         .await
@@ -523,12 +487,12 @@ async fn two_children_chat() {
         .await
         .unwrap();
     leo.find("#send").await.click().await.unwrap();
-    wait_for_message(&mia, "Yes, and a quiet corner 🐢").await;
+    mia.wait_for_message("Yes, and a quiet corner 🐢").await;
 
     // Markup is text, in the sender's page and in the other's.
-    say(&leo, XSS).await;
+    leo.say(XSS).await;
     for b in [&mia, &leo] {
-        wait_for_message(b, XSS).await;
+        b.wait_for_message(XSS).await;
         assert_eq!(b.count("#messages img").await, 0, "no <img> was created");
         assert_eq!(b.open_alert().await, None, "no alert is open");
     }
@@ -573,8 +537,8 @@ async fn two_children_chat() {
     let me_before = mia.js("return document.body.dataset.meId", vec![]).await;
     mia.refresh().await.unwrap();
     mia.wait_for_path(&format!("/chat/{group}")).await;
-    wait_connected(&mia).await;
-    wait_for_message(&mia, XSS).await;
+    mia.wait_connected().await;
+    mia.wait_for_message(XSS).await;
     assert_eq!(
         mia.js("return document.body.dataset.meId", vec![]).await,
         me_before
@@ -605,8 +569,8 @@ async fn reconnects_after_the_network_drops() {
     .await;
     let b = driver.browser().await;
     join(&b, &server, &code, "Zoe", "🦉", group).await;
-    say(&b, "before the drop").await;
-    wait_for_message(&b, "before the drop").await;
+    b.say("before the drop").await;
+    b.wait_for_message("before the drop").await;
 
     server.proxy().set_down(true);
     server.proxy().cut();
@@ -626,7 +590,7 @@ async fn reconnects_after_the_network_drops() {
         banner.as_str().unwrap().contains("Reconnecting"),
         "{banner}"
     );
-    say(&b, "typed while offline").await;
+    b.say("typed while offline").await;
     let pending = b
         .wait_for("#messages li.pending")
         .await
@@ -644,7 +608,7 @@ async fn reconnects_after_the_network_drops() {
         vec![],
     )
     .await;
-    wait_for_message(&b, "typed while offline").await;
+    b.wait_for_message("typed while offline").await;
     b.wait_until(
         "no message left pending",
         "return document.querySelectorAll('#messages li.pending').length === 0;",
@@ -838,9 +802,9 @@ async fn chat_page_draws_every_kind_of_frame() {
 async fn the_safety_screen_in_the_browser() {
     let (server, _, driver, mia, leo) = mia_and_leo().await;
 
-    say(&mia, "my email is mia.jones@gmail.com").await;
+    mia.say("my email is mia.jones@gmail.com").await;
     for b in [&mia, &leo] {
-        wait_for_message(b, "my email is [hidden]").await;
+        b.wait_for_message("my email is [hidden]").await;
     }
     mia.wait_until(
         "Mia's private note under her own message",
@@ -852,7 +816,7 @@ async fn the_safety_screen_in_the_browser() {
     let page = leo.js("return document.body.innerText", vec![]).await;
     assert!(!page.as_str().unwrap().contains("mia.jones"), "{page}");
 
-    say(&mia, "you're ugly").await;
+    mia.say("you're ugly").await;
     mia.wait_until(
         "the held message marked for Mia only",
         "return [...document.querySelectorAll('#messages li.mine.msg-held')] \
@@ -862,8 +826,8 @@ async fn the_safety_screen_in_the_browser() {
     )
     .await;
     // Leo never sees it: the next message he gets is the one after it.
-    say(&mia, "sorry, a slide with a ramp?").await;
-    wait_for_message(&leo, "sorry, a slide with a ramp?").await;
+    mia.say("sorry, a slide with a ramp?").await;
+    leo.wait_for_message("sorry, a slide with a ramp?").await;
     let at_leo: Vec<String> = shown_messages(&leo)
         .await
         .into_iter()

@@ -1,14 +1,14 @@
-//! The facilitator dashboard end to end in real headless Chromium, with the real server and
-//! the real default model: a facilitator signs in and creates a session, a child joins in a
-//! second browser, the grid shows the child's message within a second, and the facilitator
-//! pauses the agent and whispers to it without the child seeing either, mutes and unmutes a
-//! child (whose page says so at once).
+//! The facilitator dashboard end to end in real headless Chromium: a facilitator signs in and
+//! creates a session, a child joins in a second browser, the grid shows the child's message
+//! within a second; the facilitator pauses the real agent (the real default model) and
+//! whispers to it without the child seeing either, mutes and unmutes a child (whose page says
+//! so at once), and codes her message in the group's transcript view.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{Chromedriver, ENTER};
+use common::browser::{Browser, Chromedriver};
 use common::facilitator::{add_facilitator, PASSWORD};
 use common::server::TestServer;
 use serde_json::json;
@@ -16,10 +16,22 @@ use serde_json::json;
 /// The mute button of the group's first child, which turns into Unmute.
 const MUTE: &str = ".group-card .mutes button[data-action=mute]";
 
-#[tokio::test]
-async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
-    // The real model: the agent the teacher pauses and whispers to is a real one.
-    let server = TestServer::builder().with_model().start().await;
+/// What Mia says in every test.
+const TEXT: &str = "We could build a ramp to the treehouse";
+
+/// ms-lee's dashboard in one browser with a running session of one group (a moderator agent),
+/// made through its forms; Mia in another browser, joined with the code the grid shows, has
+/// said [`TEXT`], and the grid shows it.
+struct Dashboard {
+    server: TestServer,
+    driver: Chromedriver,
+    teacher: Browser,
+    child: Browser,
+    /// How long after it was stored the grid showed Mia's message.
+    shown_after: Duration,
+}
+
+async fn dashboard(server: TestServer) -> Dashboard {
     add_facilitator(&server, "ms-lee").await;
     let driver = Chromedriver::start().await;
     let teacher = driver.browser().await;
@@ -58,45 +70,57 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
 
     // A child joins in another browser.
     child.goto(&server.url("/")).await;
-    child.type_into("#code", &code).await;
-    child.type_into("#nickname", "Mia").await;
-    child.click("input[name=avatar][value=\"🦊\"]").await;
-    child.click("#join-button").await;
-    child
-        .wait_until(
-            "the chat to be ready",
-            "const c = window.peerlearnChat && window.peerlearnChat.connection; \
-             return !!c && c.ready && c.synced;",
-            vec![],
-        )
-        .await;
+    child.fill_join_form(&code, "Mia", "🦊").await;
+    child.wait_connected().await;
 
     // Her message shows on the grid within a second of being stored.
-    let text = "We could build a ramp to the treehouse";
-    child
-        .find("#text")
-        .await
-        .send_keys(&format!("{text}{ENTER}"))
-        .await
-        .unwrap();
-    child
-        .wait_until(
-            "the child's message to be stored",
-            "return [...document.querySelectorAll('#messages li[data-seq] .msg-text')] \
-                    .some(p => p.textContent === arguments[0]);",
-            vec![json!(text)],
-        )
-        .await;
+    child.say(TEXT).await;
+    child.wait_for_message(TEXT).await;
     let stored = Instant::now();
     teacher
         .wait_until(
             "the message on the grid",
             "return [...document.querySelectorAll('.group-card .recent .entry-text')] \
                     .some(p => p.textContent === arguments[0]);",
-            vec![json!(text)],
+            vec![json!(TEXT)],
         )
         .await;
     let shown_after = stored.elapsed();
+    Dashboard {
+        server,
+        driver,
+        teacher,
+        child,
+        shown_after,
+    }
+}
+
+impl Dashboard {
+    /// Opens the group's page (its transcript and codebook) from the grid.
+    async fn open_group(&self) {
+        self.teacher.click(".group-card a.open-group").await;
+        self.teacher
+            .wait_until(
+                "the transcript with Mia's message",
+                "return [...document.querySelectorAll('#transcript .entry-text')] \
+                        .some(p => p.textContent === arguments[0]);",
+                vec![json!(TEXT)],
+            )
+            .await;
+    }
+
+    async fn finish(self) {
+        self.teacher.close().await;
+        self.child.close().await;
+        drop(self.driver);
+        self.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_grid_shows_a_childs_message_within_a_second_with_her_participation() {
+    let d = dashboard(TestServer::start().await).await;
+    let (teacher, shown_after) = (&d.teacher, d.shown_after);
     assert!(
         shown_after < Duration::from_secs(1),
         "the grid showed the message after {shown_after:?}"
@@ -112,9 +136,15 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         label.as_str().unwrap().contains("Mia: 1 messages, 8 words"),
         "{label}"
     );
-
     teacher.picture_if_asked("grid").await;
+    d.finish().await;
+}
 
+#[tokio::test]
+async fn pausing_and_whispering_to_the_real_agent_stay_unseen_by_the_child() {
+    // The real model: the agent the teacher pauses and whispers to is a real one.
+    let d = dashboard(TestServer::builder().with_model().start().await).await;
+    let (server, teacher, child) = (&d.server, &d.teacher, &d.child);
     // Pause the agent, then whisper to it.
     let agent_messages = "return document.querySelectorAll('#messages li.msg-agent').length;";
     teacher.click(".group-card button[data-action=pause]").await;
@@ -163,16 +193,14 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         .any(|a| a.action == "whisper" && a.detail.contains(whisper)));
     assert!(audit.iter().any(|a| a.action == "pause_agent"));
 
-    // The group's transcript view: add a code and apply it to Mia's message.
-    teacher.click(".group-card a.open-group").await;
-    teacher
-        .wait_until(
-            "the transcript with Mia's message",
-            "return [...document.querySelectorAll('#transcript .entry-text')] \
-                    .some(p => p.textContent === arguments[0]);",
-            vec![json!(text)],
-        )
-        .await;
+    d.finish().await;
+}
+
+#[tokio::test]
+async fn muting_a_child_from_the_groups_page_tells_her_page_at_once() {
+    let d = dashboard(TestServer::start().await).await;
+    let (teacher, child) = (&d.teacher, &d.child);
+    d.open_group().await;
     // From the group's page, muting Mia: her page says so at once and turns sending off;
     // unmuting turns it back on.
     teacher.click(MUTE).await;
@@ -200,6 +228,16 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
             vec![],
         )
         .await;
+    child.picture_if_asked("child").await;
+    d.finish().await;
+}
+
+#[tokio::test]
+async fn a_teacher_codes_a_message_in_the_groups_transcript_view() {
+    let d = dashboard(TestServer::start().await).await;
+    let (server, teacher) = (&d.server, &d.teacher);
+    // The group's transcript view: add a code and apply it to Mia's message.
+    d.open_group().await;
     teacher.submit_text("#code-name", "Inclusive design").await;
     teacher
         .wait_until(
@@ -216,7 +254,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
              const pick = li.querySelector('select.apply-code'); \
              pick.value = pick.options[1].value; \
              pick.dispatchEvent(new Event('change'));",
-            vec![json!(text)],
+            vec![json!(TEXT)],
         )
         .await;
     teacher
@@ -228,7 +266,6 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         )
         .await;
     teacher.picture_if_asked("group").await;
-    child.picture_if_asked("child").await;
     let store = server.store();
     let codings = store
         .codings(store.group(1).await.unwrap().session_id)
@@ -237,7 +274,5 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     assert_eq!(codings.len(), 1);
     assert_eq!(codings[0].coder, "ms-lee");
 
-    teacher.close().await;
-    child.close().await;
-    server.stop().await;
+    d.finish().await;
 }

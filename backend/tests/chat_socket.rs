@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::server::TestServer;
-use common::socket::{self, join, next, next_kind, say, send, Child, Served, Ws, ROOM_LIFE};
+use common::socket::{
+    self, closed_with, join, message_seqs, next, next_kind, say, send, Child, Served, Ws, ROOM_LIFE,
+};
 use common::WAIT;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -60,19 +62,6 @@ async fn mia_and_leo() -> (TestServer, i64, Child, Child) {
     let mia = join(&srv, &code, "Mia").await;
     let leo = join(&srv, &code, "Leo").await;
     (srv, g, mia, leo)
-}
-
-async fn closed_with(ws: &mut Ws) -> Option<u16> {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("close in time")
-        {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return None,
-        }
-    }
 }
 
 #[tokio::test]
@@ -527,20 +516,7 @@ async fn a_client_that_falls_behind_is_told_to_resync() {
     .expect("a resync frame");
     assert_eq!(resync["reason"], "lagged");
     let from = resync["from_seq"].as_i64().unwrap();
-    send(
-        &mut slow_ws,
-        json!({"type": "hello", "v": 1, "last_seq": from}),
-    )
-    .await;
-    let mut replayed = Vec::new();
-    loop {
-        let f = next(&mut slow_ws).await;
-        match f["type"].as_str() {
-            Some("message") => replayed.push(f["seq"].as_i64().unwrap()),
-            Some("synced") => break,
-            _ => {}
-        }
-    }
+    let replayed = message_seqs(&socket::say_hello(&mut slow_ws, from).await);
     // Whatever it had not seen of the stored messages comes from the store.
     assert!(
         from == 1 || replayed == vec![1],

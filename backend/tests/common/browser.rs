@@ -309,6 +309,43 @@ impl Browser {
         std::fs::write(path, png).expect("write the screenshot");
     }
 
+    /// Fills the join page's form and sends it; the avatar is picked with the mouse.
+    pub async fn fill_join_form(&self, code: &str, nickname: &str, avatar: &str) {
+        self.type_into("#code", code).await;
+        self.type_into("#nickname", nickname).await;
+        self.click(&format!("input[name=avatar][value=\"{avatar}\"]"))
+            .await;
+        self.click("#join-button").await;
+    }
+
+    /// Waits until the chat page's socket is open and the replay is done.
+    pub async fn wait_connected(&self) {
+        self.wait_until(
+            "the chat socket to be open and synced",
+            "const c = window.peerlearnChat && window.peerlearnChat.connection; \
+             return !!c && c.ready && c.synced && document.getElementById('banner').hidden;",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Types a message into the chat page's composer and presses Enter.
+    pub async fn say(&self, text: &str) {
+        let field = self.find("#text").await;
+        field.send_keys(&format!("{text}{ENTER}")).await.unwrap();
+    }
+
+    /// Waits until a stored message (one with a seq) with exactly this text is on the chat page.
+    pub async fn wait_for_message(&self, text: &str) {
+        self.wait_until(
+            &format!("the message {text:?}"),
+            "return [...document.querySelectorAll('#messages li[data-seq] .msg-text')] \
+                    .some(p => p.textContent === arguments[0]);",
+            vec![json!(text)],
+        )
+        .await;
+    }
+
     /// Saves a picture of the window as `{name}.png` when PEERLEARN_SCREENSHOTS names a folder
     /// (for looking at the pages as children and teachers see them).
     pub async fn picture_if_asked(&self, name: &str) {

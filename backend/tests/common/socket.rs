@@ -129,16 +129,19 @@ pub async fn hello(
     let mut ws = connect(&at.ws_url(group), Some(cookie), Some(at.base()))
         .await
         .unwrap();
-    send(
-        &mut ws,
-        json!({"type": "hello", "v": 1, "last_seq": last_seq}),
-    )
-    .await;
+    let frames = say_hello(&mut ws, last_seq).await;
+    (ws, frames)
+}
+
+/// Says hello with `last_seq` on an open socket (as the page does again after `resync`) and
+/// reads up to `synced`: every frame before it.
+pub async fn say_hello(ws: &mut Ws, last_seq: i64) -> Vec<Value> {
+    send(ws, json!({"type": "hello", "v": 1, "last_seq": last_seq})).await;
     let mut frames = Vec::new();
     loop {
-        let f = next(&mut ws).await;
+        let f = next(ws).await;
         if f["type"] == "synced" {
-            return (ws, frames);
+            return frames;
         }
         frames.push(f);
     }
@@ -208,6 +211,21 @@ pub async fn next_kind(ws: &mut Ws, kinds: &[&str], skip: &[&str]) -> Value {
             skip.contains(&kind),
             "unexpected {f} while waiting for {kinds:?}"
         );
+    }
+}
+
+/// Reads until the server closes the socket: the close code, or None when the connection just
+/// ended (no close frame).
+pub async fn closed_with(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("close in time")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
     }
 }
 
