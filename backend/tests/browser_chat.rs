@@ -633,44 +633,83 @@ async fn reconnects_after_the_network_drops() {
     finish(vec![b], driver, server).await;
 }
 
-/// Frames the room does not send by itself yet (the agent's streamed reply, a teacher's
-/// message, phases, hiding, errors) handed to the page's connection as if they came from the
-/// socket: the page draws each kind right, and streamed text stays text too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_page_draws_every_kind_of_frame() {
+// ---------------------------------------------------------------------------------------------
+// Frames the room does not send by itself yet (the agent's streamed reply, a teacher's message,
+// phases, hiding, errors), handed to the page's connection as if they came from the socket: the
+// page draws each kind right, and streamed text stays text too.
+
+/// Mia's chat page in a group with a moderator, on a chat-only server (the frames are fed).
+async fn fed_page() -> (TestServer, Chromedriver, Browser) {
     let (server, group, code, driver) =
         classroom(TestServer::start().await, AgentRole::Moderator).await;
     let b = driver.browser().await;
     join(&b, &server, &code, "Mia", "🦊", group).await;
-    let feed = |frames: Value| {
-        let b = &b;
-        async move {
-            b.js(
-                "const c = window.peerlearnChat.connection; \
-                 for (const f of arguments[0]) { \
-                   if (f.ends_in_ms) { f.ends_at_ms = Date.now() + f.ends_in_ms; delete f.ends_in_ms; } \
-                   c.handle(f); \
-                 }",
-                vec![frames],
-            )
-            .await;
-        }
-    };
-    let leo = json!({"kind": "child", "id": 999_999, "name": "Leo", "avatar": "🐼"});
-    feed(json!([
-        {"type": "phase", "index": 1, "name": "Ideas", "goal": "Collect many ideas for the playground.", "ends_in_ms": 290_000},
-        {"type": "message", "seq": 1001, "client_msg_id": "t-1", "text": "Welcome everyone! Be kind and share your ideas.",
-         "sender": {"kind": "facilitator", "id": 1, "name": "Ms. Rivera", "avatar": null}, "phase": "Ideas",
-         "created_at_ms": 1_764_139_000_000_i64, "reply_to": null},
-        {"type": "message", "seq": 1002, "client_msg_id": "l-1", "text": "What if the slide had a ramp for wheelchairs?",
-         "sender": leo, "phase": "Ideas", "created_at_ms": 1_764_139_010_000_i64, "reply_to": null},
-        {"type": "typing", "participant_id": 999_999, "nickname": "Leo", "on": true},
-        {"type": "agent_start", "stream_id": 90_005, "name": "Blue", "reply_to": 1002},
-        {"type": "agent_delta", "stream_id": 90_005, "text": "What a "},
-        {"type": "agent_delta", "stream_id": 90_005, "text": "<b>great</b> idea, Leo! 🛝 "},
-    ]))
-    .await;
+    (server, driver, b)
+}
 
+/// Hands `frames` to the page's connection as if the socket had sent them (`ends_in_ms` is
+/// turned into the `ends_at_ms` of the page's clock).
+async fn feed(b: &Browser, frames: Value) {
+    b.js(
+        "const c = window.peerlearnChat.connection; \
+         for (const f of arguments[0]) { \
+           if (f.ends_in_ms) { f.ends_at_ms = Date.now() + f.ends_in_ms; delete f.ends_in_ms; } \
+           c.handle(f); \
+         }",
+        vec![frames],
+    )
+    .await;
+}
+
+/// The phase, a teacher's welcome (seq 1001), Leo's idea (seq 1002), Leo typing, and the
+/// first words of the agent's streamed reply to Leo (stream 90005), with markup in them.
+async fn feed_a_lesson(b: &Browser) {
+    let leo = json!({"kind": "child", "id": 999_999, "name": "Leo", "avatar": "🐼"});
+    feed(
+        b,
+        json!([
+            {"type": "phase", "index": 1, "name": "Ideas", "goal": "Collect many ideas for the playground.", "ends_in_ms": 290_000},
+            {"type": "message", "seq": 1001, "client_msg_id": "t-1", "text": "Welcome everyone! Be kind and share your ideas.",
+             "sender": {"kind": "facilitator", "id": 1, "name": "Ms. Rivera", "avatar": null}, "phase": "Ideas",
+             "created_at_ms": 1_764_139_000_000_i64, "reply_to": null},
+            {"type": "message", "seq": 1002, "client_msg_id": "l-1", "text": "What if the slide had a ramp for wheelchairs?",
+             "sender": leo, "phase": "Ideas", "created_at_ms": 1_764_139_010_000_i64, "reply_to": null},
+            {"type": "typing", "participant_id": 999_999, "nickname": "Leo", "on": true},
+            {"type": "agent_start", "stream_id": 90_005, "name": "Blue", "reply_to": 1002},
+            {"type": "agent_delta", "stream_id": 90_005, "text": "What a "},
+            {"type": "agent_delta", "stream_id": 90_005, "text": "<b>great</b> idea, Leo! 🛝 "},
+        ]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_page_draws_who_is_typing_the_teachers_message_and_the_phase() {
+    let (server, driver, b) = fed_page().await;
+    feed_a_lesson(&b).await;
+    b.wait_for("#messages li.msg-facilitator").await;
+    let typing = b.text_of("#typing").await;
+    assert!(typing.contains("Leo is typing"), "{typing}");
+    let teacher = b.text_of("#messages li.msg-facilitator").await;
+    assert!(
+        teacher.contains("Teacher") && teacher.contains("Ms. Rivera"),
+        "{teacher}"
+    );
+    let phase = b.text_of(".phase-bar").await.to_lowercase();
+    assert!(
+        phase.contains("ideas")
+            && phase.contains("part 2 of")
+            && phase.contains(" 4:")
+            && phase.contains("left"),
+        "{phase}"
+    );
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_reply_stays_text_and_the_stored_reply_replaces_it() {
+    let (server, driver, b) = fed_page().await;
+    feed_a_lesson(&b).await;
     // Streaming: the words so far, as text, marked as the AI helper.
     let streaming = b
         .wait_for("#messages li.streaming[data-stream-id=\"90005\"]")
@@ -697,39 +736,30 @@ async fn chat_page_draws_every_kind_of_frame() {
         "{head}"
     );
     assert_eq!(b.count("#messages b").await, 0);
-    let typing = b.text_of("#typing").await;
-    assert!(typing.contains("Leo is typing"), "{typing}");
-    let teacher = b.text_of("#messages li.msg-facilitator").await;
-    assert!(
-        teacher.contains("Teacher") && teacher.contains("Ms. Rivera"),
-        "{teacher}"
-    );
-    let phase = b.text_of(".phase-bar").await.to_lowercase();
-    assert!(
-        phase.contains("ideas")
-            && phase.contains("part 2 of")
-            && phase.contains(" 4:")
-            && phase.contains("left"),
-        "{phase}"
-    );
     b.picture_if_asked("chat-agent-streaming").await;
 
     // The end of the stream, then the stored reply replaces the streamed bubble.
     let full = "What a <b>great</b> idea, Leo! 🛝 Who else could use the ramp?";
-    feed(json!([
-        {"type": "agent_delta", "stream_id": 90_005, "text": "Who else could use the ramp?"},
-        {"type": "agent_end", "stream_id": 90_005, "seq": 1003},
-    ]))
+    feed(
+        &b,
+        json!([
+            {"type": "agent_delta", "stream_id": 90_005, "text": "Who else could use the ramp?"},
+            {"type": "agent_end", "stream_id": 90_005, "seq": 1003},
+        ]),
+    )
     .await;
     assert_eq!(b.count("#messages li[data-await-seq=\"1003\"]").await, 1);
-    feed(json!([
-        {"type": "message", "seq": 1003, "client_msg_id": "agent-5", "text": full,
-         "sender": {"kind": "agent", "id": null, "name": "Blue", "avatar": null}, "phase": "Ideas",
-         "created_at_ms": 1_764_139_020_000_i64, "reply_to": 1002},
-        {"type": "message", "seq": 1004, "client_msg_id": "s-1", "text": "Time for the next part soon!",
-         "sender": {"kind": "system", "id": null, "name": "", "avatar": null}, "phase": "Ideas",
-         "created_at_ms": 1_764_139_030_000_i64, "reply_to": null},
-    ]))
+    feed(
+        &b,
+        json!([
+            {"type": "message", "seq": 1003, "client_msg_id": "agent-5", "text": full,
+             "sender": {"kind": "agent", "id": null, "name": "Blue", "avatar": null}, "phase": "Ideas",
+             "created_at_ms": 1_764_139_020_000_i64, "reply_to": 1002},
+            {"type": "message", "seq": 1004, "client_msg_id": "s-1", "text": "Time for the next part soon!",
+             "sender": {"kind": "system", "id": null, "name": "", "avatar": null}, "phase": "Ideas",
+             "created_at_ms": 1_764_139_030_000_i64, "reply_to": null},
+        ]),
+    )
     .await;
     // One bubble for the reply (the streamed one was replaced), with the stored text.
     let reply = b
@@ -754,16 +784,33 @@ async fn chat_page_draws_every_kind_of_frame() {
     assert!(quote.contains("Leo") && quote.contains("ramp"), "{quote}");
     b.picture_if_asked("chat-agent-done").await;
 
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_message_goes_and_an_error_gets_a_friendly_notice() {
+    let (server, driver, b) = fed_page().await;
+    feed_a_lesson(&b).await;
+    b.wait_for("#messages li[data-seq=\"1002\"]").await;
     // A hidden message goes; an error gets a friendly notice.
-    feed(json!([
-        {"type": "hidden", "seq": 1002},
-        {"type": "error", "code": "rate_limited", "message": "Slow down a little: you can send again in 4 seconds.", "retry_after_ms": 4000},
-    ]))
+    feed(
+        &b,
+        json!([
+            {"type": "hidden", "seq": 1002},
+            {"type": "error", "code": "rate_limited", "message": "Slow down a little: you can send again in 4 seconds.", "retry_after_ms": 4000},
+        ]),
+    )
     .await;
     assert_eq!(b.count("#messages li[data-seq=\"1002\"]").await, 0);
     let notice = b.text_of("#notice").await;
     assert!(notice.contains("Slow down"), "{notice}");
 
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counter_stops_a_message_over_500_characters() {
+    let (server, driver, b) = fed_page().await;
     // The counter: over 500 characters cannot be sent.
     b.js(
         "const t = document.getElementById('text'); t.value = 'a'.repeat(510); t.dispatchEvent(new Event('input'));",
@@ -778,12 +825,18 @@ async fn chat_page_draws_every_kind_of_frame() {
     );
     b.js("const t = document.getElementById('text'); t.value = ''; t.dispatchEvent(new Event('input'));", vec![]).await;
 
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_credential_tells_the_child_to_join_again() {
+    let (server, driver, b) = fed_page().await;
     // A phone-size screen.
     b.set_window_size(390, 844).await.unwrap();
     b.picture_if_asked("chat-phone").await;
 
     // The credential is no longer accepted: the child is told to join again.
-    feed(json!([{"type": "error", "code": "unauthorized", "message": "Please join your group again."}])).await;
+    feed(&b, json!([{"type": "error", "code": "unauthorized", "message": "Please join your group again."}])).await;
     let link = b.find("#notice a").await;
     assert_eq!(link.attr("href").await.unwrap().as_deref(), Some("/"));
     assert_eq!(
