@@ -9,24 +9,22 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use common::facilitator::{
+    add_facilitator, facilitator, login_attempt, login_attempt_with, Fac, PASSWORD,
+};
+use common::http::{client, cookie_of};
 use common::server::TestServer;
-use common::socket::{self, connect, next, say, send, Ws};
+use common::session::new_session;
+use common::socket::{
+    self, child_socket, closed_with, connect, join_attempt, join_form, next, say, send, Served, Ws,
+};
 use futures::{SinkExt, StreamExt};
-use peerlearn::store::{AgentRole, NewGroup, NewSession, SessionStatus};
+use peerlearn::store::{NewGroup, NewSession, SessionStatus};
 use reqwest::header;
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
-
-const PASSWORD: &str = "a long enough password";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// A client whose connections come from another loopback address (127.0.0.0/8 is all
 /// loopback on Linux), to tell addresses apart.
@@ -38,54 +36,11 @@ fn client_from(addr: &str) -> reqwest::Client {
         .unwrap()
 }
 
-struct Fac {
-    id: i64,
-    cookie: String,
-    csrf: String,
-}
-
-/// A facilitator account, signed in through the form.
-async fn facilitator(srv: &TestServer, name: &str) -> Fac {
-    let hash = peerlearn::auth::hash_password(PASSWORD).unwrap();
-    let account = srv
-        .store()
-        .add_facilitator(name, &hash, peerlearn::store::now_ms())
-        .await
-        .unwrap();
-    let resp = client()
-        .post(format!("{}/facilitator/login", srv.base))
-        .form(&[("name", name), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303, "signed in");
-    let cookie = resp.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let html = client()
-        .get(format!("{}/facilitator", srv.base))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token")
-        .to_string();
-    Fac {
-        id: account.id,
-        cookie,
-        csrf,
-    }
+/// A chat-only server from `builder`, with one running group.
+async fn one_group(builder: common::server::Builder) -> (TestServer, Vec<peerlearn::store::Group>) {
+    let srv = builder.start().await;
+    let (_, groups) = srv.running_session(1).await;
+    (srv, groups)
 }
 
 /// A session of this facilitator's with one group named `group_name`, still waiting for Start.
@@ -94,45 +49,15 @@ async fn owned_session(srv: &TestServer, fac: &Fac, group_name: &str) -> (i64, i
         .store()
         .create_session(&NewSession {
             facilitator_id: Some(fac.id),
-            activity_id: "playground".into(),
-            language: "en".into(),
-            agent_name: "Blue".into(),
             groups: vec![NewGroup {
                 name: group_name.into(),
-                agent_role: AgentRole::None,
+                agent_role: peerlearn::store::AgentRole::None,
             }],
-            created_at: peerlearn::store::now_ms(),
-            phase_minutes: None,
-            safety_level: "standard".into(),
+            ..new_session(&[])
         })
         .await
         .unwrap();
     (session.id, groups[0].id, groups[0].join_code.clone())
-}
-
-async fn join_as(
-    http: &reqwest::Client,
-    srv: &TestServer,
-    code: &str,
-    nickname: &str,
-) -> reqwest::Response {
-    http.post(format!("{}/api/join", srv.base))
-        .json(&json!({"code": code, "nickname": nickname, "avatar": "🦊"}))
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn child_socket(srv: &TestServer, group: i64, cookie: &str) -> Ws {
-    let mut ws = connect(&srv.ws_url(group), Some(cookie), None)
-        .await
-        .unwrap();
-    send(&mut ws, json!({"type": "hello", "v": 1, "last_seq": 0})).await;
-    loop {
-        if next(&mut ws).await["type"] == "synced" {
-            return ws;
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,15 +100,9 @@ async fn csv_downloads_are_safe_to_open_in_a_spreadsheet() {
     // Nicknames may not hold `=` or `@` (the join refuses markup), but `+` and `-` are
     // ordinary characters that a spreadsheet would still read as the start of a formula.
     let evil_name = "+Tigers fan";
-    let mia = join_as(&http, &srv, &code, evil_name).await;
+    let mia = join_attempt(&http, &srv, &code, evil_name).await;
     assert_eq!(mia.status(), 200);
-    let cookie = mia.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_of(&mia);
     let mut ws = child_socket(&srv, group, &cookie).await;
     // Before the start (children may chat while the session waits): ms_since_start < 0.
     // A formula without a link (a link would be hidden by the safety screen anyway).
@@ -251,7 +170,7 @@ async fn csv_downloads_are_safe_to_open_in_a_spreadsheet() {
 #[tokio::test]
 async fn api_join_refuses_cross_site_posts_and_other_content_types() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let code = &groups[0].join_code;
     let body = json!({"code": code, "nickname": "Mia", "avatar": "🦊"}).to_string();
     let post = |content_type: &'static str, extra: Option<(&'static str, &'static str)>| {
@@ -301,20 +220,19 @@ async fn api_join_refuses_cross_site_posts_and_other_content_types() {
 
 #[tokio::test]
 async fn guessing_codes_is_limited_per_address_and_overall() {
-    let srv = TestServer::start_with_limits(|l| {
+    let (srv, groups) = one_group(TestServer::builder().limits(|l| {
         l.join_failures_per_address = 3;
         l.join_failures_per_minute = 5;
-    })
+    }))
     .await;
-    let (_, groups) = srv.session(1).await;
     let code = groups[0].join_code.clone();
     let here = client();
     for i in 0..3 {
-        let resp = join_as(&here, &srv, "ZZZZZZ", &format!("Guess{i}")).await;
+        let resp = join_attempt(&here, &srv, "ZZZZZZ", &format!("Guess{i}")).await;
         assert_eq!(resp.status(), 404);
     }
     // The address is locked out, and a right code does not tell it so.
-    let resp = join_as(&here, &srv, &code, "Mia").await;
+    let resp = join_attempt(&here, &srv, &code, "Mia").await;
     assert_eq!(resp.status(), 429);
     let wait: u64 = resp.headers()[header::RETRY_AFTER]
         .to_str()
@@ -326,16 +244,7 @@ async fn guessing_codes_is_limited_per_address_and_overall() {
     assert_eq!(v["error"], "too_many_tries");
     assert!(v["message"].as_str().unwrap().contains("10 minutes"), "{v}");
     // The form says it in words a child reads, with the same status.
-    let page = here
-        .post(format!("{}/join", srv.base))
-        .form(&[
-            ("code", code.as_str()),
-            ("nickname", "Mia"),
-            ("avatar", "🦊"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = join_form(&here, &srv, &code, "Mia").await;
     assert_eq!(page.status(), 429);
     assert!(page.headers().contains_key(header::RETRY_AFTER));
     assert!(page.text().await.unwrap().contains("Too many tries"));
@@ -343,13 +252,13 @@ async fn guessing_codes_is_limited_per_address_and_overall() {
     // Another address still joins; two more failures there fill the overall limit (5 a
     // minute), and then nobody joins for a while.
     let there = client_from("127.0.0.2");
-    assert_eq!(join_as(&there, &srv, &code, "Leo").await.status(), 200);
+    assert_eq!(join_attempt(&there, &srv, &code, "Leo").await.status(), 200);
     for i in 0..2 {
-        let resp = join_as(&there, &srv, "YYYYYY", &format!("G{i}")).await;
+        let resp = join_attempt(&there, &srv, "YYYYYY", &format!("G{i}")).await;
         assert_eq!(resp.status(), 404);
     }
     let elsewhere = client_from("127.0.0.3");
-    let resp = join_as(&elsewhere, &srv, &code, "Ana").await;
+    let resp = join_attempt(&elsewhere, &srv, &code, "Ana").await;
     assert_eq!(resp.status(), 429, "the overall limit holds for everyone");
     let names: Vec<_> = srv
         .store()
@@ -364,8 +273,8 @@ async fn guessing_codes_is_limited_per_address_and_overall() {
 
 #[tokio::test]
 async fn a_wrong_code_takes_as_long_as_a_right_one() {
-    let srv = TestServer::start_with_limits(|l| l.join_failures_per_address = 100).await;
-    let (_, groups) = srv.session(1).await;
+    let (srv, groups) =
+        one_group(TestServer::builder().limits(|l| l.join_failures_per_address = 100)).await;
     let code = groups[0].join_code.clone();
     let http = client();
     let mut right = Vec::new();
@@ -373,7 +282,7 @@ async fn a_wrong_code_takes_as_long_as_a_right_one() {
     for i in 0..6 {
         let t = Instant::now();
         assert_eq!(
-            join_as(&http, &srv, &code, &format!("Kid{i}"))
+            join_attempt(&http, &srv, &code, &format!("Kid{i}"))
                 .await
                 .status(),
             200
@@ -381,7 +290,7 @@ async fn a_wrong_code_takes_as_long_as_a_right_one() {
         right.push(t.elapsed());
         let t = Instant::now();
         assert_eq!(
-            join_as(&http, &srv, "ZZZZZZ", &format!("Kid{i}"))
+            join_attempt(&http, &srv, "ZZZZZZ", &format!("Kid{i}"))
                 .await
                 .status(),
             404
@@ -408,15 +317,9 @@ async fn a_locked_group_takes_nobody_new_but_lets_its_children_back() {
     let fac = facilitator(&srv, "ms-lee").await;
     let (_, group, code) = owned_session(&srv, &fac, "Group 1").await;
     let http = client();
-    let mia = join_as(&http, &srv, &code, "Mia").await;
+    let mia = join_attempt(&http, &srv, &code, "Mia").await;
     assert_eq!(mia.status(), 200);
-    let mia_cookie = mia.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let mia_cookie = cookie_of(&mia);
     let lock = |locked: bool, csrf: &str| {
         client()
             .post(format!("{}/api/facilitator/groups/{group}/lock", srv.base))
@@ -446,20 +349,11 @@ async fn a_locked_group_takes_nobody_new_but_lets_its_children_back() {
     assert_eq!(snapshot["groups"][0]["locked"], true, "{snapshot}");
 
     // Somebody new: refused, in words a child reads.
-    let resp = join_as(&http, &srv, &code, "Leo").await;
+    let resp = join_attempt(&http, &srv, &code, "Leo").await;
     assert_eq!(resp.status(), 403);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"], "group_locked");
-    let page = http
-        .post(format!("{}/join", srv.base))
-        .form(&[
-            ("code", code.as_str()),
-            ("nickname", "Leo"),
-            ("avatar", "🦊"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = join_form(&http, &srv, &code, "Leo").await;
     assert_eq!(page.status(), 403);
     assert!(page.text().await.unwrap().contains("ask your teacher"));
     // Mia, on her own tablet (her cookie), comes back as herself.
@@ -484,8 +378,8 @@ async fn a_locked_group_takes_nobody_new_but_lets_its_children_back() {
     assert_eq!(say(&mut ws, "a", "still here").await["type"], "ack");
 
     assert_eq!(lock(false, &fac.csrf).await.unwrap().status(), 200);
-    assert_eq!(join_as(&http, &srv, &code, "Leo").await.status(), 200);
-    let audit = srv.store().audit_log().await.unwrap();
+    assert_eq!(join_attempt(&http, &srv, &code, "Leo").await.status(), 200);
+    let audit = srv.audit().await;
     let actions: Vec<_> = audit.iter().map(|a| a.action.as_str()).collect();
     assert!(actions.contains(&"lock_group") && actions.contains(&"unlock_group"));
 }
@@ -495,14 +389,13 @@ async fn a_locked_group_takes_nobody_new_but_lets_its_children_back() {
 
 #[tokio::test]
 async fn a_full_group_says_so() {
-    let srv = TestServer::start_with_limits(|l| l.max_group_size = 3).await;
-    let (_, groups) = srv.session(1).await;
+    let (srv, groups) = one_group(TestServer::builder().limits(|l| l.max_group_size = 3)).await;
     let code = groups[0].join_code.clone();
     // Five at once for three seats: exactly three get in.
     let joins = (0..5).map(|i| {
         let srv = &srv;
         let code = code.clone();
-        async move { join_as(&client(), srv, &code, &format!("Kid{i}")).await }
+        async move { join_attempt(&client(), srv, &code, &format!("Kid{i}")).await }
     });
     let answers = futures::future::join_all(joins).await;
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
@@ -512,16 +405,7 @@ async fn a_full_group_says_so() {
     let v: Value = full.json().await.unwrap();
     assert_eq!(v["error"], "group_full");
     assert!(v["message"].as_str().unwrap().contains("ask your teacher"));
-    let page = client()
-        .post(format!("{}/join", srv.base))
-        .form(&[
-            ("code", code.as_str()),
-            ("nickname", "Late"),
-            ("avatar", "🦊"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = join_form(&client(), &srv, &code, "Late").await;
     assert_eq!(page.status(), 409);
     assert!(page.text().await.unwrap().contains("This group is full"));
     assert_eq!(
@@ -535,10 +419,10 @@ async fn a_full_group_says_so() {
 
 #[tokio::test]
 async fn half_a_request_header_is_closed_within_the_header_timeout() {
-    let srv = TestServer::start_with_limits(|l| {
-        l.header_read_timeout = Duration::from_secs(1);
-    })
-    .await;
+    let srv = TestServer::builder()
+        .limits(|l| l.header_read_timeout = Duration::from_secs(1))
+        .start()
+        .await;
     let mut slow = tokio::net::TcpStream::connect(srv.server.addr)
         .await
         .unwrap();
@@ -559,12 +443,13 @@ async fn half_a_request_header_is_closed_within_the_header_timeout() {
     .await;
     assert!(closed.is_ok(), "a half-sent request held its connection");
     assert!(started.elapsed() < Duration::from_secs(3));
-    // A WebSocket is not cut by the request timeout.
-    let srv = TestServer::start_with_limits(|l| {
-        l.request_timeout = Duration::from_secs(1);
-    })
-    .await;
-    let (_, groups) = srv.session(1).await;
+}
+
+#[tokio::test]
+async fn a_websocket_is_not_cut_by_the_request_timeout() {
+    let (srv, groups) =
+        one_group(TestServer::builder().limits(|l| l.request_timeout = Duration::from_secs(1)))
+            .await;
     let kid = socket::join(&srv, &groups[0].join_code, "Mia").await;
     let mut ws = child_socket(&srv, groups[0].id, &kid.cookie).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -573,7 +458,10 @@ async fn half_a_request_header_is_closed_within_the_header_timeout() {
 
 #[tokio::test]
 async fn connections_beyond_the_bound_wait() {
-    let srv = TestServer::start_with_limits(|l| l.max_connections = 2).await;
+    let srv = TestServer::builder()
+        .limits(|l| l.max_connections = 2)
+        .start()
+        .await;
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut s = tokio::net::TcpStream::connect(srv.server.addr)
@@ -606,27 +494,22 @@ async fn connections_beyond_the_bound_wait() {
 // ---------------------------------------------------------------------------------------------
 // 6. Sign-in
 
+/// A chat-only server from `builder` with ms-lee's account (not signed in).
+async fn ms_lee_on(builder: common::server::Builder) -> TestServer {
+    let srv = builder.start().await;
+    add_facilitator(&srv, "ms-lee").await;
+    srv
+}
+
 #[tokio::test]
 async fn parallel_sign_in_attempts_are_counted_before_the_password_check() {
     // Enough password checks at once for all of them: still only five are checked.
-    let srv = TestServer::start_with_limits(|l| l.concurrent_sign_ins = 64).await;
-    let hash = peerlearn::auth::hash_password(PASSWORD).unwrap();
-    srv.store()
-        .add_facilitator("ms-lee", &hash, peerlearn::store::now_ms())
-        .await
-        .unwrap();
-    let statuses = futures::future::join_all((0..40).map(|_| {
-        let base = srv.base.clone();
-        async move {
-            client()
-                .post(format!("{base}/facilitator/login"))
-                .form(&[("name", "ms-lee"), ("password", "wrong one!!")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+    let srv = ms_lee_on(TestServer::builder().limits(|l| l.concurrent_sign_ins = 64)).await;
+    let statuses = futures::future::join_all((0..40).map(|_| async {
+        login_attempt(&srv, "ms-lee", "wrong one!!")
+            .await
+            .status()
+            .as_u16()
     }))
     .await;
     let checked = statuses.iter().filter(|s| **s == 401).count();
@@ -636,21 +519,12 @@ async fn parallel_sign_in_attempts_are_counted_before_the_password_check() {
 
 #[tokio::test]
 async fn parallel_sign_in_attempts_are_counted_as_they_start() {
-    let srv = TestServer::start_with_limits(|l| l.concurrent_sign_ins = 2).await;
-    let hash = peerlearn::auth::hash_password(PASSWORD).unwrap();
-    srv.store()
-        .add_facilitator("ms-lee", &hash, peerlearn::store::now_ms())
-        .await
-        .unwrap();
+    let srv = ms_lee_on(TestServer::builder().limits(|l| l.concurrent_sign_ins = 2)).await;
     let attempt = |from: &'static str, password: &'static str| {
-        let base = srv.base.clone();
+        let srv = &srv;
         async move {
-            client_from(from)
-                .post(format!("{base}/facilitator/login"))
-                .form(&[("name", "ms-lee"), ("password", password)])
-                .send()
+            login_attempt_with(&client_from(from), srv, "ms-lee", password)
                 .await
-                .unwrap()
                 .status()
                 .as_u16()
         }
@@ -682,7 +556,7 @@ async fn parallel_sign_in_attempts_are_counted_as_they_start() {
 #[tokio::test]
 async fn a_typing_flood_makes_nobody_resync_and_sends_stay_prompt() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let (group, code) = (groups[0].id, groups[0].join_code.clone());
     let flooder = socket::join(&srv, &code, "Flood").await;
     let other = socket::join(&srv, &code, "Mia").await;
@@ -742,12 +616,11 @@ async fn a_typing_flood_makes_nobody_resync_and_sends_stay_prompt() {
 
 #[tokio::test]
 async fn sockets_are_capped_per_child_and_per_address() {
-    let srv = TestServer::start_with_limits(|l| {
+    let (srv, groups) = one_group(TestServer::builder().limits(|l| {
         l.sockets_per_child = 2;
         l.sockets_per_address = 3;
-    })
+    }))
     .await;
-    let (_, groups) = srv.session(1).await;
     let (group, code) = (groups[0].id, groups[0].join_code.clone());
     let mia = socket::join(&srv, &code, "Mia").await;
     let leo = socket::join(&srv, &code, "Leo").await;
@@ -755,14 +628,7 @@ async fn sockets_are_capped_per_child_and_per_address() {
     let _b = child_socket(&srv, group, &mia.cookie).await;
     let refused = |mut ws: Ws| async move {
         let frame = next(&mut ws).await;
-        let close = loop {
-            match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-                Ok(Some(Ok(Message::Close(f)))) => break f.map(|f| u16::from(f.code)),
-                Ok(Some(Ok(_))) => continue,
-                _ => break None,
-            }
-        };
-        (frame, close)
+        (frame, closed_with(&mut ws).await)
     };
     let third = connect(&srv.ws_url(group), Some(&mia.cookie), None)
         .await
@@ -791,7 +657,7 @@ async fn sockets_are_capped_per_child_and_per_address() {
 #[tokio::test]
 async fn a_credential_stops_working_when_its_session_ends() {
     let srv = TestServer::start().await;
-    let (session, groups) = srv.session(1).await;
+    let (session, groups) = srv.running_session(1).await;
     let group = groups[0].id;
     let mia = socket::join(&srv, &groups[0].join_code, "Mia").await;
     let mut ws = child_socket(&srv, group, &mia.cookie).await;
@@ -816,24 +682,17 @@ async fn a_credential_stops_working_when_its_session_ends() {
 
 #[tokio::test]
 async fn a_credential_stops_working_after_its_lifetime() {
-    let srv = TestServer::start_with_limits(|l| {
+    let (srv, groups) = one_group(TestServer::builder().limits(|l| {
         l.child_credential_lifetime = Duration::from_secs(2);
-    })
+    }))
     .await;
-    let (_, groups) = srv.session(1).await;
     let group = groups[0].id;
-    let resp = join_as(&client(), &srv, &groups[0].join_code, "Mia").await;
+    let resp = join_attempt(&client(), &srv, &groups[0].join_code, "Mia").await;
     assert!(resp.headers()[header::SET_COOKIE]
         .to_str()
         .unwrap()
         .contains("Max-Age=2"));
-    let cookie = resp.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_of(&resp);
     let _ws = child_socket(&srv, group, &cookie).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let page = client()
@@ -875,7 +734,7 @@ async fn assert_ended(srv: &TestServer, group: i64, cookie: &str) {
 // 9. Health and metrics
 
 #[tokio::test]
-async fn healthz_is_minimal_and_metrics_need_the_token() {
+async fn healthz_is_minimal_and_metrics_are_off_without_a_token() {
     let srv = TestServer::start().await;
     let health: Value = client()
         .get(format!("{}/healthz", srv.base))
@@ -893,9 +752,15 @@ async fn healthz_is_minimal_and_metrics_need_the_token() {
         .await
         .unwrap();
     assert_eq!(off.status(), 404, "no token configured: no metrics");
+}
 
+#[tokio::test]
+async fn metrics_and_the_detailed_health_need_the_token() {
     let token = "0123456789abcdef0123";
-    let srv = TestServer::start_with_limits(|l| l.metrics_token = Some(token.into())).await;
+    let srv = TestServer::builder()
+        .limits(|l| l.metrics_token = Some(token.into()))
+        .start()
+        .await;
     let get = |path: &str, bearer: Option<&str>| {
         let mut req = client().get(format!("{}{path}", srv.base));
         if let Some(b) = bearer {

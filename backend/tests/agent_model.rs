@@ -1,17 +1,16 @@
 //! The agent end to end with the real default model (PEERLEARN_TEST_MODEL or
 //! models/default.gguf): a short scenario through `simulate`, asserting structure, not text.
 
+mod common;
+
 use std::sync::Arc;
+use std::time::Duration;
 
+use common::engine::config;
 use peerlearn::activity::Catalog;
-use peerlearn::engine::{build_engine, EngineConfig};
+use peerlearn::engine::build_engine;
+use peerlearn::safety::classifier::{parse_verdict, Classifier, ClassifierError, Turn};
 use peerlearn::simulate::{self, scenario};
-
-fn test_model() -> std::path::PathBuf {
-    std::env::var_os("PEERLEARN_TEST_MODEL")
-        .map(Into::into)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.gguf").into())
-}
 
 const SCENARIO: &str = r#"
 activity = "playground"
@@ -52,14 +51,7 @@ text = "@Blue do you like the sandpit?"
 async fn a_short_session_with_the_real_model() {
     let catalog = Arc::new(Catalog::built_in());
     let scenario = scenario::parse("model-test", SCENARIO, "model-test.toml", &catalog).unwrap();
-    let config = EngineConfig {
-        model_path: test_model(),
-        threads: 2,
-        slots: 2,
-        context_per_slot: 2048,
-        ..EngineConfig::default()
-    };
-    let engine = tokio::task::spawn_blocking(move || build_engine(&config))
+    let engine = tokio::task::spawn_blocking(|| build_engine(&config(2, 2048)))
         .await
         .unwrap()
         .expect("the default model loads");
@@ -93,22 +85,19 @@ async fn a_short_session_with_the_real_model() {
     );
 }
 
+/// A classifier on the default model with room for one request at a time, waiting `wait`.
+fn classifier(wait: Duration) -> Classifier {
+    let engine = build_engine(&config(1, 1024)).expect("the default model loads");
+    Classifier::new(engine, wait)
+}
+
 /// The safety classifier's path through a real engine and a real GGUF. No Llama Guard file can
 /// be downloaded here, so the default model stands in: its prompt goes through the model's own
 /// chat template and a real decode, and whatever the small model answers is judged strictly
 /// (a non-verdict is refused, never guessed at). A school's Llama Guard GGUF goes the same way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_classifier_runs_on_a_real_gguf_and_never_guesses() {
-    use peerlearn::safety::classifier::{parse_verdict, Classifier, ClassifierError, Turn};
-    let engine = build_engine(&EngineConfig {
-        model_path: test_model(),
-        threads: 2,
-        slots: 1,
-        context_per_slot: 1024,
-        ..EngineConfig::default()
-    })
-    .expect("the default model loads");
-    let classifier = Classifier::new(engine, std::time::Duration::from_secs(60));
+    let classifier = classifier(Duration::from_secs(60));
     for text in ["what if the slide had a ramp?", "you're ugly"] {
         match classifier.classify(text, Turn::User).await {
             // A verdict, if the small model happened to write one, is a well-formed one.
@@ -119,18 +108,12 @@ async fn the_classifier_runs_on_a_real_gguf_and_never_guesses() {
             Err(e) => panic!("the classifier's engine failed: {e}"),
         }
     }
-    // A wait shorter than any decode: the rules' verdict stands, and the request is cancelled.
-    let quick = Classifier::new(
-        build_engine(&EngineConfig {
-            model_path: test_model(),
-            threads: 2,
-            slots: 1,
-            context_per_slot: 1024,
-            ..EngineConfig::default()
-        })
-        .unwrap(),
-        std::time::Duration::from_millis(1),
-    );
+}
+
+/// A wait shorter than any decode: the rules' verdict stands, and the request is cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classifier_slower_than_its_wait_times_out() {
+    let quick = classifier(Duration::from_millis(1));
     assert!(matches!(
         quick.classify("hello", Turn::User).await,
         Err(ClassifierError::Timeout(_))

@@ -1,12 +1,15 @@
 //! The agent in a real room (actor, store, pipeline) with the deterministic FakeEngine: who
 //! speaks when, what is stored and logged, the facilitator's commands.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::session::running_session;
+use common::TestDb;
 use peerlearn::activity::Catalog;
 use peerlearn::agent::PolicyConfig;
-use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::engine::fake::FakeEngine;
 use peerlearn::engine::SharedEngine;
 use peerlearn::metrics::Metrics;
@@ -16,13 +19,46 @@ use peerlearn::room::{
 use peerlearn::safety::classifier::Classifier;
 use peerlearn::safety::Screen;
 use peerlearn::simulate::{self, scenario};
-use peerlearn::store::{self, AgentRole, NewGroup, NewSession, SenderKind, SessionStatus, Store};
+use peerlearn::store::{self, AgentRole, SenderKind, Store};
 use serde_json::Value;
 
 const REPLY: &str = "That sounds fun. What could we add to our playground next?";
 
+/// The moderator's written opening line for the playground (prompts/fallbacks/en.toml), said
+/// when the model's own opening is refused.
+const OPENING: &str = "Hi everyone, I'm Blue, an AI helper. Today we design: A playground \
+                       everyone can play on. First, Warm-up: Everyone says hello and one thing \
+                       they love doing at a playground.";
+
 fn fake() -> FakeEngine {
     FakeEngine::new().with_reply(|_| REPLY.to_string())
+}
+
+/// A moderator quick to invite a quiet child, which never breaks a silence by itself.
+const INVITING: &str = "[policy]
+quiet_child_ms = 1500
+invite_cooldown_ms = 1000
+min_gap_ms = 200
+silence_ms = 60000";
+
+/// Mia's two ideas, early in a scenario: Sam, the other child, has said nothing yet.
+const MIA_TALKS: &str = r#"[[timeline]]
+at = 0.5
+child = "Mia"
+text = "I want a big slide"
+[[timeline]]
+at = 1.5
+child = "Mia"
+text = "and swings for everyone"
+"#;
+
+/// A fake model that always says `reply`, a token every `token_delay`.
+fn streaming(reply: &'static str, token_delay: Duration) -> Arc<FakeEngine> {
+    Arc::new(
+        FakeEngine::new()
+            .with_reply(move |_| reply.to_string())
+            .with_token_delay(token_delay),
+    )
 }
 
 fn scenario(text: &str) -> simulate::Scenario {
@@ -39,31 +75,21 @@ async fn simulate(text: &str, engine: FakeEngine) -> simulate::Report {
 #[tokio::test]
 async fn an_ignored_invitation_is_escalated_once_then_flagged() {
     let report = simulate(
-        r#"
+        &format!(
+            r#"
 activity = "playground"
 agent_role = "moderator"
 duration_s = 7
 minute_s = 30
 directive_window_s = 1.5
-[policy]
-quiet_child_ms = 1500
-invite_cooldown_ms = 1000
-min_gap_ms = 200
-silence_ms = 60000
+{INVITING}
 [[children]]
 nickname = "Mia"
 [[children]]
 nickname = "Sam"
 behaviour = "ignores_agent"
-[[timeline]]
-at = 0.5
-child = "Mia"
-text = "I want a big slide"
-[[timeline]]
-at = 1.5
-child = "Mia"
-text = "and swings for everyone"
-"#,
+{MIA_TALKS}"#
+        ),
         fake(),
     )
     .await;
@@ -91,17 +117,14 @@ text = "and swings for everyone"
 #[tokio::test]
 async fn an_invited_child_who_answers_counts_as_followed() {
     let report = simulate(
-        r#"
+        &format!(
+            r#"
 activity = "playground"
 agent_role = "moderator"
 duration_s = 6
 minute_s = 30
 directive_window_s = 3
-[policy]
-quiet_child_ms = 1500
-invite_cooldown_ms = 1000
-min_gap_ms = 200
-silence_ms = 60000
+{INVITING}
 [[children]]
 nickname = "Mia"
 [[children]]
@@ -109,15 +132,8 @@ nickname = "Sam"
 behaviour = "quiet"
 answers_when_named = "a quiet corner please"
 answer_delay_s = 0.3
-[[timeline]]
-at = 0.5
-child = "Mia"
-text = "I want a big slide"
-[[timeline]]
-at = 1.5
-child = "Mia"
-text = "and swings for everyone"
-"#,
+{MIA_TALKS}"#
+        ),
         // The fake names whoever the instruction is about, like a real invitation would.
         FakeEngine::new().with_reply(|req| {
             let last = &req.messages.last().unwrap().content;
@@ -196,17 +212,11 @@ text = "Blue are you there?"
     assert!(report.phases_completed >= 1, "{report:?}");
 }
 
-/// A room over a fresh SQLite store with `engine`, and one group with two children.
+/// A room over a fresh SQLite store with `engine`, and one running group with two children.
 async fn room(
     engine: Arc<FakeEngine>,
     role: AgentRole,
-) -> (
-    Rooms,
-    Store,
-    i64,
-    Vec<store::Participant>,
-    tempfile::TempDir,
-) {
+) -> (Rooms, Store, i64, Vec<store::Participant>, TestDb) {
     room_with(engine, role, None).await
 }
 
@@ -215,41 +225,10 @@ async fn room_with(
     engine: Arc<FakeEngine>,
     role: AgentRole,
     classifier: Option<Classifier>,
-) -> (
-    Rooms,
-    Store,
-    i64,
-    Vec<store::Participant>,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&DatabaseSettings {
-        url: format!("sqlite://{}", dir.path().join("t.db").display()),
-        kind: DatabaseKind::Sqlite,
-        connect_timeout: Duration::from_secs(5),
-    })
-    .await
-    .unwrap();
-    let (session, groups) = store
-        .create_session(&NewSession {
-            facilitator_id: None,
-            activity_id: "playground".into(),
-            language: "en".into(),
-            agent_name: "Blue".into(),
-            groups: vec![NewGroup {
-                name: "G".into(),
-                agent_role: role,
-            }],
-            created_at: store::now_ms(),
-            phase_minutes: None,
-            safety_level: "standard".into(),
-        })
-        .await
-        .unwrap();
-    store
-        .set_session_status(session.id, SessionStatus::Running, store::now_ms())
-        .await
-        .unwrap();
+) -> (Rooms, Store, i64, Vec<store::Participant>, TestDb) {
+    let db = common::sqlite().await;
+    let store = db.store().await;
+    let (_, groups) = running_session(&store, &[role]).await;
     let g = groups[0].id;
     let mut kids = Vec::new();
     for (i, n) in ["Mia", "Leo"].iter().enumerate() {
@@ -281,7 +260,18 @@ async fn room_with(
         },
         watch: Arc::default(),
     });
-    (rooms, store, g, kids, dir)
+    (rooms, store, g, kids, db)
+}
+
+/// The decisions the agent logged in group `g`, in order.
+async fn decisions(store: &Store, g: i64) -> Vec<String> {
+    store
+        .agent_events(g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.decision.to_string())
+        .collect()
 }
 
 /// Says hello for `kid`; the welcome and the room's frames from then on.
@@ -499,13 +489,7 @@ async fn a_worthless_reply_is_dropped_and_retried_once() {
     assert_eq!(engine.generate_requests().len(), 2);
     // The event is logged right after the broadcast.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let decisions: Vec<String> = store
-        .agent_events(g)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.decision.to_string())
-        .collect();
+    let decisions = decisions(&store, g).await;
     assert!(
         decisions.contains(&"dropped_echo".to_string()),
         "{decisions:?}"
@@ -577,36 +561,18 @@ async fn an_off_topic_opening_is_never_shown_and_the_phase_is_announced_anyway()
     let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
     // Every frame up to the stored message: no refused words among them.
-    let msg = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let out = rx.recv().await.expect("room stream");
-            assert!(
-                !out.json.contains("adventure") && !out.json.contains("Emily"),
-                "a refused reply reached the children: {}",
-                out.json.as_str()
-            );
-            let v: Value = serde_json::from_str(out.json.as_str()).unwrap();
-            if v["type"] == "message" {
-                return v;
-            }
-        }
-    })
-    .await
-    .expect("the announcement");
-    assert_eq!(
-        msg["text"],
-        "Hi everyone, I'm Blue, an AI helper. Today we design: A playground everyone can play \
-         on. First, Warm-up: Everyone says hello and one thing they love doing at a playground."
-    );
+    let (frames, msg) = frames_until_message(&mut rx).await;
+    for f in frames.iter().chain([&msg]) {
+        let json = f.to_string();
+        assert!(
+            !json.contains("adventure") && !json.contains("Emily"),
+            "a refused reply reached the children: {json}"
+        );
+    }
+    assert_eq!(msg["text"], OPENING);
     assert_eq!(engine.generate_requests().len(), 2);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let decisions: Vec<String> = store
-        .agent_events(g)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.decision.to_string())
-        .collect();
+    let decisions = decisions(&store, g).await;
     assert!(
         decisions.contains(&"dropped_off_topic".to_string())
             && decisions.contains(&"announce_phase".to_string()),
@@ -660,6 +626,34 @@ async fn the_phase_clock_survives_a_restart() {
     assert_eq!((saved.phase_index, saved.phases_completed), (Some(1), 1));
 }
 
+/// No frame carries `secret` (`what` says what it would have been).
+fn never_shown(frames: &[Value], secret: &str, what: &str) {
+    for f in frames {
+        assert!(
+            !f.to_string().contains(secret),
+            "{what} reached the children: {f}"
+        );
+    }
+}
+
+/// Whether a reply was taken back: it ended without a stored message.
+fn taken_back(frames: &[Value]) -> bool {
+    frames
+        .iter()
+        .any(|f| f["type"] == "agent_end" && f["seq"].is_null())
+}
+
+/// The agent's logged event for a reply the safety screen refused (the log is written right
+/// after the broadcast: it is given a moment).
+async fn screen_refusal(store: &Store, g: i64) -> store::AgentEvent {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = store.agent_events(g).await.unwrap();
+    events
+        .into_iter()
+        .find(|e| e.reason.contains("safety screen"))
+        .expect("the refusal is logged")
+}
+
 /// Every frame the room sends until its first stored `message`, and that message.
 async fn frames_until_message(
     rx: &mut tokio::sync::broadcast::Receiver<peerlearn::room::Outbound>,
@@ -682,11 +676,7 @@ async fn frames_until_message(
 #[tokio::test]
 async fn a_reply_streams_sentence_by_sentence_once_each_has_passed_the_screen() {
     let reply = "A big slide sounds fun for the playground. What could we add next?";
-    let engine = Arc::new(
-        FakeEngine::new()
-            .with_reply(move |_| reply.to_string())
-            .with_token_delay(Duration::from_millis(20)),
-    );
+    let engine = streaming(reply, Duration::from_millis(20));
     let (rooms, _store, g, kids, _dir) = room(engine, AgentRole::Moderator).await;
     let mut rx = hello(&rooms, g, &kids[0]).await.events;
     let (frames, msg) = frames_until_message(&mut rx).await;
@@ -709,24 +699,15 @@ async fn a_reply_streams_sentence_by_sentence_once_each_has_passed_the_screen() 
 #[tokio::test]
 async fn an_unsafe_sentence_ends_the_reply_and_a_written_safe_line_replaces_it() {
     // The model's second sentence carries an email address: the agent must never say one.
-    let engine = Arc::new(
-        FakeEngine::new()
-            .with_reply(|_| {
-                "Welcome to our playground design! Write to me at blue.bot@gmail.com with ideas. \
-                 Let's start."
-                    .to_string()
-            })
-            .with_token_delay(Duration::from_millis(10)),
+    let engine = streaming(
+        "Welcome to our playground design! Write to me at blue.bot@gmail.com with ideas. \
+         Let's start.",
+        Duration::from_millis(10),
     );
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
     let mut rx = hello(&rooms, g, &kids[0]).await.events;
     let (frames, msg) = frames_until_message(&mut rx).await;
-    for f in &frames {
-        assert!(
-            !f.to_string().contains("gmail"),
-            "an unsafe sentence reached the children: {f}"
-        );
-    }
+    never_shown(&frames, "gmail", "an unsafe sentence");
     // The sentence that had passed was shown, then taken back with the rest of the reply.
     let first = frames
         .iter()
@@ -734,24 +715,13 @@ async fn an_unsafe_sentence_ends_the_reply_and_a_written_safe_line_replaces_it()
         .expect("the first sentence streamed");
     assert_eq!(first["text"], "Welcome to our playground design!");
     assert!(
-        frames
-            .iter()
-            .any(|f| f["type"] == "agent_end" && f["seq"].is_null()),
+        taken_back(&frames),
         "the refused reply is taken back: {frames:?}"
     );
     // A written line (the opening's) is said instead, with no second try of the model.
-    assert_eq!(
-        msg["text"],
-        "Hi everyone, I'm Blue, an AI helper. Today we design: A playground everyone can play \
-         on. First, Warm-up: Everyone says hello and one thing they love doing at a playground."
-    );
+    assert_eq!(msg["text"], OPENING);
     assert_eq!(engine.generate_requests().len(), 1);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let events = store.agent_events(g).await.unwrap();
-    let refused = events
-        .iter()
-        .find(|e| e.reason.contains("safety screen"))
-        .expect("the refusal is logged");
+    let refused = screen_refusal(&store, g).await;
     assert!(refused.reason.contains("written safe line"), "{refused:?}");
     // Nothing unsafe was stored as the agent's, visible or not.
     for m in store.messages_after(g, 0, 100).await.unwrap() {
@@ -825,8 +795,10 @@ async fn the_classifier_makes_a_verdict_stricter_never_milder() {
     let m = store.message(g, ack.seq).await.unwrap();
     assert_eq!(m.screen_action, "urgent");
     assert_eq!(m.moderation, store::Moderation::Hidden);
+}
 
-    // A classifier that says "safe" does not lift the rules' hold.
+#[tokio::test]
+async fn a_classifier_that_says_safe_does_not_lift_the_rules_hold() {
     let (rooms, store, g, kids, _dir) = room_with(
         Arc::new(fake()),
         AgentRole::None,
@@ -889,51 +861,20 @@ async fn shutting_down_cancels_a_running_reply_and_stores_none_of_it() {
 async fn sentences_are_judged_with_the_ones_before_them() {
     // Each sentence alone passes; together they spell a phone number. A sentence is judged
     // with the ones before it, so the number's end is never shown; the opening line is said.
-    let engine = Arc::new(
-        FakeEngine::new()
-            .with_reply(|_| {
-                "Welcome to our playground design! Call 07700. 900123 is the rest.".to_string()
-            })
-            .with_token_delay(Duration::from_millis(10)),
+    let engine = streaming(
+        "Welcome to our playground design! Call 07700. 900123 is the rest.",
+        Duration::from_millis(10),
     );
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Moderator).await;
     let mut rx = hello(&rooms, g, &kids[0]).await.events;
-    let mut frames = Vec::new();
-    let msg = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let out = rx.recv().await.expect("room stream");
-            let v: Value = serde_json::from_str(out.json.as_str()).unwrap();
-            if v["type"] == "message" {
-                return v;
-            }
-            frames.push(v);
-        }
-    })
-    .await
-    .expect("a stored message");
-    for f in &frames {
-        assert!(
-            !f.to_string().contains("900123"),
-            "the number's end reached a child: {f}"
-        );
-    }
+    let (frames, msg) = frames_until_message(&mut rx).await;
+    never_shown(&frames, "900123", "the number's end");
     assert!(
-        frames
-            .iter()
-            .any(|f| f["type"] == "agent_end" && f["seq"].is_null()),
+        taken_back(&frames),
         "what was shown of the held reply is taken back: {frames:?}"
     );
-    assert_eq!(
-        msg["text"],
-        "Hi everyone, I'm Blue, an AI helper. Today we design: A playground everyone can play \
-         on. First, Warm-up: Everyone says hello and one thing they love doing at a playground."
-    );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let events = store.agent_events(g).await.unwrap();
-    let refused = events
-        .iter()
-        .find(|e| e.reason.contains("safety screen"))
-        .expect("the refusal is logged");
+    assert_eq!(msg["text"], OPENING);
+    let refused = screen_refusal(&store, g).await;
     assert!(refused.reason.contains("personal data"), "{refused:?}");
     // Only the written line is stored as the agent's; nothing with the number.
     let stored = store.messages_after(g, 0, 100).await.unwrap();

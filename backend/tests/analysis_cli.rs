@@ -4,27 +4,20 @@
 
 mod common;
 
-use std::process::Command;
+use peerlearn::store::NewCoding;
 
-use peerlearn::store::{NewCoding, Store};
+use common::process::assert_success;
+use common::research::{stored_session, Cli};
 
-use common::research::{peerlearn, stored_session, validate_qdpx};
-
-async fn fixture() -> (tempfile::TempDir, String, Store, i64, Vec<i64>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("x.db").display());
-    let settings = peerlearn::config::DatabaseSettings {
-        url: db.clone(),
-        kind: peerlearn::config::DatabaseKind::Sqlite,
-        connect_timeout: std::time::Duration::from_secs(5),
-    };
-    let store = Store::connect(&settings).await.unwrap();
-    let (session, groups) = stored_session(&store).await;
-    (dir, db, store, session, groups)
+async fn fixture() -> (Cli, i64, Vec<i64>) {
+    let cli = Cli::new().await;
+    let (session, groups) = stored_session(&cli.store).await;
+    (cli, session, groups)
 }
 
-fn run(dir: &std::path::Path, db: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = peerlearn(dir, db).args(args).output().unwrap();
+/// [`Cli::run`], read as its exit code, stdout and stderr.
+fn run(cli: &Cli, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = cli.run(args);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -39,19 +32,16 @@ Creative idea,,,\n";
 
 #[tokio::test]
 async fn codebook_import_then_agreement_and_coded_exports() {
-    let (dir, db, store, session, groups) = fixture().await;
+    let (cli, session, groups) = fixture().await;
+    let store = &cli.store;
     let s = session.to_string();
-    std::fs::write(dir.path().join("book.csv"), CODEBOOK).unwrap();
-    let (code, out, err) = run(
-        dir.path(),
-        &db,
-        &["codebook", "import", "--session", &s, "book.csv"],
-    );
+    std::fs::write(cli.path().join("book.csv"), CODEBOOK).unwrap();
+    let (code, out, err) = run(&cli, &["codebook", "import", "--session", &s, "book.csv"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("imported 3 codes"), "{out}");
 
     // Fewer than two coders: a clear message.
-    let (code, _, err) = run(dir.path(), &db, &["analyze", "irr", "--session", &s]);
+    let (code, _, err) = run(&cli, &["analyze", "irr", "--session", &s]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("at least two coders"), "{err}");
 
@@ -76,11 +66,7 @@ async fn codebook_import_then_agreement_and_coded_exports() {
             .await
             .unwrap();
     }
-    let (code, out, err) = run(
-        dir.path(),
-        &db,
-        &["analyze", "irr", "--session", &s, "--json"],
-    );
+    let (code, out, err) = run(&cli, &["analyze", "irr", "--session", &s, "--json"]);
     assert_eq!(code, Some(0), "{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["coders"], serde_json::json!(["alice", "bob"]));
@@ -93,7 +79,7 @@ async fn codebook_import_then_agreement_and_coded_exports() {
         .unwrap();
     let kappa = c["pairs"][0]["kappa"]["kappa"].as_f64().unwrap();
     assert!((kappa + 0.5).abs() < 1e-9, "{kappa}");
-    let (code, out, err) = run(dir.path(), &db, &["analyze", "irr", "--session", &s]);
+    let (code, out, err) = run(&cli, &["analyze", "irr", "--session", &s]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("Follows instruction")
@@ -104,8 +90,7 @@ async fn codebook_import_then_agreement_and_coded_exports() {
 
     // The QDPX carries the codebook and the codings, and still validates.
     let (code, _, err) = run(
-        dir.path(),
-        &db,
+        &cli,
         &[
             "export",
             "--session",
@@ -117,7 +102,7 @@ async fn codebook_import_then_agreement_and_coded_exports() {
         ],
     );
     assert_eq!(code, Some(0), "{err}");
-    let qde = validate_qdpx(dir.path(), &dir.path().join("p.qdpx"));
+    let qde = cli.qdpx("p.qdpx");
     assert!(
         qde.contains("<CodeBook>") || qde.contains("<CodeBook"),
         "{qde}"
@@ -127,13 +112,9 @@ async fn codebook_import_then_agreement_and_coded_exports() {
     assert!(!qde.contains("Mia"));
 
     // The codebook alone, with the same GUIDs.
-    let (code, _, err) = run(
-        dir.path(),
-        &db,
-        &["export", "--session", &s, "--format", "qdc"],
-    );
+    let (code, _, err) = run(&cli, &["export", "--session", &s, "--format", "qdc"]);
     assert_eq!(code, Some(0), "{err}");
-    let qdc = std::fs::read_to_string(dir.path().join(format!("session-{session}.qdc"))).unwrap();
+    let qdc = std::fs::read_to_string(cli.path().join(format!("session-{session}.qdc"))).unwrap();
     assert!(
         qdc.contains("<CodeBook") && qdc.contains(&follows.guid),
         "{qdc}"
@@ -148,19 +129,20 @@ async fn codebook_import_then_agreement_and_coded_exports() {
 
 #[tokio::test]
 async fn a_malformed_codebook_imports_nothing() {
-    let (dir, db, store, session, _) = fixture().await;
+    let (cli, session, _) = fixture().await;
+    let store = &cli.store;
     let s = session.to_string();
     std::fs::write(
-        dir.path().join("bad.csv"),
+        cli.path().join("bad.csv"),
         "name,colour\nFine,#123456\nBroken,blue\n",
     )
     .unwrap();
     std::fs::write(
-        dir.path().join("bad.qdc"),
+        cli.path().join("bad.qdc"),
         "<CodeBook><Codes>\n<Code name=\"a\"></Codes>",
     )
     .unwrap();
-    std::fs::write(dir.path().join("ok.csv"), CODEBOOK).unwrap();
+    std::fs::write(cli.path().join("ok.csv"), CODEBOOK).unwrap();
     for (args, says) in [
         (
             vec!["codebook", "import", "--session", &s, "bad.csv"],
@@ -179,7 +161,7 @@ async fn a_malformed_codebook_imports_nothing() {
             "session 999 not found",
         ),
     ] {
-        let (code, _, err) = run(dir.path(), &db, &args);
+        let (code, _, err) = run(&cli, &args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
@@ -189,7 +171,8 @@ async fn a_malformed_codebook_imports_nothing() {
 
 #[tokio::test]
 async fn participation_tables() {
-    let (dir, db, store, session, groups) = fixture().await;
+    let (cli, session, groups) = fixture().await;
+    let store = &cli.store;
     let s = session.to_string();
     store
         .add_directive(groups[0], "invite", None, Some(2), 3_002)
@@ -201,8 +184,7 @@ async fn participation_tables() {
         .await
         .unwrap();
     let (code, _, err) = run(
-        dir.path(),
-        &db,
+        &cli,
         &[
             "analyze",
             "participation",
@@ -213,8 +195,8 @@ async fn participation_tables() {
         ],
     );
     assert_eq!(code, Some(0), "{err}");
-    let groups_csv = std::fs::read_to_string(dir.path().join("p.csv")).unwrap();
-    let speakers_csv = std::fs::read_to_string(dir.path().join("p-speakers.csv")).unwrap();
+    let groups_csv = std::fs::read_to_string(cli.path().join("p.csv")).unwrap();
+    let speakers_csv = std::fs::read_to_string(cli.path().join("p-speakers.csv")).unwrap();
     let rows: Vec<&str> = groups_csv.lines().collect();
     assert_eq!(rows.len(), 3, "{groups_csv}");
     let header: Vec<&str> = rows[0].split(',').collect();
@@ -231,8 +213,7 @@ async fn participation_tables() {
     assert!(!speakers_csv.contains("Mia") && !groups_csv.contains("Leo"));
 
     let (code, out, _) = run(
-        dir.path(),
-        &db,
+        &cli,
         &["analyze", "participation", "--session", &s, "--out", "-"],
     );
     assert_eq!(code, Some(0));
@@ -267,11 +248,11 @@ async fn participation_tables() {
             "has no codebook",
         ),
     ] {
-        let (code, _, err) = run(dir.path(), &db, &args);
+        let (code, _, err) = run(&cli, &args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
-    assert!(!dir.path().join(format!("session-{session}.qdc")).exists());
+    assert!(!cli.path().join(format!("session-{session}.qdc")).exists());
 }
 
 /// The benchmark command on a small session: it runs, and the exports read every page (5,000
@@ -279,9 +260,7 @@ async fn participation_tables() {
 #[test]
 fn bench_export_reads_every_page_once() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_peerlearn"))
-        .current_dir(dir.path())
-        .env("PEERLEARN_LOG", "warn")
+    let out = common::process::peerlearn(dir.path())
         .args([
             "bench",
             "export",
@@ -294,11 +273,7 @@ fn bench_export_reads_every_page_once() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // Every 997th message is hidden: seq 997, 1994, 2991, 3988, 4985.
     assert_eq!(report["csv"]["utterances"], 4995, "{report}");

@@ -3,20 +3,21 @@
 //! Children join through the join page's form, as they would; each browser has its own
 //! profile, so two browsers are two children with two cookie jars.
 
-#[path = "common/browser.rs"]
-mod browser;
+mod common;
 
 use std::time::Duration;
 
-use browser::{Browser, Chromedriver, TestServer};
+use common::browser::{Browser, Chromedriver, ENTER};
+use common::http::{client as http, cookie_of};
+use common::server::TestServer;
+use common::session::running_session;
+use common::socket::join_form;
 use fantoccini::Locator;
 use peerlearn::http::join::JoinFailure;
-use peerlearn::store::{AgentRole, NewGroup, NewSession, SenderKind, SessionStatus};
+use peerlearn::store::{AgentRole, SenderKind};
 use reqwest::header;
 use serde_json::{json, Value};
 
-/// WebDriver's Enter key.
-const ENTER: char = '\u{e007}';
 /// WebDriver's arrow right.
 const ARROW_RIGHT: char = '\u{e014}';
 
@@ -24,48 +25,26 @@ const XSS: &str = "<img src=x onerror=alert(1)>";
 
 /// A running session with one group; returns the group's id and join code.
 async fn new_group(server: &TestServer, role: AgentRole) -> (i64, String) {
-    let store = &server.ctx().store;
-    let (session, groups) = store
-        .create_session(&NewSession {
-            facilitator_id: None,
-            activity_id: "playground".into(),
-            language: "en".into(),
-            agent_name: "Blue".into(),
-            groups: vec![NewGroup {
-                name: "Group 1".into(),
-                agent_role: role,
-            }],
-            created_at: peerlearn::store::now_ms(),
-            phase_minutes: None,
-            safety_level: "standard".into(),
-        })
-        .await
-        .expect("create a session");
-    store
-        .set_session_status(
-            session.id,
-            SessionStatus::Running,
-            peerlearn::store::now_ms(),
-        )
-        .await
-        .expect("start the session");
+    let (_, groups) = running_session(server.store(), &[role]).await;
     (groups[0].id, groups[0].join_code.clone())
 }
 
-/// Fills the join form and sends it; the avatar is picked with the mouse.
-async fn fill_join_form(b: &Browser, code: &str, nickname: &str, avatar: &str) {
-    let code_field = b.wait_for("#code").await;
-    code_field.clear().await.unwrap();
-    code_field.send_keys(code).await.unwrap();
-    let nick_field = b.find("#nickname").await;
-    nick_field.clear().await.unwrap();
-    nick_field.send_keys(nickname).await.unwrap();
-    b.find(&format!("input[name=avatar][value=\"{avatar}\"]"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.find("#join-button").await.click().await.unwrap();
+/// A running group (its agent `role`) on `server`, and chromedriver for the children's
+/// browsers: the server, the group's id and join code, the driver.
+async fn classroom(server: TestServer, role: AgentRole) -> (TestServer, i64, String, Chromedriver) {
+    let (group, code) = new_group(&server, role).await;
+    (server, group, code, Chromedriver::start().await)
+}
+
+/// Closes the browsers (none may have an alert open: no markup a child wrote ever ran), then
+/// chromedriver (with whatever it still runs), then the server.
+async fn finish(browsers: Vec<Browser>, driver: Chromedriver, server: TestServer) {
+    for b in browsers {
+        assert_eq!(b.open_alert().await, None, "no alert is open");
+        b.close().await;
+    }
+    drop(driver);
+    server.stop().await;
 }
 
 async fn join(
@@ -77,37 +56,20 @@ async fn join(
     group_id: i64,
 ) {
     b.goto(&server.url("/")).await;
-    fill_join_form(b, code, nickname, avatar).await;
+    b.fill_join_form(code, nickname, avatar).await;
     b.wait_for_path(&format!("/chat/{group_id}")).await;
-    wait_connected(b).await;
+    b.wait_connected().await;
 }
 
-/// Waits until the chat page's socket is open and the replay is done.
-async fn wait_connected(b: &Browser) {
-    b.wait_until(
-        "the chat socket to be open and synced",
-        "const c = window.peerlearnChat && window.peerlearnChat.connection; \
-         return !!c && c.ready && c.synced && document.getElementById('banner').hidden;",
-        vec![],
-    )
-    .await;
-}
-
-/// Types a message into the composer and presses Enter.
-async fn say(b: &Browser, text: &str) {
-    let field = b.find("#text").await;
-    field.send_keys(&format!("{text}{ENTER}")).await.unwrap();
-}
-
-/// Waits until a stored message (one with a seq) with exactly this text is on the page.
-async fn wait_for_message(b: &Browser, text: &str) {
-    b.wait_until(
-        &format!("the message {text:?}"),
-        "return [...document.querySelectorAll('#messages li[data-seq] .msg-text')] \
-                .some(p => p.textContent === arguments[0]);",
-        vec![json!(text)],
-    )
-    .await;
+/// A running group without an agent, and Mia and Leo in browsers of their own, joined through
+/// the join page (Leo types the code in lower case, as children do): the server, the group,
+/// the driver and the two browsers.
+async fn mia_and_leo() -> (TestServer, i64, Chromedriver, Browser, Browser) {
+    let (server, group, code, driver) = classroom(TestServer::start().await, AgentRole::None).await;
+    let (mia, leo) = tokio::join!(driver.browser(), driver.browser());
+    join(&mia, &server, &code, "Mia", "🦊", group).await;
+    join(&leo, &server, &code.to_lowercase(), "Leo", "🐼", group).await;
+    (server, group, driver, mia, leo)
 }
 
 /// The stored children's messages on the page, in page order: (seq, text, mine). Messages of
@@ -133,42 +95,15 @@ async fn shown_messages(b: &Browser) -> Vec<(i64, String, bool)> {
         .collect()
 }
 
-async fn screenshot_if_asked(b: &Browser, name: &str) {
-    if let Some(dir) = std::env::var_os("PEERLEARN_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
-            .await;
-    }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The `pl_child=...` pair of a response's Set-Cookie.
-fn cookie_of(resp: &reqwest::Response) -> String {
-    let set = resp
-        .headers()
-        .get(header::SET_COOKIE)
-        .expect("a cookie")
-        .to_str()
-        .unwrap();
-    set.split(';').next().unwrap().to_string()
-}
-
 // ---------------------------------------------------------------------------------------------
 
-/// The pages' HTTP contract, without a browser: headers, redirects, static files, the form.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_static_files_and_the_join_form() {
-    let server = TestServer::start().await;
-    let (group, code) = new_group(&server, AgentRole::Moderator).await;
-    let (other_group, _) = new_group(&server, AgentRole::None).await;
-    let http = http();
+// ---------------------------------------------------------------------------------------------
+// The pages' HTTP contract, without a browser (nor a model: a chat-only server)
 
-    let resp = http.get(server.direct_url("/")).send().await.unwrap();
+#[tokio::test]
+async fn the_join_page_is_served_with_its_security_headers() {
+    let server = TestServer::start().await;
+    let resp = http().get(server.url("/")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let h = resp.headers().clone();
     let csp = h
@@ -199,8 +134,14 @@ async fn pages_static_files_and_the_join_form() {
         assert!(html.contains(avatar), "{avatar} is offered");
     }
     assert!(!html.contains("<script>"), "no inline script");
+    server.stop().await;
+}
 
-    // Static files: compiled in, typed, revalidated cheaply, nothing else reachable.
+/// Static files: compiled in, typed, revalidated cheaply, nothing else reachable.
+#[tokio::test]
+async fn static_files_are_typed_and_revalidated_and_nothing_else_is_reachable() {
+    let server = TestServer::start().await;
+    let http = http();
     for (file, kind) in [
         ("app.css", "text/css"),
         ("chat.js", "text/javascript"),
@@ -209,7 +150,7 @@ async fn pages_static_files_and_the_join_form() {
         ("favicon.svg", "image/svg+xml"),
     ] {
         let resp = http
-            .get(server.direct_url(&format!("/static/{file}")))
+            .get(server.url(&format!("/static/{file}")))
             .send()
             .await
             .unwrap();
@@ -225,7 +166,7 @@ async fn pages_static_files_and_the_join_form() {
         assert!(resp.headers().contains_key(header::CACHE_CONTROL));
         let etag = resp.headers()[header::ETAG].clone();
         let again = http
-            .get(server.direct_url(&format!("/static/{file}")))
+            .get(server.url(&format!("/static/{file}")))
             .header(header::IF_NONE_MATCH, etag)
             .send()
             .await
@@ -237,37 +178,19 @@ async fn pages_static_files_and_the_join_form() {
         "/static/..%2F..%2FCargo.toml",
         "/static/%2e%2e%2fsrc%2flib.rs",
     ] {
-        let status = http
-            .get(server.direct_url(path))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = http.get(server.url(path)).send().await.unwrap().status();
         assert!(status == 404 || status == 400, "{path}: {status}");
     }
+    server.stop().await;
+}
 
-    // The chat page needs a credential of that group.
-    let resp = http
-        .get(server.direct_url(&format!("/chat/{group}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
-    assert_eq!(resp.headers()[header::LOCATION], "/");
-    let resp = http
-        .get(server.direct_url("/chat/not-a-number"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
-
-    // A failed join says why, kindly.
-    let resp = http
-        .post(server.direct_url("/join"))
-        .form(&[("code", "zzz-zzz"), ("nickname", "Mia"), ("avatar", "🦊")])
-        .send()
-        .await
-        .unwrap();
+/// A failed join says why, kindly, and keeps what was typed; another site cannot post one.
+#[tokio::test]
+async fn a_failed_join_says_why_and_keeps_what_was_typed() {
+    let server = TestServer::start().await;
+    let (_, code) = new_group(&server, AgentRole::Moderator).await;
+    let http = http();
+    let resp = join_form(&http, &server, "zzz-zzz", "Mia").await;
     assert_eq!(resp.status(), 404);
     let html = resp.text().await.unwrap();
     assert!(
@@ -276,7 +199,7 @@ async fn pages_static_files_and_the_join_form() {
     );
     // And keeps what was typed, escaped (markup is no nickname: refused, never rendered).
     let resp = http
-        .post(server.direct_url("/join"))
+        .post(server.url("/join"))
         .form(&[
             ("code", "zzz-zzz"),
             ("nickname", "<b>Mia</b>"),
@@ -294,7 +217,7 @@ async fn pages_static_files_and_the_join_form() {
     assert!(!html.contains("<b>Mia</b>"));
     // Nothing picked: the friendly sentence, not a bare rejection.
     let resp = http
-        .post(server.direct_url("/join"))
+        .post(server.url("/join"))
         .form(&[("code", code.as_str())])
         .send()
         .await
@@ -304,7 +227,7 @@ async fn pages_static_files_and_the_join_form() {
 
     // A join posted from another site is refused.
     let resp = http
-        .post(server.direct_url("/join"))
+        .post(server.url("/join"))
         .header(header::ORIGIN, "http://evil.example")
         .header("sec-fetch-site", "cross-site")
         .form(&[
@@ -316,18 +239,33 @@ async fn pages_static_files_and_the_join_form() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
+    server.stop().await;
+}
 
-    // Success: the cookie, and 303 to the chat.
+/// The chat page needs a credential of that group: joining sets it and leads there, and back
+/// on the join page the child is offered the way back.
+#[tokio::test]
+async fn the_chat_page_opens_only_with_a_credential_of_its_group() {
+    let server = TestServer::start().await;
+    let (group, code) = new_group(&server, AgentRole::Moderator).await;
+    let (other_group, _) = new_group(&server, AgentRole::None).await;
+    let http = http();
     let resp = http
-        .post(server.direct_url("/join"))
-        .form(&[
-            ("code", code.to_lowercase().as_str()),
-            ("nickname", "Mia"),
-            ("avatar", "🦊"),
-        ])
+        .get(server.url(&format!("/chat/{group}")))
         .send()
         .await
         .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[header::LOCATION], "/");
+    let resp = http
+        .get(server.url("/chat/not-a-number"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
+    // Success: the cookie, and 303 to the chat.
+    let resp = join_form(&http, &server, &code.to_lowercase(), "Mia").await;
     assert_eq!(resp.status(), 303);
     assert_eq!(
         resp.headers()[header::LOCATION],
@@ -344,7 +282,7 @@ async fn pages_static_files_and_the_join_form() {
     let cookie = cookie_of(&resp);
 
     let resp = http
-        .get(server.direct_url(&format!("/chat/{group}")))
+        .get(server.url(&format!("/chat/{group}")))
         .header(header::COOKIE, &cookie)
         .send()
         .await
@@ -363,7 +301,7 @@ async fn pages_static_files_and_the_join_form() {
     }
     // ... and only that group's.
     let resp = http
-        .get(server.direct_url(&format!("/chat/{other_group}")))
+        .get(server.url(&format!("/chat/{other_group}")))
         .header(header::COOKIE, &cookie)
         .send()
         .await
@@ -371,7 +309,7 @@ async fn pages_static_files_and_the_join_form() {
     assert_eq!(resp.status(), 303);
     // Back on the join page, the child is offered the way back.
     let html = http
-        .get(server.direct_url("/"))
+        .get(server.url("/"))
         .header(header::COOKIE, &cookie)
         .send()
         .await
@@ -401,7 +339,7 @@ async fn join_page_in_a_browser() {
     let (group, code) = new_group(&server, AgentRole::Moderator).await;
     // Someone already took "Mia".
     let resp = http()
-        .post(server.direct_url("/api/join"))
+        .post(server.url("/api/join"))
         .json(&json!({"code": code, "nickname": "Mia", "avatar": "🐼"}))
         .send()
         .await
@@ -424,7 +362,7 @@ async fn join_page_in_a_browser() {
             .contains("Don't use your real name"),
         "{page_text}"
     );
-    screenshot_if_asked(&b, "join-empty").await;
+    b.picture_if_asked("join-empty").await;
 
     // Checked in the page before anything is sent.
     b.find("#join-button").await.click().await.unwrap();
@@ -433,7 +371,7 @@ async fn join_page_in_a_browser() {
 
     // An unknown code.
     b.mark_page().await;
-    fill_join_form(&b, "zzz-zzz", "Mia", "🦊").await;
+    b.fill_join_form("zzz-zzz", "Mia", "🦊").await;
     b.wait_new_page().await;
     b.wait_for_path("/join").await;
     let alert = b.wait_for("#join-error").await.text().await.unwrap();
@@ -463,11 +401,11 @@ async fn join_page_in_a_browser() {
         )
         .await;
     assert_eq!(checked, json!("🦊"), "the picked animal stays picked");
-    screenshot_if_asked(&b, "join-unknown-code").await;
+    b.picture_if_asked("join-unknown-code").await;
 
     // The right code, typed in lower case without the dash, but the nickname is taken.
     b.mark_page().await;
-    fill_join_form(&b, &code.to_lowercase(), " mia ", "🦊").await;
+    b.fill_join_form(&code.to_lowercase(), " mia ", "🦊").await;
     b.wait_new_page().await;
     let alert = b.wait_for("#join-error").await.text().await.unwrap();
     assert_eq!(alert, JoinFailure::NicknameTaken.to_string());
@@ -509,7 +447,7 @@ async fn join_page_in_a_browser() {
     );
     let me = b.text_of(".me").await;
     assert!(me.contains("Leo"), "{me}");
-    screenshot_if_asked(&b, "chat-joined").await;
+    b.picture_if_asked("chat-joined").await;
 
     // Back on the join page, the child is offered the way back to the chat.
     b.goto(&server.url("/")).await;
@@ -520,24 +458,16 @@ async fn join_page_in_a_browser() {
     );
     if std::env::var_os("PEERLEARN_SCREENSHOTS").is_some() {
         b.set_window_size(390, 844).await.unwrap();
-        screenshot_if_asked(&b, "join-phone").await;
+        b.picture_if_asked("join-phone").await;
     }
 
-    assert_eq!(b.open_alert().await, None);
-    b.close().await;
-    drop(driver);
-    server.stop().await;
+    finish(vec![b], driver, server).await;
 }
 
 /// Two children in two browsers chat; markup stays text; a reload keeps the participant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_children_chat() {
-    let server = TestServer::start().await;
-    let (group, code) = new_group(&server, AgentRole::None).await;
-    let driver = Chromedriver::start().await;
-    let (mia, leo) = tokio::join!(driver.browser(), driver.browser());
-    join(&mia, &server, &code, "Mia", "🦊", group).await;
-    join(&leo, &server, &code.to_lowercase(), "Leo", "🐼", group).await;
+    let (server, group, driver, mia, leo) = mia_and_leo().await;
 
     // Each sees the other online.
     mia.wait_until(
@@ -547,8 +477,9 @@ async fn two_children_chat() {
     )
     .await;
 
-    say(&mia, "Hello Leo! What if the slide had a ramp?").await;
-    wait_for_message(&leo, "Hello Leo! What if the slide had a ramp?").await;
+    mia.say("Hello Leo! What if the slide had a ramp?").await;
+    leo.wait_for_message("Hello Leo! What if the slide had a ramp?")
+        .await;
     // Leo sends with the button rather than Enter.
     leo.find("#text")
         .await
@@ -556,19 +487,13 @@ async fn two_children_chat() {
         .await
         .unwrap();
     leo.find("#send").await.click().await.unwrap();
-    wait_for_message(&mia, "Yes, and a quiet corner 🐢").await;
+    mia.wait_for_message("Yes, and a quiet corner 🐢").await;
 
     // Markup is text, in the sender's page and in the other's.
-    say(&leo, XSS).await;
+    leo.say(XSS).await;
     for b in [&mia, &leo] {
-        wait_for_message(b, XSS).await;
-        let imgs = b
-            .js(
-                "return document.querySelectorAll('#messages img').length",
-                vec![],
-            )
-            .await;
-        assert_eq!(imgs, json!(0), "no <img> was created");
+        b.wait_for_message(XSS).await;
+        assert_eq!(b.count("#messages img").await, 0, "no <img> was created");
         assert_eq!(b.open_alert().await, None, "no alert is open");
     }
     tokio::time::sleep(Duration::from_millis(300)).await; // an onerror would have fired by now
@@ -602,18 +527,18 @@ async fn two_children_chat() {
             .as_deref(),
         Some("")
     );
-    screenshot_if_asked(&mia, "chat-two-children").await;
+    mia.picture_if_asked("chat-two-children").await;
     if std::env::var_os("PEERLEARN_SCREENSHOTS").is_some() {
         mia.set_window_size(1280, 800).await.unwrap();
-        screenshot_if_asked(&mia, "chat-laptop").await;
+        mia.picture_if_asked("chat-laptop").await;
     }
 
     // Mia reloads: still Mia, the history comes back once.
     let me_before = mia.js("return document.body.dataset.meId", vec![]).await;
     mia.refresh().await.unwrap();
     mia.wait_for_path(&format!("/chat/{group}")).await;
-    wait_connected(&mia).await;
-    wait_for_message(&mia, XSS).await;
+    mia.wait_connected().await;
+    mia.wait_for_message(XSS).await;
     assert_eq!(
         mia.js("return document.body.dataset.meId", vec![]).await,
         me_before
@@ -623,33 +548,32 @@ async fn two_children_chat() {
         texts(&at_leo),
         "the same history, nothing doubled"
     );
-    let participants = server.ctx().store.participants(group).await.unwrap();
+    let participants = server.store().participants(group).await.unwrap();
     assert_eq!(
         participants.len(),
         2,
         "a reload does not make a new participant"
     );
 
-    mia.close().await;
-    leo.close().await;
-    drop(driver);
-    server.stop().await;
+    finish(vec![mia, leo], driver, server).await;
 }
 
 /// The Wi-Fi drops: the banner shows, what is typed meanwhile waits, and when the network is
 /// back the banner clears by itself and the message is stored exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_after_the_network_drops() {
-    let server = TestServer::start().await;
-    let (group, code) = new_group(&server, AgentRole::None).await;
-    let driver = Chromedriver::start().await;
+    let (server, group, code, driver) = classroom(
+        TestServer::builder().behind_proxy().start().await,
+        AgentRole::None,
+    )
+    .await;
     let b = driver.browser().await;
     join(&b, &server, &code, "Zoe", "🦉", group).await;
-    say(&b, "before the drop").await;
-    wait_for_message(&b, "before the drop").await;
+    b.say("before the drop").await;
+    b.wait_for_message("before the drop").await;
 
-    server.proxy.set_down(true);
-    server.proxy.cut();
+    server.proxy().set_down(true);
+    server.proxy().cut();
     b.wait_until(
         "the reconnecting banner",
         "return !document.getElementById('banner').hidden;",
@@ -666,7 +590,7 @@ async fn reconnects_after_the_network_drops() {
         banner.as_str().unwrap().contains("Reconnecting"),
         "{banner}"
     );
-    say(&b, "typed while offline").await;
+    b.say("typed while offline").await;
     let pending = b
         .wait_for("#messages li.pending")
         .await
@@ -674,17 +598,17 @@ async fn reconnects_after_the_network_drops() {
         .await
         .unwrap();
     assert!(pending.contains("typed while offline"), "{pending}");
-    screenshot_if_asked(&b, "chat-reconnecting").await;
+    b.picture_if_asked("chat-reconnecting").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
 
-    server.proxy.set_down(false);
+    server.proxy().set_down(false);
     b.wait_until(
         "the banner to clear",
         "return document.getElementById('banner').hidden;",
         vec![],
     )
     .await;
-    wait_for_message(&b, "typed while offline").await;
+    b.wait_for_message("typed while offline").await;
     b.wait_until(
         "no message left pending",
         "return document.querySelectorAll('#messages li.pending').length === 0;",
@@ -692,12 +616,7 @@ async fn reconnects_after_the_network_drops() {
     )
     .await;
 
-    let stored = server
-        .ctx()
-        .store
-        .messages_after(group, 0, 100)
-        .await
-        .unwrap();
+    let stored = server.store().messages_after(group, 0, 100).await.unwrap();
     let texts: Vec<_> = stored
         .iter()
         .filter(|m| m.sender_kind == SenderKind::Child)
@@ -711,50 +630,86 @@ async fn reconnects_after_the_network_drops() {
     let shown = shown_messages(&b).await;
     assert_eq!(shown.len(), 2, "{shown:?}");
 
-    b.close().await;
-    drop(driver);
-    server.stop().await;
+    finish(vec![b], driver, server).await;
 }
 
-/// Frames the room does not send by itself yet (the agent's streamed reply, a teacher's
-/// message, phases, hiding, errors) handed to the page's connection as if they came from the
-/// socket: the page draws each kind right, and streamed text stays text too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_page_draws_every_kind_of_frame() {
-    let server = TestServer::start().await;
-    let (group, code) = new_group(&server, AgentRole::Moderator).await;
-    let driver = Chromedriver::start().await;
+// ---------------------------------------------------------------------------------------------
+// Frames the room does not send by itself yet (the agent's streamed reply, a teacher's message,
+// phases, hiding, errors), handed to the page's connection as if they came from the socket: the
+// page draws each kind right, and streamed text stays text too.
+
+/// Mia's chat page in a group with a moderator, on a chat-only server (the frames are fed).
+async fn fed_page() -> (TestServer, Chromedriver, Browser) {
+    let (server, group, code, driver) =
+        classroom(TestServer::start().await, AgentRole::Moderator).await;
     let b = driver.browser().await;
     join(&b, &server, &code, "Mia", "🦊", group).await;
-    let feed = |frames: Value| {
-        let b = &b;
-        async move {
-            b.js(
-                "const c = window.peerlearnChat.connection; \
-                 for (const f of arguments[0]) { \
-                   if (f.ends_in_ms) { f.ends_at_ms = Date.now() + f.ends_in_ms; delete f.ends_in_ms; } \
-                   c.handle(f); \
-                 }",
-                vec![frames],
-            )
-            .await;
-        }
-    };
-    let leo = json!({"kind": "child", "id": 999_999, "name": "Leo", "avatar": "🐼"});
-    feed(json!([
-        {"type": "phase", "index": 1, "name": "Ideas", "goal": "Collect many ideas for the playground.", "ends_in_ms": 290_000},
-        {"type": "message", "seq": 1001, "client_msg_id": "t-1", "text": "Welcome everyone! Be kind and share your ideas.",
-         "sender": {"kind": "facilitator", "id": 1, "name": "Ms. Rivera", "avatar": null}, "phase": "Ideas",
-         "created_at_ms": 1_764_139_000_000_i64, "reply_to": null},
-        {"type": "message", "seq": 1002, "client_msg_id": "l-1", "text": "What if the slide had a ramp for wheelchairs?",
-         "sender": leo, "phase": "Ideas", "created_at_ms": 1_764_139_010_000_i64, "reply_to": null},
-        {"type": "typing", "participant_id": 999_999, "nickname": "Leo", "on": true},
-        {"type": "agent_start", "stream_id": 90_005, "name": "Blue", "reply_to": 1002},
-        {"type": "agent_delta", "stream_id": 90_005, "text": "What a "},
-        {"type": "agent_delta", "stream_id": 90_005, "text": "<b>great</b> idea, Leo! 🛝 "},
-    ]))
-    .await;
+    (server, driver, b)
+}
 
+/// Hands `frames` to the page's connection as if the socket had sent them (`ends_in_ms` is
+/// turned into the `ends_at_ms` of the page's clock).
+async fn feed(b: &Browser, frames: Value) {
+    b.js(
+        "const c = window.peerlearnChat.connection; \
+         for (const f of arguments[0]) { \
+           if (f.ends_in_ms) { f.ends_at_ms = Date.now() + f.ends_in_ms; delete f.ends_in_ms; } \
+           c.handle(f); \
+         }",
+        vec![frames],
+    )
+    .await;
+}
+
+/// The phase, a teacher's welcome (seq 1001), Leo's idea (seq 1002), Leo typing, and the
+/// first words of the agent's streamed reply to Leo (stream 90005), with markup in them.
+async fn feed_a_lesson(b: &Browser) {
+    let leo = json!({"kind": "child", "id": 999_999, "name": "Leo", "avatar": "🐼"});
+    feed(
+        b,
+        json!([
+            {"type": "phase", "index": 1, "name": "Ideas", "goal": "Collect many ideas for the playground.", "ends_in_ms": 290_000},
+            {"type": "message", "seq": 1001, "client_msg_id": "t-1", "text": "Welcome everyone! Be kind and share your ideas.",
+             "sender": {"kind": "facilitator", "id": 1, "name": "Ms. Rivera", "avatar": null}, "phase": "Ideas",
+             "created_at_ms": 1_764_139_000_000_i64, "reply_to": null},
+            {"type": "message", "seq": 1002, "client_msg_id": "l-1", "text": "What if the slide had a ramp for wheelchairs?",
+             "sender": leo, "phase": "Ideas", "created_at_ms": 1_764_139_010_000_i64, "reply_to": null},
+            {"type": "typing", "participant_id": 999_999, "nickname": "Leo", "on": true},
+            {"type": "agent_start", "stream_id": 90_005, "name": "Blue", "reply_to": 1002},
+            {"type": "agent_delta", "stream_id": 90_005, "text": "What a "},
+            {"type": "agent_delta", "stream_id": 90_005, "text": "<b>great</b> idea, Leo! 🛝 "},
+        ]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_page_draws_who_is_typing_the_teachers_message_and_the_phase() {
+    let (server, driver, b) = fed_page().await;
+    feed_a_lesson(&b).await;
+    b.wait_for("#messages li.msg-facilitator").await;
+    let typing = b.text_of("#typing").await;
+    assert!(typing.contains("Leo is typing"), "{typing}");
+    let teacher = b.text_of("#messages li.msg-facilitator").await;
+    assert!(
+        teacher.contains("Teacher") && teacher.contains("Ms. Rivera"),
+        "{teacher}"
+    );
+    let phase = b.text_of(".phase-bar").await.to_lowercase();
+    assert!(
+        phase.contains("ideas")
+            && phase.contains("part 2 of")
+            && phase.contains(" 4:")
+            && phase.contains("left"),
+        "{phase}"
+    );
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_reply_stays_text_and_the_stored_reply_replaces_it() {
+    let (server, driver, b) = fed_page().await;
+    feed_a_lesson(&b).await;
     // Streaming: the words so far, as text, marked as the AI helper.
     let streaming = b
         .wait_for("#messages li.streaming[data-stream-id=\"90005\"]")
@@ -780,54 +735,31 @@ async fn chat_page_draws_every_kind_of_frame() {
         head.contains("Blue") && head.contains("AI helper"),
         "{head}"
     );
-    assert_eq!(
-        b.js(
-            "return document.querySelectorAll('#messages b').length",
-            vec![]
-        )
-        .await,
-        json!(0)
-    );
-    let typing = b.text_of("#typing").await;
-    assert!(typing.contains("Leo is typing"), "{typing}");
-    let teacher = b.text_of("#messages li.msg-facilitator").await;
-    assert!(
-        teacher.contains("Teacher") && teacher.contains("Ms. Rivera"),
-        "{teacher}"
-    );
-    let phase = b.text_of(".phase-bar").await.to_lowercase();
-    assert!(
-        phase.contains("ideas")
-            && phase.contains("part 2 of")
-            && phase.contains(" 4:")
-            && phase.contains("left"),
-        "{phase}"
-    );
-    screenshot_if_asked(&b, "chat-agent-streaming").await;
+    assert_eq!(b.count("#messages b").await, 0);
+    b.picture_if_asked("chat-agent-streaming").await;
 
     // The end of the stream, then the stored reply replaces the streamed bubble.
     let full = "What a <b>great</b> idea, Leo! 🛝 Who else could use the ramp?";
-    feed(json!([
-        {"type": "agent_delta", "stream_id": 90_005, "text": "Who else could use the ramp?"},
-        {"type": "agent_end", "stream_id": 90_005, "seq": 1003},
-    ]))
+    feed(
+        &b,
+        json!([
+            {"type": "agent_delta", "stream_id": 90_005, "text": "Who else could use the ramp?"},
+            {"type": "agent_end", "stream_id": 90_005, "seq": 1003},
+        ]),
+    )
     .await;
-    assert_eq!(
-        b.js(
-            "return document.querySelectorAll('#messages li[data-await-seq=\"1003\"]').length",
-            vec![]
-        )
-        .await,
-        json!(1)
-    );
-    feed(json!([
-        {"type": "message", "seq": 1003, "client_msg_id": "agent-5", "text": full,
-         "sender": {"kind": "agent", "id": null, "name": "Blue", "avatar": null}, "phase": "Ideas",
-         "created_at_ms": 1_764_139_020_000_i64, "reply_to": 1002},
-        {"type": "message", "seq": 1004, "client_msg_id": "s-1", "text": "Time for the next part soon!",
-         "sender": {"kind": "system", "id": null, "name": "", "avatar": null}, "phase": "Ideas",
-         "created_at_ms": 1_764_139_030_000_i64, "reply_to": null},
-    ]))
+    assert_eq!(b.count("#messages li[data-await-seq=\"1003\"]").await, 1);
+    feed(
+        &b,
+        json!([
+            {"type": "message", "seq": 1003, "client_msg_id": "agent-5", "text": full,
+             "sender": {"kind": "agent", "id": null, "name": "Blue", "avatar": null}, "phase": "Ideas",
+             "created_at_ms": 1_764_139_020_000_i64, "reply_to": 1002},
+            {"type": "message", "seq": 1004, "client_msg_id": "s-1", "text": "Time for the next part soon!",
+             "sender": {"kind": "system", "id": null, "name": "", "avatar": null}, "phase": "Ideas",
+             "created_at_ms": 1_764_139_030_000_i64, "reply_to": null},
+        ]),
+    )
     .await;
     // One bubble for the reply (the streamed one was replaced), with the stored text.
     let reply = b
@@ -842,14 +774,7 @@ async fn chat_page_draws_every_kind_of_frame() {
         b.text_of("#messages li[data-seq=\"1003\"] .msg-text").await,
         full
     );
-    assert_eq!(
-        b.js(
-            "return document.querySelectorAll('#messages li[data-stream-id=\"90005\"]').length",
-            vec![]
-        )
-        .await,
-        json!(0)
-    );
+    assert_eq!(b.count("#messages li[data-stream-id=\"90005\"]").await, 0);
     let quote = b
         .find("#messages li[data-seq=\"1003\"] .msg-quote")
         .await
@@ -857,25 +782,35 @@ async fn chat_page_draws_every_kind_of_frame() {
         .await
         .unwrap();
     assert!(quote.contains("Leo") && quote.contains("ramp"), "{quote}");
-    screenshot_if_asked(&b, "chat-agent-done").await;
+    b.picture_if_asked("chat-agent-done").await;
 
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_message_goes_and_an_error_gets_a_friendly_notice() {
+    let (server, driver, b) = fed_page().await;
+    feed_a_lesson(&b).await;
+    b.wait_for("#messages li[data-seq=\"1002\"]").await;
     // A hidden message goes; an error gets a friendly notice.
-    feed(json!([
-        {"type": "hidden", "seq": 1002},
-        {"type": "error", "code": "rate_limited", "message": "Slow down a little: you can send again in 4 seconds.", "retry_after_ms": 4000},
-    ]))
+    feed(
+        &b,
+        json!([
+            {"type": "hidden", "seq": 1002},
+            {"type": "error", "code": "rate_limited", "message": "Slow down a little: you can send again in 4 seconds.", "retry_after_ms": 4000},
+        ]),
+    )
     .await;
-    assert_eq!(
-        b.js(
-            "return document.querySelectorAll('#messages li[data-seq=\"1002\"]').length",
-            vec![]
-        )
-        .await,
-        json!(0)
-    );
+    assert_eq!(b.count("#messages li[data-seq=\"1002\"]").await, 0);
     let notice = b.text_of("#notice").await;
     assert!(notice.contains("Slow down"), "{notice}");
 
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counter_stops_a_message_over_500_characters() {
+    let (server, driver, b) = fed_page().await;
     // The counter: over 500 characters cannot be sent.
     b.js(
         "const t = document.getElementById('text'); t.value = 'a'.repeat(510); t.dispatchEvent(new Event('input'));",
@@ -890,12 +825,18 @@ async fn chat_page_draws_every_kind_of_frame() {
     );
     b.js("const t = document.getElementById('text'); t.value = ''; t.dispatchEvent(new Event('input'));", vec![]).await;
 
+    finish(vec![b], driver, server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_credential_tells_the_child_to_join_again() {
+    let (server, driver, b) = fed_page().await;
     // A phone-size screen.
     b.set_window_size(390, 844).await.unwrap();
-    screenshot_if_asked(&b, "chat-phone").await;
+    b.picture_if_asked("chat-phone").await;
 
     // The credential is no longer accepted: the child is told to join again.
-    feed(json!([{"type": "error", "code": "unauthorized", "message": "Please join your group again."}])).await;
+    feed(&b, json!([{"type": "error", "code": "unauthorized", "message": "Please join your group again."}])).await;
     let link = b.find("#notice a").await;
     assert_eq!(link.attr("href").await.unwrap().as_deref(), Some("/"));
     assert_eq!(
@@ -903,28 +844,20 @@ async fn chat_page_draws_every_kind_of_frame() {
             .await,
         json!(true)
     );
-    screenshot_if_asked(&b, "chat-unauthorized").await;
-    assert_eq!(b.open_alert().await, None);
+    b.picture_if_asked("chat-unauthorized").await;
 
-    b.close().await;
-    drop(driver);
-    server.stop().await;
+    finish(vec![b], driver, server).await;
 }
 
 /// The safety screen as children see it: a redacted message shows its placeholder to both, a
 /// held one shows its private note to its writer only and never reaches the other child.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_safety_screen_in_the_browser() {
-    let server = TestServer::start().await;
-    let (group, code) = new_group(&server, AgentRole::None).await;
-    let driver = Chromedriver::start().await;
-    let (mia, leo) = tokio::join!(driver.browser(), driver.browser());
-    join(&mia, &server, &code, "Mia", "🦊", group).await;
-    join(&leo, &server, &code, "Leo", "🐼", group).await;
+    let (server, _, driver, mia, leo) = mia_and_leo().await;
 
-    say(&mia, "my email is mia.jones@gmail.com").await;
+    mia.say("my email is mia.jones@gmail.com").await;
     for b in [&mia, &leo] {
-        wait_for_message(b, "my email is [hidden]").await;
+        b.wait_for_message("my email is [hidden]").await;
     }
     mia.wait_until(
         "Mia's private note under her own message",
@@ -936,7 +869,7 @@ async fn the_safety_screen_in_the_browser() {
     let page = leo.js("return document.body.innerText", vec![]).await;
     assert!(!page.as_str().unwrap().contains("mia.jones"), "{page}");
 
-    say(&mia, "you're ugly").await;
+    mia.say("you're ugly").await;
     mia.wait_until(
         "the held message marked for Mia only",
         "return [...document.querySelectorAll('#messages li.mine.msg-held')] \
@@ -946,8 +879,8 @@ async fn the_safety_screen_in_the_browser() {
     )
     .await;
     // Leo never sees it: the next message he gets is the one after it.
-    say(&mia, "sorry, a slide with a ramp?").await;
-    wait_for_message(&leo, "sorry, a slide with a ramp?").await;
+    mia.say("sorry, a slide with a ramp?").await;
+    leo.wait_for_message("sorry, a slide with a ramp?").await;
     let at_leo: Vec<String> = shown_messages(&leo)
         .await
         .into_iter()
@@ -958,17 +891,12 @@ async fn the_safety_screen_in_the_browser() {
         ["my email is [hidden]", "sorry, a slide with a ramp?"],
         "the held message never reached Leo"
     );
-    let notes = leo
-        .js(
-            "return document.querySelectorAll('#messages .msg-safety').length",
-            vec![],
-        )
-        .await;
-    assert_eq!(notes, json!(0), "Leo gets no one else's notes");
-    screenshot_if_asked(&mia, "chat-safety-notes").await;
+    assert_eq!(
+        leo.count("#messages .msg-safety").await,
+        0,
+        "Leo gets no one else's notes"
+    );
+    mia.picture_if_asked("chat-safety-notes").await;
 
-    mia.close().await;
-    leo.close().await;
-    drop(driver);
-    server.stop().await;
+    finish(vec![mia, leo], driver, server).await;
 }

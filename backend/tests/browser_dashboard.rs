@@ -1,49 +1,38 @@
-//! The facilitator dashboard end to end in real headless Chromium, with the real server and
-//! the real default model: a facilitator signs in and creates a session, a child joins in a
-//! second browser, the grid shows the child's message within a second, and the facilitator
-//! pauses the agent and whispers to it without the child seeing either, mutes and unmutes a
-//! child (whose page says so at once).
+//! The facilitator dashboard end to end in real headless Chromium: a facilitator signs in and
+//! creates a session, a child joins in a second browser, the grid shows the child's message
+//! within a second; the facilitator pauses the real agent (the real default model) and
+//! whispers to it without the child seeing either, mutes and unmutes a child (whose page says
+//! so at once), and codes her message in the group's transcript view.
 
-#[path = "common/browser.rs"]
-mod browser;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use browser::{Browser, Chromedriver, TestServer};
+use common::browser::{Browser, Chromedriver};
+use common::facilitator::{add_facilitator, PASSWORD};
+use common::server::TestServer;
 use serde_json::json;
 
-const PASSWORD: &str = "a long enough password";
-const ENTER: char = '\u{e007}';
+/// The mute button of the group's first child, which turns into Unmute.
+const MUTE: &str = ".group-card .mutes button[data-action=mute]";
 
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let field = b.wait_for(css).await;
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
+/// What Mia says in every test.
+const TEXT: &str = "We could build a ramp to the treehouse";
+
+/// ms-lee's dashboard in one browser with a running session of one group (a moderator agent),
+/// made through its forms; Mia in another browser, joined with the code the grid shows, has
+/// said [`TEXT`], and the grid shows it.
+struct Dashboard {
+    server: TestServer,
+    driver: Chromedriver,
+    teacher: Browser,
+    child: Browser,
+    /// How long after it was stored the grid showed Mia's message.
+    shown_after: Duration,
 }
 
-/// Saves a picture of the page when PEERLEARN_SCREENSHOTS names a folder (for looking at the
-/// dashboard as a facilitator sees it).
-async fn picture(b: &Browser, name: &str) {
-    if let Some(dir) = std::env::var_os("PEERLEARN_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
-            .await;
-    }
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.wait_for(css).await.click().await.unwrap();
-}
-
-#[tokio::test]
-async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
-    let server = TestServer::start().await;
-    let hash = peerlearn::auth::hash_password(PASSWORD).unwrap();
-    server
-        .ctx()
-        .store
-        .add_facilitator("ms-lee", &hash, peerlearn::store::now_ms())
-        .await
-        .unwrap();
+async fn dashboard(server: TestServer) -> Dashboard {
+    add_facilitator(&server, "ms-lee").await;
     let driver = Chromedriver::start().await;
     let teacher = driver.browser().await;
     let child = driver.browser().await;
@@ -51,12 +40,12 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     // Sign in and create a session of one group with a moderator agent.
     teacher.goto(&server.url("/facilitator")).await;
     teacher.wait_for_path("/facilitator/login").await;
-    type_into(&teacher, "#name", "ms-lee").await;
-    type_into(&teacher, "#password", PASSWORD).await;
-    click(&teacher, "#login-button").await;
+    teacher.type_into("#name", "ms-lee").await;
+    teacher.type_into("#password", PASSWORD).await;
+    teacher.click("#login-button").await;
     teacher.wait_for_path("/facilitator").await;
-    type_into(&teacher, "#groups", "1").await;
-    click(&teacher, "#create-button").await;
+    teacher.type_into("#groups", "1").await;
+    teacher.click("#create-button").await;
     teacher
         .wait_until(
             "the session page",
@@ -65,7 +54,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         )
         .await;
     teacher.mark_page().await;
-    click(&teacher, "#start-session").await;
+    teacher.click("#start-session").await;
     teacher.wait_new_page().await;
     teacher
         .wait_until(
@@ -81,45 +70,57 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
 
     // A child joins in another browser.
     child.goto(&server.url("/")).await;
-    type_into(&child, "#code", &code).await;
-    type_into(&child, "#nickname", "Mia").await;
-    click(&child, "input[name=avatar][value=\"🦊\"]").await;
-    click(&child, "#join-button").await;
-    child
-        .wait_until(
-            "the chat to be ready",
-            "const c = window.peerlearnChat && window.peerlearnChat.connection; \
-             return !!c && c.ready && c.synced;",
-            vec![],
-        )
-        .await;
+    child.fill_join_form(&code, "Mia", "🦊").await;
+    child.wait_connected().await;
 
     // Her message shows on the grid within a second of being stored.
-    let text = "We could build a ramp to the treehouse";
-    child
-        .find("#text")
-        .await
-        .send_keys(&format!("{text}{ENTER}"))
-        .await
-        .unwrap();
-    child
-        .wait_until(
-            "the child's message to be stored",
-            "return [...document.querySelectorAll('#messages li[data-seq] .msg-text')] \
-                    .some(p => p.textContent === arguments[0]);",
-            vec![json!(text)],
-        )
-        .await;
+    child.say(TEXT).await;
+    child.wait_for_message(TEXT).await;
     let stored = Instant::now();
     teacher
         .wait_until(
             "the message on the grid",
             "return [...document.querySelectorAll('.group-card .recent .entry-text')] \
                     .some(p => p.textContent === arguments[0]);",
-            vec![json!(text)],
+            vec![json!(TEXT)],
         )
         .await;
     let shown_after = stored.elapsed();
+    Dashboard {
+        server,
+        driver,
+        teacher,
+        child,
+        shown_after,
+    }
+}
+
+impl Dashboard {
+    /// Opens the group's page (its transcript and codebook) from the grid.
+    async fn open_group(&self) {
+        self.teacher.click(".group-card a.open-group").await;
+        self.teacher
+            .wait_until(
+                "the transcript with Mia's message",
+                "return [...document.querySelectorAll('#transcript .entry-text')] \
+                        .some(p => p.textContent === arguments[0]);",
+                vec![json!(TEXT)],
+            )
+            .await;
+    }
+
+    async fn finish(self) {
+        self.teacher.close().await;
+        self.child.close().await;
+        drop(self.driver);
+        self.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_grid_shows_a_childs_message_within_a_second_with_her_participation() {
+    let d = dashboard(TestServer::start().await).await;
+    let (teacher, shown_after) = (&d.teacher, d.shown_after);
     assert!(
         shown_after < Duration::from_secs(1),
         "the grid showed the message after {shown_after:?}"
@@ -135,12 +136,18 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         label.as_str().unwrap().contains("Mia: 1 messages, 8 words"),
         "{label}"
     );
+    teacher.picture_if_asked("grid").await;
+    d.finish().await;
+}
 
-    picture(&teacher, "grid").await;
-
+#[tokio::test]
+async fn pausing_and_whispering_to_the_real_agent_stay_unseen_by_the_child() {
+    // The real model: the agent the teacher pauses and whispers to is a real one.
+    let d = dashboard(TestServer::builder().with_model().start().await).await;
+    let (server, teacher, child) = (&d.server, &d.teacher, &d.child);
     // Pause the agent, then whisper to it.
     let agent_messages = "return document.querySelectorAll('#messages li.msg-agent').length;";
-    click(&teacher, ".group-card button[data-action=pause]").await;
+    teacher.click(".group-card button[data-action=pause]").await;
     teacher
         .wait_until(
             "the agent to show as paused",
@@ -152,13 +159,9 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = child.js(agent_messages, vec![]).await;
     let whisper = "Ask Mia how children in wheelchairs reach the treehouse";
-    type_into(&teacher, ".group-card input[data-action=whisper]", whisper).await;
     teacher
-        .find(".group-card input[data-action=whisper]")
-        .await
-        .send_keys(&ENTER.to_string())
-        .await
-        .unwrap();
+        .submit_text(".group-card input[data-action=whisper]", whisper)
+        .await;
     teacher
         .wait_until(
             "the whisper to be accepted",
@@ -184,26 +187,23 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
         .await;
     assert_eq!(streaming, json!(0), "no reply is being written either");
     // The whisper is in the agent's log and the audit log.
-    let store = &server.ctx().store;
-    let audit = store.audit_log().await.unwrap();
+    let audit = server.audit().await;
     assert!(audit
         .iter()
         .any(|a| a.action == "whisper" && a.detail.contains(whisper)));
     assert!(audit.iter().any(|a| a.action == "pause_agent"));
 
-    // The group's transcript view: add a code and apply it to Mia's message.
-    click(&teacher, ".group-card a.open-group").await;
-    teacher
-        .wait_until(
-            "the transcript with Mia's message",
-            "return [...document.querySelectorAll('#transcript .entry-text')] \
-                    .some(p => p.textContent === arguments[0]);",
-            vec![json!(text)],
-        )
-        .await;
+    d.finish().await;
+}
+
+#[tokio::test]
+async fn muting_a_child_from_the_groups_page_tells_her_page_at_once() {
+    let d = dashboard(TestServer::start().await).await;
+    let (teacher, child) = (&d.teacher, &d.child);
+    d.open_group().await;
     // From the group's page, muting Mia: her page says so at once and turns sending off;
     // unmuting turns it back on.
-    click(&teacher, ".group-card .mutes button[data-action=mute]").await;
+    teacher.click(MUTE).await;
     child
         .wait_until(
             "Mia's page to say she is muted",
@@ -215,11 +215,11 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     teacher
         .wait_until(
             "the unmute button",
-            "return document.querySelector('.group-card .mutes button[data-action=mute]').textContent.startsWith('Unmute');",
+            &format!("return document.querySelector('{MUTE}').textContent.startsWith('Unmute');"),
             vec![],
         )
         .await;
-    click(&teacher, ".group-card .mutes button[data-action=mute]").await;
+    teacher.click(MUTE).await;
     child
         .wait_until(
             "Mia's page to let her write again",
@@ -228,13 +228,17 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
             vec![],
         )
         .await;
-    type_into(&teacher, "#code-name", "Inclusive design").await;
-    teacher
-        .find("#code-name")
-        .await
-        .send_keys(&ENTER.to_string())
-        .await
-        .unwrap();
+    child.picture_if_asked("child").await;
+    d.finish().await;
+}
+
+#[tokio::test]
+async fn a_teacher_codes_a_message_in_the_groups_transcript_view() {
+    let d = dashboard(TestServer::start().await).await;
+    let (server, teacher) = (&d.server, &d.teacher);
+    // The group's transcript view: add a code and apply it to Mia's message.
+    d.open_group().await;
+    teacher.submit_text("#code-name", "Inclusive design").await;
     teacher
         .wait_until(
             "the new code in the codebook and the transcript",
@@ -250,7 +254,7 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
              const pick = li.querySelector('select.apply-code'); \
              pick.value = pick.options[1].value; \
              pick.dispatchEvent(new Event('change'));",
-            vec![json!(text)],
+            vec![json!(TEXT)],
         )
         .await;
     teacher
@@ -261,8 +265,8 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
             vec![],
         )
         .await;
-    picture(&teacher, "group").await;
-    picture(&child, "child").await;
+    teacher.picture_if_asked("group").await;
+    let store = server.store();
     let codings = store
         .codings(store.group(1).await.unwrap().session_id)
         .await
@@ -270,7 +274,5 @@ async fn a_facilitator_sets_up_watches_and_steps_in_unseen() {
     assert_eq!(codings.len(), 1);
     assert_eq!(codings[0].coder, "ms-lee");
 
-    teacher.close().await;
-    child.close().await;
-    server.stop().await;
+    d.finish().await;
 }

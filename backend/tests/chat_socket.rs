@@ -6,10 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::server::TestServer;
-use common::socket::{self, join, next, say, send, Child, Ws, WAIT};
+use common::socket::{
+    self, closed_with, join, message_seqs, next, next_kind, say, send, Child, Served, Ws, ROOM_LIFE,
+};
+use common::WAIT;
 use futures::{SinkExt, StreamExt};
-use peerlearn::room::RoomConfig;
-use peerlearn::server::StartOptions;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,61 +27,47 @@ async fn connect(
     socket::connect(&srv.ws_url(group), cookie, origin).await
 }
 
-/// The next frame of `kind`, skipping presence, typing and phase frames (the room's own life).
-async fn next_of(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let f = next(ws).await;
-        if f["type"] == kind {
-            return f;
-        }
-        assert!(
-            matches!(f["type"].as_str(), Some("presence" | "typing" | "phase")),
-            "expected {kind}, got {f}"
-        );
-    }
+/// The next frame of `kind`; only the room's own life (presence, typing, phase) may come first.
+async fn next_skipping_room_life(ws: &mut Ws, kind: &str) -> Value {
+    next_kind(ws, &[kind], ROOM_LIFE).await
 }
 
-/// Connects and says hello; returns the socket after `synced` and the replayed messages.
+/// Says hello as `child`, who must be welcomed as themselves (only the room's own life before
+/// the welcome); the socket after `synced` and the replayed messages.
 async fn hello(srv: &TestServer, group: i64, child: &Child, last_seq: i64) -> (Ws, Vec<Value>) {
-    let mut ws = connect(srv, group, Some(&child.cookie), Some(&srv.base))
-        .await
-        .unwrap();
-    send(
-        &mut ws,
-        json!({"type": "hello", "v": 1, "last_seq": last_seq}),
-    )
-    .await;
-    let welcome = next_of(&mut ws, "welcome").await;
-    assert_eq!(welcome["you"]["id"], child.id);
-    let mut replay = Vec::new();
-    loop {
-        let f = next(&mut ws).await;
-        match f["type"].as_str() {
-            Some("message") => replay.push(f),
-            Some("synced") => break,
-            _ => {}
-        }
+    let (ws, frames) = socket::hello(srv, group, &child.cookie, last_seq).await;
+    let welcome = frames
+        .iter()
+        .position(|f| f["type"] == "welcome")
+        .expect("a welcome before synced");
+    for f in &frames[..welcome] {
+        assert!(
+            ROOM_LIFE.contains(&f["type"].as_str().unwrap_or("")),
+            "expected welcome, got {f}"
+        );
     }
+    assert_eq!(frames[welcome]["you"]["id"], child.id);
+    let replay = frames
+        .into_iter()
+        .filter(|f| f["type"] == "message")
+        .collect();
     (ws, replay)
 }
 
-async fn closed_with(ws: &mut Ws) -> Option<u16> {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("close in time")
-        {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return None,
-        }
-    }
+/// A chat-only server with one running group that Mia and Leo joined (not yet connected).
+async fn mia_and_leo() -> (TestServer, i64, Child, Child) {
+    let srv = TestServer::start().await;
+    let (_, groups) = srv.running_session(1).await;
+    let (g, code) = (groups[0].id, groups[0].join_code.clone());
+    let mia = join(&srv, &code, "Mia").await;
+    let leo = join(&srv, &code, "Leo").await;
+    (srv, g, mia, leo)
 }
 
 #[tokio::test]
 async fn three_children_see_every_message_in_seq_order() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
     let mut children = Vec::new();
     for name in ["Mia", "Leo", "Zoë"] {
@@ -148,17 +135,11 @@ async fn three_children_see_every_message_in_seq_order() {
 
 #[tokio::test]
 async fn a_reconnecting_child_gets_what_it_missed_then_live_messages() {
-    let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
-    let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let (mia, leo) = (
-        join(&srv, &code, "Mia").await,
-        join(&srv, &code, "Leo").await,
-    );
+    let (srv, g, mia, leo) = mia_and_leo().await;
     let (mut mia_ws, _) = hello(&srv, g, &mia, 0).await;
     let (mut leo_ws, _) = hello(&srv, g, &leo, 0).await;
     assert_eq!(say(&mut mia_ws, "m1", "first").await["seq"], 1);
-    let seen = next_of(&mut leo_ws, "message").await;
+    let seen = next_skipping_room_life(&mut leo_ws, "message").await;
     assert_eq!(seen["seq"], 1);
     // Leo's Wi-Fi drops.
     drop(leo_ws);
@@ -185,7 +166,10 @@ async fn a_reconnecting_child_gets_what_it_missed_then_live_messages() {
     assert_eq!(replay[0]["text"], "while Leo was away 2");
     // And live again.
     say(&mut mia_ws, "m5", "welcome back").await;
-    assert_eq!(next_of(&mut leo_ws, "message").await["seq"], 5);
+    assert_eq!(
+        next_skipping_room_life(&mut leo_ws, "message").await["seq"],
+        5
+    );
     // The same credential survives: Leo is still Leo.
     let (_, replay) = hello(&srv, g, &leo, 0).await;
     assert_eq!(replay.len(), 5);
@@ -193,13 +177,7 @@ async fn a_reconnecting_child_gets_what_it_missed_then_live_messages() {
 
 #[tokio::test]
 async fn a_retried_send_is_stored_once() {
-    let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
-    let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let (mia, leo) = (
-        join(&srv, &code, "Mia").await,
-        join(&srv, &code, "Leo").await,
-    );
+    let (srv, g, mia, leo) = mia_and_leo().await;
     let (mut mia_ws, _) = hello(&srv, g, &mia, 0).await;
     let (mut leo_ws, _) = hello(&srv, g, &leo, 0).await;
     let first = say(&mut mia_ws, "same-id", "a slide with a ramp").await;
@@ -221,15 +199,21 @@ async fn a_retried_send_is_stored_once() {
     );
     say(&mut mia_ws, "other-id", "next").await;
     // Leo saw the message once, then the next one.
-    assert_eq!(next_of(&mut leo_ws, "message").await["seq"], 1);
-    assert_eq!(next_of(&mut leo_ws, "message").await["seq"], 2);
+    assert_eq!(
+        next_skipping_room_life(&mut leo_ws, "message").await["seq"],
+        1
+    );
+    assert_eq!(
+        next_skipping_room_life(&mut leo_ws, "message").await["seq"],
+        2
+    );
     assert_eq!(srv.store().message_count(g).await.unwrap(), 2);
 }
 
 #[tokio::test]
 async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
     let mia = join(&srv, &code, "Mia").await;
     let mut ws = connect(&srv, g, Some(&mia.cookie), Some(&srv.base))
@@ -245,15 +229,24 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
     send(&mut ws, json!({"type": "hello", "v": 2})).await;
     assert_eq!(next(&mut ws).await["code"], "unsupported_version");
     send(&mut ws, json!({"type": "hello", "v": 1, "last_seq": 0})).await;
-    next_of(&mut ws, "welcome").await;
-    next_of(&mut ws, "synced").await;
+    next_skipping_room_life(&mut ws, "welcome").await;
+    next_skipping_room_life(&mut ws, "synced").await;
 
     ws.send(Message::Text("{not json".into())).await.unwrap();
-    assert_eq!(next_of(&mut ws, "error").await["code"], "bad_request");
+    assert_eq!(
+        next_skipping_room_life(&mut ws, "error").await["code"],
+        "bad_request"
+    );
     send(&mut ws, json!({"type": "shout", "text": "hi"})).await;
-    assert_eq!(next_of(&mut ws, "error").await["code"], "bad_request");
+    assert_eq!(
+        next_skipping_room_life(&mut ws, "error").await["code"],
+        "bad_request"
+    );
     send(&mut ws, json!({"type": "send", "text": "no id"})).await;
-    assert_eq!(next_of(&mut ws, "error").await["code"], "bad_request");
+    assert_eq!(
+        next_skipping_room_life(&mut ws, "error").await["code"],
+        "bad_request"
+    );
 
     let too_long = say(&mut ws, "long", &"a".repeat(501)).await;
     assert_eq!(
@@ -290,7 +283,10 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
 
     // Still open and working after all that.
     send(&mut ws, json!({"type": "ping"})).await;
-    assert_eq!(next_of(&mut ws, "pong").await["type"], "pong");
+    assert_eq!(
+        next_skipping_room_life(&mut ws, "pong").await["type"],
+        "pong"
+    );
     // Nothing refused was stored.
     let stored = srv.store().messages_after(g, 0, 100).await.unwrap();
     assert_eq!(stored.len(), 5);
@@ -302,7 +298,7 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
 #[tokio::test]
 async fn a_frame_over_16_kib_closes_with_1009() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let mia = join(&srv, &groups[0].join_code, "Mia").await;
     let (mut ws, _) = hello(&srv, groups[0].id, &mia, 0).await;
     let huge = json!({"type": "send", "client_msg_id": "big", "text": "x".repeat(17 * 1024)});
@@ -320,7 +316,7 @@ async fn a_frame_over_16_kib_closes_with_1009() {
 #[tokio::test]
 async fn credentials_are_checked_before_anything_is_shown() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(2).await;
+    let (_, groups) = srv.running_session(2).await;
     let mia = join(&srv, &groups[0].join_code, "Mia").await;
     let (mut mia_ws, _) = hello(&srv, groups[0].id, &mia, 0).await;
     say(&mut mia_ws, "secret", "only for group 1").await;
@@ -367,7 +363,7 @@ async fn credentials_are_checked_before_anything_is_shown() {
 #[tokio::test]
 async fn joining_refuses_bad_codes_names_and_bodies() {
     let srv = TestServer::start().await;
-    let (session, groups) = srv.session(1).await;
+    let (session, groups) = srv.running_session(1).await;
     let code = groups[0].join_code.clone();
     join(&srv, &code, "Mia").await;
     let client = reqwest::Client::new();
@@ -436,31 +432,25 @@ async fn joining_refuses_bad_codes_names_and_bodies() {
 
 #[tokio::test]
 async fn presence_and_typing_reach_the_others() {
-    let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
-    let (g, code) = (groups[0].id, groups[0].join_code.clone());
-    let (mia, leo) = (
-        join(&srv, &code, "Mia").await,
-        join(&srv, &code, "Leo").await,
-    );
+    let (srv, g, mia, leo) = mia_and_leo().await;
     let (mut mia_ws, _) = hello(&srv, g, &mia, 0).await;
     let (leo_ws, _) = hello(&srv, g, &leo, 0).await;
     let mut leo_ws = leo_ws;
     loop {
-        let p = next_of(&mut mia_ws, "presence").await;
+        let p = next_skipping_room_life(&mut mia_ws, "presence").await;
         if p["online"].as_array().unwrap().len() == 2 {
             break;
         }
     }
     send(&mut leo_ws, json!({"type": "typing", "on": true})).await;
-    let t = next_of(&mut mia_ws, "typing").await;
+    let t = next_skipping_room_life(&mut mia_ws, "typing").await;
     assert_eq!(
         (t["nickname"].as_str(), t["on"].as_bool()),
         (Some("Leo"), Some(true))
     );
     drop(leo_ws);
     loop {
-        let p = next_of(&mut mia_ws, "presence").await;
+        let p = next_skipping_room_life(&mut mia_ws, "presence").await;
         let online = p["online"].as_array().unwrap();
         if online.len() == 1 {
             assert_eq!(online[0]["nickname"], "Mia");
@@ -472,15 +462,11 @@ async fn presence_and_typing_reach_the_others() {
 #[tokio::test]
 async fn a_client_that_falls_behind_is_told_to_resync() {
     // A tiny live queue makes a slow reader overflow quickly.
-    let options = StartOptions {
-        room_config: RoomConfig {
-            broadcast_capacity: 4,
-            ..RoomConfig::default()
-        },
-        load_engine: false,
-    };
-    let srv = TestServer::start_with(options).await;
-    let (_, groups) = srv.session(1).await;
+    let srv = TestServer::builder()
+        .rooms(|r| r.broadcast_capacity = 4)
+        .start()
+        .await;
+    let (_, groups) = srv.running_session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
     let (slow, fast) = (
         join(&srv, &code, "Slow").await,
@@ -501,8 +487,8 @@ async fn a_client_that_falls_behind_is_told_to_resync() {
         json!({"type": "hello", "v": 1, "last_seq": 0}),
     )
     .await;
-    next_of(&mut slow_ws, "welcome").await;
-    next_of(&mut slow_ws, "synced").await;
+    next_skipping_room_life(&mut slow_ws, "welcome").await;
+    next_skipping_room_life(&mut slow_ws, "synced").await;
 
     let (mut fast_ws, _) = hello(&srv, g, &fast, 0).await;
     // A cheap flood of live frames, straight into the room: a socket's own typing frames are
@@ -530,20 +516,7 @@ async fn a_client_that_falls_behind_is_told_to_resync() {
     .expect("a resync frame");
     assert_eq!(resync["reason"], "lagged");
     let from = resync["from_seq"].as_i64().unwrap();
-    send(
-        &mut slow_ws,
-        json!({"type": "hello", "v": 1, "last_seq": from}),
-    )
-    .await;
-    let mut replayed = Vec::new();
-    loop {
-        let f = next(&mut slow_ws).await;
-        match f["type"].as_str() {
-            Some("message") => replayed.push(f["seq"].as_i64().unwrap()),
-            Some("synced") => break,
-            _ => {}
-        }
-    }
+    let replayed = message_seqs(&socket::say_hello(&mut slow_ws, from).await);
     // Whatever it had not seen of the stored messages comes from the store.
     assert!(
         from == 1 || replayed == vec![1],
@@ -564,7 +537,7 @@ async fn a_client_that_falls_behind_is_told_to_resync() {
 #[tokio::test]
 async fn a_mute_survives_hellos_reconnects_and_resyncs() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
     let mia = join(&srv, &code, "Mia").await;
     let (mut ws, _) = hello(&srv, g, &mia, 0).await;
@@ -581,12 +554,15 @@ async fn a_mute_survives_hellos_reconnects_and_resyncs() {
         )
         .await
         .unwrap();
-    assert_eq!(next_of(&mut ws, "muted").await["until_ms"], until);
+    assert_eq!(
+        next_skipping_room_life(&mut ws, "muted").await["until_ms"],
+        until
+    );
     // The page says hello again on the same socket.
     send(&mut ws, json!({"type": "hello", "v": 1, "last_seq": 0})).await;
-    let welcome = next_of(&mut ws, "welcome").await;
+    let welcome = next_skipping_room_life(&mut ws, "welcome").await;
     assert!(welcome["muted_for_s"].as_i64().unwrap() > 0, "{welcome}");
-    next_of(&mut ws, "synced").await;
+    next_skipping_room_life(&mut ws, "synced").await;
     let refused = say(&mut ws, "m-1", "let me talk").await;
     assert_eq!(refused["code"], "muted", "{refused}");
     // A new socket (a reload, a second tab).
@@ -601,7 +577,7 @@ async fn a_mute_survives_hellos_reconnects_and_resyncs() {
 async fn stopping_the_server_is_bounded_and_tells_pages_to_reconnect() {
     use tokio::io::AsyncWriteExt;
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let (g, code) = (groups[0].id, groups[0].join_code.clone());
     let mia = join(&srv, &code, "Mia").await;
     let (mut ws, _) = hello(&srv, g, &mia, 0).await;

@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{free_port, peerlearn, KillOnDrop};
-use common::server::test_model;
+use common::engine::test_model;
+use common::process::{assert_success, free_port, peerlearn, session_create, KillOnDrop};
 
 #[test]
 fn bad_configuration_exits_2_naming_the_key() {
@@ -118,15 +118,8 @@ fn a_missing_or_wrong_model_fails_before_the_port_opens() {
 fn an_unreachable_database_is_retried_then_reported() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let out = peerlearn(dir.path())
-        .args([
-            "session",
-            "create",
-            "--activity",
-            "playground",
-            "--database-url",
-            "postgres://x@127.0.0.1:1/db",
-        ])
+    let out = session_create(dir.path())
+        .args(["--database-url", "postgres://x@127.0.0.1:1/db"])
         .args(["--db-connect-timeout-secs", "1"])
         .output()
         .unwrap();
@@ -139,25 +132,12 @@ fn an_unreachable_database_is_retried_then_reported() {
 #[test]
 fn session_create_prints_join_codes_and_lists_activities_when_unknown() {
     let dir = tempfile::tempdir().unwrap();
-    let out = peerlearn(dir.path())
-        .args([
-            "session",
-            "create",
-            "--activity",
-            "playground",
-            "--groups",
-            "3",
-            "--agent-role",
-            "participant",
-        ])
+    let out = session_create(dir.path())
+        .args(["--groups", "3", "--agent-role", "participant"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let codes: Vec<&str> = text
         .lines()
         .filter_map(|l| l.split("join code ").nth(1))
@@ -167,19 +147,12 @@ fn session_create_prints_join_codes_and_lists_activities_when_unknown() {
         assert!(peerlearn::join_code::normalise(code).is_some(), "{code}");
     }
     assert!(text.contains("(running)"), "started at once: {text}");
-    let waiting = peerlearn(dir.path())
-        .args([
-            "session",
-            "create",
-            "--activity",
-            "playground",
-            "--no-start",
-        ])
+    let waiting = session_create(dir.path())
+        .args(["--no-start"])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&waiting.stdout).contains("(created)"));
-    let nobody = peerlearn(dir.path())
-        .args(["session", "create", "--activity", "playground"])
+    let nobody = session_create(dir.path())
         .args(["--facilitator", "nobody"])
         .output()
         .unwrap();
@@ -199,15 +172,8 @@ fn session_create_prints_join_codes_and_lists_activities_when_unknown() {
     for known in ["playground", "robot-helper", "lunch-waste"] {
         assert!(err.contains(known), "{err}");
     }
-    let out = peerlearn(dir.path())
-        .args([
-            "session",
-            "create",
-            "--activity",
-            "playground",
-            "--agent-role",
-            "boss",
-        ])
+    let out = session_create(dir.path())
+        .args(["--agent-role", "boss"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -302,13 +268,7 @@ fn serve_prints_its_address_answers_health_and_stops_on_sigterm() {
 #[test]
 fn session_create_takes_a_retention_period() {
     let dir = tempfile::tempdir().unwrap();
-    let create = |extra: &[&str]| {
-        peerlearn(dir.path())
-            .args(["session", "create", "--activity", "playground"])
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let create = |extra: &[&str]| session_create(dir.path()).args(extra).output().unwrap();
     let out = create(&[]);
     assert!(out.status.success());
     assert!(
@@ -330,8 +290,7 @@ fn session_create_takes_a_retention_period() {
             "{bad}: {err}"
         );
     }
-    let out = peerlearn(dir.path())
-        .args(["session", "create", "--activity", "playground"])
+    let out = session_create(dir.path())
         .env("PEERLEARN_RETENTION_DAYS", "0")
         .output()
         .unwrap();
@@ -349,18 +308,12 @@ fn session_create_takes_a_retention_period() {
 #[test]
 fn session_create_takes_a_safety_level_and_refuses_an_unknown_one() {
     let dir = tempfile::tempdir().unwrap();
-    let out = peerlearn(dir.path())
-        .args(["session", "create", "--activity", "playground"])
+    let out = session_create(dir.path())
         .args(["--safety-level", "strict"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = peerlearn(dir.path())
-        .args(["session", "create", "--activity", "playground"])
+    assert_success(&out);
+    let out = session_create(dir.path())
         .args(["--safety-level", "loose"])
         .output()
         .unwrap();

@@ -4,27 +4,29 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::facilitator::*;
+use common::http::{client, set_cookie};
 use common::server::TestServer;
-use common::socket::{join as child, say};
+use common::socket::{join as child, join_attempt, next_of, say};
 use futures::StreamExt;
 use peerlearn::store::{AgentRole, SessionStatus};
-use reqwest::header;
+use reqwest::{header, Method};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 // ---------------------------------------------------------------------------------------------
+// Accounts and signing in
 
 #[test]
 fn facilitator_add_hashes_with_argon2id_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let database = common::sqlite_at(&dir.path().join("cli.db"));
     let run = |name: &str, password: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_peerlearn"))
-            .args(["facilitator", "add", name, "--database-url", &db])
+        let mut child = common::process::peerlearn(dir.path())
+            .args(["facilitator", "add", name, "--database-url", &database.url])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -53,13 +55,7 @@ fn facilitator_add_hashes_with_argon2id_and_refuses_bad_input() {
     // The stored hash is argon2id and verifies; nothing was stored for the refused ones.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = peerlearn::store::Store::connect(&peerlearn::config::DatabaseSettings {
-            url: db.clone(),
-            kind: peerlearn::config::DatabaseKind::Sqlite,
-            connect_timeout: Duration::from_secs(5),
-        })
-        .await
-        .unwrap();
+        let store = peerlearn::store::Store::connect(&database).await.unwrap();
         let f = store.facilitator_by_name("ms-lee").await.unwrap();
         assert!(f.password_hash.starts_with("$argon2id$"));
         assert!(peerlearn::auth::verify_password(&f.password_hash, PASSWORD));
@@ -69,7 +65,7 @@ fn facilitator_add_hashes_with_argon2id_and_refuses_bad_input() {
 }
 
 #[tokio::test]
-async fn sign_in_out_and_the_throttle() {
+async fn signing_in_refuses_wrong_empty_and_cross_site_attempts() {
     let srv = TestServer::start().await;
     add_facilitator(&srv, "ms-lee").await;
 
@@ -84,7 +80,7 @@ async fn sign_in_out_and_the_throttle() {
     for (name, pw) in [("ms-lee", "wrong password!"), ("nobody", PASSWORD)] {
         let resp = login_attempt(&srv, name, pw).await;
         assert_eq!(resp.status(), 401);
-        assert!(cookie_of(&resp).is_none());
+        assert!(set_cookie(&resp).is_none());
         assert!(resp.text().await.unwrap().contains("do not match"));
     }
     // Empty fields and a form posted from another site.
@@ -97,9 +93,13 @@ async fn sign_in_out_and_the_throttle() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), 403);
+}
 
+#[tokio::test]
+async fn signing_out_needs_the_csrf_token_and_ends_the_sign_in() {
+    let srv = TestServer::start().await;
     // The right password signs in; signing out needs the CSRF token and ends the sign-in.
-    let fac = sign_in(&srv, "ms-lee").await;
+    let fac = facilitator(&srv, "ms-lee").await;
     let no_csrf = post_form(&srv, "/facilitator/logout", Some(&fac.cookie), &[]).await;
     assert_eq!(no_csrf.status(), 403);
     let out = post_form(
@@ -110,10 +110,18 @@ async fn sign_in_out_and_the_throttle() {
     )
     .await;
     assert_eq!(out.status(), 303);
-    assert!(cookie_of(&out).unwrap().contains("Max-Age=0"));
+    assert!(set_cookie(&out).unwrap().contains("Max-Age=0"));
     let after = get(&srv, "/facilitator", Some(&fac.cookie)).await;
     assert_eq!(after.status(), 303, "the old cookie opens nothing");
+    let audit = srv.audit().await;
+    assert!(audit.iter().any(|a| a.action == "sign_in"));
+    assert!(audit.iter().any(|a| a.action == "sign_out"));
+}
 
+#[tokio::test]
+async fn failed_sign_ins_lock_the_account_then_the_address() {
+    let srv = TestServer::start().await;
+    add_facilitator(&srv, "ms-lee").await;
     // Five failures lock the account (from any address), even for the right password.
     for _ in 0..5 {
         assert_eq!(
@@ -137,10 +145,10 @@ async fn sign_in_out_and_the_throttle() {
         let _ = login_attempt(&srv, &format!("guess-{i}"), "wrong password!").await;
     }
     assert_eq!(login_attempt(&srv, "mr-kim", PASSWORD).await.status(), 429);
-    let audit = srv.store().audit_log().await.unwrap();
-    assert!(audit.iter().any(|a| a.action == "sign_in"));
-    assert!(audit.iter().any(|a| a.action == "sign_out"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Who reaches what
 
 #[tokio::test]
 async fn a_childs_credential_opens_no_facilitator_page_route_or_socket() {
@@ -220,11 +228,7 @@ async fn a_facilitator_reaches_only_their_own_sessions() {
         create_session(&srv, &lee, &[("activity", "robot-helper"), ("groups", "1")]).await;
     let (group, _) = groups(&srv, session).await[0].clone();
 
-    let list = get(&srv, "/facilitator", Some(&kim.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&srv, "/facilitator", Some(&kim.cookie)).await;
     assert!(!list.contains(&format!("/facilitator/sessions/{session}\"")));
     for path in [
         format!("/facilitator/sessions/{session}"),
@@ -295,13 +299,13 @@ async fn a_facilitator_reaches_only_their_own_sessions() {
     assert!(srv.store().group(group).await.unwrap().agent_paused);
 }
 
-#[tokio::test]
-async fn setting_up_a_session_and_its_life() {
-    let srv = TestServer::start().await;
-    add_facilitator(&srv, "ms-lee").await;
-    let fac = sign_in(&srv, "ms-lee").await;
+// ---------------------------------------------------------------------------------------------
+// Setting up a session, and its life
 
-    // Bad forms come back with the reason and create nothing.
+#[tokio::test]
+async fn a_bad_session_form_comes_back_with_the_reason_and_creates_nothing() {
+    let srv = TestServer::start().await;
+    let fac = facilitator(&srv, "ms-lee").await;
     let before = srv.store().sessions(None).await.unwrap().len();
     for (form, reason) in [
         (
@@ -380,7 +384,12 @@ async fn setting_up_a_session_and_its_life() {
     .await;
     assert_eq!(no_csrf.status(), 403);
     assert_eq!(srv.store().sessions(None).await.unwrap().len(), before);
+}
 
+#[tokio::test]
+async fn a_session_is_created_as_its_form_says_with_a_join_card_per_group() {
+    let srv = TestServer::start().await;
+    let fac = facilitator(&srv, "ms-lee").await;
     let session = create_session(
         &srv,
         &fac,
@@ -412,23 +421,28 @@ async fn setting_up_a_session_and_its_life() {
     );
 
     // Join cards: one per group with its code and the address to open.
-    let cards = get(
+    let cards = get_text(
         &srv,
         &format!("/facilitator/sessions/{session}/cards"),
         Some(&fac.cookie),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     for g in &gs {
         assert!(cards.contains(&peerlearn::join_code::display(&g.join_code)));
     }
     assert!(cards.contains("http://127.0.0.1:0/"));
+}
+
+#[tokio::test]
+async fn a_session_is_started_paused_resumed_and_ended_then_takes_nothing() {
+    let srv = TestServer::start().await;
+    let fac = facilitator(&srv, "ms-lee").await;
+    let session = create_session(&srv, &fac, &[("activity", "playground"), ("groups", "2")]).await;
+    let gs = groups(&srv, session).await;
 
     // Children may join before the start; the session's life: start, pause, resume, end.
-    let kid = child(&srv, &gs[0].join_code, "Mia").await;
-    let mut ws = child_socket(&srv, gs[0].id, &kid).await;
+    let kid = child(&srv, &gs[0].1, "Mia").await;
+    let mut ws = common::socket::child_socket(&srv, gs[0].0, &kid.cookie).await;
     assert_eq!(
         set_status(&srv, &fac, session, "pause").await.status(),
         400,
@@ -449,12 +463,14 @@ async fn setting_up_a_session_and_its_life() {
     assert_eq!(say(&mut ws, "m4", "bye").await["code"], "session_closed");
     // A closed session takes no joins, no actions and no further status changes.
     assert_eq!(
-        join_child(&srv, &gs[1].join_code, "Leo").await.status(),
+        join_attempt(&client(), &srv, &gs[1].1, "Leo")
+            .await
+            .status(),
         404
     );
     let r = action(
         &srv,
-        gs[0].id,
+        gs[0].0,
         Some(&fac.cookie),
         Some(&fac.csrf),
         r#"{"action":"pause_agent"}"#,
@@ -462,14 +478,7 @@ async fn setting_up_a_session_and_its_life() {
     .await;
     assert_eq!(r.status(), 409);
     assert_eq!(set_status(&srv, &fac, session, "start").await.status(), 409);
-    let audit: Vec<String> = srv
-        .store()
-        .audit_log()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.action)
-        .collect();
+    let audit: Vec<String> = srv.audit().await.into_iter().map(|a| a.action).collect();
     for a in [
         "create_session",
         "session_start",
@@ -481,42 +490,57 @@ async fn setting_up_a_session_and_its_life() {
     }
 }
 
-#[tokio::test]
-async fn the_live_socket_and_stepping_in() {
-    let srv = TestServer::start().await;
-    add_facilitator(&srv, "ms-lee").await;
-    let fac = sign_in(&srv, "ms-lee").await;
-    let session = create_session(&srv, &fac, &[("activity", "playground"), ("groups", "2")]).await;
-    assert_eq!(set_status(&srv, &fac, session, "start").await.status(), 303);
-    let gs = groups(&srv, session).await;
-    let (group, code) = gs[0].clone();
+// ---------------------------------------------------------------------------------------------
+// The live socket and stepping in
 
-    let mut watch = ws_connect(
-        &srv,
-        &format!("/facilitator/ws?session={session}"),
-        Some(&fac.cookie),
+/// A classroom of two groups on a chat-only server: Mia and Leo in the first group, the
+/// teacher's live socket open.
+async fn classroom() -> Classroom {
+    Classroom::open(
+        TestServer::start().await,
+        &[("activity", "playground"), ("groups", "2")],
     )
     .await
-    .unwrap();
-    let mut seen = Vec::new();
-    let snap = next_of(&mut watch, "snapshot", &mut seen).await;
-    assert_eq!(snap["session"]["status"], "running");
-    assert_eq!(snap["groups"].as_array().unwrap().len(), 2);
+}
 
-    let mia = child(&srv, &code, "Mia").await;
-    let leo = child(&srv, &code, "Leo").await;
-    let mut mia_ws = child_socket(&srv, group, &mia).await;
-    let mut leo_ws = child_socket(&srv, group, &leo).await;
-    let presence = next_of(&mut watch, "presence", &mut seen).await;
-    assert_eq!(presence["group_id"], group);
+/// Whether the audit log holds `action` on the classroom's group.
+async fn audited(c: &Classroom, action: &str) -> bool {
+    let target = format!("group {}", c.group);
+    c.srv
+        .audited(|x| x.action == action && x.target == target)
+        .await
+}
 
+/// Every frame that reaches `ws` within 300 ms of quiet.
+async fn drain(ws: &mut common::socket::Ws) -> Vec<Value> {
+    let mut frames = Vec::new();
+    while let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(300), ws.next()).await
+    {
+        frames.push(serde_json::from_str(&t).unwrap());
+    }
+    frames
+}
+
+#[tokio::test]
+async fn the_live_socket_opens_with_a_snapshot_and_shows_who_comes_online() {
+    let mut c = classroom().await;
+    assert_eq!(c.snapshot["session"]["status"], "running");
+    assert_eq!(c.snapshot["groups"].as_array().unwrap().len(), 2);
+    let presence = next_of(&mut c.dash, "presence", &mut Vec::new()).await;
+    assert_eq!(presence["group_id"], c.group);
+}
+
+#[tokio::test]
+async fn a_childs_message_is_on_the_dashboard_within_a_second() {
+    let mut c = classroom().await;
     let sent = std::time::Instant::now();
     assert_eq!(
-        say(&mut mia_ws, "a1", "a slide for everyone").await["type"],
+        say(&mut c.mia, "a1", "a slide for everyone").await["type"],
         "ack"
     );
     let m = loop {
-        let m = next_of(&mut watch, "message", &mut seen).await;
+        let m = next_of(&mut c.dash, "message", &mut Vec::new()).await;
         if m["message"]["text"] == "a slide for everyone" {
             break m;
         }
@@ -525,14 +549,11 @@ async fn the_live_socket_and_stepping_in() {
         sent.elapsed() < Duration::from_secs(1),
         "shown on the dashboard within a second"
     );
-    assert_eq!(m["group_id"], group);
+    assert_eq!(m["group_id"], c.group);
     assert_eq!(m["message"]["sender_name"], "Mia");
-    let snap = get(
-        &srv,
-        &format!("/api/facilitator/sessions/{session}/snapshot"),
-        Some(&fac.cookie),
-    )
-    .await;
+    let snap = c
+        .get(&format!("/api/facilitator/sessions/{}/snapshot", c.session))
+        .await;
     let snap: Value = snap.json().await.unwrap();
     let g0 = &snap["groups"][0];
     let mia_stats = g0["children"]
@@ -546,116 +567,143 @@ async fn the_live_socket_and_stepping_in() {
         (Some(1), Some(4))
     );
     assert_eq!(g0["online"].as_array().unwrap().len(), 2);
+}
 
-    let act = |body: &'static str| {
-        let (cookie, csrf) = (fac.cookie.clone(), fac.csrf.clone());
-        let srv = &srv;
-        async move { action(srv, group, Some(&cookie), Some(&csrf), body).await }
-    };
-    // A whisper: the children get nothing at all from it.
+#[tokio::test]
+async fn a_whisper_reaches_no_child_and_is_audited_with_its_words() {
+    let mut c = classroom().await;
     let secret = "ask Leo about the sandpit";
-    let r = action(
-        &srv,
-        group,
-        Some(&fac.cookie),
-        Some(&fac.csrf),
-        &json!({"action":"whisper","text": secret}).to_string(),
-    )
-    .await;
+    let r = c.act(json!({"action":"whisper","text": secret})).await;
     assert_eq!(r.status(), 200);
-    // Posting as the teacher: both children see it, from the adult.
-    let r = act(r#"{"action":"post","text":"Remember the wheelchair ramp!"}"#).await;
+    // Neither child ever received the whisper's words.
+    let mut frames = drain(&mut c.mia).await;
+    frames.extend(drain(&mut c.leo).await);
+    assert!(
+        frames.iter().all(|f| !f.to_string().contains(secret)),
+        "{frames:?}"
+    );
+    // The whisper is in the audit log, with its words.
+    assert!(audited(&c, "whisper").await, "whisper");
+    assert!(
+        c.srv
+            .audited(|x| x.action == "whisper" && x.detail.contains(secret))
+            .await
+    );
+}
+
+#[tokio::test]
+async fn posting_as_the_teacher_reaches_the_children_from_the_adult() {
+    let mut c = classroom().await;
+    let r = c
+        .act(r#"{"action":"post","text":"Remember the wheelchair ramp!"}"#)
+        .await;
     assert_eq!(r.status(), 200);
-    let mut leo_seen = Vec::new();
     let post = loop {
-        let m = next_of(&mut leo_ws, "message", &mut leo_seen).await;
+        let m = next_of(&mut c.leo, "message", &mut Vec::new()).await;
         if m["sender"]["kind"] != "child" {
             break m;
         }
     };
     assert_eq!(post["sender"]["kind"], "facilitator");
     assert_eq!(post["text"], "Remember the wheelchair ramp!");
+    assert!(audited(&c, "post").await, "post");
+}
+
+#[tokio::test]
+async fn hiding_a_message_tells_the_children_and_the_store_keeps_it() {
+    let mut c = classroom().await;
+    let seq = say(&mut c.mia, "a1", "a slide for everyone").await["seq"]
+        .as_i64()
+        .unwrap();
     // Hiding Mia's message: the children are told to remove it, the database keeps it.
-    let seq = m["message"]["seq"].as_i64().unwrap();
-    let r = action(
-        &srv,
-        group,
-        Some(&fac.cookie),
-        Some(&fac.csrf),
-        &json!({"action":"hide","seq": seq}).to_string(),
-    )
-    .await;
+    let r = c.act(json!({"action":"hide","seq": seq})).await;
     assert_eq!(r.status(), 200);
-    let hidden = next_of(&mut leo_ws, "hidden", &mut leo_seen).await;
+    let hidden = next_of(&mut c.leo, "hidden", &mut Vec::new()).await;
     assert_eq!(hidden["seq"], seq);
-    let stored = srv.store().message(group, seq).await.unwrap();
+    let stored = c.srv.store().message(c.group, seq).await.unwrap();
     assert_eq!(stored.moderation, peerlearn::store::Moderation::Hidden);
     assert!(stored.moderated_by.is_some() && stored.moderated_at.is_some());
-    let modev = next_of(&mut watch, "moderation", &mut seen).await;
+    let modev = next_of(&mut c.dash, "moderation", &mut Vec::new()).await;
     assert_eq!(modev["moderation"], "hidden");
+    assert!(audited(&c, "hide").await, "hide");
+}
+
+#[tokio::test]
+async fn muting_tells_only_that_child_and_unmuting_lets_them_write_again() {
+    let mut c = classroom().await;
+    let leo = c.leo_child.id;
     // Muting Leo for a few minutes.
-    let r = action(
-        &srv,
-        group,
-        Some(&fac.cookie),
-        Some(&fac.csrf),
-        &json!({"action":"mute","participant_id": leo.id,"minutes": 5}).to_string(),
-    )
-    .await;
+    let r = c
+        .act(json!({"action":"mute","participant_id": leo,"minutes": 5}))
+        .await;
     assert_eq!(r.status(), 200);
     // Leo's page is told at once (only Leo's), before he tries to write.
     let mut leo_seen = Vec::new();
-    let muted = next_of(&mut leo_ws, "muted", &mut leo_seen).await;
+    let muted = next_of(&mut c.leo, "muted", &mut leo_seen).await;
     let seconds = muted["seconds"].as_i64().unwrap();
     assert!((295..=300).contains(&seconds), "{muted}");
     assert!(muted["until_ms"].as_i64().unwrap() > peerlearn::store::now_ms());
-    assert_eq!(say(&mut leo_ws, "l1", "hey").await["code"], "muted");
-    let r = action(
-        &srv,
-        group,
-        Some(&fac.cookie),
-        Some(&fac.csrf),
-        &json!({"action":"unmute","participant_id": leo.id}).to_string(),
-    )
-    .await;
+    assert_eq!(say(&mut c.leo, "l1", "hey").await["code"], "muted");
+    let r = c
+        .act(json!({"action":"unmute","participant_id": leo}))
+        .await;
     assert_eq!(r.status(), 200);
-    let unmuted = next_of(&mut leo_ws, "muted", &mut leo_seen).await;
+    let unmuted = next_of(&mut c.leo, "muted", &mut leo_seen).await;
     assert!(
         unmuted["until_ms"].is_null() && unmuted["seconds"].is_null(),
         "{unmuted}"
     );
-    assert_eq!(say(&mut leo_ws, "l2", "hey again").await["type"], "ack");
+    assert_eq!(say(&mut c.leo, "l2", "hey again").await["type"], "ack");
     // Mia saw Leo's message, and never a notice meant for Leo.
     let mut mia_seen = Vec::new();
-    while next_of(&mut mia_ws, "message", &mut mia_seen).await["text"] != "hey again" {}
+    while next_of(&mut c.mia, "message", &mut mia_seen).await["text"] != "hey again" {}
     assert!(
         mia_seen.iter().all(|f| f["type"] != "muted"),
         "{mia_seen:?}"
     );
-    // Pause, role switch, phases.
-    assert_eq!(act(r#"{"action":"pause_agent"}"#).await.status(), 200);
-    assert_eq!(act(r#"{"action":"resume_agent"}"#).await.status(), 200);
+    for a in ["mute", "unmute"] {
+        assert!(audited(&c, a).await, "{a}");
+    }
+}
+
+#[tokio::test]
+async fn pausing_switching_roles_and_moving_phases_take_effect() {
+    let mut c = classroom().await;
+    assert_eq!(c.act(r#"{"action":"pause_agent"}"#).await.status(), 200);
+    assert_eq!(c.act(r#"{"action":"resume_agent"}"#).await.status(), 200);
     assert_eq!(
-        act(r#"{"action":"switch_role","role":"participant"}"#)
+        c.act(r#"{"action":"switch_role","role":"participant"}"#)
             .await
             .status(),
         200
     );
     assert_eq!(
-        srv.store().group(group).await.unwrap().agent_role,
+        c.srv.store().group(c.group).await.unwrap().agent_role,
         AgentRole::Participant
     );
     assert_eq!(
-        act(r#"{"action":"extend_phase","minutes":2}"#)
+        c.act(r#"{"action":"extend_phase","minutes":2}"#)
             .await
             .status(),
         200
     );
-    assert_eq!(act(r#"{"action":"skip_phase"}"#).await.status(), 200);
-    let phase = next_of(&mut watch, "phase", &mut seen).await;
-    assert_eq!(phase["group_id"], group);
+    assert_eq!(c.act(r#"{"action":"skip_phase"}"#).await.status(), 200);
+    let phase = next_of(&mut c.dash, "phase", &mut Vec::new()).await;
+    assert_eq!(phase["group_id"], c.group);
+    for a in [
+        "pause_agent",
+        "resume_agent",
+        "switch_role",
+        "extend_phase",
+        "skip_phase",
+    ] {
+        assert!(audited(&c, a).await, "{a}");
+    }
+}
 
-    // Bad actions: a clear error, nothing done.
+#[tokio::test]
+async fn a_bad_action_gets_a_clear_error_and_does_nothing() {
+    let c = classroom().await;
     for (body, status) in [
         ("not json", 400),
         (r#"{"action":"launch_rocket"}"#, 400),
@@ -672,7 +720,7 @@ async fn the_live_socket_and_stepping_in() {
         ),
         (r#"{"action":"resolve_notice","flag_id":999999}"#, 404),
     ] {
-        let r = action(&srv, group, Some(&fac.cookie), Some(&fac.csrf), body).await;
+        let r = c.act(body).await;
         assert_eq!(r.status(), status, "{body}");
         let e: Value = r.json().await.unwrap();
         assert!(
@@ -680,18 +728,13 @@ async fn the_live_socket_and_stepping_in() {
             "{body}: {e}"
         );
     }
-    let long = json!({"action":"post","text": "x".repeat(501)}).to_string();
-    assert_eq!(
-        action(&srv, group, Some(&fac.cookie), Some(&fac.csrf), &long)
-            .await
-            .status(),
-        400
-    );
+    let long = json!({"action":"post","text": "x".repeat(501)});
+    assert_eq!(c.act(long).await.status(), 400);
     assert_eq!(
         action(
-            &srv,
-            group,
-            Some(&fac.cookie),
+            &c.srv,
+            c.group,
+            Some(&c.fac.cookie),
             None,
             r#"{"action":"pause_agent"}"#
         )
@@ -699,12 +742,16 @@ async fn the_live_socket_and_stepping_in() {
         .status(),
         403
     );
+}
 
-    // A notice for the facilitator, dealt with from the dashboard.
-    let flag = srv
+#[tokio::test]
+async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
+    let c = classroom().await;
+    let flag = c
+        .srv
         .store()
         .raise_flag(
-            group,
+            c.group,
             None,
             "directive_ignored",
             "Leo was invited twice",
@@ -712,74 +759,34 @@ async fn the_live_socket_and_stepping_in() {
         )
         .await
         .unwrap();
-    let body = json!({"action":"resolve_notice","flag_id": flag.id}).to_string();
-    assert_eq!(
-        action(&srv, group, Some(&fac.cookie), Some(&fac.csrf), &body)
-            .await
-            .status(),
-        200
-    );
-    assert!(srv.store().flags(group).await.unwrap()[0]
+    let body = json!({"action":"resolve_notice","flag_id": flag.id});
+    assert_eq!(c.act(&body).await.status(), 200);
+    assert!(c.srv.store().flags(c.group).await.unwrap()[0]
         .resolved_at
         .is_some());
-    let other_group = gs[1].0;
+    let other_group = c.groups[1].0;
     assert_eq!(
-        action(&srv, other_group, Some(&fac.cookie), Some(&fac.csrf), &body)
-            .await
-            .status(),
+        c.act_on(other_group, &body).await.status(),
         404,
         "a notice of another group"
     );
+}
 
-    // Neither child ever received the whisper's words.
-    let mut frames = leo_seen.clone();
-    while let Ok(Some(Ok(Message::Text(t)))) =
-        tokio::time::timeout(Duration::from_millis(300), mia_ws.next()).await
-    {
-        frames.push(serde_json::from_str(&t).unwrap());
-    }
-    while let Ok(Some(Ok(Message::Text(t)))) =
-        tokio::time::timeout(Duration::from_millis(300), leo_ws.next()).await
-    {
-        frames.push(serde_json::from_str(&t).unwrap());
-    }
-    assert!(
-        frames.iter().all(|f| !f.to_string().contains(secret)),
-        "{frames:?}"
+#[tokio::test]
+async fn the_csv_download_is_pseudonymised_and_leaves_hidden_messages_out() {
+    let mut c = classroom().await;
+    let seq = say(&mut c.mia, "a1", "a slide for everyone").await["seq"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        c.act(json!({"action":"hide","seq": seq})).await.status(),
+        200
     );
-
-    // Every action is in the audit log, with the whisper's words.
-    let audit = srv.store().audit_log().await.unwrap();
-    for a in [
-        "whisper",
-        "post",
-        "hide",
-        "mute",
-        "unmute",
-        "pause_agent",
-        "resume_agent",
-        "switch_role",
-        "extend_phase",
-        "skip_phase",
-    ] {
-        assert!(
-            audit
-                .iter()
-                .any(|x| x.action == a && x.target == format!("group {group}")),
-            "{a}"
-        );
-    }
-    assert!(audit
-        .iter()
-        .any(|x| x.action == "whisper" && x.detail.contains(secret)));
-
+    assert_eq!(say(&mut c.leo, "l2", "hey again").await["type"], "ack");
     // Downloads: a CSV with the session's messages, pseudonymised.
-    let csv = get(
-        &srv,
-        &format!("/facilitator/sessions/{session}/export?format=csv"),
-        Some(&fac.cookie),
-    )
-    .await;
+    let export =
+        |format: &str| format!("/facilitator/sessions/{}/export?format={format}", c.session);
+    let csv = c.get(&export("csv")).await;
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()[header::CONTENT_DISPOSITION]
         .to_str()
@@ -794,73 +801,112 @@ async fn the_live_socket_and_stepping_in() {
         !body.contains("a slide for everyone"),
         "hidden messages are left out"
     );
-    assert_eq!(
-        get(
-            &srv,
-            &format!("/facilitator/sessions/{session}/export?format=pdf"),
-            Some(&fac.cookie)
-        )
-        .await
-        .status(),
-        400
-    );
-    assert!(srv
-        .store()
-        .audit_log()
-        .await
-        .unwrap()
-        .iter()
-        .any(|a| a.action == "export"));
+    assert_eq!(c.get(&export("pdf")).await.status(), 400);
+    assert!(c.srv.audited(|a| a.action == "export").await);
 }
 
-async fn json_request(
-    srv: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    fac: &Fac,
-    body: &str,
-) -> reqwest::Response {
-    client()
-        .request(method, format!("{}{path}", srv.base))
-        .header(header::COOKIE, &fac.cookie)
-        .header("x-csrf-token", &fac.csrf)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
+// ---------------------------------------------------------------------------------------------
+// Coding in the transcript view, and the analysis downloads
+
+/// A running session of one group with Mia's message in it, ms-lee its owner and mr-kim
+/// another facilitator, and the paths of its coding routes.
+struct Coding {
+    srv: TestServer,
+    lee: Fac,
+    kim: Fac,
+    session: i64,
+    /// Mia's message.
+    seq: i64,
+    /// `.../sessions/{session}/codes`: the codebook.
+    codes: String,
+    /// `.../groups/{group}/codings`: applying and removing codes.
+    codings: String,
 }
 
-#[tokio::test]
-async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
-    use reqwest::Method;
+async fn coding() -> Coding {
     let srv = TestServer::start().await;
-    add_facilitator(&srv, "ms-lee").await;
-    add_facilitator(&srv, "mr-kim").await;
-    let lee = sign_in(&srv, "ms-lee").await;
-    let kim = sign_in(&srv, "mr-kim").await;
-    let session = create_session(&srv, &lee, &[("activity", "playground"), ("groups", "1")]).await;
-    assert_eq!(set_status(&srv, &lee, session, "start").await.status(), 303);
-    let (group, code) = groups(&srv, session).await[0].clone();
+    let lee = facilitator(&srv, "ms-lee").await;
+    let kim = facilitator(&srv, "mr-kim").await;
+    let (session, groups) =
+        start_session(&srv, &lee, &[("activity", "playground"), ("groups", "1")]).await;
+    let (group, code) = groups[0].clone();
     let mia = child(&srv, &code, "Mia").await;
-    let mut ws = child_socket(&srv, group, &mia).await;
+    let mut ws = common::socket::child_socket(&srv, group, &mia.cookie).await;
     let seq = say(&mut ws, "c1", "what if the slide had a ramp").await["seq"]
         .as_i64()
         .unwrap();
+    Coding {
+        codes: format!("/api/facilitator/sessions/{session}/codes"),
+        codings: format!("/api/facilitator/groups/{group}/codings"),
+        srv,
+        lee,
+        kim,
+        session,
+        seq,
+    }
+}
 
-    // The codebook: add, refuse a duplicate and bad input, rename.
-    let codes = format!("/api/facilitator/sessions/{session}/codes");
-    let r = json_request(
-        &srv,
-        Method::POST,
-        &codes,
-        &lee,
-        r##"{"name":"Builds on an idea","color":"#1d4ed8"}"##,
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let made: Value = r.json().await.unwrap();
-    let code_id = made["id"].as_i64().unwrap();
+impl Coding {
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        fac: &Fac,
+        body: &str,
+    ) -> reqwest::Response {
+        json_request(&self.srv, method, path, fac, body).await
+    }
+
+    /// ms-lee adds "Builds on an idea" to the codebook; the code's path.
+    async fn add_code(&self) -> String {
+        let r = self
+            .request(
+                Method::POST,
+                &self.codes,
+                &self.lee,
+                r##"{"name":"Builds on an idea","color":"#1d4ed8"}"##,
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let made: Value = r.json().await.unwrap();
+        format!("{}/{}", self.codes, made["id"].as_i64().unwrap())
+    }
+
+    /// ms-lee renames the code at `path` to "Building on ideas".
+    async fn rename(&self, path: &str) {
+        let r = self
+            .request(
+                Method::POST,
+                path,
+                &self.lee,
+                r#"{"name":"Building on ideas"}"#,
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+
+    /// The body that applies (or removes) the code at `path` on Mia's message.
+    fn apply(&self, path: &str) -> String {
+        let code_id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+        json!({"code_id": code_id, "seq": self.seq}).to_string()
+    }
+
+    fn export(&self, format: &str) -> String {
+        format!(
+            "/facilitator/sessions/{}/export?format={format}",
+            self.session
+        )
+    }
+
+    fn agreement(&self) -> String {
+        format!("/facilitator/sessions/{}/agreement", self.session)
+    }
+}
+
+#[tokio::test]
+async fn the_codebook_adds_renames_and_refuses_a_duplicate_or_bad_input() {
+    let c = coding().await;
+    let code = c.add_code().await;
     for (body, status) in [
         (r#"{"name":"builds on an IDEA"}"#, 409),
         (r#"{"name":""}"#, 400),
@@ -868,28 +914,26 @@ async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
         ("{", 400),
     ] {
         assert_eq!(
-            json_request(&srv, Method::POST, &codes, &lee, body)
+            c.request(Method::POST, &c.codes, &c.lee, body)
                 .await
                 .status(),
             status,
             "{body}"
         );
     }
-    let rename = format!("{codes}/{code_id}");
-    let r = json_request(
-        &srv,
-        Method::POST,
-        &rename,
-        &lee,
-        r#"{"name":"Building on ideas"}"#,
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    // Another facilitator can neither see nor change it.
+    c.rename(&code).await;
+}
+
+#[tokio::test]
+async fn another_facilitator_can_neither_see_nor_change_the_coding() {
+    let c = coding().await;
+    let code = c.add_code().await;
+    let apply = c.apply(&code);
+    let kim = &c.kim;
     assert_eq!(
         get(
-            &srv,
-            &format!("/api/facilitator/sessions/{session}/coding"),
+            &c.srv,
+            &format!("/api/facilitator/sessions/{}/coding", c.session),
             Some(&kim.cookie)
         )
         .await
@@ -897,57 +941,81 @@ async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
         404
     );
     assert_eq!(
-        json_request(&srv, Method::POST, &rename, &kim, r#"{"name":"mine now"}"#)
+        c.request(Method::POST, &code, kim, r#"{"name":"mine now"}"#)
             .await
             .status(),
         404
     );
-    let codings = format!("/api/facilitator/groups/{group}/codings");
-    let apply = json!({"code_id": code_id, "seq": seq}).to_string();
     assert_eq!(
-        json_request(&srv, Method::POST, &codings, &kim, &apply)
+        c.request(Method::POST, &c.codings, kim, &apply)
             .await
             .status(),
         404
     );
+    assert_eq!(
+        get(&c.srv, &c.agreement(), Some(&kim.cookie))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.request(Method::DELETE, &code, kim, "").await.status(),
+        404
+    );
+    let import = format!("/api/facilitator/sessions/{}/codebook", c.session);
+    assert_eq!(
+        c.request(Method::POST, &import, kim, "name\nIdeas\n")
+            .await
+            .status(),
+        404
+    );
+}
 
+#[tokio::test]
+async fn a_coding_is_applied_once_and_refused_for_unknown_utterances_and_codes() {
+    let c = coding().await;
+    let code = c.add_code().await;
+    c.rename(&code).await;
+    let apply = c.apply(&code);
     // Coding: apply (twice is the same coding), refuse unknown utterances and codes.
-    let r = json_request(&srv, Method::POST, &codings, &lee, &apply).await;
+    let r = c.request(Method::POST, &c.codings, &c.lee, &apply).await;
     assert_eq!(r.status(), 200);
     let first: Value = r.json().await.unwrap();
     assert_eq!(first["coder"], "ms-lee");
-    let again: Value = json_request(&srv, Method::POST, &codings, &lee, &apply)
+    let again: Value = c
+        .request(Method::POST, &c.codings, &c.lee, &apply)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(again["id"], first["id"]);
+    let code_id: i64 = code.rsplit('/').next().unwrap().parse().unwrap();
     let bad_seq = json!({"code_id": code_id, "seq": 999}).to_string();
     assert_eq!(
-        json_request(&srv, Method::POST, &codings, &lee, &bad_seq)
+        c.request(Method::POST, &c.codings, &c.lee, &bad_seq)
             .await
             .status(),
         400
     );
-    let bad_code = json!({"code_id": 999_999, "seq": seq}).to_string();
+    let bad_code = json!({"code_id": 999_999, "seq": c.seq}).to_string();
     assert_eq!(
-        json_request(&srv, Method::POST, &codings, &lee, &bad_code)
+        c.request(Method::POST, &c.codings, &c.lee, &bad_code)
             .await
             .status(),
         404
     );
     let no_csrf = client()
-        .post(format!("{}{codings}", srv.base))
-        .header(header::COOKIE, &lee.cookie)
+        .post(format!("{}{}", c.srv.base, c.codings))
+        .header(header::COOKIE, &c.lee.cookie)
         .body(apply.clone())
         .send()
         .await
         .unwrap();
     assert_eq!(no_csrf.status(), 403);
     let state: Value = get(
-        &srv,
-        &format!("/api/facilitator/sessions/{session}/coding"),
-        Some(&lee.cookie),
+        &c.srv,
+        &format!("/api/facilitator/sessions/{}/coding", c.session),
+        Some(&c.lee.cookie),
     )
     .await
     .json()
@@ -956,19 +1024,32 @@ async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
     assert_eq!(state["coder"], "ms-lee");
     assert_eq!(state["codes"][0]["name"], "Building on ideas");
     assert_eq!(state["codings"].as_array().unwrap().len(), 1);
+}
 
+#[tokio::test]
+async fn the_analysis_downloads_carry_the_codebook_and_the_coding() {
+    let c = coding().await;
+    let code = c.add_code().await;
+    c.rename(&code).await;
+    let r = c
+        .request(Method::POST, &c.codings, &c.lee, &c.apply(&code))
+        .await;
+    assert_eq!(r.status(), 200);
     // The downloads: the codebook, the QDPX with the coding, participation, agreement.
-    let export = |format: &str| format!("/facilitator/sessions/{session}/export?format={format}");
-    let qdc = get(&srv, &export("qdc"), Some(&lee.cookie)).await;
+    let download = |path: String| {
+        let (srv, cookie) = (&c.srv, c.lee.cookie.clone());
+        async move { get(srv, &path, Some(&cookie)).await }
+    };
+    let qdc = download(c.export("qdc")).await;
     assert_eq!(qdc.status(), 200);
     assert!(qdc.text().await.unwrap().contains("Building on ideas"));
-    let qdpx = get(&srv, &export("qdpx"), Some(&lee.cookie)).await;
+    let qdpx = download(c.export("qdpx")).await;
     assert_eq!(qdpx.status(), 200);
     assert!(qdpx.bytes().await.unwrap().starts_with(b"PK"), "a zip");
-    let groups_csv = get(&srv, &export("participation"), Some(&lee.cookie)).await;
+    let groups_csv = download(c.export("participation")).await;
     assert_eq!(groups_csv.status(), 200);
     assert!(groups_csv.text().await.unwrap().contains("gini"));
-    let speakers = get(&srv, &export("participation-speakers"), Some(&lee.cookie))
+    let speakers = download(c.export("participation-speakers"))
         .await
         .text()
         .await
@@ -977,123 +1058,104 @@ async fn coding_in_the_transcript_view_and_the_analysis_downloads() {
         speakers.contains("Child 1") && !speakers.contains("Mia"),
         "{speakers}"
     );
-    let irr = get(
-        &srv,
-        &format!("/facilitator/sessions/{session}/agreement"),
-        Some(&lee.cookie),
-    )
-    .await;
+    let irr = download(c.agreement()).await;
     assert_eq!(irr.status(), 200);
     let irr: Value = irr.json().await.unwrap();
     assert_eq!(irr["coders"], json!(["ms-lee"]));
-    assert_eq!(
-        get(&srv, &export("docx"), Some(&lee.cookie)).await.status(),
-        400
-    );
-    assert_eq!(
-        get(
-            &srv,
-            &format!("/facilitator/sessions/{session}/agreement"),
-            Some(&kim.cookie)
-        )
-        .await
-        .status(),
-        404
-    );
+    assert_eq!(download(c.export("docx")).await.status(), 400);
+}
 
+#[tokio::test]
+async fn removing_a_coding_or_a_code_takes_only_ones_own() {
+    let c = coding().await;
+    let code = c.add_code().await;
+    let apply = c.apply(&code);
+    let r = c.request(Method::POST, &c.codings, &c.lee, &apply).await;
+    assert_eq!(r.status(), 200);
     // Removing: only one's own coding; deleting the code takes its codings along.
     assert_eq!(
-        json_request(&srv, Method::DELETE, &codings, &lee, &apply)
+        c.request(Method::DELETE, &c.codings, &c.lee, &apply)
             .await
             .status(),
         200
     );
     assert_eq!(
-        json_request(&srv, Method::DELETE, &codings, &lee, &apply)
+        c.request(Method::DELETE, &c.codings, &c.lee, &apply)
             .await
             .status(),
         404
     );
     assert_eq!(
-        json_request(&srv, Method::DELETE, &rename, &kim, "")
-            .await
-            .status(),
+        c.request(Method::DELETE, &code, &c.kim, "").await.status(),
         404
     );
     assert_eq!(
-        json_request(&srv, Method::DELETE, &rename, &lee, "")
-            .await
-            .status(),
+        c.request(Method::DELETE, &code, &c.lee, "").await.status(),
         200
     );
-    assert!(srv.store().codebook(session).await.unwrap().is_empty());
+    assert!(c.srv.store().codebook(c.session).await.unwrap().is_empty());
     // With no codes left, the codebook download says so instead of an empty file.
     assert_eq!(
-        get(&srv, &export("qdc"), Some(&lee.cookie)).await.status(),
+        get(&c.srv, &c.export("qdc"), Some(&c.lee.cookie))
+            .await
+            .status(),
         409
     );
+}
 
+#[tokio::test]
+async fn a_codebook_file_is_imported_all_or_nothing() {
+    let c = coding().await;
     // Importing a codebook file: a malformed one names its line and imports nothing.
-    let import = format!("/api/facilitator/sessions/{session}/codebook");
-    let bad = json_request(
-        &srv,
-        Method::POST,
-        &import,
-        &lee,
-        "name,colour\nIdeas,#00aa00\nBad,#12\n",
-    )
-    .await;
+    let import = format!("/api/facilitator/sessions/{}/codebook", c.session);
+    let bad = c
+        .request(
+            Method::POST,
+            &import,
+            &c.lee,
+            "name,colour\nIdeas,#00aa00\nBad,#12\n",
+        )
+        .await;
     assert_eq!(bad.status(), 400);
     let e: Value = bad.json().await.unwrap();
     assert!(e["error"].as_str().unwrap().contains("line 3"), "{e}");
-    assert!(srv.store().codebook(session).await.unwrap().is_empty());
+    assert!(c.srv.store().codebook(c.session).await.unwrap().is_empty());
     assert_eq!(
-        json_request(&srv, Method::POST, &import, &lee, "")
-            .await
-            .status(),
+        c.request(Method::POST, &import, &c.lee, "").await.status(),
         400
     );
     let huge = "name\n".to_string() + &"x\n".repeat(600_000);
     assert_eq!(
-        json_request(&srv, Method::POST, &import, &lee, &huge)
+        c.request(Method::POST, &import, &c.lee, &huge)
             .await
             .status(),
         413,
         "over 1 MiB: payload too large"
     );
-    assert_eq!(
-        json_request(&srv, Method::POST, &import, &kim, "name\nIdeas\n")
-            .await
-            .status(),
-        404
-    );
-    let ok = json_request(
-        &srv,
-        Method::POST,
-        &import,
-        &lee,
-        "name,description,colour\nIdeas,new ideas,#00aa00\nQuestions,,\n",
-    )
-    .await;
+    let ok = c
+        .request(
+            Method::POST,
+            &import,
+            &c.lee,
+            "name,description,colour\nIdeas,new ideas,#00aa00\nQuestions,,\n",
+        )
+        .await;
     assert_eq!(ok.status(), 200);
     let summary: Value = ok.json().await.unwrap();
     assert_eq!(
         (summary["created"].as_u64(), summary["updated"].as_u64()),
         (Some(2), Some(0))
     );
-    assert_eq!(srv.store().codebook(session).await.unwrap().len(), 2);
+    assert_eq!(c.srv.store().codebook(c.session).await.unwrap().len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Children's data: retention, consent, deletion, and the audit of reads and failed sign-ins
 
 #[tokio::test]
-async fn childrens_data_retention_consent_deletion_and_audit() {
+async fn failed_sign_ins_are_audited_with_the_address_never_the_typed_name() {
     let srv = TestServer::start().await;
-    add_facilitator(&srv, "ms-lee").await;
-    add_facilitator(&srv, "mr-ode").await;
-
-    // Failed sign-ins are audited with the client's address, never with the typed name.
+    let lee_id = add_facilitator(&srv, "ms-lee").await;
     assert_eq!(
         login_attempt(&srv, "ms-lee", "not the password")
             .await
@@ -1107,36 +1169,131 @@ async fn childrens_data_retention_consent_deletion_and_audit() {
         401
     );
     let failed: Vec<_> = srv
-        .store()
-        .audit_log()
+        .audit()
         .await
-        .unwrap()
         .into_iter()
         .filter(|a| a.action == "sign_in_failed")
         .collect();
     assert_eq!(failed.len(), 2);
-    let lee_id = srv.store().facilitator_by_name("ms-lee").await.unwrap().id;
     assert_eq!(failed[0].facilitator_id, Some(lee_id));
     assert_eq!(failed[0].detail, "address=127.0.0.1 account=known");
     assert_eq!(failed[1].facilitator_id, None);
     assert_eq!(failed[1].detail, "address=127.0.0.1 account=unknown");
+}
 
-    let fac = sign_in(&srv, "ms-lee").await;
-    let other = sign_in(&srv, "mr-ode").await;
+/// ms-lee's session of one group (the default retention period) that Mia joined, and mr-ode,
+/// another facilitator.
+struct ChildrensData {
+    srv: TestServer,
+    fac: Fac,
+    other: Fac,
+    session: i64,
+    group: i64,
+}
 
-    // The form offers the configured retention period and refuses a bad one.
-    let html = get(&srv, "/facilitator", Some(&fac.cookie))
+async fn childrens_data() -> ChildrensData {
+    let srv = TestServer::start().await;
+    let fac = facilitator(&srv, "ms-lee").await;
+    let other = facilitator(&srv, "mr-ode").await;
+    let session = create_session(&srv, &fac, &[("activity", "playground"), ("groups", "1")]).await;
+    let (group, code) = groups(&srv, session).await[0].clone();
+    assert_eq!(
+        join_attempt(&client(), &srv, &code, "Mia").await.status(),
+        200
+    );
+    ChildrensData {
+        srv,
+        fac,
+        other,
+        session,
+        group,
+    }
+}
+
+impl ChildrensData {
+    /// The session's page as `fac` sees it.
+    async fn page(&self) -> String {
+        let path = format!("/facilitator/sessions/{}", self.session);
+        get_text(&self.srv, &path, Some(&self.fac.cookie)).await
+    }
+
+    /// A consent record posted by `who` with the CSRF token `csrf`.
+    async fn consent(
+        &self,
+        who: &Fac,
+        csrf: &str,
+        kind: &str,
+        date: &str,
+        note: &str,
+    ) -> reqwest::Response {
+        post_form(
+            &self.srv,
+            &format!("/facilitator/sessions/{}/consents", self.session),
+            Some(&who.cookie),
+            &[
+                ("csrf", csrf),
+                ("kind", kind),
+                ("given_on", date),
+                ("note", note),
+            ],
+        )
         .await
-        .text()
+    }
+
+    /// ms-lee's consent of the parents, recorded.
+    async fn parents_consent(&self) {
+        let resp = self
+            .consent(
+                &self.fac,
+                &self.fac.csrf,
+                "parents",
+                "2026-11-20",
+                "forms in office",
+            )
+            .await;
+        assert_eq!(resp.status(), 303);
+    }
+
+    /// ms-lee adds a code named `name`; its id.
+    async fn add_code(&self, name: &str) -> Value {
+        json_request(
+            &self.srv,
+            Method::POST,
+            &format!("/api/facilitator/sessions/{}/codes", self.session),
+            &self.fac,
+            &json!({ "name": name }).to_string(),
+        )
         .await
-        .unwrap();
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+            .clone()
+    }
+
+    /// Whether ms-lee's audit holds `action` on `target` with `detail` in its detail.
+    async fn audited(&self, action: &str, target: &str, detail: &str) -> bool {
+        let audit = self.srv.audit().await;
+        audit.iter().any(|a| {
+            a.action == action
+                && a.target == target
+                && a.detail.contains(detail)
+                && a.facilitator_id == Some(self.fac.id)
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_session_form_offers_the_retention_period_and_refuses_a_bad_one() {
+    let d = childrens_data().await;
+    let (srv, fac) = (&d.srv, &d.fac);
+    let html = get_text(srv, "/facilitator", Some(&fac.cookie)).await;
     assert!(
         html.contains(r#"name="retention_days" type="number" min="1" max="3650" value="180""#),
         "{html}"
     );
     for bad in ["0", "-3", "many"] {
         let resp = post_form(
-            &srv,
+            srv,
             "/facilitator/sessions",
             Some(&fac.cookie),
             &[
@@ -1153,8 +1310,8 @@ async fn childrens_data_retention_consent_deletion_and_audit() {
         assert!(resp.text().await.unwrap().contains("1 to 3650 days"));
     }
     let kept = create_session(
-        &srv,
-        &fac,
+        srv,
+        fac,
         &[
             ("activity", "playground"),
             ("groups", "1"),
@@ -1163,183 +1320,141 @@ async fn childrens_data_retention_consent_deletion_and_audit() {
     )
     .await;
     assert_eq!(srv.store().session(kept).await.unwrap().retention_days, 30);
-    let session = create_session(&srv, &fac, &[("activity", "playground"), ("groups", "1")]).await;
     assert_eq!(
-        srv.store().session(session).await.unwrap().retention_days,
+        srv.store().session(d.session).await.unwrap().retention_days,
         180
     );
-    let (group, code) = groups(&srv, session).await[0].clone();
-    assert_eq!(join_child(&srv, &code, "Mia").await.status(), 200);
+    assert!(
+        d.audited(
+            "create_session",
+            &format!("session {}", d.session),
+            "retention_days=180"
+        )
+        .await
+    );
+}
 
-    let page = |cookie: String| {
-        let srv = &srv;
-        async move {
-            get(
-                srv,
-                &format!("/facilitator/sessions/{session}"),
-                Some(&cookie),
-            )
-            .await
-            .text()
-            .await
-            .unwrap()
-        }
-    };
-    let html = page(fac.cookie.clone()).await;
+#[tokio::test]
+async fn the_session_page_tells_how_long_data_is_kept_and_offers_deletion() {
+    let d = childrens_data().await;
+    let html = d.page().await;
     assert!(
         html.contains("kept until 180 days after the session ends"),
         "{html}"
     );
     assert!(html.contains("No consent recorded yet."));
-    assert!(html.contains(&format!("href=\"/facilitator/sessions/{session}/delete\"")));
+    assert!(html.contains(&format!(
+        "href=\"/facilitator/sessions/{}/delete\"",
+        d.session
+    )));
+}
 
-    // Consent: checked, shown, audited, downloadable.
-    let consent = |cookie: &str, csrf: &str, kind: &str, date: &str, note: &str| {
-        let (srv, cookie, csrf) = (&srv, cookie.to_string(), csrf.to_string());
-        let (kind, date, note) = (kind.to_string(), date.to_string(), note.to_string());
-        async move {
-            post_form(
-                srv,
-                &format!("/facilitator/sessions/{session}/consents"),
-                Some(&cookie),
-                &[
-                    ("csrf", &csrf),
-                    ("kind", &kind),
-                    ("given_on", &date),
-                    ("note", &note),
-                ],
-            )
-            .await
-        }
-    };
-    let resp = consent(
-        &fac.cookie,
-        &fac.csrf,
-        "parents",
-        "2026-02-30",
-        "forms in office",
-    )
-    .await;
+#[tokio::test]
+async fn consent_is_checked_shown_audited_and_downloadable() {
+    let d = childrens_data().await;
+    let (fac, other) = (&d.fac, &d.other);
+    let resp = d
+        .consent(fac, &fac.csrf, "parents", "2026-02-30", "forms in office")
+        .await;
     assert_eq!(resp.status(), 400);
     let html = resp.text().await.unwrap();
     assert!(html.contains("is not a day") && html.contains("value=\"forms in office\""));
-    let resp = consent(&fac.cookie, &fac.csrf, "uncle", "2026-11-20", "").await;
+    let resp = d.consent(fac, &fac.csrf, "uncle", "2026-11-20", "").await;
     assert!(resp.text().await.unwrap().contains("unknown consent kind"));
     assert_eq!(
-        consent(&fac.cookie, "forged", "parents", "2026-11-20", "")
+        d.consent(fac, "forged", "parents", "2026-11-20", "")
             .await
             .status(),
         403
     );
     assert_eq!(
-        consent(&other.cookie, &other.csrf, "parents", "2026-11-20", "")
+        d.consent(other, &other.csrf, "parents", "2026-11-20", "")
             .await
             .status(),
         404,
         "not their session"
     );
-    let resp = consent(
-        &fac.cookie,
-        &fac.csrf,
-        "parents",
-        "2026-11-20",
-        "forms in office",
-    )
-    .await;
-    assert_eq!(resp.status(), 303);
-    let html = page(fac.cookie.clone()).await;
+    d.parents_consent().await;
+    let html = d.page().await;
     assert!(
         html.contains("<td>parents</td><td>2026-11-20</td><td>forms in office</td><td>ms-lee</td>"),
         "{html}"
     );
-    let csv = get(
-        &srv,
-        &format!("/facilitator/sessions/{session}/export?format=consent"),
+    let csv = get_text(
+        &d.srv,
+        &format!("/facilitator/sessions/{}/export?format=consent", d.session),
         Some(&fac.cookie),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(
         csv.contains("parents,2026-11-20,forms in office,Facilitator,") && !csv.contains("ms-lee"),
         "{csv}"
     );
+    let s = format!("session {}", d.session);
+    assert!(
+        d.audited("add_consent", &s, "kind=parents given_on=2026-11-20")
+            .await
+    );
+    assert!(d.audited("export", &s, "format=consent").await);
+}
 
-    // Reading messages and editing the codebook are audited.
+#[tokio::test]
+async fn reading_messages_and_editing_the_codebook_are_audited() {
+    let d = childrens_data().await;
+    let (srv, fac, session, group) = (&d.srv, &d.fac, d.session, d.group);
     let snapshot = get(
-        &srv,
+        srv,
         &format!("/api/facilitator/sessions/{session}/snapshot"),
         Some(&fac.cookie),
     )
     .await;
     assert_eq!(snapshot.status(), 200);
     let transcript = get(
-        &srv,
+        srv,
         &format!("/api/facilitator/groups/{group}/transcript"),
         Some(&fac.cookie),
     )
     .await;
     assert_eq!(transcript.status(), 200);
-    let code: Value = json_request(
-        &srv,
-        reqwest::Method::POST,
-        &format!("/api/facilitator/sessions/{session}/codes"),
-        &fac,
-        r#"{"name":"ramp"}"#,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let code = d.add_code("ramp").await;
     let resp = json_request(
-        &srv,
-        reqwest::Method::POST,
-        &format!("/api/facilitator/sessions/{session}/codes/{}", code["id"]),
-        &fac,
+        srv,
+        Method::POST,
+        &format!("/api/facilitator/sessions/{session}/codes/{code}"),
+        fac,
         r#"{"name":"ramps"}"#,
     )
     .await;
     assert_eq!(resp.status(), 200);
-    let audit = srv.store().audit_log().await.unwrap();
-    let has = |action: &str, target: &str, detail: &str| {
-        audit.iter().any(|a| {
-            a.action == action
-                && a.target == target
-                && a.detail.contains(detail)
-                && a.facilitator_id == Some(lee_id)
-        })
-    };
     let (s, g) = (format!("session {session}"), format!("group {group}"));
-    assert!(
-        has("add_consent", &s, "kind=parents given_on=2026-11-20"),
-        "{audit:?}"
-    );
-    assert!(has("export", &s, "format=consent"), "{audit:?}");
-    assert!(has("read_snapshot", &s, "groups=1"), "{audit:?}");
-    assert!(has("read_transcript", &g, ""), "{audit:?}");
-    assert!(has("add_code", &s, "name=ramp"), "{audit:?}");
-    assert!(has("update_code", &s, "name=ramps was=ramp"), "{audit:?}");
-    assert!(has("create_session", &s, "retention_days=180"), "{audit:?}");
+    assert!(d.audited("read_snapshot", &s, "groups=1").await);
+    assert!(d.audited("read_transcript", &g, "").await);
+    assert!(d.audited("add_code", &s, "name=ramp").await);
+    assert!(d.audited("update_code", &s, "name=ramps was=ramp").await);
+}
 
+#[tokio::test]
+async fn deleting_a_session_asks_first_and_takes_only_ones_own() {
+    let d = childrens_data().await;
+    let (srv, fac, other, session) = (&d.srv, &d.fac, &d.other, d.session);
+    let kept = create_session(srv, fac, &[("activity", "playground"), ("groups", "1")]).await;
+    d.parents_consent().await;
+    d.add_code("ramp").await;
     // Deleting: a confirmation page, then a CSRF-checked form; only one's own sessions.
-    let html = get(
-        &srv,
+    let html = get_text(
+        srv,
         &format!("/facilitator/sessions/{session}/delete"),
         Some(&fac.cookie),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(
         html.contains("<strong id=\"delete-children\">1</strong>")
             && html.contains("<strong id=\"delete-consents\">1</strong>")
             && html.contains("it is ended first"),
         "{html}"
     );
-    let delete = |cookie: &str, csrf: &str| {
-        let (srv, cookie, csrf) = (&srv, cookie.to_string(), csrf.to_string());
+    let delete = |who: &Fac, csrf: &str| {
+        let (cookie, csrf) = (who.cookie.clone(), csrf.to_string());
         async move {
             post_form(
                 srv,
@@ -1350,11 +1465,11 @@ async fn childrens_data_retention_consent_deletion_and_audit() {
             .await
         }
     };
-    assert_eq!(delete(&fac.cookie, "forged").await.status(), 403);
-    assert_eq!(delete(&other.cookie, &other.csrf).await.status(), 404);
+    assert_eq!(delete(fac, "forged").await.status(), 403);
+    assert_eq!(delete(other, &other.csrf).await.status(), 404);
     assert_eq!(
         get(
-            &srv,
+            srv,
             &format!("/facilitator/sessions/{session}/delete"),
             Some(&other.cookie)
         )
@@ -1363,18 +1478,18 @@ async fn childrens_data_retention_consent_deletion_and_audit() {
         404
     );
     assert!(srv.store().session(session).await.is_ok());
-    let resp = delete(&fac.cookie, &fac.csrf).await;
+    let resp = delete(fac, &fac.csrf).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()[header::LOCATION], "/facilitator");
     assert!(srv.store().session(session).await.is_err());
-    assert!(srv.store().participants(group).await.unwrap().is_empty());
+    assert!(srv.store().participants(d.group).await.unwrap().is_empty());
     assert!(
         srv.store().session(kept).await.is_ok(),
         "the other session stays"
     );
     assert_eq!(
         get(
-            &srv,
+            srv,
             &format!("/facilitator/sessions/{session}"),
             Some(&fac.cookie)
         )
@@ -1382,10 +1497,10 @@ async fn childrens_data_retention_consent_deletion_and_audit() {
         .status(),
         404
     );
-    let entry = srv.store().audit_log().await.unwrap().pop().unwrap();
+    let entry = srv.audit().await.pop().unwrap();
     assert_eq!(
         (entry.action.as_str(), entry.facilitator_id),
-        ("delete_session", Some(lee_id))
+        ("delete_session", Some(fac.id))
     );
     assert!(
         entry

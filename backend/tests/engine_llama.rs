@@ -2,11 +2,11 @@
 //! isolation of rooms batched together, prefix reuse, context overflow, cancellation,
 //! eviction and restore, UTF-8 streaming, and bad model files.
 
-mod engine_common;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use engine_common::{collect, config, model_path};
+use common::engine::{collect, config, test_model};
 use peerlearn::engine::llama::{LlamaEngine, PromptToken, PromptTokens};
 use peerlearn::engine::{
     ChatMessage, Completion, Engine, EngineError, FinishReason, GenerateRequest, RoomKey,
@@ -42,6 +42,22 @@ async fn reply(
         "streamed chunks add up to the completion"
     );
     done
+}
+
+/// A reply that found the whole conversation (`total` tokens) cached evaluated only the
+/// assistant's header (`with_header` counts the conversation with it).
+fn assert_only_the_header(
+    done: &Completion,
+    total: usize,
+    with_header: usize,
+    turn: impl std::fmt::Display,
+) {
+    assert_eq!(done.metrics.cached_tokens as usize, total, "turn {turn}");
+    assert_eq!(
+        done.metrics.prompt_tokens as usize,
+        with_header - total,
+        "turn {turn}: only the header"
+    );
 }
 
 /// Waits until the engine has nothing running or queued (its own reply-tail prefills included).
@@ -166,12 +182,7 @@ async fn cache_reuse_counters_match_the_suffixes_over_ten_turns() {
         // The reply then evaluates only the assistant header.
         let with_header = engine.count_tokens(messages.clone(), true).await.unwrap();
         let done = reply(&engine, "room", messages.clone(), 16).await;
-        assert_eq!(done.metrics.cached_tokens as usize, total, "turn {turn}");
-        assert_eq!(
-            done.metrics.prompt_tokens as usize,
-            with_header - total,
-            "turn {turn}: only the header"
-        );
+        assert_only_the_header(&done, total, with_header, turn);
         messages.push(ChatMessage::assistant(done.text.clone()));
         // After the reply the engine evaluates the reply's own end-of-turn marker in the
         // background, so the next prompt finds the whole conversation cached.
@@ -598,12 +609,7 @@ async fn a_hostile_conversation_is_answered_and_its_prefix_is_reused() {
             "turn {turn}: {:?}",
             done.finish_reason
         );
-        assert_eq!(done.metrics.cached_tokens as usize, total, "turn {turn}");
-        assert_eq!(
-            done.metrics.prompt_tokens as usize,
-            with_header - total,
-            "turn {turn}: only the header"
-        );
+        assert_only_the_header(&done, total, with_header, turn);
         messages.push(ChatMessage::assistant(done.text.clone()));
         settle(&engine).await;
         evaluated_before = engine.count_tokens(messages.clone(), false).await.unwrap();
@@ -643,5 +649,5 @@ async fn bad_model_files_give_clear_errors() {
         LlamaEngine::load(&cfg).err().unwrap(),
         EngineError::InvalidConfig(_)
     ));
-    let _ = model_path();
+    let _ = test_model();
 }

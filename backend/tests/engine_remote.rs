@@ -2,7 +2,7 @@
 //! 127.0.0.1, port 0): streaming, error statuses, retries before the first token, stalls,
 //! cancellation and bad URLs.
 
-mod engine_common;
+mod common;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use engine_common::collect;
+use common::engine::collect;
 use peerlearn::engine::remote::RemoteEngine;
 use peerlearn::engine::{
     build_engine, ChatMessage, Engine, EngineConfig, EngineError, FinishReason, GenerateRequest,

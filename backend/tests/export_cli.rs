@@ -3,38 +3,21 @@
 
 mod common;
 
-use peerlearn::store::Store;
+use peerlearn::store::{AgentRole, Store};
 
-use common::research::{peerlearn, stored_session, validate_qdpx};
+use common::process::assert_success;
+use common::research::{stored_session, Cli};
+use common::session::{new_session, running_session};
 
 #[tokio::test]
 async fn exports_are_pseudonymised_complete_and_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("x.db").display());
-    let settings = peerlearn::config::DatabaseSettings {
-        url: db.clone(),
-        kind: peerlearn::config::DatabaseKind::Sqlite,
-        connect_timeout: std::time::Duration::from_secs(5),
-    };
-    let store = Store::connect(&settings).await.unwrap();
-    let (session, groups) = stored_session(&store).await;
+    let cli = Cli::new().await;
+    let store = &cli.store;
+    let (session, groups) = stored_session(store).await;
 
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "export",
-            "--session",
-            &session.to_string(),
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let csv = std::fs::read_to_string(dir.path().join(format!("session-{session}.csv"))).unwrap();
+    let out = cli.export(session, &["--format", "csv"]);
+    assert_success(&out);
+    let csv = std::fs::read_to_string(cli.path().join(format!("session-{session}.csv"))).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines.len(),
@@ -61,11 +44,9 @@ async fn exports_are_pseudonymised_complete_and_audited() {
     assert!(!csv.contains("something unkind"));
 
     // Hidden messages only when asked; nicknames only when asked.
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "export",
-            "--session",
-            &session.to_string(),
+    let out = cli.export(
+        session,
+        &[
             "--format",
             "jsonl",
             "--include-hidden",
@@ -73,34 +54,26 @@ async fn exports_are_pseudonymised_complete_and_audited() {
             "nicknames",
             "--out",
             "-",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let jsonl = String::from_utf8(out.stdout).unwrap();
     assert_eq!(jsonl.lines().count(), 4);
     assert!(jsonl.contains("something unkind") && jsonl.contains("Mia"));
 
     // REFI-QDA: the project inside validates against the official schema.
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "export",
-            "--session",
-            &session.to_string(),
+    let out = cli.export(
+        session,
+        &[
             "--format",
             "qdpx",
             "--group",
             &groups[0].to_string(),
             "--out",
             "p.qdpx",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let qde = validate_qdpx(dir.path(), &dir.path().join("p.qdpx"));
+    assert_success(&out);
+    let qde = cli.qdpx("p.qdpx");
     assert!(!qde.contains("Mia"));
 
     let audit = store.audit_log().await.unwrap();
@@ -115,15 +88,9 @@ async fn exports_are_pseudonymised_complete_and_audited() {
 
 #[tokio::test]
 async fn unknown_sessions_groups_and_formats_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("x.db").display());
-    let settings = peerlearn::config::DatabaseSettings {
-        url: db.clone(),
-        kind: peerlearn::config::DatabaseKind::Sqlite,
-        connect_timeout: std::time::Duration::from_secs(5),
-    };
-    let store = Store::connect(&settings).await.unwrap();
-    let (session, _) = stored_session(&store).await;
+    let cli = Cli::new().await;
+    let store = &cli.store;
+    let (session, _) = stored_session(store).await;
     for (args, says) in [
         (vec!["export", "--session", "999"], "session 999 not found"),
         (
@@ -157,24 +124,14 @@ async fn unknown_sessions_groups_and_formats_exit_2() {
             "real",
         ),
     ] {
-        let out = peerlearn(dir.path(), &db).args(&args).output().unwrap();
+        let out = cli.command().args(&args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
     // Nothing was written and nothing audited.
-    assert!(!dir.path().join(format!("session-{session}.csv")).exists());
+    assert!(!cli.path().join(format!("session-{session}.csv")).exists());
     assert!(store.audit_log().await.unwrap().is_empty());
-}
-
-async fn sqlite_store(dir: &std::path::Path) -> (String, Store) {
-    let db = format!("sqlite://{}", dir.join("x.db").display());
-    let settings = peerlearn::config::DatabaseSettings {
-        url: db.clone(),
-        kind: peerlearn::config::DatabaseKind::Sqlite,
-        connect_timeout: std::time::Duration::from_secs(5),
-    };
-    (db, Store::connect(&settings).await.unwrap())
 }
 
 fn text(out: &std::process::Output) -> String {
@@ -187,39 +144,19 @@ fn text(out: &std::process::Output) -> String {
 
 /// A session created now (not due for deletion) with one group.
 async fn fresh_session(store: &Store) -> i64 {
-    use peerlearn::store::{AgentRole, NewGroup, NewSession};
-    store
-        .create_session(&NewSession {
-            facilitator_id: None,
-            activity_id: "playground".into(),
-            language: "en".into(),
-            agent_name: "Blue".into(),
-            groups: vec![NewGroup {
-                name: "Group 1".into(),
-                agent_role: AgentRole::None,
-            }],
-            created_at: peerlearn::store::now_ms(),
-            phase_minutes: None,
-            safety_level: "standard".into(),
-        })
-        .await
-        .unwrap()
-        .0
-        .id
+    let new = new_session(&[AgentRole::None]);
+    store.create_session(&new).await.unwrap().0.id
 }
 
 #[tokio::test]
 async fn purge_and_session_delete_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, store) = sqlite_store(dir.path()).await;
+    let cli = Cli::new().await;
+    let store = &cli.store;
     // Created in 1970 and never ended: long past its 180 days.
-    let (old, old_groups) = stored_session(&store).await;
-    let fresh = fresh_session(&store).await;
+    let (old, old_groups) = stored_session(store).await;
+    let fresh = fresh_session(store).await;
 
-    let out = peerlearn(dir.path(), &db)
-        .args(["purge", "--dry-run"])
-        .output()
-        .unwrap();
+    let out = cli.run(&["purge", "--dry-run"]);
     assert!(out.status.success(), "{}", text(&out));
     let said = text(&out);
     assert!(
@@ -234,7 +171,7 @@ async fn purge_and_session_delete_from_the_command_line() {
         "a dry run deletes nothing"
     );
 
-    let out = peerlearn(dir.path(), &db).args(["purge"]).output().unwrap();
+    let out = cli.run(&["purge"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains(&format!("deleted session {old} ")),
@@ -250,11 +187,12 @@ async fn purge_and_session_delete_from_the_command_line() {
         ("purge", format!("session {old}"))
     );
     assert!(purge.detail.contains("by=purge") && purge.detail.contains("messages=4"));
-    let out = peerlearn(dir.path(), &db).args(["purge"]).output().unwrap();
+    let out = cli.run(&["purge"]);
     assert!(text(&out).contains("purged 0 sessions"), "{}", text(&out));
 
     // `session delete`: refused without confirmation when stdin is not a terminal.
-    let out = peerlearn(dir.path(), &db)
+    let out = cli
+        .command()
         .args(["session", "delete", &fresh.to_string()])
         .stdin(std::process::Stdio::null())
         .output()
@@ -270,31 +208,17 @@ async fn purge_and_session_delete_from_the_command_line() {
         (vec!["session", "delete", "abc", "--yes"], "invalid value"),
         (vec!["session", "delete", "--yes"], "<ID>"),
     ] {
-        let out = peerlearn(dir.path(), &db).args(&args).output().unwrap();
+        let out = cli.command().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
     }
     // A running session is ended on the dashboard first.
-    let running = fresh_session(&store).await;
-    store
-        .set_session_status(
-            running,
-            peerlearn::store::SessionStatus::Running,
-            peerlearn::store::now_ms(),
-        )
-        .await
-        .unwrap();
-    let out = peerlearn(dir.path(), &db)
-        .args(["session", "delete", &running.to_string(), "--yes"])
-        .output()
-        .unwrap();
+    let running = running_session(store, &[AgentRole::None]).await.0.id;
+    let out = cli.run(&["session", "delete", &running.to_string(), "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("is running"), "{}", text(&out));
 
-    let out = peerlearn(dir.path(), &db)
-        .args(["session", "delete", &fresh.to_string(), "--yes"])
-        .output()
-        .unwrap();
+    let out = cli.run(&["session", "delete", &fresh.to_string(), "--yes"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains(&format!("deleted session {fresh}: messages=0")));
     assert!(store.session(fresh).await.is_err());
@@ -309,39 +233,31 @@ async fn purge_and_session_delete_from_the_command_line() {
 
 #[tokio::test]
 async fn consent_is_recorded_checked_and_exported() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, store) = sqlite_store(dir.path()).await;
-    let (session, _) = stored_session(&store).await;
+    let cli = Cli::new().await;
+    let store = &cli.store;
+    let (session, _) = stored_session(store).await;
     let id = session.to_string();
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "session",
-            "consent",
-            &id,
-            "--kind",
-            "parents",
-            "--date",
-            "2026-11-20",
-        ])
-        .args([
-            "--note",
-            "signed forms in the office; Mia's father asked questions",
-        ])
-        .output()
-        .unwrap();
+    let out = cli.run(&[
+        "session",
+        "consent",
+        &id,
+        "--kind",
+        "parents",
+        "--date",
+        "2026-11-20",
+        "--note",
+        "signed forms in the office; Mia's father asked questions",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "session",
-            "consent",
-            &id,
-            "--kind",
-            "child-assent",
-            "--date",
-            "2026-11-21",
-        ])
-        .output()
-        .unwrap();
+    let out = cli.run(&[
+        "session",
+        "consent",
+        &id,
+        "--kind",
+        "child-assent",
+        "--date",
+        "2026-11-21",
+    ]);
     assert!(
         out.status.success(),
         "an empty note is fine: {}",
@@ -366,7 +282,8 @@ async fn consent_is_recorded_checked_and_exported() {
         ),
         (vec!["--kind", "parents"], "--date"),
     ] {
-        let out = peerlearn(dir.path(), &db)
+        let out = cli
+            .command()
             .args(["session", "consent", &id])
             .args(&args)
             .output()
@@ -374,18 +291,15 @@ async fn consent_is_recorded_checked_and_exported() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
     }
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "session",
-            "consent",
-            "999",
-            "--kind",
-            "school",
-            "--date",
-            "2026-11-20",
-        ])
-        .output()
-        .unwrap();
+    let out = cli.run(&[
+        "session",
+        "consent",
+        "999",
+        "--kind",
+        "school",
+        "--date",
+        "2026-11-20",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("session 999 not found"));
     assert_eq!(store.consents(session).await.unwrap().len(), 2);
@@ -397,13 +311,10 @@ async fn consent_is_recorded_checked_and_exported() {
         .any(|a| a.action == "add_consent" && a.detail.contains("kind=parents")));
 
     // CSV: the consent records go beside the transcript, pseudonymised like it.
-    let out = peerlearn(dir.path(), &db)
-        .args(["export", "--session", &id, "--format", "csv"])
-        .output()
-        .unwrap();
+    let out = cli.export(session, &["--format", "csv"]);
     assert!(out.status.success(), "{}", text(&out));
     let consent =
-        std::fs::read_to_string(dir.path().join(format!("session-{session}-consent.csv"))).unwrap();
+        std::fs::read_to_string(cli.path().join(format!("session-{session}-consent.csv"))).unwrap();
     let lines: Vec<&str> = consent.lines().collect();
     assert_eq!(
         lines[0],
@@ -419,20 +330,9 @@ async fn consent_is_recorded_checked_and_exported() {
     );
 
     // QDPX: each record is a note, and the project still validates.
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "export",
-            "--session",
-            &id,
-            "--format",
-            "qdpx",
-            "--out",
-            "c.qdpx",
-        ])
-        .output()
-        .unwrap();
+    let out = cli.export(session, &["--format", "qdpx", "--out", "c.qdpx"]);
     assert!(out.status.success(), "{}", text(&out));
-    let qde = validate_qdpx(dir.path(), &dir.path().join("c.qdpx"));
+    let qde = cli.qdpx("c.qdpx");
     assert!(
         qde.contains("name=\"Consent: parents, 2026-11-20\""),
         "{qde}"
@@ -444,9 +344,9 @@ async fn consent_is_recorded_checked_and_exported() {
 #[tokio::test]
 async fn exports_hide_facilitators_coders_and_ids() {
     use peerlearn::store::{CodeFields, NewCoding, NewMessage, SenderKind};
-    let dir = tempfile::tempdir().unwrap();
-    let (db, store) = sqlite_store(dir.path()).await;
-    let (session, groups) = stored_session(&store).await;
+    let cli = Cli::new().await;
+    let store = &cli.store;
+    let (session, groups) = stored_session(store).await;
     let lee = store.add_facilitator("ms-lee", "hash", 1).await.unwrap();
     store.add_facilitator("mr_okafor", "hash", 2).await.unwrap();
     let mia = store.participants(groups[0]).await.unwrap()[0].clone();
@@ -510,20 +410,10 @@ async fn exports_hide_facilitators_coders_and_ids() {
             .await
             .unwrap();
     }
-    let id = session.to_string();
-    let out = peerlearn(dir.path(), &db)
-        .args([
-            "export",
-            "--session",
-            &id,
-            "--format",
-            "csv",
-            "--pseudonyms",
-            "nicknames",
-        ])
-        .args(["--out", "-"])
-        .output()
-        .unwrap();
+    let out = cli.export(
+        session,
+        &["--format", "csv", "--pseudonyms", "nicknames", "--out", "-"],
+    );
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(
         !csv.to_lowercase().contains("lee") && !csv.contains("okafor"),
@@ -536,33 +426,23 @@ async fn exports_hide_facilitators_coders_and_ids() {
     assert!(csv.contains("ask Facilitator 2"), "{csv}");
     assert!(csv.contains("I am Facilitator"), "{csv}");
 
-    let export = |name: &str, extra: &[&str]| {
-        let out = peerlearn(dir.path(), &db)
-            .args([
-                "export",
-                "--session",
-                &id,
-                "--format",
-                "qdpx",
-                "--out",
-                name,
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
+    let qdpx = |name: &str, extra: &[&str]| {
+        let mut args = vec!["--format", "qdpx", "--out", name];
+        args.extend_from_slice(extra);
+        let out = cli.export(session, &args);
         assert!(out.status.success(), "{}", text(&out));
-        let qde = validate_qdpx(dir.path(), &dir.path().join(name));
-        std::fs::remove_file(dir.path().join("project.qde")).unwrap();
+        let qde = cli.qdpx(name);
+        std::fs::remove_file(cli.path().join("project.qde")).unwrap();
         qde
     };
-    let first = export("a.qdpx", &[]);
-    let second = export("b.qdpx", &[]);
+    let first = qdpx("a.qdpx", &[]);
+    let second = qdpx("b.qdpx", &[]);
     assert!(
         !first.contains("-real") && first.contains("name=\"Coder 1\""),
         "{first}"
     );
     assert!(first.contains("name=\"Coder 2\""));
-    let kept = export("c.qdpx", &["--keep-coder-names"]);
+    let kept = qdpx("c.qdpx", &["--keep-coder-names"]);
     assert!(kept.contains("name=\"dr-ana-real\""), "{kept}");
 
     // GUIDs: consistent within one export (every reference resolves), different across
@@ -596,10 +476,10 @@ async fn exports_hide_facilitators_coders_and_ids() {
 #[tokio::test]
 async fn a_failed_audit_write_fails_the_export() {
     use sqlx::Connection;
-    let dir = tempfile::tempdir().unwrap();
-    let (db, store) = sqlite_store(dir.path()).await;
-    let (session, _) = stored_session(&store).await;
-    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    let cli = Cli::new().await;
+    let store = &cli.store;
+    let (session, _) = stored_session(store).await;
+    let mut conn = sqlx::SqliteConnection::connect(&cli.db).await.unwrap();
     sqlx::query(
         "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log \
          BEGIN SELECT RAISE(ABORT, 'the audit log is read-only'); END",
@@ -609,16 +489,7 @@ async fn a_failed_audit_write_fails_the_export() {
     .unwrap();
     conn.close().await.unwrap();
     for format in ["csv", "qdpx", "qdc"] {
-        let out = peerlearn(dir.path(), &db)
-            .args([
-                "export",
-                "--session",
-                &session.to_string(),
-                "--format",
-                format,
-            ])
-            .output()
-            .unwrap();
+        let out = cli.export(session, &["--format", format]);
         if format == "qdc" {
             // No codebook: refused before anything is written or audited.
             assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -631,7 +502,7 @@ async fn a_failed_audit_write_fails_the_export() {
             "{}",
             text(&out)
         );
-        let left: Vec<_> = std::fs::read_dir(dir.path())
+        let left: Vec<_> = std::fs::read_dir(cli.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with("session-"))
@@ -641,10 +512,7 @@ async fn a_failed_audit_write_fails_the_export() {
             "{format}: nothing is left behind: {left:?}"
         );
     }
-    let out = peerlearn(dir.path(), &db)
-        .args(["export", "--session", &session.to_string(), "--out", "-"])
-        .output()
-        .unwrap();
+    let out = cli.export(session, &["--out", "-"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "nothing reaches standard output");
 }

@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{free_port, peerlearn, KillOnDrop as Server};
-use common::server::test_model;
-use common::socket::{self, next, send, Ws};
+use common::engine::test_model;
+use common::process::{assert_success, free_port, peerlearn, session_create, KillOnDrop as Server};
+use common::server::TestServer;
+use common::socket::{self, message_seqs, Served, Ws};
 use serde_json::{json, Value};
 
 async fn start(dir: &std::path::Path, db: &str, port: u16) -> Server {
@@ -38,52 +39,26 @@ async fn start(dir: &std::path::Path, db: &str, port: u16) -> Server {
     }
 }
 
-/// A child's socket after `hello` with `last_seq`, and the seqs it replayed.
-async fn connect(base: &str, group: i64, cookie: &str, last_seq: i64) -> (Ws, Vec<i64>) {
-    let url = format!("{}/ws?group={group}", base.replace("http://", "ws://"));
-    let mut ws = socket::connect(&url, Some(cookie), Some(base))
-        .await
-        .unwrap();
-    send(
-        &mut ws,
-        json!({"type": "hello", "v": 1, "last_seq": last_seq}),
-    )
-    .await;
-    let mut replayed = Vec::new();
-    loop {
-        let f = next(&mut ws).await;
-        match f["type"].as_str() {
-            Some("message") => replayed.push(f["seq"].as_i64().unwrap()),
-            Some("synced") => return (ws, replayed),
-            _ => {}
-        }
-    }
+/// A child's socket after `hello` from the start, and the seqs it replayed.
+async fn connect(at: &(impl Served + ?Sized), group: i64, cookie: &str) -> (Ws, Vec<i64>) {
+    let (ws, frames) = socket::hello(at, group, cookie, 0).await;
+    (ws, message_seqs(&frames))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_session_loses_no_acknowledged_message() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("kill.db").display());
+    let db_settings = common::sqlite_at(&dir.path().join("kill.db"));
+    let db = db_settings.url.clone();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let server = start(dir.path(), &db, port).await;
-    let out = peerlearn(dir.path())
-        .args([
-            "session",
-            "create",
-            "--activity",
-            "playground",
-            "--agent-role",
-            "none",
-        ])
+    let out = session_create(dir.path())
+        .args(["--agent-role", "none"])
         .args(["--database-url", &db])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     let code = text
         .split("join code ")
@@ -94,32 +69,15 @@ async fn kill_9_mid_session_loses_no_acknowledged_message() {
 
     // Three children join and send as fast as the rate limit lets them, one message in
     // flight each, like the page's outbox.
-    let http = reqwest::Client::new();
     let mut kids = Vec::new();
     for name in ["Mia", "Leo", "Zoë"] {
-        let resp = http
-            .post(format!("{base}/api/join"))
-            .header("origin", &base)
-            .json(&json!({"code": code, "nickname": name, "avatar": "🦊"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{name}");
-        let cookie = resp.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let body: Value = resp.json().await.unwrap();
-        kids.push((cookie, body["group_id"].as_i64().unwrap()));
+        kids.push(socket::join(&base, &code, name).await);
     }
-    let group = kids[0].1;
+    let group = kids[0].group;
     let acked: std::sync::Arc<std::sync::Mutex<BTreeMap<String, i64>>> = Default::default();
     let mut tasks = Vec::new();
-    for (i, (cookie, _)) in kids.iter().enumerate() {
-        let (mut ws, _) = connect(&base, group, cookie, 0).await;
+    for (i, kid) in kids.iter().enumerate() {
+        let (mut ws, _) = connect(&base, group, &kid.cookie).await;
         let acked = acked.clone();
         tasks.push(tokio::spawn(async move {
             // Sends until the socket dies; returns the id that was in flight then.
@@ -191,8 +149,8 @@ async fn kill_9_mid_session_loses_no_acknowledged_message() {
     // sends its in-flight message again under the same id.
     let _server = start(dir.path(), &db, port).await;
     let mut resent = BTreeMap::new();
-    for (i, (cookie, _)) in kids.iter().enumerate() {
-        let (mut ws, replayed) = connect(&base, group, cookie, 0).await;
+    for (i, kid) in kids.iter().enumerate() {
+        let (mut ws, replayed) = connect(&base, group, &kid.cookie).await;
         let all: BTreeSet<i64> = replayed.iter().copied().collect();
         for seq in acked_before.values() {
             assert!(
@@ -216,13 +174,9 @@ async fn kill_9_mid_session_loses_no_acknowledged_message() {
         }
     }
     // The store: seq 1..N without a gap, every client id once, every ack where it said.
-    let store = peerlearn::store::Store::connect(&peerlearn::config::DatabaseSettings {
-        url: db.clone(),
-        kind: peerlearn::config::DatabaseKind::Sqlite,
-        connect_timeout: Duration::from_secs(5),
-    })
-    .await
-    .unwrap();
+    let store = peerlearn::store::Store::connect(&db_settings)
+        .await
+        .unwrap();
     let messages = store.messages_after(group, 0, 10_000).await.unwrap();
     let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
     assert_eq!(
@@ -280,20 +234,12 @@ impl Cluster {
         );
         let log = self.dir.path().join("log");
         let out = self.pg(&["-l", log.to_str().unwrap(), "-w", "-o", &opts, "start"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
     }
 
     fn stop(&self) {
         let out = self.pg(&["-m", "fast", "-w", "stop"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
     }
 
     fn new() -> Cluster {
@@ -324,11 +270,7 @@ impl Cluster {
             .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         let cluster = Cluster {
             bin,
             dir,
@@ -355,33 +297,22 @@ fn running_as_root() -> bool {
 /// A chat-only server in this process on `database`, one running group with Mia connected, and
 /// the seqs of three messages she has already sent (ids `{prefix}-0..2`).
 struct Session {
-    srv: common::server::TestServer,
+    srv: TestServer,
     group: i64,
     ws: Ws,
     acked: BTreeMap<String, i64>,
 }
 
 async fn session_on(database: peerlearn::config::DatabaseSettings, prefix: &str) -> Session {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = common::server::settings(dir.path());
-    settings.database = database;
-    let server = peerlearn::server::start_with(
-        &settings,
-        peerlearn::server::StartOptions {
-            room_config: peerlearn::room::RoomConfig {
-                rate_limit: 1000,
-                ..Default::default()
-            },
-            load_engine: false,
-        },
-    )
-    .await
-    .unwrap();
-    let srv = common::server::TestServer::from_running(server, dir);
-    let (_, groups) = srv.session(1).await;
+    let srv = TestServer::builder()
+        .database(database)
+        .rooms(|r| r.rate_limit = 1000)
+        .start()
+        .await;
+    let (_, groups) = srv.running_session(1).await;
     let (group, code) = (groups[0].id, groups[0].join_code.clone());
     let mia = socket::join(&srv, &code, "Mia").await;
-    let (mut ws, _) = connect(&srv.base, group, &mia.cookie, 0).await;
+    let mut ws = socket::child_socket(&srv, group, &mia.cookie).await;
     let mut acked = BTreeMap::new();
     for n in 0..3 {
         let ack = socket::say(&mut ws, &format!("{prefix}-{n}"), "before").await;
@@ -413,11 +344,7 @@ async fn acked_once_back(ws: &mut Ws, id: &str, text: &str) -> i64 {
 }
 
 /// The group's stored messages are exactly the acknowledged ones, at their seqs, 1..N.
-async fn exactly_the_acknowledged(
-    srv: &common::server::TestServer,
-    group: i64,
-    acked: &BTreeMap<String, i64>,
-) {
+async fn exactly_the_acknowledged(srv: &TestServer, group: i64, acked: &BTreeMap<String, i64>) {
     let messages = srv.store().messages_after(group, 0, 100_000).await.unwrap();
     let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
     assert_eq!(
@@ -527,15 +454,7 @@ async fn sqlite_on_a_full_disk_refuses_then_recovers_without_a_restart() {
         group: g,
         mut ws,
         mut acked,
-    } = session_on(
-        peerlearn::config::DatabaseSettings {
-            url: format!("sqlite://{}", disk.dir.path().join("full.db").display()),
-            kind: peerlearn::config::DatabaseKind::Sqlite,
-            connect_timeout: Duration::from_secs(5),
-        },
-        "f",
-    )
-    .await;
+    } = session_on(common::sqlite_at(&disk.dir.path().join("full.db")), "f").await;
     // The disk fills up: sooner or later a send is refused as not saved, never acknowledged.
     let filler = disk.fill();
     let long = "a slide with a ramp and a tunnel and a quiet corner for reading. ".repeat(8);

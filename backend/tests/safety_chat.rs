@@ -6,112 +6,49 @@
 mod common;
 
 use common::facilitator::*;
+use common::http::client;
 use common::server::TestServer;
-use common::socket::{join, next, say, send, Child, Ws};
-use peerlearn::room::RoomConfig;
-use peerlearn::server::StartOptions;
+use common::socket::{join, join_attempt, next_kind, say, send, Child, Ws};
 use serde_json::{json, Value};
 
-/// A running session of one group (no agent) made by a signed-in teacher, with Mia and Leo
-/// connected and the teacher's live socket open.
-struct Classroom {
-    srv: TestServer,
-    fac: Fac,
-    group: i64,
-    mia: Ws,
-    leo: Ws,
-    leo_child: Child,
-    dash: Ws,
-}
+/// What may come between the frames these tests wait for: the room's own life (presence,
+/// typing, phase) and, on the dashboard, the group's other news.
+const LIFE: &[&str] = &[
+    "presence",
+    "typing",
+    "phase",
+    "participant",
+    "agent",
+    "decision",
+];
 
 /// A chat-only server whose rate limit lets a test say many things quickly.
 async fn server() -> TestServer {
-    TestServer::start_with(StartOptions {
-        room_config: RoomConfig {
-            rate_limit: 100,
-            ..RoomConfig::default()
-        },
-        load_engine: false,
-    })
-    .await
+    TestServer::builder()
+        .rooms(|r| r.rate_limit = 100)
+        .start()
+        .await
 }
 
+/// A running session of one group (no agent) made by a signed-in teacher, with Mia and Leo
+/// connected and the teacher's live socket open.
 async fn classroom() -> Classroom {
-    let srv = server().await;
-    add_facilitator(&srv, "ms-lee").await;
-    let fac = sign_in(&srv, "ms-lee").await;
-    let session = create_session(
-        &srv,
-        &fac,
+    Classroom::open(
+        server().await,
         &[
             ("activity", "playground"),
             ("groups", "1"),
             ("role_1", "none"),
         ],
     )
-    .await;
-    assert_eq!(set_status(&srv, &fac, session, "start").await.status(), 303);
-    let (group, code) = groups(&srv, session).await[0].clone();
-    let mia = join(&srv, &code, "Mia").await;
-    let leo = join(&srv, &code, "Leo").await;
-    let mut dash = ws_connect(
-        &srv,
-        &format!("/facilitator/ws?session={session}"),
-        Some(&fac.cookie),
-    )
     .await
-    .unwrap();
-    let mut seen = Vec::new();
-    next_of(&mut dash, "snapshot", &mut seen).await;
-    let mia_ws = child_socket(&srv, group, &mia).await;
-    let leo_ws = child_socket(&srv, group, &leo).await;
-    Classroom {
-        srv,
-        fac,
-        group,
-        mia: mia_ws,
-        leo: leo_ws,
-        leo_child: leo,
-        dash,
-    }
-}
-
-impl Classroom {
-    /// The teacher's action on the group, over HTTP with the sign-in's CSRF token.
-    async fn act(&self, body: Value) -> reqwest::Response {
-        action(
-            &self.srv,
-            self.group,
-            Some(&self.fac.cookie),
-            Some(&self.fac.csrf),
-            &body.to_string(),
-        )
-        .await
-    }
-}
-
-/// The next frame of one of `kinds`, skipping the room's own life (presence, typing, phase).
-async fn next_kind(ws: &mut Ws, kinds: &[&str]) -> Value {
-    loop {
-        let f = next(ws).await;
-        if kinds.contains(&f["type"].as_str().unwrap_or("")) {
-            return f;
-        }
-        assert!(
-            matches!(
-                f["type"].as_str(),
-                Some("presence" | "typing" | "phase" | "participant" | "agent" | "decision")
-            ),
-            "unexpected {f} while waiting for {kinds:?}"
-        );
-    }
 }
 
 /// The dashboard's next `message` event and, when the screen raised one, its `notice`.
 async fn dashboard_message(dash: &mut Ws, with_notice: bool) -> (Value, Option<Value>) {
-    let m = next_kind(dash, &["message"]).await;
+    let m = next_kind(dash, &["message"], LIFE).await;
     let n = if with_notice {
-        Some(next_kind(dash, &["notice"]).await)
+        Some(next_kind(dash, &["notice"], LIFE).await)
     } else {
         None
     };
@@ -137,7 +74,7 @@ async fn personal_data_reaches_the_group_hidden_and_the_teacher_whole() {
         assert_eq!(ack["type"], "ack", "{text}: {ack}");
         let seq = ack["seq"].as_i64().unwrap();
         // The other child sees the message, with the secret replaced by the placeholder.
-        let seen = next_kind(&mut c.leo, &["message"]).await;
+        let seen = next_kind(&mut c.leo, &["message"], LIFE).await;
         assert_eq!(seen["seq"], seq);
         let shown = seen["text"].as_str().unwrap();
         assert!(
@@ -145,9 +82,9 @@ async fn personal_data_reaches_the_group_hidden_and_the_teacher_whole() {
             "{text} was shown as {shown}"
         );
         // The writer sees the same, and a private note why.
-        let own = next_kind(&mut c.mia, &["message"]).await;
+        let own = next_kind(&mut c.mia, &["message"], LIFE).await;
         assert_eq!(own["text"], shown);
-        let note = next_kind(&mut c.mia, &["safety_note"]).await;
+        let note = next_kind(&mut c.mia, &["safety_note"], LIFE).await;
         assert_eq!(note["seq"], seq);
         assert_eq!(note["action"], "redact");
         assert!(!note["note"].as_str().unwrap().is_empty());
@@ -165,19 +102,8 @@ async fn personal_data_reaches_the_group_hidden_and_the_teacher_whole() {
         assert_eq!(stored.text, shown);
     }
     // A child who reconnects gets the replay from the store: only the safe forms.
-    let mut again = common::socket::connect(
-        &c.srv.ws_url(c.group),
-        Some(&c.leo_child.cookie),
-        Some(&c.srv.base),
-    )
-    .await
-    .unwrap();
-    send(&mut again, json!({"type": "hello", "v": 1, "last_seq": 0})).await;
-    loop {
-        let f = next(&mut again).await;
-        if f["type"] == "synced" {
-            break;
-        }
+    let (_again, replayed) = common::socket::hello(&c.srv, c.group, &c.leo_child.cookie, 0).await;
+    for f in &replayed {
         for (_, secret) in &cases {
             assert!(!f.to_string().contains(secret), "replayed {f}");
         }
@@ -203,7 +129,7 @@ async fn harm_is_held_for_the_teacher_who_releases_or_keeps_it() {
         let ack = say(&mut c.mia, &format!("h-{i}"), text).await;
         assert_eq!(ack["type"], "ack", "{text}: {ack}");
         let seq = ack["seq"].as_i64().unwrap();
-        let note = next_kind(&mut c.mia, &["safety_note"]).await;
+        let note = next_kind(&mut c.mia, &["safety_note"], LIFE).await;
         assert_eq!(note["action"], "hold", "{text}");
         let (m, notice) = dashboard_message(&mut c.dash, true).await;
         assert_eq!(m["moderation"], "hidden", "{text}");
@@ -217,7 +143,7 @@ async fn harm_is_held_for_the_teacher_who_releases_or_keeps_it() {
     }
     // Leo saw none of them: his next message is the harmless one that follows.
     let ack = say(&mut c.mia, "after", "ok let's draw the slide").await;
-    let seen = next_kind(&mut c.leo, &["message"]).await;
+    let seen = next_kind(&mut c.leo, &["message"], LIFE).await;
     assert_eq!(seen["seq"], ack["seq"]);
     assert_eq!(seen["text"], "ok let's draw the slide");
 
@@ -225,7 +151,7 @@ async fn harm_is_held_for_the_teacher_who_releases_or_keeps_it() {
     let (seq, flag) = flags[0];
     let r = c.act(json!({"action": "release", "flag_id": flag})).await;
     assert_eq!(r.status(), 200);
-    let released = next_kind(&mut c.leo, &["message"]).await;
+    let released = next_kind(&mut c.leo, &["message"], LIFE).await;
     assert_eq!(released["seq"], seq);
     let (_, kept) = flags[1];
     let r = c
@@ -236,7 +162,7 @@ async fn harm_is_held_for_the_teacher_who_releases_or_keeps_it() {
     assert_eq!(kept_flag.resolution.as_deref(), Some("kept"));
     assert!(kept_flag.resolved_by.is_some());
     // Both actions are audited.
-    let audit = c.srv.store().audit_log().await.unwrap();
+    let audit = c.srv.audit().await;
     for name in ["release_held", "keep_held"] {
         assert!(audit.iter().any(|a| a.action == name), "{name}: {audit:?}");
     }
@@ -253,7 +179,7 @@ async fn a_disclosure_is_an_urgent_alert_never_shown_to_the_group() {
     let ack = say(&mut c.mia, "d-1", "I want to die").await;
     assert_eq!(ack["type"], "ack");
     let seq = ack["seq"].as_i64().unwrap();
-    let note = next_kind(&mut c.mia, &["safety_note"]).await;
+    let note = next_kind(&mut c.mia, &["safety_note"], LIFE).await;
     assert_eq!(note["action"], "urgent");
     let text = note["note"].as_str().unwrap();
     assert!(text.contains("Thank you for telling"), "{text}");
@@ -267,7 +193,7 @@ async fn a_disclosure_is_an_urgent_alert_never_shown_to_the_group() {
     let r = c.act(json!({"action": "release", "flag_id": flag})).await;
     assert_eq!(r.status(), 400);
     let ack = say(&mut c.mia, "d-2", "can we add a swing").await;
-    let seen = next_kind(&mut c.leo, &["message"]).await;
+    let seen = next_kind(&mut c.leo, &["message"], LIFE).await;
     assert_eq!(seen["seq"], ack["seq"]);
     // It stays on the dashboard until somebody deals with it, and that is audited.
     let snapshot: Value = get(
@@ -316,7 +242,7 @@ async fn ordinary_talk_passes_unchanged() {
     {
         let ack = say(&mut c.mia, &format!("ok-{i}"), text).await;
         assert_eq!(ack["type"], "ack");
-        let seen = next_kind(&mut c.leo, &["message"]).await;
+        let seen = next_kind(&mut c.leo, &["message"], LIFE).await;
         assert_eq!(seen["text"], *text);
         let (m, _) = dashboard_message(&mut c.dash, false).await;
         assert_eq!(m["screen_action"], "allow", "{text}");
@@ -324,7 +250,7 @@ async fn ordinary_talk_passes_unchanged() {
     }
     // Mia got no safety note for any of them: her next frame is her own next message.
     say(&mut c.mia, "ok-last", "done").await;
-    let f = next_kind(&mut c.mia, &["message", "safety_note"]).await;
+    let f = next_kind(&mut c.mia, &["message", "safety_note"], LIFE).await;
     assert_eq!(f["type"], "message");
 }
 
@@ -336,7 +262,7 @@ async fn the_teachers_own_words_pass_the_screen_too() {
     assert_eq!(r.status(), 400, "an adult's insult is refused, not posted");
     let r = c.act(post("my email is ms.lee@gmail.com")).await;
     assert_eq!(r.status(), 200);
-    let seen = next_kind(&mut c.leo, &["message"]).await;
+    let seen = next_kind(&mut c.leo, &["message"], LIFE).await;
     assert_eq!(seen["sender"]["kind"], "facilitator");
     assert!(!seen["text"].as_str().unwrap().contains("ms.lee"), "{seen}");
     send(&mut c.mia, json!({"type": "ping"})).await;
@@ -345,7 +271,7 @@ async fn the_teachers_own_words_pass_the_screen_too() {
 #[tokio::test]
 async fn nicknames_are_screened_at_join() {
     let srv = TestServer::start().await;
-    let (_, groups) = srv.session(1).await;
+    let (_, groups) = srv.running_session(1).await;
     let code = groups[0].join_code.clone();
     let _mia: Child = join(&srv, &code, "Mia").await;
     for bad in [
@@ -360,7 +286,7 @@ async fn nicknames_are_screened_at_join() {
         "Mia Hernandez",
         "mia@gmail.com",
     ] {
-        let resp = join_child(&srv, &code, bad).await;
+        let resp = join_attempt(&client(), &srv, &code, bad).await;
         assert!(
             resp.status() == 400 || resp.status() == 409,
             "{bad:?} was accepted: {}",
@@ -373,7 +299,7 @@ async fn nicknames_are_screened_at_join() {
         );
     }
     for fine in ["Leo", "Super Sam", "Léa", "Zoë 2"] {
-        let resp = join_child(&srv, &code, fine).await;
+        let resp = join_attempt(&client(), &srv, &code, fine).await;
         assert_eq!(resp.status(), 200, "{fine:?}");
     }
 }
@@ -404,14 +330,7 @@ async fn the_safety_summary_lists_every_screened_message_and_is_audited() {
     assert_eq!(hold["written"], "you're ugly");
     assert!(hold.get("shown").is_none_or(Value::is_null));
     assert_eq!(hold["notice"]["kind"], "held");
-    assert!(c
-        .srv
-        .store()
-        .audit_log()
-        .await
-        .unwrap()
-        .iter()
-        .any(|a| a.action == "safety_summary"));
+    assert!(c.srv.audited(|a| a.action == "safety_summary").await);
     // Only the session's own facilitator: without a sign-in it is refused.
     assert_ne!(get(&c.srv, &path, None).await.status(), 200);
     let _ = &mut c.leo;
@@ -420,8 +339,7 @@ async fn the_safety_summary_lists_every_screened_message_and_is_audited() {
 #[tokio::test]
 async fn the_session_form_takes_a_safety_level_and_refuses_an_unknown_one() {
     let srv = server().await;
-    add_facilitator(&srv, "ms-lee").await;
-    let fac = sign_in(&srv, "ms-lee").await;
+    let fac = facilitator(&srv, "ms-lee").await;
     let id = create_session(
         &srv,
         &fac,
@@ -463,17 +381,17 @@ async fn a_mild_word_is_masked_at_the_standard_level_without_a_note() {
     let mut c = classroom().await;
     let ack = say(&mut c.mia, "m-1", "damn the slide is too high").await;
     assert_eq!(ack["type"], "ack");
-    let seen = next_kind(&mut c.leo, &["message"]).await;
+    let seen = next_kind(&mut c.leo, &["message"], LIFE).await;
     let shown = seen["text"].as_str().unwrap();
     assert!(
         !shown.contains("damn") && shown.contains("the slide is too high"),
         "{shown}"
     );
     // No note for the writer: her next frame is her own message, then the next one.
-    let own = next_kind(&mut c.mia, &["message", "safety_note"]).await;
+    let own = next_kind(&mut c.mia, &["message", "safety_note"], LIFE).await;
     assert_eq!(own["type"], "message");
     say(&mut c.mia, "m-2", "ok").await;
-    let next = next_kind(&mut c.mia, &["message", "safety_note"]).await;
+    let next = next_kind(&mut c.mia, &["message", "safety_note"], LIFE).await;
     assert_eq!(next["type"], "message");
     assert_eq!(next["text"], "ok");
     // And no notice for the teacher.

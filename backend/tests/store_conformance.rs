@@ -11,8 +11,8 @@ use peerlearn::agent::{Intent, Trigger};
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
     AddFacilitatorError, AgentEvent, AgentRole, CodeFields, CodingError, ConsentKind, Deleter,
-    JoinError, LogDecision, Moderation, NewCoding, NewConsent, NewGroup, NewMessage, NewSession,
-    SenderKind, SessionRows, SessionStatus, Store, StoreError,
+    JoinError, LogDecision, Moderation, NewCoding, NewConsent, NewMessage, NewSession, SenderKind,
+    SessionRows, SessionStatus, Store, StoreError,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -50,19 +50,8 @@ conformance!(
 async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
     let (session, groups) = store
         .create_session(&NewSession {
-            facilitator_id: None,
-            activity_id: "playground".into(),
-            language: "en".into(),
-            agent_name: "Blue".into(),
-            groups: (0..groups)
-                .map(|i| NewGroup {
-                    name: format!("Group {}", i + 1),
-                    agent_role: AgentRole::Moderator,
-                })
-                .collect(),
             created_at: 1_000,
-            phase_minutes: None,
-            safety_level: "standard".into(),
+            ..common::session::new_session(&vec![AgentRole::Moderator; groups])
         })
         .await
         .unwrap();
@@ -420,16 +409,9 @@ async fn facilitators_and_their_sign_ins(store: Store) {
     let (session, groups) = store
         .create_session(&NewSession {
             facilitator_id: Some(lee.id),
-            activity_id: "playground".into(),
-            language: "en".into(),
-            agent_name: "Blue".into(),
-            groups: vec![NewGroup {
-                name: "Group 1".into(),
-                agent_role: AgentRole::Participant,
-            }],
             created_at: 1_000,
             phase_minutes: Some("2,5,5,4,2".into()),
-            safety_level: "standard".into(),
+            ..common::session::new_session(&[AgentRole::Participant])
         })
         .await
         .unwrap();
@@ -759,19 +741,8 @@ async fn filled_session(
     let (session, groups) = store
         .create_session_with_retention(
             &NewSession {
-                facilitator_id: None,
-                activity_id: "playground".into(),
-                language: "en".into(),
-                agent_name: "Blue".into(),
-                groups: (0..2)
-                    .map(|i| NewGroup {
-                        name: format!("Group {}", i + 1),
-                        agent_role: AgentRole::Moderator,
-                    })
-                    .collect(),
                 created_at,
-                phase_minutes: None,
-                safety_level: "standard".into(),
+                ..common::session::new_session(&[AgentRole::Moderator; 2])
             },
             days,
         )
@@ -1100,14 +1071,8 @@ async fn delete_session_is_complete_and_audited(store: Store) {
         let err = store
             .create_session_with_retention(
                 &NewSession {
-                    facilitator_id: None,
-                    activity_id: "playground".into(),
-                    language: "en".into(),
-                    agent_name: "Blue".into(),
-                    groups: vec![],
                     created_at: now,
-                    phase_minutes: None,
-                    safety_level: "standard".into(),
+                    ..common::session::new_session(&[])
                 },
                 days,
             )

@@ -1,5 +1,5 @@
-//! End-to-end helpers: the real server in-process, a proxy that can cut its connections (a
-//! school Wi-Fi dropping out), and real headless Chromium sessions driven over WebDriver.
+//! Real headless Chromium sessions driven over WebDriver, in front of a
+//! [`TestServer`](super::server::TestServer).
 //!
 //! ```ignore
 //! let server = TestServer::start().await;
@@ -10,169 +10,25 @@
 //! ```
 //!
 //! Paths can be overridden with `PEERLEARN_CHROMEDRIVER` and `PEERLEARN_CHROMIUM`.
-#![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
-use peerlearn::config::{DatabaseArgs, EngineArgs, FileConfig, ServeArgs, Settings};
-use peerlearn::server::RunningServer;
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::net::TcpStream;
 
-/// How long a `wait_*` helper waits before failing the test.
-pub const WAIT: Duration = Duration::from_secs(10);
+use super::process::free_port;
+use super::WAIT;
+
+/// WebDriver's Enter key.
+pub const ENTER: char = '\u{e007}';
 
 /// Window size of every browser: a portrait tablet.
 pub const WINDOW: (u32, u32) = (768, 1024);
-
-// ---------------------------------------------------------------------------------------------
-// The server
-
-/// The peerlearn server on a free loopback port with a fresh SQLite database, reached through
-/// a [`FlakyProxy`] so a test can take the network away. `url()` goes through the proxy.
-pub struct TestServer {
-    pub server: Option<RunningServer>,
-    pub proxy: FlakyProxy,
-    _dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let model = std::env::var_os("PEERLEARN_TEST_MODEL")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("models/default.gguf"));
-        let args = ServeArgs {
-            listen: Some("127.0.0.1:0".into()),
-            prompts_dir: Some(workspace.join("prompts")),
-            database: DatabaseArgs {
-                database_url: Some(format!("sqlite://{}", dir.path().join("e2e.db").display())),
-                ..Default::default()
-            },
-            engine: EngineArgs {
-                model: Some(model),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let settings = Settings::resolve(&args, &FileConfig::default()).expect("test settings");
-        let server = peerlearn::server::start(&settings)
-            .await
-            .expect("start the server");
-        let proxy = FlakyProxy::start(server.addr).await;
-        TestServer {
-            server: Some(server),
-            proxy,
-            _dir: dir,
-        }
-    }
-
-    pub fn running(&self) -> &RunningServer {
-        self.server.as_ref().expect("the server is running")
-    }
-
-    pub fn ctx(&self) -> &peerlearn::http::AppContext {
-        &self.running().context
-    }
-
-    /// A URL on the server, through the proxy (what the browsers open).
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.proxy.addr)
-    }
-
-    /// A URL on the server itself, bypassing the proxy.
-    pub fn direct_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.running().addr)
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), server.stop()).await;
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A proxy that can drop the network
-
-/// A TCP proxy in front of the server. `cut()` closes every open connection (as a Wi-Fi that
-/// drops out would), `set_down(true)` refuses new ones until `set_down(false)`.
-pub struct FlakyProxy {
-    pub addr: SocketAddr,
-    down: Arc<AtomicBool>,
-    cut: watch::Sender<u64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl FlakyProxy {
-    pub async fn start(upstream: SocketAddr) -> FlakyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the proxy");
-        let addr = listener.local_addr().unwrap();
-        let down = Arc::new(AtomicBool::new(false));
-        let (cut, _) = watch::channel(0u64);
-        let task = {
-            let down = down.clone();
-            let cut = cut.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Ok((mut client, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    if down.load(Ordering::SeqCst) {
-                        drop(client);
-                        continue;
-                    }
-                    let mut cut_rx = cut.subscribe();
-                    tokio::spawn(async move {
-                        let Ok(mut server) = TcpStream::connect(upstream).await else {
-                            return;
-                        };
-                        tokio::select! {
-                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                            _ = cut_rx.changed() => {}
-                        }
-                    });
-                }
-            })
-        };
-        FlakyProxy {
-            addr,
-            down,
-            cut,
-            task,
-        }
-    }
-
-    /// Closes every connection that is open now.
-    pub fn cut(&self) {
-        self.cut.send_modify(|n| *n += 1);
-    }
-
-    /// While down, new connections are closed as soon as they are accepted.
-    pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
-    }
-}
-
-impl Drop for FlakyProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-        self.cut();
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Chromedriver and the browsers
@@ -272,11 +128,6 @@ impl Drop for Chromedriver {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().unwrap().port()
-}
-
 /// One browser window, with helpers that wait (pages and sockets are asynchronous).
 pub struct Browser {
     pub client: Client,
@@ -309,6 +160,29 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css:?} after {WAIT:?}: {e}"))
     }
 
+    /// Clicks the element matching `css`, waiting until it is there.
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.unwrap();
+    }
+
+    /// Replaces the text of the field matching `css` (waiting until it is there) with `text`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self.wait_for(css).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// Types `text` into the field matching `css` and presses Enter, as a teacher sends a
+    /// one-line form.
+    pub async fn submit_text(&self, css: &str, text: &str) {
+        self.type_into(css, text).await;
+        self.find(css)
+            .await
+            .send_keys(&ENTER.to_string())
+            .await
+            .unwrap();
+    }
+
     pub async fn find(&self, css: &str) -> Element {
         self.client
             .find(Locator::Css(css))
@@ -335,6 +209,17 @@ impl Browser {
         v.as_str()
             .unwrap_or_else(|| panic!("no element {css:?}"))
             .to_string()
+    }
+
+    /// How many elements match `css` now.
+    pub async fn count(&self, css: &str) -> u64 {
+        self.js(
+            "return document.querySelectorAll(arguments[0]).length;",
+            vec![css.into()],
+        )
+        .await
+        .as_u64()
+        .unwrap()
     }
 
     /// Runs a script (its `return` value comes back as JSON).
@@ -422,6 +307,52 @@ impl Browser {
     pub async fn screenshot(&self, path: &std::path::Path) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(path, png).expect("write the screenshot");
+    }
+
+    /// Fills the join page's form and sends it; the avatar is picked with the mouse.
+    pub async fn fill_join_form(&self, code: &str, nickname: &str, avatar: &str) {
+        self.type_into("#code", code).await;
+        self.type_into("#nickname", nickname).await;
+        self.click(&format!("input[name=avatar][value=\"{avatar}\"]"))
+            .await;
+        self.click("#join-button").await;
+    }
+
+    /// Waits until the chat page's socket is open and the replay is done.
+    pub async fn wait_connected(&self) {
+        self.wait_until(
+            "the chat socket to be open and synced",
+            "const c = window.peerlearnChat && window.peerlearnChat.connection; \
+             return !!c && c.ready && c.synced && document.getElementById('banner').hidden;",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Types a message into the chat page's composer and presses Enter.
+    pub async fn say(&self, text: &str) {
+        let field = self.find("#text").await;
+        field.send_keys(&format!("{text}{ENTER}")).await.unwrap();
+    }
+
+    /// Waits until a stored message (one with a seq) with exactly this text is on the chat page.
+    pub async fn wait_for_message(&self, text: &str) {
+        self.wait_until(
+            &format!("the message {text:?}"),
+            "return [...document.querySelectorAll('#messages li[data-seq] .msg-text')] \
+                    .some(p => p.textContent === arguments[0]);",
+            vec![json!(text)],
+        )
+        .await;
+    }
+
+    /// Saves a picture of the window as `{name}.png` when PEERLEARN_SCREENSHOTS names a folder
+    /// (for looking at the pages as children and teachers see them).
+    pub async fn picture_if_asked(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("PEERLEARN_SCREENSHOTS") {
+            self.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
+                .await;
+        }
     }
 
     /// Ends the browser session (the window closes, the profile is removed).

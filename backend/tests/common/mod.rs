@@ -1,11 +1,35 @@
-//! Helpers shared by the integration tests: fresh databases on both backends.
+//! The test kit every integration test shares, one copy of each helper:
+//!
+//! - [`server`]: the real server in this process (`TestServer::builder()`: chat only, with the
+//!   model, behind a proxy that can drop the network, with other limits or another database);
+//! - [`session`]: sessions made straight in the store (`running_session`);
+//! - [`socket`]: a child over real HTTP and a real socket; [`facilitator`]: a teacher over the
+//!   dashboard's HTTP and live socket, and a whole classroom;
+//! - [`http`]: the client and the cookies; [`process`]: the real binary as a child process;
+//! - [`engine`]: the real model; [`browser`]: chromedriver and headless Chromium; [`proxy`]:
+//!   the flaky network; [`research`]: a stored session for the command-line exports;
+//! - here: fresh databases on both backends.
 #![allow(dead_code)]
+
+pub mod browser;
+pub mod engine;
+pub mod facilitator;
+pub mod http;
+pub mod process;
+pub mod proxy;
+pub mod research;
+pub mod server;
+pub mod session;
+pub mod socket;
 
 use std::time::Duration;
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::Store;
 use sqlx::Connection;
+
+/// How long a test waits for anything it expects (a frame, an element, a page).
+pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A fresh, empty database: its settings, plus the temporary folder that keeps a SQLite file
 /// alive for the test's duration.
@@ -20,17 +44,34 @@ impl TestDb {
             .await
             .expect("connect to the test database")
     }
+
+    /// The database's URL (what `--database-url` takes).
+    pub fn url(&self) -> &str {
+        &self.settings.url
+    }
+
+    /// The folder the SQLite file lives in (a command-line test runs the binary there).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir
+            .as_ref()
+            .expect("a SQLite database has a folder")
+            .path()
+    }
+}
+
+/// The settings of a SQLite database at `path` (which need not exist yet).
+pub fn sqlite_at(path: &std::path::Path) -> DatabaseSettings {
+    DatabaseSettings {
+        url: format!("sqlite://{}", path.display()),
+        kind: DatabaseKind::Sqlite,
+        connect_timeout: Duration::from_secs(5),
+    }
 }
 
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
     TestDb {
-        settings: DatabaseSettings {
-            url,
-            kind: DatabaseKind::Sqlite,
-            connect_timeout: Duration::from_secs(5),
-        },
+        settings: sqlite_at(&dir.path().join("test.db")),
         _dir: Some(dir),
     }
 }
@@ -71,8 +112,3 @@ fn uuid_like() -> String {
         .map(|_| char::from(b'a' + rng.gen_range(0..26)))
         .collect()
 }
-pub mod facilitator;
-pub mod process;
-pub mod research;
-pub mod server;
-pub mod socket;

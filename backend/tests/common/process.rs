@@ -15,6 +15,13 @@ pub fn peerlearn(dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// `peerlearn session create --activity playground` run in `dir`; a test adds what it is about.
+pub fn session_create(dir: &std::path::Path) -> Command {
+    let mut cmd = peerlearn(dir);
+    cmd.args(["session", "create", "--activity", "playground"]);
+    cmd
+}
+
 /// A server process that must not outlive a failed test.
 pub struct KillOnDrop(pub std::process::Child);
 
@@ -32,4 +39,15 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Asserts that a finished command succeeded; if not, the failure shows its exit status and
+/// what it wrote to stderr.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -5,39 +5,70 @@
 use std::process::Command;
 
 use peerlearn::store::{
-    AgentEvent, AgentRole, Moderation, NewGroup, NewMessage, NewSession, SenderKind, Store,
+    AgentEvent, AgentRole, Moderation, NewMessage, NewSession, SenderKind, Store,
 };
 
-/// The binary against the database at `db`, run in `dir`.
-pub fn peerlearn(dir: &std::path::Path, db: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_peerlearn"));
-    cmd.current_dir(dir)
-        .env("PEERLEARN_LOG", "warn")
-        .env("PEERLEARN_DATABASE_URL", db);
-    cmd
+use super::process::assert_success;
+use super::session::new_session;
+
+/// A fresh SQLite database in a folder of its own, where the test runs the binary against it.
+pub struct Cli {
+    pub dir: tempfile::TempDir,
+    /// The database's URL.
+    pub db: String,
+    pub store: Store,
+}
+
+impl Cli {
+    pub async fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = super::sqlite_at(&dir.path().join("x.db"));
+        let store = Store::connect(&settings).await.unwrap();
+        Cli {
+            dir,
+            db: settings.url,
+            store,
+        }
+    }
+
+    /// The folder the binary runs in (where its files are written).
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The binary against the database, run in the folder.
+    pub fn command(&self) -> Command {
+        let mut cmd = super::process::peerlearn(self.path());
+        cmd.env("PEERLEARN_DATABASE_URL", &self.db);
+        cmd
+    }
+
+    /// Runs the binary with `args`, to its end.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// Runs `peerlearn export --session {session}` with `args`, to its end.
+    pub fn export(&self, session: i64, args: &[&str]) -> std::process::Output {
+        let session = session.to_string();
+        let mut all = vec!["export", "--session", &session];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    /// Unpacks and validates a `.qdpx` the binary wrote in the folder (see [`validate_qdpx`]).
+    pub fn qdpx(&self, name: &str) -> String {
+        validate_qdpx(self.path(), &self.path().join(name))
+    }
 }
 
 /// Stores the session; returns its id and its groups' ids.
 pub async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
     let (session, groups) = store
         .create_session(&NewSession {
-            facilitator_id: None,
-            activity_id: "playground".into(),
-            language: "en".into(),
-            agent_name: "Blue".into(),
-            groups: vec![
-                NewGroup {
-                    name: "Group 1".into(),
-                    agent_role: AgentRole::Moderator,
-                },
-                NewGroup {
-                    name: "Group 2".into(),
-                    agent_role: AgentRole::None,
-                },
-            ],
+            // 1970: long past any retention period (the purge tests count on it).
             created_at: 1_000,
-            phase_minutes: None,
-            safety_level: "standard".into(),
+            ..new_session(&[AgentRole::Moderator, AgentRole::None])
         })
         .await
         .unwrap();
@@ -130,10 +161,6 @@ pub fn validate_qdpx(dir: &std::path::Path, qdpx: &std::path::Path) -> String {
         .arg(&qde)
         .output()
         .unwrap();
-    assert!(
-        lint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    assert_success(&lint);
     std::fs::read_to_string(&qde).unwrap()
 }

@@ -1,6 +1,4 @@
-//! Shared helpers of the engine integration tests.
-
-#![allow(dead_code)]
+//! The real model and the embedded engine, for the tests that run them.
 
 use std::path::PathBuf;
 
@@ -8,7 +6,7 @@ use peerlearn::engine::{Completion, EngineConfig, EngineError, StreamEvent, Toke
 
 /// The real model the tests run: `$PEERLEARN_TEST_MODEL`, else the workspace's default model.
 /// A missing model fails the test (it is not skipped): fetch it with scripts/fetch-model.sh.
-pub fn model_path() -> PathBuf {
+pub fn test_model() -> PathBuf {
     let path = std::env::var_os("PEERLEARN_TEST_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -29,7 +27,7 @@ pub fn config(slots: u32, context_per_slot: u32) -> EngineConfig {
         context_per_slot,
         reply_reserve: (context_per_slot / 4).min(256),
         threads: 2,
-        ..EngineConfig::embedded(model_path())
+        ..EngineConfig::embedded(test_model())
     }
 }
 
