@@ -37,6 +37,7 @@ pub mod nickname;
 pub mod normalize;
 pub mod personal;
 pub mod rules_file;
+pub mod structure;
 pub mod verdict;
 pub mod words;
 
@@ -204,7 +205,7 @@ impl Screen {
     fn findings(&self, text: &str, language: &str, names: &[String]) -> Vec<Finding> {
         let tokens = normalize::tokens(text);
         let rules = self.rules(language);
-        let hits: Vec<Hit> = rules.map_or_else(Vec::new, |r| r.matcher.find(text, &tokens));
+        let mut hits: Vec<Hit> = rules.map_or_else(Vec::new, |r| r.matcher.find(text, &tokens));
         let exempt: Vec<&Hit> = hits.iter().filter(|h| h.kind == Kind::Exempt).collect();
         let inside_idiom = |h: &Hit| {
             exempt
@@ -235,6 +236,11 @@ impl Screen {
                 }
                 _ => {}
             }
+        }
+        if let Some(r) = rules {
+            let found = structure::find(text, &tokens, &hits, r.settings);
+            findings.extend(found.findings);
+            hits.extend(found.cues);
         }
         findings.extend(self.inner.patterns.find(text, &tokens, &hits, rules, names));
         findings
