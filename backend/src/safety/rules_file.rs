@@ -265,11 +265,7 @@ impl LanguageRules {
                     key_line(text, name),
                     format!(
                         "unknown role `{name}`; the roles are: {}",
-                        Role::ALL
-                            .iter()
-                            .map(|r| r.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names(Role::ALL, |r| r.as_str())
                     ),
                 ));
             }
@@ -338,11 +334,7 @@ impl LanguageRules {
                     key_line(text, &key),
                     format!(
                         "unknown note `{key}`; notes are per category: {}",
-                        Category::ALL
-                            .iter()
-                            .map(|c| c.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names(Category::ALL, |c| c.as_str())
                     ),
                 )
             })?;
@@ -418,6 +410,11 @@ impl LanguageRules {
             shared,
         })
     }
+}
+
+/// "a, b, c": the names an error message offers instead of an unknown key.
+fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> String {
+    all.iter().map(|t| name(*t)).collect::<Vec<_>>().join(", ")
 }
 
 fn check_note(note: &str) -> Result<(), String> {

@@ -158,10 +158,8 @@ struct Occ {
 fn gap(a: Occ, b: Occ) -> usize {
     if a.end <= b.start {
         b.start - a.end
-    } else if b.end <= a.start {
-        a.start - b.end
     } else {
-        0
+        a.start.saturating_sub(b.end)
     }
 }
 
@@ -198,6 +196,12 @@ impl Clause {
             .iter()
             .copied()
             .filter(move |o| roles.contains(&o.role))
+    }
+
+    /// The words from the first occurrence of each of `roles`, when every one is there.
+    fn together(&self, roles: &[Role]) -> Option<Range<usize>> {
+        let firsts: Option<Vec<Occ>> = roles.iter().map(|r| self.all(*r).next()).collect();
+        firsts.map(|f| cover(&f))
     }
 
     fn at(&self, role: Role, word: usize) -> bool {
@@ -307,15 +311,17 @@ pub(crate) fn find(text: &str, tokens: &[Token], hits: &[Hit], settings: Setting
 
 /// The clauses of a message with the occurrences that start in each.
 fn clauses(text: &str, tokens: &[Token], occs: &[Occ]) -> Vec<Clause> {
+    let mut breaks = vec![false; tokens.len()];
+    for o in occs.iter().filter(|o| o.role == Role::Break) {
+        breaks[o.start] = true;
+    }
     let mut bounds = Vec::new();
     let mut start = 0;
     for k in 1..=tokens.len() {
         let cut = k == tokens.len()
+            || breaks[k - 1]
             || text[tokens[k - 1].span.end..tokens[k].span.start]
-                .contains(['.', '!', '?', ';', '\n'])
-            || occs
-                .iter()
-                .any(|o| o.role == Role::Break && o.start == k - 1);
+                .contains(['.', '!', '?', ';', '\n']);
         if cut {
             bounds.push(start..k);
             start = k;
@@ -530,9 +536,8 @@ fn secret(c: &Clause) -> Option<Range<usize>> {
 /// A parent gone for days, no food at home, always hungry, alone for days.
 fn neglect(c: &Clause, _: Settings) -> Option<Range<usize>> {
     let first = |r: Role| c.all(r).next();
-    if let (Some(p), Some(g), Some(d)) = (first(Role::Person), first(Role::Gone), first(Role::Days))
-    {
-        return Some(cover(&[p, g, d]));
+    if let Some(r) = c.together(&[Role::Person, Role::Gone, Role::Days]) {
+        return Some(r);
     }
     if let Some(f) = first(Role::NoFood) {
         if let Some(x) = c
@@ -559,12 +564,10 @@ fn neglect(c: &Clause, _: Settings) -> Option<Range<usize>> {
 /// Someone in the child's bed at night, being made to undress, pictures of the child with
 /// nudity, secrecy or a stranger, a stranger online who wants to meet.
 fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
-    let first = |r: Role| c.all(r).next();
-    if let (Some(b), Some(p), Some(n)) = (first(Role::Bed), first(Role::Person), first(Role::Night))
-    {
-        return Some(cover(&[b, p, n]));
+    if let Some(r) = c.together(&[Role::Bed, Role::Person, Role::Night]) {
+        return Some(r);
     }
-    if let Some(u) = first(Role::Undress) {
+    if let Some(u) = c.all(Role::Undress).next() {
         let who = c.all_of(&[Role::Person, Role::Cause]).next();
         let me = c.all_of(&[Role::Me, Role::My, Role::I]).next();
         if let (Some(w), Some(m)) = (who, me) {
@@ -580,7 +583,7 @@ fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
             return Some(cover(&[p, w]));
         }
     }
-    if let Some(s) = first(Role::Stranger) {
+    if let Some(s) = c.all(Role::Stranger).next() {
         let online = c.has(Role::Online);
         let meet = c.has(Role::Meet);
         let wants = c.all_of(&[Role::Meet, Role::Pictures, Role::Secret]).next();
