@@ -24,7 +24,10 @@
 //! [`normalize`]); one Aho-Corasick automaton per language finds every list entry on whole
 //! words ([`words`]); idioms exempt what they contain ("this is killing me", "ich lach mich
 //! tot"); insult words count only when aimed at someone ("Sam is so dumb", not "that idea is
-//! dumb"); regular expressions compiled once find personal data ([`personal`]). Nicknames are
+//! dumb"); structural rules find disclosures, hate, sexual requests, jailbreaks, threats and
+//! real-name cues from the roles of the words in a clause ("hits" + "me", "want to" +
+//! "disappear": [`structure`]), so new wording is found too; regular expressions compiled once
+//! find personal data ([`personal`]). Nicknames are
 //! checked at the join page ([`nickname`]), the agent's sentences before they are sent
 //! ([`agent`]).
 //!
