@@ -8,9 +8,11 @@
 //! on any action but allow; mild lines on any action beyond what the level does with a mild
 //! word (masking at the standard level is not a false positive: the message is shown).
 //!
-//! The rules are tuned on `tuning.jsonl` only. `held-out.jsonl` measures them: its failures
-//! are reported as counts per category, never line by line, so nobody tunes on it by reading
-//! the report.
+//! By default every corpus file shipped in `prompts/safety/corpus/` is measured, each reported
+//! on its own (tuning first, then the held-out files). The rules are tuned on `tuning.jsonl`
+//! only. `held-out.jsonl` and `held-out-2.jsonl` (any file with "held-out" in its name) measure
+//! them: their failures are reported as counts per category, never line by line, so nobody
+//! tunes on them by reading the report.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,18 +21,17 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::data_files::files_in;
 use crate::safety::{Action, Category, Level, Screen, ScreenInput, Verdict};
 
-const DEFAULT_CORPORA: &[&str] = &[
-    "prompts/safety/corpus/tuning.jsonl",
-    "prompts/safety/corpus/held-out.jsonl",
-];
+/// Where the shipped corpora are, relative to the repository.
+const DEFAULT_CORPUS_DIR: &str = "prompts/safety/corpus";
 
 /// Arguments of `peerlearn bench safety`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SafetyBenchArgs {
-    /// A JSONL corpus (repeatable); default: prompts/safety/corpus/tuning.jsonl and
-    /// held-out.jsonl.
+    /// A JSONL corpus (repeatable); default: every *.jsonl in prompts/safety/corpus/, tuning
+    /// files first, each reported on its own.
     #[arg(long = "corpus")]
     pub corpus: Vec<PathBuf>,
     /// The screen's level: strict, standard or relaxed.
@@ -119,6 +120,19 @@ pub fn read_corpus(path: &Path) -> Result<Vec<Line>, CorpusError> {
         });
     }
     Ok(out)
+}
+
+/// The corpus files in `dir`: those one may tune on first, then the held-out ones, each group
+/// by name.
+fn corpora_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = files_in(dir, "jsonl");
+    files.sort_by_key(|p| (is_held_out(p), p.clone()));
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no corpus (*.jsonl) in {}: run from the repository or pass --corpus",
+        dir.display()
+    );
+    Ok(files)
 }
 
 fn is_held_out(path: &Path) -> bool {
@@ -384,7 +398,7 @@ pub fn run(args: SafetyBenchArgs) -> anyhow::Result<Value> {
         None => Screen::built_in(),
     };
     let paths: Vec<PathBuf> = if args.corpus.is_empty() {
-        DEFAULT_CORPORA.iter().map(PathBuf::from).collect()
+        corpora_in(Path::new(DEFAULT_CORPUS_DIR))?
     } else {
         args.corpus.clone()
     };
@@ -553,5 +567,37 @@ mod tests {
         .unwrap();
         let err = run(args(vec![bad])).unwrap_err();
         assert!(err.to_string().contains(":1: unknown Action"), "{err}");
+    }
+
+    #[test]
+    fn the_default_is_every_corpus_file_tuning_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "tuning.jsonl",
+            "held-out.jsonl",
+            "held-out-2.jsonl",
+            "extra.jsonl",
+            "notes.md",
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let names: Vec<String> = corpora_in(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "extra.jsonl",
+                "tuning.jsonl",
+                "held-out-2.jsonl",
+                "held-out.jsonl"
+            ]
+        );
+        let err = corpora_in(&dir.path().join("none"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no corpus"), "{err}");
     }
 }

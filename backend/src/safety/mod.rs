@@ -24,7 +24,10 @@
 //! [`normalize`]); one Aho-Corasick automaton per language finds every list entry on whole
 //! words ([`words`]); idioms exempt what they contain ("this is killing me", "ich lach mich
 //! tot"); insult words count only when aimed at someone ("Sam is so dumb", not "that idea is
-//! dumb"); regular expressions compiled once find personal data ([`personal`]). Nicknames are
+//! dumb"); structural rules find disclosures, hate, sexual requests, jailbreaks, threats and
+//! real-name cues from the roles of the words in a clause ("hits" + "me", "want to" +
+//! "disappear": [`structure`]), so new wording is found too; regular expressions compiled once
+//! find personal data ([`personal`]). Nicknames are
 //! checked at the join page ([`nickname`]), the agent's sentences before they are sent
 //! ([`agent`]).
 //!
@@ -37,6 +40,7 @@ pub mod nickname;
 pub mod normalize;
 pub mod personal;
 pub mod rules_file;
+pub mod structure;
 pub mod verdict;
 pub mod words;
 
@@ -204,7 +208,7 @@ impl Screen {
     fn findings(&self, text: &str, language: &str, names: &[String]) -> Vec<Finding> {
         let tokens = normalize::tokens(text);
         let rules = self.rules(language);
-        let hits: Vec<Hit> = rules.map_or_else(Vec::new, |r| r.matcher.find(text, &tokens));
+        let mut hits: Vec<Hit> = rules.map_or_else(Vec::new, |r| r.matcher.find(text, &tokens));
         let exempt: Vec<&Hit> = hits.iter().filter(|h| h.kind == Kind::Exempt).collect();
         let inside_idiom = |h: &Hit| {
             exempt
@@ -235,6 +239,11 @@ impl Screen {
                 }
                 _ => {}
             }
+        }
+        if let Some(r) = rules {
+            let found = structure::find(text, &tokens, &hits, r.settings);
+            findings.extend(found.findings);
+            hits.extend(found.cues);
         }
         findings.extend(self.inner.patterns.find(text, &tokens, &hits, rules, names));
         findings

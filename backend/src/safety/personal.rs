@@ -17,6 +17,7 @@ use regex::Regex;
 
 use super::normalize::{fold_words, skeleton, Token};
 use super::rules_file::{LanguageRules, Shared};
+use super::structure::Role;
 use super::verdict::{Category, Finding};
 use super::words::{Cue, Hit, Kind};
 
@@ -505,7 +506,13 @@ impl Patterns {
         for c in r.captures_iter(text) {
             let between = c.get(1).map_or("", |m| m.as_str());
             let secret = c.get(2).expect("group 2");
-            let s = secret.as_str().trim_end_matches(['.', ')', '"', '\'']);
+            // "my pin is 2 7 9 1": digits spaced out one by one are one secret.
+            let spaced = spaced_digits(text, secret.start());
+            let s = if spaced.len() > secret.as_str().len() {
+                spaced
+            } else {
+                secret.as_str().trim_end_matches(['.', ')', '"', '\''])
+            };
             let start = c.get(0).expect("match").start();
             let lead = &text[text[..start]
                 .char_indices()
@@ -522,7 +529,8 @@ impl Patterns {
                 .chain(fold_words(lead).split(' '))
                 .any(|w| SHARED_SECRETS.contains(&w));
             let word_secret = s.chars().count() >= 3 && !self.is_common(&plain);
-            if handle_like(s) || (word_secret && (owned || !shared_place)) {
+            let pin = s.bytes().filter(u8::is_ascii_digit).count() >= 4 && s.contains(' ');
+            if handle_like(s) || ((pin || word_secret) && (owned || !shared_place)) {
                 out.push(Finding {
                     category: Category::Password,
                     span: secret.start()..secret.start() + s.len(),
@@ -579,9 +587,11 @@ impl Patterns {
         for d in dates {
             let first = tokens.partition_point(|t| t.span.end <= d.start);
             let last = tokens.partition_point(|t| t.span.start < d.end);
+            // The cue anywhere near in the sentence: "my bday is 4/5/14", "hab am 12.04.2014
+            // geburtstag", "née le 2/6/2014".
             let near = cues.iter().any(|c| {
-                (c.words.end <= first && first - c.words.end <= 6)
-                    || (c.words.start >= last && c.words.start - last <= 3)
+                (c.words.end <= first && first - c.words.end <= 8)
+                    || (c.words.start >= last && c.words.start - last <= 6)
             });
             if near {
                 out.push(Finding {
@@ -708,6 +718,30 @@ impl Patterns {
                     break;
                 }
             }
+            // "my school is called st josephs", "mi cole se llama CEIP Los Olivos": the words
+            // after the name verb are the name, in any case.
+            if names == 0 {
+                let called = hits.iter().find(|h| {
+                    h.kind == Kind::Role(Role::Called)
+                        && h.words.start >= end
+                        && h.words.start <= end + 1
+                });
+                if let Some(c) = called {
+                    let from = c.words.end;
+                    let mut k = from;
+                    while k < tokens.len()
+                        && k - from < 4
+                        && tokens[k].alpha
+                        && (k == from || !apart(&tokens[k - 1], &tokens[k]))
+                    {
+                        k += 1;
+                    }
+                    if (from..k).any(|j| !self.is_common(&tokens[j].text)) {
+                        names = k - from;
+                        end = k;
+                    }
+                }
+            }
             // After "I go to", "my school is": lower-case names before a school word count too.
             if names == 0 {
                 let cued = hits.iter().any(|h| {
@@ -787,6 +821,32 @@ fn sentence_after(text: &str, tokens: &[Token], from: usize, max: usize) -> Rang
         k += 1;
     }
     from..k
+}
+
+/// The run of single digits separated by single spaces at `at` ("2 7 9 1"), or "" when
+/// there is none of at least four.
+fn spaced_digits(text: &str, at: usize) -> &str {
+    let bytes = text.as_bytes();
+    let mut end = at;
+    let mut digits = 0;
+    while end < bytes.len() && bytes[end].is_ascii_digit() {
+        let next = end + 1;
+        if next < bytes.len() && bytes[next].is_ascii_digit() {
+            return "";
+        }
+        digits += 1;
+        end = next;
+        if end + 1 < bytes.len() && bytes[end] == b' ' && bytes[end + 1].is_ascii_digit() {
+            end += 1;
+        } else {
+            break;
+        }
+    }
+    if digits >= 4 {
+        &text[at..end]
+    } else {
+        ""
+    }
 }
 
 /// A username rather than a word: digits, `_`, `.`, `#` in it, or a capital inside

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Deserialize;
 
 use super::normalize::fold_words;
+use super::structure::{Role, Settings};
 use super::verdict::Category;
 use super::words::{Cue, Kind, WordMatcher};
 use super::SafetyError;
@@ -51,6 +52,18 @@ struct RawFile {
     notes: BTreeMap<String, String>,
     #[serde(default)]
     nickname: RawNickname,
+    /// Words by their part in a sentence, for the structural rules: `role = [entries]`.
+    #[serde(default)]
+    roles: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    structure: RawStructure,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStructure {
+    #[serde(default)]
+    object_after_verb: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +163,7 @@ pub struct LanguageRules {
     pub common: HashSet<String>,
     pub notes: HashMap<Category, String>,
     pub nickname_messages: HashMap<String, String>,
+    pub settings: Settings,
     /// Lists the screen merges over all languages (personal-data patterns, nicknames).
     pub shared: Shared,
 }
@@ -245,6 +259,25 @@ impl LanguageRules {
                 ));
             }
         }
+        for (name, members) in &raw.roles {
+            if name.parse::<Role>().is_err() {
+                return Err(bad(
+                    key_line(text, name),
+                    format!(
+                        "unknown role `{name}`; the roles are: {}",
+                        names(Role::ALL, |r| r.as_str())
+                    ),
+                ));
+            }
+            if members.iter().any(|m| fold_words(m).is_empty()) {
+                return Err(bad(
+                    empty_entry_line(text, name),
+                    format!(
+                        "role `{name}`: an entry must not be empty (and needs a letter or digit)"
+                    ),
+                ));
+            }
+        }
         let placeholder = match raw.placeholder {
             Some(p) => {
                 let n = p.trim().chars().count();
@@ -285,6 +318,10 @@ impl LanguageRules {
         ] {
             entries.extend(list.iter().map(|e| (e.clone(), Kind::Cue(cue))));
         }
+        for (name, list) in &raw.roles {
+            let role: Role = name.parse().expect("checked above");
+            entries.extend(list.iter().map(|e| (e.clone(), Kind::Role(role))));
+        }
         let sets: HashMap<String, Vec<String>> = raw.sets.into_iter().collect();
         let spellings: HashMap<String, String> = raw.spellings.into_iter().collect();
         let matcher = WordMatcher::new(&entries, &sets, &spellings)
@@ -297,11 +334,7 @@ impl LanguageRules {
                     key_line(text, &key),
                     format!(
                         "unknown note `{key}`; notes are per category: {}",
-                        Category::ALL
-                            .iter()
-                            .map(|c| c.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names(Category::ALL, |c| c.as_str())
                     ),
                 )
             })?;
@@ -371,9 +404,17 @@ impl LanguageRules {
             matcher,
             notes,
             nickname_messages,
+            settings: Settings {
+                object_after_verb: raw.structure.object_after_verb,
+            },
             shared,
         })
     }
+}
+
+/// "a, b, c": the names an error message offers instead of an unknown key.
+fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> String {
+    all.iter().map(|t| name(*t)).collect::<Vec<_>>().join(", ")
 }
 
 fn check_note(note: &str) -> Result<(), String> {

@@ -20,6 +20,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::normalize::{fold_words, Token};
+use super::structure::Role;
 use super::verdict::Category;
 
 /// Cue phrases that make the words after them personal data.
@@ -49,6 +50,8 @@ pub enum Kind {
     /// An idiom: harm and disclosure matches inside it are dropped ("this is killing me").
     Exempt,
     Cue(Cue),
+    /// A word's part in a sentence, for the structural rules ([`super::structure`]).
+    Role(Role),
 }
 
 /// An entry found in a message: its kind and the words it covers.
