@@ -361,12 +361,7 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
         activity_id: args.activity.clone(),
         language: args.language.clone(),
         agent_name: name.to_string(),
-        groups: (1..=args.groups)
-            .map(|i| NewGroup {
-                name: format!("Group {i}"),
-                agent_role: args.agent_role,
-            })
-            .collect(),
+        groups: NewGroup::numbered((0..args.groups).map(|_| args.agent_role)),
         created_at: store::now_ms(),
         phase_minutes: None,
         safety_level: args.safety_level.as_str().into(),

@@ -116,12 +116,7 @@ pub async fn run(args: ChatBenchArgs) -> anyhow::Result<Value> {
                     activity_id: "playground".into(),
                     language: "en".into(),
                     agent_name: "Blue".into(),
-                    groups: (0..args.rooms)
-                        .map(|i| NewGroup {
-                            name: format!("Group {}", i + 1),
-                            agent_role: AgentRole::None,
-                        })
-                        .collect(),
+                    groups: NewGroup::numbered((0..args.rooms).map(|_| AgentRole::None)),
                     created_at: store::now_ms(),
                     phase_minutes: None,
                     safety_level: "standard".into(),

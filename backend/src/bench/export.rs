@@ -187,12 +187,7 @@ async fn seed(store: &Store, args: &ExportBenchArgs) -> anyhow::Result<i64> {
             activity_id: "bridge-design".into(),
             language: "en".into(),
             agent_name: "Blue".into(),
-            groups: (0..args.groups)
-                .map(|g| NewGroup {
-                    name: format!("Group {}", g + 1),
-                    agent_role: roles[g % roles.len()],
-                })
-                .collect(),
+            groups: NewGroup::numbered((0..args.groups).map(|g| roles[g % roles.len()])),
             created_at: T0,
             phase_minutes: None,
             safety_level: "standard".into(),

@@ -32,6 +32,20 @@ pub struct NewGroup {
     pub agent_role: AgentRole,
 }
 
+impl NewGroup {
+    /// "Group 1", "Group 2"... with these roles, in order: how every session names its groups.
+    pub fn numbered(roles: impl IntoIterator<Item = AgentRole>) -> Vec<NewGroup> {
+        roles
+            .into_iter()
+            .enumerate()
+            .map(|(i, agent_role)| NewGroup {
+                name: format!("Group {}", i + 1),
+                agent_role,
+            })
+            .collect()
+    }
+}
+
 /// How often a freshly drawn join code may collide before we give up; with 31^6 codes this
 /// only happens when the code space is nearly exhausted.
 const JOIN_CODE_ATTEMPTS: usize = 20;

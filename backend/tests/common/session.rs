@@ -14,14 +14,7 @@ pub fn new_session(roles: &[AgentRole]) -> NewSession {
         activity_id: "playground".into(),
         language: "en".into(),
         agent_name: "Blue".into(),
-        groups: roles
-            .iter()
-            .enumerate()
-            .map(|(i, role)| NewGroup {
-                name: format!("Group {}", i + 1),
-                agent_role: *role,
-            })
-            .collect(),
+        groups: NewGroup::numbered(roles.iter().copied()),
         created_at: now_ms(),
         phase_minutes: None,
         safety_level: "standard".into(),

@@ -335,15 +335,7 @@ pub async fn create(
         activity_id: draft.activity.clone(),
         language: draft.language.clone(),
         agent_name: draft.agent_name.clone(),
-        groups: draft
-            .roles
-            .iter()
-            .enumerate()
-            .map(|(i, role)| NewGroup {
-                name: format!("Group {}", i + 1),
-                agent_role: *role,
-            })
-            .collect(),
+        groups: NewGroup::numbered(draft.roles.iter().copied()),
         created_at: store::now_ms(),
         phase_minutes,
         safety_level: if draft.safety_level.is_empty() {
