@@ -218,6 +218,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PEERLEARN_PURGE_INTERVAL_MINUTES", value_name = "MINUTES")]
     pub purge_interval_minutes: Option<u64>,
 
+    /// A reply of the agent that has not shown a word when this many newer children's
+    /// messages have come is dropped (and logged), not shown late; 0 never drops one.
+    /// [file key: agent_stale_after] [default: 3]
+    #[arg(long, env = "PEERLEARN_AGENT_STALE_AFTER", value_name = "MESSAGES")]
+    pub agent_stale_after: Option<u32>,
+
     #[command(flatten)]
     pub engine: EngineArgs,
 
@@ -354,6 +360,7 @@ pub struct FileConfig {
     pub safety_model: Option<PathBuf>,
     pub safety_url: Option<String>,
     pub safety_wait_ms: Option<u64>,
+    pub agent_stale_after: Option<u32>,
     pub join_failures_per_address: Option<u32>,
     pub join_failure_window_secs: Option<u64>,
     pub join_failures_per_minute: Option<u32>,
@@ -722,7 +729,13 @@ pub struct Settings {
     pub safety: SafetySettings,
     pub limits: LimitSettings,
     pub data: DataSettings,
+    /// Newer children's messages after which an agent reply not yet shown is dropped (0: never).
+    pub agent_stale_after: u32,
 }
+
+/// The default of `agent_stale_after`: three messages on, a reply answers a conversation the
+/// children have left.
+pub const DEFAULT_AGENT_STALE_AFTER: u32 = 3;
 
 /// Resolved settings about children's data (see docs/architecture.md, "Children's data").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1002,6 +1015,18 @@ impl Settings {
             safety: SafetySettings::resolve(&args.safety, file)?,
             limits: LimitSettings::resolve(&args.limits, file)?,
             data: DataSettings::resolve(args, file)?,
+            agent_stale_after: {
+                let n = pick(&args.agent_stale_after, &file.agent_stale_after)
+                    .unwrap_or(DEFAULT_AGENT_STALE_AFTER);
+                if n > 50 {
+                    return Err(ConfigError::new(
+                        "agent_stale_after",
+                        format!("is {n}"),
+                        "a number of messages from 0 (never drop) to 50",
+                    ));
+                }
+                n
+            },
         })
     }
 }
@@ -1030,6 +1055,31 @@ mod tests {
     fn serve(args: ServeArgs, file: &str) -> Result<Settings, ConfigError> {
         let file = FileConfig::parse(file, Path::new("peerlearn.toml"))?;
         Settings::resolve(&args, &file)
+    }
+
+    #[test]
+    fn a_stale_agent_reply_is_dropped_after_three_messages_unless_configured() {
+        assert_eq!(
+            serve(ServeArgs::default(), "").unwrap().agent_stale_after,
+            3
+        );
+        assert_eq!(
+            serve(ServeArgs::default(), "agent_stale_after = 0\n")
+                .unwrap()
+                .agent_stale_after,
+            0
+        );
+        let args = ServeArgs {
+            agent_stale_after: Some(5),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            serve(args, "agent_stale_after = 1\n")
+                .unwrap()
+                .agent_stale_after,
+            5,
+            "the flag wins over the file"
+        );
     }
 
     #[test]
@@ -1217,6 +1267,7 @@ mod tests {
             ("retention_days = -3", "retention_days"),
             ("retention_days = 3651", "retention_days"),
             ("purge_interval_minutes = 99999", "purge_interval_minutes"),
+            ("agent_stale_after = 51", "agent_stale_after"),
         ] {
             let err = serve(ServeArgs::default(), text).unwrap_err();
             assert_eq!(err.key, key, "{text}: {err}");

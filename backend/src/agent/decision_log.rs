@@ -47,6 +47,9 @@ pub enum LogDecision {
     Cancelled,
     /// The reply could not be stored, so it was not shown either.
     StoreFailed,
+    /// The conversation moved on (`stale_after` newer messages) before the reply's first word:
+    /// dropped rather than shown late.
+    DroppedStale,
     /// The facilitator paused the agent.
     Paused,
     /// The facilitator resumed the agent.
@@ -84,6 +87,7 @@ impl LogDecision {
             LogDecision::HeldUnsafe => "held_unsafe".into(),
             LogDecision::Cancelled => "cancelled".into(),
             LogDecision::StoreFailed => "store_failed".into(),
+            LogDecision::DroppedStale => "dropped_stale".into(),
             LogDecision::Paused => "paused".into(),
             LogDecision::Resumed => "resumed".into(),
             // The text form predates the enum; stored logs keep it.
@@ -106,6 +110,7 @@ impl LogDecision {
             LogDecision::HeldUnsafe,
             LogDecision::Cancelled,
             LogDecision::StoreFailed,
+            LogDecision::DroppedStale,
             LogDecision::Paused,
             LogDecision::Resumed,
             LogDecision::SwitchedRole,

@@ -47,6 +47,9 @@ pub struct AgentConfig {
     /// Chat lines the prompt shows: at least this many of the newest, up to twice as many (see
     /// `push_bounded`).
     pub context_lines: usize,
+    /// A reply that has not shown a word when this many newer children's messages have come is
+    /// dropped, not shown late (0: never). `agent_stale_after` in the configuration.
+    pub stale_after: usize,
 }
 
 impl Default for AgentConfig {
@@ -61,6 +64,7 @@ impl Default for AgentConfig {
                 ..SamplingParams::default()
             },
             context_lines: 16,
+            stale_after: crate::config::DEFAULT_AGENT_STALE_AFTER as usize,
         }
     }
 }
@@ -184,6 +188,7 @@ impl AgentSeat {
         for (d, outcome) in self.tracker.on_child_message(participant_id) {
             self.directive_resolved(room, &d, outcome, now).await;
         }
+        self.drop_if_stale(room, now).await;
         self.prefill(&room.view());
         let event = Event::ChildMessage {
             participant_id,

@@ -34,6 +34,8 @@ pub(super) struct Running {
     discard: bool,
     /// Its first words were shown (the group has an `AgentStart` for `stream_id`).
     pub(super) started: bool,
+    /// Children's messages since it was asked for (see `AgentConfig::stale_after`).
+    newer_child_messages: usize,
     prompt_version: String,
 }
 
@@ -153,6 +155,7 @@ impl AgentSeat {
             cancel,
             discard: false,
             started: false,
+            newer_child_messages: 0,
             prompt_version: template.version.clone(),
         });
         true
@@ -414,6 +417,47 @@ impl AgentSeat {
                 }
             }
         }
+    }
+
+    /// A child wrote while a reply is being prepared: once `stale_after` newer messages have
+    /// come before its first word, the conversation has moved on, and the reply is dropped and
+    /// logged rather than shown late (a reply already streaming is let finish: it is not late;
+    /// answers and phase announcements are always said).
+    /// The policy counts it as a dropped turn, so it is not asked again at once.
+    pub(super) async fn drop_if_stale(&mut self, room: &mut impl SeatRoom, now: i64) {
+        let limit = self.config.stale_after;
+        let Some(r) = self.running.as_mut() else {
+            return;
+        };
+        r.newer_child_messages += 1;
+        // An answer is still the asker's, and a phase must be announced, however busy the chat.
+        let must_say = matches!(r.speech.intent, Intent::Answer | Intent::AnnouncePhase);
+        if limit == 0 || must_say || r.started || r.discard || r.newer_child_messages < limit {
+            return;
+        }
+        let Some(mut r) = self.running.take() else {
+            return;
+        };
+        r.discard();
+        self.engine.cancel(&self.key);
+        self.state.busy = false;
+        self.state.note_dropped(&r.speech, now);
+        let event = AgentEvent {
+            group_id: room.view().group_id,
+            created_at: now,
+            trigger: LogTrigger::from(r.decision.trigger),
+            decision: LogDecision::DroppedStale,
+            reason: format!(
+                "{}; {} newer messages came before its first word, so it was not shown late",
+                r.decision.reason, r.newer_child_messages
+            ),
+            prompt_version: Some(r.prompt_version.clone()),
+            model: Some(self.engine.model_name().to_string()),
+            total_ms: Some(r.trigger_at.elapsed().as_millis() as i64),
+            ..AgentEvent::default()
+        };
+        room.record(event).await;
+        self.publish_status(room);
     }
 
     /// A new stream id for the agent's frames.

@@ -437,3 +437,79 @@ async fn a_reply_that_echoes_is_retried_once_then_answered() {
         Some(&("A slide shaped like a dragon, Leo!".to_string(), Some(11)))
     );
 }
+
+#[tokio::test]
+async fn a_reply_the_conversation_has_moved_past_is_dropped_not_shown_late() {
+    let engine = FakeEngine::new()
+        .with_first_token_delay(std::time::Duration::from_secs(3))
+        .with_replies(vec!["Maybe a slide shaped like a rocket?".into()]);
+    let (mut seat, _rx, engine) = seat_with(engine, AgentRole::Participant);
+    let mut room = RecordingRoom::new(AgentRole::Participant);
+    seat.command(
+        &mut room,
+        AgentCommand::Whisper("suggest a slide".into()),
+        1_500,
+    )
+    .await;
+    assert_eq!(
+        engine.generate_requests().len(),
+        1,
+        "the guidance is acted on"
+    );
+    for (i, text) in ["swings!", "no a zipline", "zipline yes"]
+        .iter()
+        .enumerate()
+    {
+        seat.on_child_message(&mut room, 1 + (i as i64 % 2), 11 + i as i64, text, 2_000)
+            .await;
+    }
+    assert!(
+        room.decisions().contains(&LogDecision::DroppedStale),
+        "{:?}",
+        room.decisions()
+    );
+    assert!(
+        room.effects().contains(&Effect::Record(
+            Trigger::Whisper.into(),
+            LogDecision::DroppedStale,
+            None
+        )),
+        "{:?}",
+        room.effects()
+    );
+    assert!(
+        !room.effects().iter().any(|e| matches!(
+            e,
+            Effect::Frame(ServerFrame::AgentStart { stream_id: 1, .. })
+        )),
+        "the dropped reply never started a stream"
+    );
+    assert!(engine
+        .calls()
+        .iter()
+        .any(|c| matches!(c, FakeCall::Cancel(_))));
+}
+
+#[tokio::test]
+async fn an_answer_is_said_however_many_messages_come_before_it() {
+    let engine = FakeEngine::new()
+        .with_first_token_delay(std::time::Duration::from_millis(300))
+        .with_replies(vec!["Yes, Leo, slides for robots too!".into()]);
+    let (mut seat, mut rx, _engine) = seat_with(engine, AgentRole::Participant);
+    let mut room = RecordingRoom::new(AgentRole::Participant);
+    seat.on_child_message(&mut room, 2, 11, "Blue can robots play too?", 2_000)
+        .await;
+    for (i, text) in ["swings!", "no a zipline", "zipline yes", "ok"]
+        .iter()
+        .enumerate()
+    {
+        seat.on_child_message(&mut room, 1, 12 + i as i64, text, 2_100)
+            .await;
+    }
+    run_reply(&mut seat, &mut room, &mut rx).await;
+    assert!(!room.decisions().contains(&LogDecision::DroppedStale));
+    assert_eq!(
+        room.shown().first().map(|(t, _)| t.as_str()),
+        Some("Yes, Leo, slides for robots too!")
+    );
+}
