@@ -16,8 +16,10 @@ use super::steer::{FacilitatorCommand, SteerError};
 use super::watch::{AgentActivity, AgentStatus, NoticeView, WatchEvent};
 use crate::agent::directives::{self, Directive, Outcome, Tracker};
 use crate::agent::policy::{self, Decision, Event, RoomState, Speech, Trigger};
-use crate::agent::prompt::{self, Line, SentenceCheck, StreamCleaner, Templates, Vars};
+use crate::agent::prompt::{self, Line, Templates, Vars};
+use crate::agent::reply_check::{self, Rejection, SentenceCheck, StreamCleaner};
 use crate::agent::runner::{self, ReplyEvent, ReplyItem};
+use crate::agent::text;
 use crate::agent::PolicyConfig;
 use crate::engine::{
     CancelHandle, Completion, FinishReason, GenerateRequest, RoomKey, SamplingParams, SharedEngine,
@@ -139,8 +141,8 @@ impl RoomActor {
             return;
         };
         let pid = m.sender_id.unwrap_or(0);
-        let addressed = policy::addresses(&m.text, &agent_name);
-        let on_topic = policy::on_topic(&m.text, &seat.topic);
+        let addressed = text::addresses(&m.text, &agent_name);
+        let on_topic = text::on_topic(&m.text, &seat.topic);
         seat.state
             .note_child_message(pid, m.seq, addressed, on_topic, now);
         seat.push_line(
@@ -549,7 +551,7 @@ impl RoomActor {
                 .filter(|l| l.speaker.is_some())
                 .map(|l| l.text.as_str())
                 .collect();
-            topic.extend(policy::topic_words(&children_said));
+            topic.extend(text::topic_words(&children_said));
             cleaner = cleaner.on_topic_only(topic);
         }
         let stream_id = seat.next_stream;
@@ -665,7 +667,7 @@ impl RoomActor {
         let text = if paused { None } else { text };
         // A sentence failed the safety screen: no second try (the same prompt may well say it
         // again), a written safe line at once.
-        let screened_out = r.cleaner.rejection == Some(prompt::Rejection::Unsafe);
+        let screened_out = r.cleaner.rejection == Some(Rejection::Unsafe);
         // The retry was dropped too: say a line written by people rather than stay silent.
         let fallback = if text.is_none() && !paused && (r.attempt > 0 || screened_out) {
             self.fallback_line(&r.speech)
@@ -702,7 +704,7 @@ impl RoomActor {
                 Some(id),
             ) => {
                 let nick = self.nickname_of(Some(id));
-                Some(prompt::ensure_named(t, &nick))
+                Some(reply_check::ensure_named(t, &nick))
             }
             (t, _, _) => t,
         };
@@ -786,7 +788,7 @@ impl RoomActor {
             (None, _, _) if r.cleaner.rejected => r
                 .cleaner
                 .rejection
-                .unwrap_or(prompt::Rejection::Echo)
+                .unwrap_or(Rejection::Echo)
                 .decision()
                 .to_string(),
             (None, _, _) => "dropped_empty".to_string(),
