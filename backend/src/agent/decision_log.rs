@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use super::directives::Outcome;
 use super::policy::{Intent, Trigger};
-use super::prompt::Rejection;
+use super::reply_check::Rejection;
 
 /// What set the agent deciding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -147,7 +147,7 @@ impl RoomActor {
                 let topic = activity.map_or_else(Vec::new, |a| {
                     let mut texts = vec![a.title.as_str(), a.problem.as_str()];
                     texts.extend(a.phases.iter().map(|p| p.goal.as_str()));
-                    crate::agent::policy::topic_words(&texts)
+                    crate::agent::text::topic_words(&texts)
                 });
                 let (seat, rx) = AgentSeat::new(
                     engine.clone(),

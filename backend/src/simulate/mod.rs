@@ -156,7 +156,7 @@ pub async fn run(
                             let text = v["text"].as_str().unwrap_or_default().to_lowercase();
                             for c in &scenario.children {
                                 if let Some(answer) = &c.answers_when_named {
-                                    if crate::agent::policy::addresses(&text, &c.nickname) {
+                                    if crate::agent::text::addresses(&text, &c.nickname) {
                                         let at = Instant::now() + Duration::from_secs_f64(c.answer_delay_s / scenario.speedup);
                                         pending.push((at, c.nickname.clone(), answer.clone()));
                                     }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::agent::policy::addresses;
+use crate::agent::text::addresses;
 use crate::agent::Intent;
 use crate::store::{
     AgentEvent, AgentRole, DirectiveRecord, Flag, LogDecision, Message, SenderKind,

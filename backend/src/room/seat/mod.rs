@@ -31,6 +31,7 @@ use crate::agent::directives::{Directive, Outcome, Tracker};
 use crate::agent::policy::{self, Event, Intent, RoomState, Trigger};
 use crate::agent::prompt::{self, Line, Templates, Vars};
 use crate::agent::runner::ReplyEvent;
+use crate::agent::text;
 use crate::agent::PolicyConfig;
 use crate::engine::{ChatMessage, RoomKey, SamplingParams, SharedEngine};
 use crate::safety::Screen;
@@ -177,8 +178,8 @@ impl AgentSeat {
                 view.agent_name.to_string(),
             )
         };
-        let addressed = policy::addresses(text, &agent_name);
-        let on_topic = policy::on_topic(text, &self.topic);
+        let addressed = text::addresses(text, &agent_name);
+        let on_topic = text::on_topic(text, &self.topic);
         self.state
             .note_child_message(participant_id, seq, addressed, on_topic, now);
         self.push_line(Line {

@@ -12,9 +12,11 @@ use super::{AgentSeat, RoomView, SeatRoom};
 use crate::agent::decision_log::{LogDecision, LogTrigger};
 use crate::agent::directives::{self, Directive, Outcome};
 use crate::agent::fallback::{Chosen, LineVars};
-use crate::agent::policy::{self, Decision, Intent, Speech};
-use crate::agent::prompt::{self, Line, Rejection, SentenceCheck, StreamCleaner};
+use crate::agent::policy::{Decision, Intent, Speech};
+use crate::agent::prompt::{self, Line};
+use crate::agent::reply_check::{self, Rejection, SentenceCheck, StreamCleaner};
 use crate::agent::runner::{self, ReplyEvent, ReplyItem};
+use crate::agent::text;
 use crate::engine::{CancelHandle, Completion, FinishReason, GenerateRequest};
 use crate::protocol::ServerFrame;
 use crate::store::{AgentEvent, AgentRole};
@@ -129,7 +131,7 @@ impl AgentSeat {
                 .filter(|l| l.speaker.is_some())
                 .map(|l| l.text.as_str())
                 .collect();
-            topic.extend(policy::topic_words(&children_said));
+            topic.extend(text::topic_words(&children_said));
             cleaner = cleaner.on_topic_only(topic);
         }
         let stream_id = self.next_stream_id();
@@ -248,9 +250,9 @@ impl AgentSeat {
         };
         // An invitation always names its child, whatever the model wrote.
         let text = match (text, r.speech.intent, r.speech.target) {
-            (Some(t), Intent::InviteQuiet | Intent::Escalate, Some(id)) => {
-                Some(prompt::ensure_named(t, &room.view().nickname(Some(id))))
-            }
+            (Some(t), Intent::InviteQuiet | Intent::Escalate, Some(id)) => Some(
+                reply_check::ensure_named(t, &room.view().nickname(Some(id))),
+            ),
             (t, _, _) => t,
         };
         // Stored (and screened as a whole) before its last words are shown: a reply the

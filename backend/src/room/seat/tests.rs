@@ -40,7 +40,7 @@ fn the_prompt_window_drops_old_lines_in_halves_so_prompts_extend_each_other() {
 use std::sync::Mutex;
 
 use crate::agent::directives::Kind;
-use crate::agent::prompt::Rejection;
+use crate::agent::reply_check::Rejection;
 use crate::engine::fake::{FakeCall, FakeEngine};
 use crate::protocol::ServerFrame;
 use crate::room::post::Posted;
@@ -233,7 +233,7 @@ fn seat_with(
             group_id: 7,
             role,
             paused: false,
-            topic: policy::topic_words(&["design a playground with slides"]),
+            topic: text::topic_words(&["design a playground with slides"]),
             history: &[],
             now_ms: 1_000,
         },

@@ -1,0 +1,764 @@
+//! What the model wrote, made fit for children: the stream cleaner and the checks a reply must
+//! pass before a child sees it.
+//!
+//! A small model's raw output is not a chat message: it starts with role prefixes (`Blue:`),
+//! goes on to write the children's turns, copies its instruction, takes another name. The
+//! [`StreamCleaner`] cleans the text as it streams ([`clean_reply`]), holds back what cannot be
+//! judged yet, releases the rest (a sentence at a time when a [`SentenceCheck`] screens it) and
+//! refuses the whole reply with a [`Rejection`] that becomes its decision in the agent event
+//! log. It is separate from the prompts ([`super::prompt`], what the model is told) and from
+//! the policy ([`super::policy`], when the agent speaks): it judges only the model's words,
+//! with no I/O, so every check is a unit test with a string.
+
+use super::text::{addresses, on_topic};
+
+/// Makes sure an invitation names the child it invites (tiny models often forget): prefixes
+/// `Name, ` when the reply does not mention them.
+pub fn ensure_named(reply: String, nickname: &str) -> String {
+    if nickname.is_empty() || addresses(&reply, nickname) {
+        return reply;
+    }
+    let mut chars = reply.chars();
+    let rest: String = match chars.next() {
+        Some(first) if !reply.starts_with("I ") && !reply.starts_with("I'") => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => reply.clone(),
+    };
+    format!("{nickname}, {rest}")
+}
+
+/// Most sentences a reply may have.
+pub const MAX_SENTENCES: usize = 3;
+
+/// Cleans a model's reply for children: drops role prefixes (`Blue:`, `Assistant:`), stops
+/// where the model starts writing someone else's line, keeps at most three sentences. `None`
+/// when nothing worth showing is left. Returns whether the reply is complete (the model can
+/// stop now).
+pub fn clean_reply(raw: &str, agent_name: &str) -> (Option<String>, bool) {
+    let mut text = raw.trim_start();
+    // Role prefixes, possibly repeated ("Blue: Assistant: ...").
+    while let Some(colon) = text.find(':') {
+        let head = text[..colon].trim_matches(|c: char| c == '*' || c.is_whitespace());
+        let is_prefix = colon <= 24
+            && !head.is_empty()
+            && head.split_whitespace().count() <= 2
+            && (head.eq_ignore_ascii_case(agent_name)
+                || [
+                    "assistant",
+                    "moderator",
+                    "participant",
+                    "ai",
+                    "ai helper",
+                    "bot",
+                ]
+                .contains(&head.to_lowercase().as_str()));
+        if !is_prefix {
+            break;
+        }
+        text = text[colon + 1..].trim_start();
+    }
+    let mut complete = false;
+    // A new line ends the reply: after it, tiny models write other people's turns. A first
+    // line that is only a greeting ("Dear Sam,") continues on the next line.
+    let mut joined = String::new();
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let line = line.trim();
+        if !joined.is_empty() && !line.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(line);
+        let Some(next) = lines.peek() else { break };
+        let greeting =
+            joined.is_empty() || joined.ends_with(',') || joined.split_whitespace().count() < 3;
+        if !greeting || looks_like_a_turn(next) {
+            complete = true;
+            break;
+        }
+    }
+    let text = joined.as_str();
+    let mut text = text;
+    // At most MAX_SENTENCES sentences.
+    let mut sentences = 0;
+    let mut cut = None;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for (i, (at, c)) in chars.iter().enumerate() {
+        if matches!(c, '.' | '!' | '?') {
+            let next = chars.get(i + 1).map(|(_, n)| *n);
+            if next.is_none_or(char::is_whitespace)
+                && !matches!(next, Some('.') | Some('!') | Some('?'))
+            {
+                sentences += 1;
+                if sentences == MAX_SENTENCES {
+                    cut = Some(at + c.len_utf8());
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(cut) = cut {
+        text = &text[..cut];
+        complete = true;
+    }
+    let text = text.trim().trim_matches('"').trim();
+    if !text.chars().any(char::is_alphanumeric) {
+        return (None, complete);
+    }
+    (Some(text.to_string()), complete)
+}
+
+/// The byte offsets just past each sentence of `text` that ends after `from`: a `.`, `!` or `?`
+/// (or a run of them) followed by white space. A sentence still being written, or one whose
+/// full stop has nothing after it yet ("3." of "3.5"), is not complete.
+fn sentence_ends(text: &str, from: usize) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut chars = text[from..].char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        match chars.peek() {
+            Some((_, n)) if n.is_whitespace() => ends.push(from + at + c.len_utf8()),
+            _ => {}
+        }
+    }
+    ends
+}
+
+/// Whether a line starts like someone's chat turn (`Name: ...`).
+fn looks_like_a_turn(line: &str) -> bool {
+    line.split_once(':').is_some_and(|(head, _)| {
+        !head.trim().is_empty() && head.len() <= 24 && head.split_whitespace().count() <= 2
+    })
+}
+
+/// Judges one complete sentence of the agent's reply before children see it: `Some(reason)`
+/// refuses it (the safety screen: no personal data, no bad words, nothing of its own prompt).
+pub type SentenceCheck = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Shows a reply as it streams, already cleaned: holds back the first characters until a
+/// role prefix (or a copied instruction) can be recognised, then releases text as it grows.
+/// With a [`SentenceCheck`], text is released a whole sentence at a time, each one once it
+/// has passed: a sentence that fails ends the reply (see [`Rejection::Unsafe`]).
+#[derive(Default)]
+pub struct StreamCleaner {
+    raw: String,
+    shown: String,
+    /// The instruction the model was given: tiny models sometimes copy it instead of replying.
+    instruction: String,
+    /// The reply is long enough (or worthless): the caller can stop the model.
+    pub complete: bool,
+    /// The reply is not worth showing (see [`Rejection`]): nothing is shown or stored.
+    pub rejected: bool,
+    /// Why, when rejected.
+    pub rejection: Option<Rejection>,
+    /// The children's nicknames, lower case: a reply starting `Name:` speaks for a child.
+    children: Vec<String>,
+    /// When set, the whole reply is held back and must share a word with these (the problem,
+    /// the phase, what the children said), else it is rejected as off topic.
+    topic: Option<Vec<String>>,
+    /// The long words of the agent's recent messages in this room, one list per message: a
+    /// reply that mostly repeats one is refused.
+    said: Vec<Vec<String>>,
+    /// The safety screen for each sentence, when set.
+    check: Option<SentenceCheck>,
+    /// Bytes of the cleaned reply whose sentences have passed `check`.
+    checked: usize,
+    /// Why the screen refused a sentence.
+    pub unsafe_reason: Option<String>,
+}
+
+impl std::fmt::Debug for StreamCleaner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamCleaner")
+            .field("raw", &self.raw)
+            .field("shown", &self.shown)
+            .field("complete", &self.complete)
+            .field("rejection", &self.rejection)
+            .field("screened", &self.check.is_some())
+            .finish()
+    }
+}
+
+/// Why a reply was not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// A copy of its instruction, a child's line (`Mia: ...`), talk about the prompt, or empty.
+    Echo,
+    /// The agent presents itself as someone else ("I'm Emily"): it is always itself, an AI.
+    Persona,
+    /// Nothing in it touches the problem or what the group said.
+    OffTopic,
+    /// Mostly what the agent already said in this room (tiny models loop).
+    Repeat,
+    /// A sentence failed the safety screen: the reply ends, and a written safe line replaces
+    /// it.
+    Unsafe,
+}
+
+impl Rejection {
+    pub const ALL: &'static [Rejection] = &[
+        Rejection::Echo,
+        Rejection::Persona,
+        Rejection::OffTopic,
+        Rejection::Repeat,
+        Rejection::Unsafe,
+    ];
+
+    /// The decision logged for a reply dropped for this reason.
+    pub fn decision(self) -> &'static str {
+        match self {
+            Rejection::Echo => "dropped_echo",
+            Rejection::Persona => "dropped_persona",
+            Rejection::OffTopic => "dropped_off_topic",
+            Rejection::Repeat => "dropped_repeat",
+            Rejection::Unsafe => "dropped_unsafe",
+        }
+    }
+}
+
+/// Whether `text` gives the agent another name ("I'm Emily", "my name is Sam") or makes it a
+/// person ("as a teacher", "I'm a kid"). A name is a
+/// capitalised whole word after the phrase; the agent's own name and "AI" are fine. A word
+/// still being written (at the end of `text` while streaming) is not judged yet unless
+/// `finished`.
+pub fn claims_another_name(text: &str, agent_name: &str, finished: bool) -> bool {
+    const PHRASES: &[&str] = &[
+        "I'm ",
+        "I am ",
+        "I\u{2019}m ",
+        "my name is ",
+        "My name is ",
+        "call me ",
+        "Call me ",
+    ];
+    const FINE: &[&str] = &[
+        "AI", "A", "An", "Not", "So", "Really", "Very", "Here", "Happy", "Glad",
+    ];
+    // Claims of being a person: the agent is a peer, but never pretends to be human.
+    const ROLES: &[&str] = &[
+        "i'm a teacher",
+        "i am a teacher",
+        "as a teacher",
+        "as your teacher",
+        "i'm a kid",
+        "i am a kid",
+        "i'm a child",
+        "i am a child",
+        "i'm a student",
+        "i am a student",
+        "i'm a human",
+        "i am a human",
+        "i'm a person",
+        "i am a person",
+        "i'm a real person",
+        "i am a real person",
+        "i'm a girl",
+        "i am a girl",
+        "i'm a boy",
+        "i am a boy",
+    ];
+    let lower = text.to_lowercase().replace('\u{2019}', "'");
+    if ROLES.iter().any(|r| lower.contains(r)) {
+        return true;
+    }
+    PHRASES.iter().any(|phrase| {
+        text.match_indices(phrase).any(|(at, _)| {
+            let rest = &text[at + phrase.len()..];
+            let word: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+            let whole = finished || rest.len() > word.len();
+            whole
+                && word.chars().next().is_some_and(char::is_uppercase)
+                && !word.eq_ignore_ascii_case(agent_name.trim())
+                && !FINE.contains(&word.as_str())
+        })
+    })
+}
+
+/// Whether `reply` mostly repeats `instruction` (a tiny model's failure mode).
+pub fn echoes(reply: &str, instruction: &str) -> bool {
+    let (r, i) = (long_words(reply), long_words(instruction));
+    if r.len() < 4 || i.is_empty() {
+        return false;
+    }
+    mostly_from(&r, &i)
+}
+
+/// The words of four letters or more, lower case: what copies are judged by.
+fn long_words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether 60 % of `words` are in `source`.
+fn mostly_from(words: &[String], source: &[String]) -> bool {
+    let shared = words.iter().filter(|w| source.contains(w)).count();
+    shared * 10 >= words.len() * 6
+}
+
+/// Characters held back at the start (a prefix like `Moderator:` fits).
+const HOLD_BACK: usize = 26;
+
+impl StreamCleaner {
+    /// A cleaner that also refuses copies of `instruction`.
+    pub fn new(instruction: &str) -> StreamCleaner {
+        StreamCleaner {
+            instruction: instruction.to_string(),
+            ..StreamCleaner::default()
+        }
+    }
+
+    /// What the model wrote so far, uncleaned (for the log when a reply is dropped).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// Also refuses replies written as one of these children (`Sam: ...`).
+    pub fn with_children(mut self, nicknames: &[String]) -> StreamCleaner {
+        self.children = nicknames.iter().map(|n| n.to_lowercase()).collect();
+        self
+    }
+
+    /// Holds the whole reply back and refuses it unless it shares a word with `topic` (see
+    /// [`on_topic`]). For what nobody is waiting for (a phase announcement, a
+    /// question or an idea for the group): a second of delay is invisible there, words that
+    /// are shown and then taken back are not.
+    pub fn on_topic_only(mut self, topic: Vec<String>) -> StreamCleaner {
+        self.topic = Some(topic);
+        self
+    }
+
+    /// Also refuses a reply that mostly repeats one of these (the agent's recent messages).
+    pub fn not_repeating(mut self, said: Vec<String>) -> StreamCleaner {
+        // Split once here: the check runs on every token.
+        self.said = said.iter().map(|m| long_words(m)).collect();
+        self
+    }
+
+    /// Screens every sentence before it is shown (see [`SentenceCheck`]).
+    pub fn screened(mut self, check: SentenceCheck) -> StreamCleaner {
+        self.check = Some(check);
+        self
+    }
+
+    /// The end of the part of `clean` that may be shown: with a sentence check, the end of the
+    /// last complete sentence that passed (each new one is checked once); all of it when the
+    /// reply is `finished`. None when a sentence failed (the reply is rejected).
+    fn passed(&mut self, clean: &str, finished: bool) -> Option<usize> {
+        let Some(check) = self.check.clone() else {
+            return Some(clean.len());
+        };
+        if self.checked > clean.len() || !clean.is_char_boundary(self.checked) {
+            // The cleaned text changed under what was checked (a prefix was dropped): check
+            // it again from the start.
+            self.checked = 0;
+        }
+        let mut ends = sentence_ends(clean, self.checked);
+        if finished && ends.last() != Some(&clean.len()) && !clean[self.checked..].trim().is_empty()
+        {
+            ends.push(clean.len());
+        }
+        for end in ends {
+            // Each new sentence is judged with the ones before it: "Call 07700." and
+            // "900123 is the rest." pass alone, not together.
+            let sentence = clean[self.checked..end].trim();
+            if !sentence.is_empty() {
+                if let Some(why) = check(clean[..end].trim()) {
+                    self.unsafe_reason = Some(why);
+                    self.reject(Rejection::Unsafe);
+                    return None;
+                }
+            }
+            self.checked = end;
+        }
+        Some(self.checked)
+    }
+
+    fn reject(&mut self, why: Rejection) {
+        self.rejected = true;
+        self.rejection.get_or_insert(why);
+        self.complete = true;
+    }
+
+    /// Adds generated text; returns what to show now (may be empty).
+    pub fn push(&mut self, token: &str, agent_name: &str) -> String {
+        if self.rejected {
+            return String::new();
+        }
+        self.raw.push_str(token);
+        let (clean, complete) = clean_reply(&self.raw, agent_name);
+        self.complete = complete;
+        let clean = clean.unwrap_or_default();
+        if claims_another_name(&clean, agent_name, false) {
+            self.reject(Rejection::Persona);
+            return String::new();
+        }
+        if self.repeats(&clean) {
+            self.reject(Rejection::Repeat);
+            return String::new();
+        }
+        // Without a sentence check a reply for the group is held back whole (its topic is
+        // judged at the end); with one, sentences are released once what they add up to
+        // touches the topic.
+        if (self.topic.is_some() && self.check.is_none())
+            || (!complete
+                && self.raw.trim_start().chars().count() < HOLD_BACK
+                && !self.raw.contains(':'))
+        {
+            return String::new();
+        }
+        if self.shown.is_empty() && self.is_echo(&clean) {
+            self.reject(Rejection::Echo);
+            return String::new();
+        }
+        let Some(end) = self.passed(&clean, complete) else {
+            return String::new();
+        };
+        let ready = &clean[..end];
+        if self.topic.as_ref().is_some_and(|t| !on_topic(ready, t)) {
+            return String::new();
+        }
+        self.advance(ready.to_string())
+    }
+
+    /// The whole cleaned reply (None when nothing is worth showing), and the part of it not
+    /// yet shown.
+    pub fn finish(&mut self, agent_name: &str) -> (Option<String>, String) {
+        let (clean, _) = clean_reply(&self.raw, agent_name);
+        if let Some(c) = clean.as_deref() {
+            if echoes(c, &self.instruction) || self.is_echo(c) {
+                self.reject(Rejection::Echo);
+            } else if claims_another_name(c, agent_name, true) {
+                self.reject(Rejection::Persona);
+            } else if self.repeats(c) {
+                self.reject(Rejection::Repeat);
+            } else if self.only_names(c) {
+                self.reject(Rejection::Echo);
+            } else if self.topic.as_ref().is_some_and(|t| !on_topic(c, t)) {
+                self.reject(Rejection::OffTopic);
+            }
+        }
+        if !self.rejected {
+            if let Some(c) = clean.as_deref() {
+                self.passed(c, true);
+            }
+        }
+        if self.rejected {
+            return (None, String::new());
+        }
+        let rest = self.advance(clean.clone().unwrap_or_default());
+        (clean, rest)
+    }
+
+    /// Whether `text` is nothing but the children's names ("Ada, Max, Tom."), or one word
+    /// besides them.
+    fn only_names(&self, text: &str) -> bool {
+        let words = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .filter(|w| !self.children.contains(&w.to_lowercase()))
+            .count();
+        words < 2
+    }
+
+    /// Whether `text` says again what the agent said recently: at least six words of four
+    /// letters or more (names aside, so the same kind question to another child is fine),
+    /// 60 % of them from one earlier message.
+    fn repeats(&self, text: &str) -> bool {
+        let mut mine = long_words(text);
+        mine.retain(|w| !self.children.contains(w));
+        mine.len() >= 6 && self.said.iter().any(|old| mostly_from(&mine, old))
+    }
+
+    fn is_echo(&self, start: &str) -> bool {
+        let start = start.to_lowercase();
+        let lead: String = start.chars().take(20).collect();
+        let speaks_for_a_child = start
+            .split_once(':')
+            .is_some_and(|(head, _)| self.children.iter().any(|c| head.trim() == c));
+        // Words of the instruction, or talk about the prompt, that a reply to children never
+        // needs.
+        let instruction_talk = [
+            "sentence",
+            "write only",
+            "do not say",
+            "teacher says",
+            "possible answer",
+            "possible response",
+            "a sample of",
+            "as an ai",
+            "language model",
+        ]
+        .iter()
+        .any(|w| start.contains(w));
+        start.starts_with('(')
+            || instruction_talk
+            || speaks_for_a_child
+            || start.contains("only you see")
+            || (!self.instruction.is_empty()
+                && lead.len() >= 12
+                && self.instruction.to_lowercase().contains(&lead))
+    }
+
+    fn advance(&mut self, clean: String) -> String {
+        match clean.strip_prefix(self.shown.as_str()) {
+            Some(rest) if !rest.is_empty() => {
+                let rest = rest.to_string();
+                self.shown = clean;
+                rest
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_cleaned_for_children() {
+        let c = |s| clean_reply(s, "Blue").0;
+        assert_eq!(c("Blue: Hi there!").as_deref(), Some("Hi there!"));
+        assert_eq!(c("**Blue**: Assistant: Hello.").as_deref(), Some("Hello."));
+        assert_eq!(
+            c("One. Two! Three? Four.").as_deref(),
+            Some("One. Two! Three?")
+        );
+        assert_eq!(
+            c("Good idea Mia!\nLeo: I agree").as_deref(),
+            Some("Good idea Mia!")
+        );
+        assert_eq!(
+            c("It costs 2.50 dollars. Ok."),
+            Some("It costs 2.50 dollars. Ok.".into())
+        );
+        assert_eq!(
+            c("Mia: we could"),
+            Some("Mia: we could".into()),
+            "a child's name is not a role prefix"
+        );
+        assert_eq!(
+            c("Dear Sam,\nwhat would you add?\nMore").as_deref(),
+            Some("Dear Sam, what would you add?")
+        );
+        assert_eq!(c("Hi!\nLeo: no").as_deref(), Some("Hi!"));
+        assert_eq!(c("   "), None);
+        assert_eq!(c("Blue: ..."), None);
+        assert_eq!(c("\"Let's vote!\"").as_deref(), Some("Let's vote!"));
+    }
+
+    #[test]
+    fn the_stream_cleaner_hides_the_prefix_and_stops_after_three_sentences() {
+        let mut s = StreamCleaner::default();
+        let mut shown = String::new();
+        for tok in [
+            "Bl", "ue", ":", " What", " a great", " idea.", " Yes!", " Go.", " More.",
+        ] {
+            shown.push_str(&s.push(tok, "Blue"));
+            if s.complete {
+                break;
+            }
+        }
+        assert!(s.complete);
+        let (full, rest) = s.finish("Blue");
+        shown.push_str(&rest);
+        assert_eq!(full.as_deref(), Some("What a great idea. Yes! Go."));
+        assert_eq!(shown, "What a great idea. Yes! Go.");
+    }
+
+    #[test]
+    fn invitations_always_name_the_child() {
+        assert_eq!(
+            ensure_named("What would you add?".into(), "Sam"),
+            "Sam, what would you add?"
+        );
+        assert_eq!(
+            ensure_named("I wonder what you think.".into(), "Sam"),
+            "Sam, I wonder what you think."
+        );
+        assert_eq!(
+            ensure_named("Sam, your turn!".into(), "Sam"),
+            "Sam, your turn!"
+        );
+    }
+
+    #[test]
+    fn copies_of_the_instruction_are_never_shown() {
+        let instr = "Kindly invite Sam by name to share an idea. Ask an easy, open question.";
+        let mut s = StreamCleaner::new(instr);
+        let mut shown = String::new();
+        for tok in [
+            "Kindly",
+            " invite",
+            " Sam",
+            " by",
+            " name",
+            " to share",
+            " an idea.",
+        ] {
+            shown.push_str(&s.push(tok, "Blue"));
+        }
+        assert!(s.rejected && s.complete);
+        assert_eq!(s.finish("Blue"), (None, String::new()));
+        assert_eq!(shown, "");
+        assert!(echoes("Ask an easy open question to share an idea", instr));
+        assert!(!echoes(
+            "Sam, what would you like to add to the playground?",
+            instr
+        ));
+        let mut s = StreamCleaner::new(instr);
+        s.push(
+            "(Teacher, only you see this) hello there my friends",
+            "Blue",
+        );
+        assert!(s.rejected);
+        let mut s = StreamCleaner::new(instr).with_children(&["Sam".to_string()]);
+        s.push("Sam: I'm not sure if I can answer", "Blue");
+        assert!(s.rejected, "the agent never writes as a child");
+        let mut s = StreamCleaner::new(instr);
+        s.push(
+            "Do not say you were quiet. Write one to three short sentences",
+            "Blue",
+        );
+        assert_eq!(
+            s.finish("Blue").0,
+            None,
+            "paraphrased instructions are refused too"
+        );
+        assert_eq!(s.finish("Blue").0, None);
+    }
+
+    fn stream(cleaner: &mut StreamCleaner, text: &str) -> String {
+        let mut shown = String::new();
+        for piece in text.split_inclusive(' ') {
+            shown.push_str(&cleaner.push(piece, "Blue"));
+        }
+        shown
+    }
+
+    #[test]
+    fn the_agent_never_takes_another_name() {
+        assert!(claims_another_name(
+            "Hi Tom, I'm Emily and I'll help.",
+            "Blue",
+            false
+        ));
+        assert!(claims_another_name("Hello! My name is Sam.", "Blue", true));
+        assert!(!claims_another_name(
+            "Hi, I'm Blue, an AI helper.",
+            "Blue",
+            true
+        ));
+        assert!(!claims_another_name(
+            "I'm so glad, I am not sure. I'm AI.",
+            "Blue",
+            true
+        ));
+        // A word still being written is not judged ("I'm Bl" may become "I'm Blue").
+        assert!(!claims_another_name("Hello, I'm Bl", "Blue", false));
+        assert!(claims_another_name("Hello, I'm Bl", "Blue", true));
+
+        let mut c = StreamCleaner::new("Kindly invite Tom");
+        let shown = stream(
+            &mut c,
+            "Hi Tom, I'm Emily and I'll be your friend! What is a cool idea?",
+        );
+        assert_eq!(shown, "", "refused before anything was shown");
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Persona));
+        assert_eq!(Rejection::Persona.decision(), "dropped_persona");
+    }
+
+    #[test]
+    fn talk_about_the_prompt_is_refused() {
+        let mut c = StreamCleaner::new("Ask the group one open question");
+        stream(
+            &mut c,
+            "Here's a possible answer to your question: the team is nice.",
+        );
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Echo));
+    }
+
+    #[test]
+    fn a_reply_for_the_group_is_held_back_and_must_touch_the_problem() {
+        let topic = crate::agent::text::topic_words(&[
+            "A playground everyone can play on",
+            "Collect many ideas for parts of the playground",
+            "a ramp for the slide",
+        ]);
+        let mut c =
+            StreamCleaner::new("Ask the group one open question").on_topic_only(topic.clone());
+        let shown = stream(
+            &mut c,
+            "What could we add next to the slide so that everyone can use it?",
+        );
+        assert_eq!(shown, "", "nothing is streamed");
+        let (text, rest) = c.finish("Blue");
+        assert_eq!(
+            text.as_deref(),
+            Some("What could we add next to the slide so that everyone can use it?")
+        );
+        assert_eq!(rest, text.unwrap(), "all of it is shown at the end");
+
+        let mut c = StreamCleaner::new("Ask the group one open question").on_topic_only(topic);
+        stream(
+            &mut c,
+            "If you're ready to explore the world with me, what's a fun adventure today?",
+        );
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::OffTopic));
+        assert_eq!(Rejection::OffTopic.decision(), "dropped_off_topic");
+    }
+
+    #[test]
+    fn the_agent_does_not_say_the_same_thing_again() {
+        let said = vec![
+            "Lia, I love your creativity! You can create a ramp that goes around the tree."
+                .to_string(),
+        ];
+        let mut c = StreamCleaner::new("Kindly invite Sam")
+            .with_children(&["Lia".into(), "Sam".into()])
+            .not_repeating(said.clone());
+        stream(
+            &mut c,
+            "Sam, I love your creativity! You can create a ramp that goes around the tree.",
+        );
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Repeat));
+        // The same short, kind question to another child is not a repeat.
+        let mut c = StreamCleaner::new("Kindly invite Sam")
+            .with_children(&["Lia".into(), "Sam".into()])
+            .not_repeating(vec!["Lia, what would you add?".into()]);
+        stream(&mut c, "Sam, what would you add?");
+        assert_eq!(
+            c.finish("Blue").0.as_deref(),
+            Some("Sam, what would you add?")
+        );
+        // A reply of names only is refused.
+        let mut c = StreamCleaner::new("Kindly invite Ada").with_children(&[
+            "Ada".into(),
+            "Max".into(),
+            "Tom".into(),
+        ]);
+        stream(&mut c, "Ada, Max, Tom.");
+        assert_eq!(c.finish("Blue").0, None);
+        assert_eq!(c.rejection, Some(Rejection::Echo));
+        // Claims of being a person are refused like another name.
+        assert!(claims_another_name(
+            "Hi Alex, it was rewarding for me as a teacher.",
+            "Blue",
+            true
+        ));
+        assert!(claims_another_name("I\u{2019}m a kid too!", "Blue", true));
+        assert!(!claims_another_name(
+            "I'm an AI helper, not a teacher.",
+            "Blue",
+            true
+        ));
+    }
+}
