@@ -436,13 +436,15 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     .expect("the agent follows the whisper");
     assert_eq!(msg["text"], REPLY);
     assert!(frames.iter().all(|f| !f.contains(secret)), "{frames:?}");
+    // The whisper's request, not necessarily the last: under load the clock may have started
+    // another reply since (the test was flaky with `last()`).
     let asked = engine.generate_requests();
-    assert!(asked
-        .last()
-        .unwrap()
-        .messages
-        .iter()
-        .any(|m| m.content.contains(secret)));
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.messages.iter().any(|m| m.content.contains(secret))),
+        "{asked:?}"
+    );
 }
 
 #[tokio::test]
