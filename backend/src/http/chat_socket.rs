@@ -452,14 +452,14 @@ impl Connection {
                 return Err(End::Close(CLOSE_GOING_AWAY, "room unavailable"));
             }
         };
-        self.send_text(welcome.welcome).await?;
+        self.send_text(super::ws_text(welcome.welcome)).await?;
         self.last_seq = last_seq.max(0);
         for out in welcome.replay {
             self.last_seq = out.seq.unwrap_or(self.last_seq);
-            self.send_text(out.json).await?;
+            self.send_text(super::ws_text(out.json)).await?;
         }
         self.last_seq = self.last_seq.max(welcome.last_seq);
-        self.send_text(welcome.synced).await?;
+        self.send_text(super::ws_text(welcome.synced)).await?;
         self.events = Some(welcome.events);
         self.said_hello = true;
         Ok(())
@@ -481,7 +481,7 @@ impl Connection {
                 if let Some(seq) = out.seq {
                     self.last_seq = self.last_seq.max(seq);
                 }
-                self.send_text(out.json).await
+                self.send_text(super::ws_text(out.json)).await
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 // Too slow to keep up: say so and stop the live stream until the client

@@ -81,3 +81,9 @@ pub fn router(ctx: Ctx) -> Router {
         .merge(facilitator::router())
         .with_state(ctx)
 }
+
+/// A room's frame as the WebSocket's text, without copying it (the bytes are shared).
+pub(crate) fn ws_text(json: crate::room::FrameJson) -> axum::extract::ws::Utf8Bytes {
+    axum::extract::ws::Utf8Bytes::try_from(json.into_bytes())
+        .expect("a FrameJson is built from a String")
+}

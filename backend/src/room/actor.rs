@@ -3,7 +3,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc};
 
 use super::phases::PhaseClock;
@@ -13,7 +12,7 @@ use super::seat::{AgentConfig, AgentSeat, SeatStart};
 use super::seat_room::with_seat;
 use super::shutdown::Shutdown;
 use super::watch::WatchEvent;
-use super::{Ack, Command, LiveState, Outbound, RoomDeps, SendRequest, Welcome};
+use super::{Ack, Command, FrameJson, LiveState, Outbound, RoomDeps, SendRequest, Welcome};
 use crate::agent::prompt::Line;
 use crate::agent::runner::ReplyEvent;
 use crate::child_text;
@@ -604,7 +603,7 @@ impl RoomActor {
         seq: Option<i64>,
         skip_participant: Option<i64>,
     ) {
-        let json: Utf8Bytes = frame.to_json().into();
+        let json: FrameJson = frame.to_json().into();
         // No receiver is fine: nobody is connected.
         let _ = self.events.send(Outbound {
             json,

@@ -10,6 +10,7 @@
 
 mod actor;
 mod clock;
+mod frame_json;
 mod phases;
 mod post;
 mod rate_limit;
@@ -23,7 +24,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::activity::Catalog;
@@ -34,6 +34,7 @@ use crate::safety::Screen;
 use crate::store::{Participant, SessionStatus, Store};
 
 pub use actor::RoomConfig;
+pub use frame_json::FrameJson;
 pub use seat::AgentConfig;
 pub use steer::{FacilitatorCommand, SteerError};
 pub use watch::{AgentStatus, Watch, WatchEvent};
@@ -41,7 +42,7 @@ pub use watch::{AgentStatus, Watch, WatchEvent};
 /// A frame for the connections of a room, serialised once for all of them.
 #[derive(Debug, Clone)]
 pub struct Outbound {
-    pub json: Utf8Bytes,
+    pub json: FrameJson,
     /// The `seq` when this is a `message` frame (so a connection knows how far it got).
     pub seq: Option<i64>,
     /// Not sent to this participant (their own typing indicator).
@@ -54,10 +55,10 @@ pub struct Outbound {
 /// live stream.
 #[derive(Debug)]
 pub struct Welcome {
-    pub welcome: Utf8Bytes,
+    pub welcome: FrameJson,
     /// Missed messages, oldest first.
     pub replay: Vec<Outbound>,
-    pub synced: Utf8Bytes,
+    pub synced: FrameJson,
     pub last_seq: i64,
     pub events: broadcast::Receiver<Outbound>,
 }

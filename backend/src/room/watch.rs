@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use super::FrameJson;
 use crate::protocol::PhaseInfo;
 use crate::store::{
     AgentRole, Flag, LogDecision, LogTrigger, Message, Moderation, Participant, SenderKind,
@@ -144,11 +144,11 @@ pub enum WatchEvent {
 /// Per-session channels of dashboard events.
 #[derive(Debug, Default)]
 pub struct Watch {
-    sessions: Mutex<HashMap<i64, broadcast::Sender<Utf8Bytes>>>,
+    sessions: Mutex<HashMap<i64, broadcast::Sender<FrameJson>>>,
 }
 
 impl Watch {
-    pub fn subscribe(&self, session_id: i64) -> broadcast::Receiver<Utf8Bytes> {
+    pub fn subscribe(&self, session_id: i64) -> broadcast::Receiver<FrameJson> {
         self.sessions
             .lock()
             .expect("watch lock")

@@ -94,7 +94,7 @@ async fn watch(ctx: Ctx, mut socket: WebSocket, session_id: i64, headers: Header
             }
             event = events.recv() => match event {
                 Ok(json) => {
-                    if socket.send(Message::Text(json)).await.is_err() {
+                    if socket.send(Message::Text(crate::http::ws_text(json))).await.is_err() {
                         return;
                     }
                 }
