@@ -502,6 +502,9 @@ impl RoomActor {
         let screen = self.deps.screen.clone();
         let language = self.session.language.clone();
         let system = self.agent_system_prompt();
+        // The cleaner judges copies against the prompt the screen sees (without the parts
+        // children see anyway, whose words a good reply uses).
+        let own_prompt = system.clone();
         let check: SentenceCheck = Arc::new(move |sentence: &str| {
             let verdict = screen.check_agent(sentence, &language, &system);
             (verdict.action != crate::safety::Action::Allow).then(|| verdict.reason())
@@ -541,6 +544,9 @@ impl RoomActor {
             .collect();
         let mut cleaner = StreamCleaner::new(&turn)
             .with_children(&children)
+            .for_child(target.as_deref())
+            .in_language(&self.session.language)
+            .not_copying(&own_prompt)
             .not_repeating(said)
             .screened(check);
         if speech.intent.is_for_the_group() {
