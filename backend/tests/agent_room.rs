@@ -474,29 +474,39 @@ async fn the_facilitator_extends_and_skips_phases() {
 
 #[tokio::test]
 async fn a_worthless_reply_is_dropped_and_retried_once() {
-    // The first reply copies its instruction (tiny models do), the retry is good.
-    let engine = Arc::new(FakeEngine::new().with_replies(vec![
-        "(Teacher, only you see this) answer them".into(),
-        REPLY.into(),
-    ]));
-    let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
-    let w = hello(&rooms, g, &kids[0]).await;
-    let mut rx = w.events;
-    say(&rooms, g, &kids[0], "m1", "hi Blue").await;
-    let start = next_frame(&mut rx, "agent_start").await;
-    assert_eq!(start["reply_to"], 1);
-    let msg = next_frame(&mut rx, "message").await;
-    assert_eq!(msg["text"], REPLY);
-    assert_eq!(msg["reply_to"], 1);
-    assert_eq!(engine.generate_requests().len(), 2);
-    // The event is logged right after the broadcast.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let decisions = decisions(&store, g).await;
-    assert!(
-        decisions.contains(&"dropped_echo".to_string()),
-        "{decisions:?}"
-    );
-    assert!(decisions.contains(&"answer".to_string()), "{decisions:?}");
+    // The first reply is refused, the retry is good; each refusal is its own decision. The
+    // model copies its instruction (tiny models do), answers another child than the one who
+    // asked (Mia), or writes Spanish in an English session.
+    for (worthless, dropped) in [
+        ("(Teacher, only you see this) answer them", "dropped_echo"),
+        (
+            "Leo, slides are great fun for everyone on the playground!",
+            "dropped_wrong_child",
+        ),
+        (
+            "¡Sí! Los toboganes son muy divertidos para todos nosotros en el parque.",
+            "dropped_wrong_language",
+        ),
+    ] {
+        let engine = Arc::new(
+            FakeEngine::new().with_replies(vec![worthless.to_string(), REPLY.to_string()]),
+        );
+        let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
+        let w = hello(&rooms, g, &kids[0]).await;
+        let mut rx = w.events;
+        say(&rooms, g, &kids[0], "m1", "hi Blue").await;
+        let start = next_frame(&mut rx, "agent_start").await;
+        assert_eq!(start["reply_to"], 1);
+        let msg = next_frame(&mut rx, "message").await;
+        assert_eq!(msg["text"], REPLY, "after {worthless}");
+        assert_eq!(msg["reply_to"], 1);
+        assert_eq!(engine.generate_requests().len(), 2);
+        // The event is logged right after the broadcast.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let decisions = decisions(&store, g).await;
+        assert!(decisions.contains(&dropped.to_string()), "{decisions:?}");
+        assert!(decisions.contains(&"answer".to_string()), "{decisions:?}");
+    }
 }
 
 #[tokio::test]

@@ -9,8 +9,15 @@
 //! log. It is separate from the prompts ([`super::prompt`], what the model is told) and from
 //! the policy ([`super::policy`], when the agent speaks): it judges only the model's words,
 //! with no I/O, so every check is a unit test with a string.
+//!
+//! What a reply must be, beyond clean: in the session's language ([`StreamCleaner::in_language`]),
+//! for the child it answers and not another ([`StreamCleaner::for_child`]), its own words and
+//! not its prompt's ([`StreamCleaner::not_copying`]), and an AI's, never a person's with a
+//! family, a job or a body.
 
-use super::text::{addresses, on_topic};
+use whatlang::Lang;
+
+use super::text::{addresses, language_of_code, on_topic, surely_not_in};
 
 /// Makes sure an invitation names the child it invites (tiny models often forget): prefixes
 /// `Name, ` when the reply does not mention them.
@@ -167,6 +174,14 @@ pub struct StreamCleaner {
     checked: usize,
     /// Why the screen refused a sentence.
     pub unsafe_reason: Option<String>,
+    /// The session's language, when the language identifier knows it: a reply surely in
+    /// another one is refused.
+    language: Option<Lang>,
+    /// The child this reply is for (who asked, or who is invited), lower case: a reply that
+    /// calls another child of the group instead is refused.
+    for_child: Option<String>,
+    /// The lines of the system prompt, lower case: a sentence that copies one is refused.
+    prompt_lines: Vec<String>,
 }
 
 impl std::fmt::Debug for StreamCleaner {
@@ -177,6 +192,8 @@ impl std::fmt::Debug for StreamCleaner {
             .field("complete", &self.complete)
             .field("rejection", &self.rejection)
             .field("screened", &self.check.is_some())
+            .field("language", &self.language)
+            .field("for_child", &self.for_child)
             .finish()
     }
 }
@@ -195,6 +212,15 @@ pub enum Rejection {
     /// A sentence failed the safety screen: the reply ends, and a written safe line replaces
     /// it.
     Unsafe,
+    /// Not in the session's language (judged only where the identification is sure).
+    WrongLanguage,
+    /// For one child (an answer, an invitation) but calls another child of the group instead
+    /// ("Mia, ..." when Leo asked).
+    WrongChild,
+    /// A copy of a line of its own system prompt ("Your job in this part: ...").
+    PromptCopy,
+    /// Speaks as a person with a family, a job or a body ("my children", "when I was a kid").
+    HumanLife,
 }
 
 impl Rejection {
@@ -204,6 +230,10 @@ impl Rejection {
         Rejection::OffTopic,
         Rejection::Repeat,
         Rejection::Unsafe,
+        Rejection::WrongLanguage,
+        Rejection::WrongChild,
+        Rejection::PromptCopy,
+        Rejection::HumanLife,
     ];
 
     /// The decision logged for a reply dropped for this reason.
@@ -214,6 +244,10 @@ impl Rejection {
             Rejection::OffTopic => "dropped_off_topic",
             Rejection::Repeat => "dropped_repeat",
             Rejection::Unsafe => "dropped_unsafe",
+            Rejection::WrongLanguage => "dropped_wrong_language",
+            Rejection::WrongChild => "dropped_wrong_child",
+            Rejection::PromptCopy => "dropped_prompt_copy",
+            Rejection::HumanLife => "dropped_human_life",
         }
     }
 }
@@ -299,6 +333,135 @@ fn mostly_from(words: &[String], source: &[String]) -> bool {
     shared * 10 >= words.len() * 6
 }
 
+/// What a person with a family, a job or a body says, in the shipped languages (lower case,
+/// `'` for any apostrophe). The agent is an AI: it has no children, no colleagues, no
+/// childhood and no hands, and saying so misleads children ("I always try to make sure my
+/// children are included"). Only the first person counts: "robots have bodies" and "your
+/// family" are fine, and so is "my job is to help you" (an AI helper has one).
+#[rustfmt::skip]
+const HUMAN_LIFE: &[&str] = &[
+    // English
+    "my children", "my kids", "my son", "my daughter", "my baby", "my wife", "my husband",
+    "my family", "my parents", "my mom", "my mum", "my mother", "my dad", "my father",
+    "my brother", "my sister", "my grandma", "my grandpa", "my boyfriend", "my girlfriend",
+    "my students", "my pupils", "my boss", "my colleagues", "my coworkers", "my office",
+    "at my job", "at my work", "my body", "my hands", "my legs", "my feet", "my childhood",
+    "when i was a kid", "when i was a child", "when i was little", "when i was young",
+    "when i was your age", "i grew up", "i have children", "i have kids", "i'm married",
+    "i am married", "i'm a mom", "i'm a dad", "i'm a parent", "i am a parent",
+    // Deutsch
+    "meine kinder", "meinen kindern", "mein sohn", "meinen sohn", "meine tochter", "meine frau",
+    "mein mann", "meinen mann", "meine familie", "meine eltern", "meine mutter", "meine mama",
+    "mein vater", "mein papa", "mein bruder", "meine schwester", "meine schüler", "mein chef",
+    "meine chefin", "meine kollegen", "in meinem büro", "bei meiner arbeit",
+    "auf meiner arbeit", "mein körper", "meinen körper", "meinem körper", "meine hände",
+    "meine beine", "meine kindheit", "als ich ein kind war", "als ich klein war",
+    "als ich jung war", "ich habe kinder", "ich bin verheiratet",
+    // Français
+    "mes enfants", "mon fils", "ma fille", "mon bébé", "ma femme", "mon mari", "ma famille",
+    "mes parents", "ma mère", "ma maman", "mon père", "mon papa", "mon frère", "ma sœur",
+    "mes élèves", "mon patron", "ma patronne", "mes collègues", "mon bureau", "à mon travail",
+    "au boulot", "mon corps", "mes mains", "mes jambes", "mon enfance", "quand j'étais petit",
+    "quand j'étais petite", "quand j'étais enfant", "quand j'étais jeune", "j'ai des enfants",
+    "je suis marié", "je suis mariée",
+    // Español
+    "mis hijos", "mis niños", "mi hijo", "mi hija", "mi bebé", "mi esposa", "mi esposo",
+    "mi marido", "mi mujer", "mi familia", "mis padres", "mi madre", "mi mamá", "mi padre",
+    "mi papá", "mi hermano", "mi hermana", "mis alumnos", "mis estudiantes", "mi jefe",
+    "mi jefa", "mis compañeros de trabajo", "mi oficina", "en mi trabajo", "mi cuerpo",
+    "mis manos", "mis piernas", "mi infancia", "cuando era niño", "cuando era niña",
+    "cuando era pequeño", "cuando era pequeña", "cuando era joven", "tengo hijos",
+    "estoy casado", "estoy casada",
+];
+
+/// Whether `text` speaks as a person with a family, a job or a body (see [`HUMAN_LIFE`]): one
+/// of the phrases as whole words. A word still being written at the end of `text` is not
+/// judged unless `finished` ("my son" may become "my song").
+pub fn speaks_as_a_person(text: &str, finished: bool) -> bool {
+    let lower = text.to_lowercase().replace('\u{2019}', "'");
+    HUMAN_LIFE
+        .iter()
+        .any(|phrase| has_words(&lower, phrase, finished))
+}
+
+/// Whether `lower` has `words` (both lower case) as whole words. At the very end of `lower`
+/// they count only when `finished` (the last word may go on).
+fn has_words(lower: &str, words: &str, finished: bool) -> bool {
+    lower.match_indices(words).any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + words.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric)
+            && match after {
+                Some(c) => !c.is_alphanumeric(),
+                None => finished,
+            }
+    })
+}
+
+/// Words in a row shared with a prompt line that, with most words from it, make a copy.
+const COPY_RUN: usize = 5;
+
+/// Whether `text` copies `line` of the system prompt (both lower case): it starts with the
+/// line's heading ("your job in this part:", "rules:"), or it is mostly the line's words
+/// ([`echoes`]) with [`COPY_RUN`] of them in a row. The words alone are not enough: the
+/// moderator is told to ask for ideas and to say that a trusted adult can help, and its reply
+/// doing so shares words with those lines without copying them.
+fn copies_line(text: &str, line: &str) -> bool {
+    let heading = line
+        .split_once(':')
+        .map(|(head, _)| head.trim())
+        .filter(|h| h.chars().count() >= 5 && h.split_whitespace().count() <= 6);
+    if heading.is_some_and(|h| text.trim_start().starts_with(&format!("{h}:"))) {
+        return true;
+    }
+    echoes(text, line) && {
+        let words = |s: &str| -> Vec<String> {
+            s.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let (mine, theirs) = (words(text), words(line));
+        let runs: Vec<&[String]> = theirs.windows(COPY_RUN).collect();
+        mine.windows(COPY_RUN).any(|w| runs.contains(&w))
+    }
+}
+
+/// Greetings that may stand before a name the reply calls ("Hi Mia, ...").
+const GREETINGS: &[&str] = &[
+    "hi", "hey", "hello", "dear", "oh", "wow", "yes", "ok", "okay", "so", "hallo", "liebe",
+    "lieber", "ja", "salut", "bonjour", "coucou", "cher", "chère", "oui", "hola", "querido",
+    "querida", "sí", "si", "vale",
+];
+
+/// Whether `sentence` calls `name` (lower case): "Mia, ...", "Hi Mia! ...", "Great idea, Mia!".
+/// "Mia had a good idea" names Mia without calling her.
+fn calls(sentence: &str, name: &str) -> bool {
+    let lower = sentence.trim().to_lowercase();
+    // Spanish opens its exclamations and questions ("¡Hola Mia!").
+    let mut rest = lower.trim_start_matches(['¡', '¿']);
+    let first: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+    if GREETINGS.contains(&first.as_str()) {
+        rest = rest[first.len()..].trim_start_matches([',', '!', ' ']);
+    }
+    let rest = rest.trim_start_matches(['@', '¡', '¿']);
+    // French writes a space before `!` and `?` ("Salut Mia !").
+    let at_start = rest
+        .strip_prefix(name)
+        .and_then(|after| after.trim_start_matches([' ', '\u{a0}']).chars().next())
+        .is_some_and(|c| matches!(c, ',' | '!' | '?' | ':' | ';' | '.' | '\u{2014}'));
+    let body = lower.trim_end_matches(|c: char| !c.is_alphanumeric());
+    let at_end = body
+        .strip_suffix(name)
+        .is_some_and(|before| before.trim_end().ends_with(',') || before.ends_with('@'));
+    at_start || at_end
+}
+
+/// Whether `text` has `name` (lower case) as a whole word, anywhere.
+fn mentions(text: &str, name: &str) -> bool {
+    has_words(&text.to_lowercase(), name, true)
+}
+
 /// Characters held back at the start (a prefix like `Moderator:` fits).
 const HOLD_BACK: usize = 26;
 
@@ -344,13 +507,87 @@ impl StreamCleaner {
         self
     }
 
-    /// The end of the part of `clean` that may be shown: with a sentence check, the end of the
-    /// last complete sentence that passed (each new one is checked once); all of it when the
-    /// reply is `finished`. None when a sentence failed (the reply is rejected).
-    fn passed(&mut self, clean: &str, finished: bool) -> Option<usize> {
-        let Some(check) = self.check.clone() else {
-            return Some(clean.len());
+    /// Refuses a reply surely not in the session's language `code` (ISO 639-1: "en", "es"),
+    /// judging each sentence alone and with the ones before it (so the whole reply at the
+    /// end). A code the identifier does not know is not judged.
+    pub fn in_language(mut self, code: &str) -> StreamCleaner {
+        self.language = language_of_code(code);
+        self
+    }
+
+    /// The reply is for this child (who asked, or who is invited): one that calls another
+    /// child of the group (see [`Self::with_children`]) and never names this one is refused.
+    pub fn for_child(mut self, nickname: Option<&str>) -> StreamCleaner {
+        self.for_child = nickname
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty());
+        self
+    }
+
+    /// Refuses a reply that copies a line of `system_prompt` (see [`copies_line`]), sentence
+    /// by sentence and as a whole.
+    pub fn not_copying(mut self, system_prompt: &str) -> StreamCleaner {
+        self.prompt_lines = system_prompt
+            .lines()
+            .map(|l| l.trim().to_lowercase())
+            .filter(|l| !l.is_empty())
+            .collect();
+        self
+    }
+
+    /// Whether text is released a sentence at a time, each judged before it is shown.
+    fn by_sentence(&self) -> bool {
+        self.check.is_some() || self.language.is_some() || !self.prompt_lines.is_empty()
+    }
+
+    /// Why the new `sentence` of the reply, `so_far` up to it, may not be shown.
+    fn sentence_refusal(
+        &self,
+        sentence: &str,
+        so_far: &str,
+        agent_name: &str,
+    ) -> Option<Rejection> {
+        let lower = sentence.to_lowercase();
+        if self.prompt_lines.iter().any(|l| copies_line(&lower, l)) {
+            return Some(Rejection::PromptCopy);
+        }
+        let lang = self.language?;
+        let mut names: Vec<&str> = self.children.iter().map(String::as_str).collect();
+        names.push(agent_name);
+        (surely_not_in(sentence, lang, &names)
+            || (so_far != sentence && surely_not_in(so_far, lang, &names)))
+        .then_some(Rejection::WrongLanguage)
+    }
+
+    /// Whether `text` calls another child of the group in its first sentence and never names
+    /// the child it is for ("Mia, ..." when Leo asked; "Mia, nice! Leo, ..." is fine).
+    fn misaddressed(&self, text: &str) -> bool {
+        let Some(child) = self
+            .for_child
+            .as_deref()
+            .filter(|c| self.children.iter().any(|n| n == c))
+        else {
+            return false;
         };
+        let first = &text[..sentence_ends(text, 0)
+            .first()
+            .copied()
+            .unwrap_or(text.len())];
+        !mentions(text, child)
+            && self
+                .children
+                .iter()
+                .any(|other| other != child && calls(first, other))
+    }
+
+    /// The end of the part of `clean` that may be shown: when judged by sentence, the end of
+    /// the last complete sentence that passed (each new one is judged once); all of it when
+    /// the reply is `finished`. None when a sentence failed (the reply is rejected).
+    fn passed(&mut self, clean: &str, finished: bool, agent_name: &str) -> Option<usize> {
+        if !self.by_sentence() {
+            return Some(clean.len());
+        }
+        let check = self.check.clone();
         if self.checked > clean.len() || !clean.is_char_boundary(self.checked) {
             // The cleaned text changed under what was checked (a prefix was dropped): check
             // it again from the start.
@@ -366,7 +603,12 @@ impl StreamCleaner {
             // "900123 is the rest." pass alone, not together.
             let sentence = clean[self.checked..end].trim();
             if !sentence.is_empty() {
-                if let Some(why) = check(clean[..end].trim()) {
+                if let Some(why) = self.sentence_refusal(sentence, clean[..end].trim(), agent_name)
+                {
+                    self.reject(why);
+                    return None;
+                }
+                if let Some(why) = check.as_ref().and_then(|c| c(clean[..end].trim())) {
                     self.unsafe_reason = Some(why);
                     self.reject(Rejection::Unsafe);
                     return None;
@@ -396,14 +638,20 @@ impl StreamCleaner {
             self.reject(Rejection::Persona);
             return String::new();
         }
+        // The cleaned text is trimmed: the raw text says whether its last word is complete.
+        let last_word_done = self.raw.ends_with(|c: char| !c.is_alphanumeric());
+        if speaks_as_a_person(&clean, last_word_done) {
+            self.reject(Rejection::HumanLife);
+            return String::new();
+        }
         if self.repeats(&clean) {
             self.reject(Rejection::Repeat);
             return String::new();
         }
-        // Without a sentence check a reply for the group is held back whole (its topic is
-        // judged at the end); with one, sentences are released once what they add up to
+        // Unless it is judged by sentence, a reply for the group is held back whole (its topic
+        // is judged at the end); if it is, sentences are released once what they add up to
         // touches the topic.
-        if (self.topic.is_some() && self.check.is_none())
+        if (self.topic.is_some() && !self.by_sentence())
             || (!complete
                 && self.raw.trim_start().chars().count() < HOLD_BACK
                 && !self.raw.contains(':'))
@@ -414,11 +662,13 @@ impl StreamCleaner {
             self.reject(Rejection::Echo);
             return String::new();
         }
-        let Some(end) = self.passed(&clean, complete) else {
+        let Some(end) = self.passed(&clean, complete, agent_name) else {
             return String::new();
         };
         let ready = &clean[..end];
-        if self.topic.as_ref().is_some_and(|t| !on_topic(ready, t)) {
+        // A start that calls another child waits until the child it is for is named too (or
+        // the reply ends, and is refused).
+        if self.topic.as_ref().is_some_and(|t| !on_topic(ready, t)) || self.misaddressed(ready) {
             return String::new();
         }
         self.advance(ready.to_string())
@@ -433,17 +683,27 @@ impl StreamCleaner {
                 self.reject(Rejection::Echo);
             } else if claims_another_name(c, agent_name, true) {
                 self.reject(Rejection::Persona);
+            } else if speaks_as_a_person(c, true) {
+                self.reject(Rejection::HumanLife);
+            } else if self
+                .prompt_lines
+                .iter()
+                .any(|l| copies_line(&c.to_lowercase(), l))
+            {
+                self.reject(Rejection::PromptCopy);
             } else if self.repeats(c) {
                 self.reject(Rejection::Repeat);
             } else if self.only_names(c) {
                 self.reject(Rejection::Echo);
+            } else if self.misaddressed(c) {
+                self.reject(Rejection::WrongChild);
             } else if self.topic.as_ref().is_some_and(|t| !on_topic(c, t)) {
                 self.reject(Rejection::OffTopic);
             }
         }
         if !self.rejected {
             if let Some(c) = clean.as_deref() {
-                self.passed(c, true);
+                self.passed(c, true, agent_name);
             }
         }
         if self.rejected {
@@ -760,5 +1020,245 @@ mod tests {
             "Blue",
             true
         ));
+    }
+
+    /// Streams `text` through `cleaner` and finishes it: what the children would read at the
+    /// end (None when refused), what was shown while it streamed, and why it was refused.
+    fn say(mut cleaner: StreamCleaner, text: &str) -> (Option<String>, String, Option<Rejection>) {
+        let mut shown = stream(&mut cleaner, text);
+        let (full, rest) = cleaner.finish("Blue");
+        shown.push_str(&rest);
+        (full, shown, cleaner.rejection)
+    }
+
+    /// Each of `texts`, through a cleaner from `cleaner`, is refused for `why` before any of
+    /// it is shown.
+    fn refused(cleaner: impl Fn() -> StreamCleaner, texts: &[&str], why: Rejection) {
+        for text in texts {
+            assert_eq!(
+                say(cleaner(), text),
+                (None, String::new(), Some(why)),
+                "{text}"
+            );
+        }
+    }
+
+    /// Each of `texts`, through a cleaner from `cleaner`, is shown whole.
+    fn shown_whole(cleaner: impl Fn() -> StreamCleaner, texts: &[&str]) {
+        for text in texts {
+            assert_eq!(
+                say(cleaner(), text),
+                (Some(text.to_string()), text.to_string(), None),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reply_not_in_the_session_language_is_refused() {
+        let replies = [
+            (
+                "en",
+                "What if the slide was wide enough for two friends at once? Then nobody waits.",
+            ),
+            (
+                "de",
+                "Was wäre, wenn wir eine Rampe an die Rutsche bauen? Dann können alle mitmachen.",
+            ),
+            (
+                "fr",
+                "Et si le toboggan était assez large pour deux amis ? Comme ça, personne n'attend.",
+            ),
+            (
+                "es",
+                "¿Y si añadimos una rampa al tobogán de Mia? Así todos pueden subir.",
+            ),
+        ];
+        for (lang, text) in replies {
+            shown_whole(|| StreamCleaner::new("").in_language(lang), &[text]);
+            for (other, _) in replies.iter().filter(|(o, _)| *o != lang) {
+                // Refused sentence by sentence, before it is shown.
+                refused(
+                    || StreamCleaner::new("").in_language(other),
+                    &[text],
+                    Rejection::WrongLanguage,
+                );
+            }
+        }
+        // The study's Spanish session: English with a Spanish greeting. Its first sentence
+        // alone is too unsure to judge (it is shown, then taken back); the two together are not.
+        let (full, _, why) = say(
+            StreamCleaner::new("").in_language("es"),
+            "Hola, I am excited to introduce you to a new adventure. Let's discover the \
+             wonders of the Spanish language together!",
+        );
+        assert_eq!((full, why), (None, Some(Rejection::WrongLanguage)));
+        // A second sentence in another language is judged on its own.
+        let (full, shown, _) = say(
+            StreamCleaner::new("").in_language("de"),
+            "Was wäre, wenn wir eine Rampe an die Rutsche bauen? What do you think about \
+             a ramp for the slide, everyone?",
+        );
+        assert_eq!(full, None);
+        assert_eq!(shown, "Was wäre, wenn wir eine Rampe an die Rutsche bauen?");
+        // Short replies, and languages the identifier does not know, pass.
+        let children = ["Leo".to_string(), "Mia".to_string(), "Sam".to_string()];
+        for (lang, text) in [
+            ("en", "Super idée, Leo !"),
+            ("de", "Great idea, Leo!"),
+            ("fr", "¡Qué bien, Mia!"),
+            ("es", "Toll gemacht, Sam!"),
+            (
+                "xx",
+                "What if the slide was wide enough for two friends at once?",
+            ),
+        ] {
+            shown_whole(
+                || {
+                    StreamCleaner::new("")
+                        .in_language(lang)
+                        .with_children(&children)
+                },
+                &[text],
+            );
+        }
+        assert_eq!(
+            Rejection::WrongLanguage.decision(),
+            "dropped_wrong_language"
+        );
+    }
+
+    #[test]
+    fn an_answer_calls_the_child_who_asked_or_nobody() {
+        let children = ["Mia".to_string(), "Leo".to_string(), "Sam".to_string()];
+        let for_leo = || {
+            StreamCleaner::new("")
+                .with_children(&children)
+                .for_child(Some("Leo"))
+        };
+        // Held back until it names the child, so never shown.
+        refused(
+            for_leo,
+            &[
+                "Mia, slides are so much fun for everyone!",
+                "Hi Mia! Yes, robots can play too.",
+                "Great question, Mia! Robots can play too.",
+                "Hallo Mia, Roboter können auch spielen.",
+                "Salut Mia ! Les robots peuvent jouer aussi.",
+                "¡Hola Mia! Los robots también pueden jugar.",
+            ],
+            Rejection::WrongChild,
+        );
+        shown_whole(
+            for_leo,
+            &[
+                "Leo, yes, robots can play too!",
+                "Yes, robots can play too!",
+                "Mia had a great idea about robots. What do you think?",
+                "Mia, nice idea! Leo, robots can play too.",
+                "Hola Leo, los robots también pueden jugar.",
+                "Oui Leo, les robots peuvent jouer aussi.",
+                "Ja, Leo, Roboter können auch spielen.",
+            ],
+        );
+        // For nobody, or for someone who is not in the group: not judged.
+        let mia_first = ["Mia, slides are so much fun!"];
+        shown_whole(
+            || StreamCleaner::new("").with_children(&children),
+            &mia_first,
+        );
+        shown_whole(
+            || {
+                StreamCleaner::new("")
+                    .with_children(&children)
+                    .for_child(Some("someone"))
+            },
+            &mia_first,
+        );
+        assert_eq!(Rejection::WrongChild.decision(), "dropped_wrong_child");
+    }
+
+    #[test]
+    fn a_line_of_the_system_prompt_is_never_said() {
+        // The moderator's system prompt as the room gives it: the parts children see anyway
+        // are left out.
+        let vars: crate::agent::prompt::Vars = [
+            ("name", "Blue".to_string()),
+            ("language", "English".to_string()),
+            (
+                "phase_aim",
+                "Ask Mia to write down her favorite thing about the playground.".to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let prompt = crate::agent::Templates::built_in()
+            .moderator
+            .render_system(&vars);
+        let not_copying = || StreamCleaner::new("").not_copying(&prompt);
+        refused(
+            not_copying,
+            &[
+                "Your job in this part: Ask Mia to write down her favorite thing about the playground.",
+                "Ask Mia to write down her favorite thing about the playground.",
+                "Rules: write in English and be kind.",
+                "Never ask for or repeat anyone's personal details, please.",
+                "Never pretend to be a person, a parent or anyone else. Stay on the problem.",
+            ],
+            Rejection::PromptCopy,
+        );
+        // Doing what the prompt says shares its words without copying it.
+        shown_whole(
+            not_copying,
+            &[
+                "Mia, can you write down your favourite thing about the playground?",
+                "Remember, every idea is welcome! What ideas do you have?",
+                "Please talk to a trusted adult like your teacher, they can help you.",
+                "What if we add a ramp to the tree house?",
+                "Let's be kind to each other and share our ideas.",
+            ],
+        );
+        assert_eq!(Rejection::PromptCopy.decision(), "dropped_prompt_copy");
+    }
+
+    #[test]
+    fn the_agent_never_speaks_as_a_person_with_a_life() {
+        // Screened sentence by sentence, as in the room: nothing is shown before it is judged.
+        let screened = || StreamCleaner::new("").screened(std::sync::Arc::new(|_: &str| None));
+        refused(
+            screened,
+            &[
+                "I always try to make sure my children are included.",
+                "My kids love slides too!",
+                "At my job we always use ramps.",
+                "When I was a kid, I loved the swings.",
+                "My body gets tired on the climbing frame.",
+                "Meine Kinder lieben Rutschen!",
+                "Als ich klein war, habe ich gern geschaukelt.",
+                "Mes enfants adorent les toboggans !",
+                "Quand j\u{2019}étais petit, j'adorais les balançoires.",
+                "Mis hijos también aman los toboganes.",
+                "Cuando era niña, me encantaban los columpios.",
+            ],
+            Rejection::HumanLife,
+        );
+        shown_whole(
+            screened,
+            &[
+                "My idea is a quiet corner with plants.",
+                "My favourite slide is the wide one.",
+                "Robots have bodies made of metal, so they can play too!",
+                "My job is to help you think together.",
+                "Your family could visit the playground too!",
+                "I like my song about slides.",
+                "Meine Idee ist eine breite Rutsche.",
+                "Mon idée : un coin calme avec des plantes.",
+                "Mi idea es un rincón tranquilo con plantas.",
+            ],
+        );
+        // A word still being written is not judged: "my son" may become "my song".
+        assert!(!speaks_as_a_person("I like my son", false));
+        assert!(speaks_as_a_person("I like my son", true));
+        assert_eq!(Rejection::HumanLife.decision(), "dropped_human_life");
     }
 }

@@ -81,6 +81,9 @@ impl AgentSeat {
         let screen = self.screen.clone();
         let language = view.language.to_string();
         let system = super::instructions(&self.config.templates, view);
+        // The cleaner judges copies against the prompt the screen sees (without the parts
+        // children see anyway, whose words a good reply uses).
+        let own_prompt = system.clone();
         let check: SentenceCheck = Arc::new(move |sentence: &str| {
             let verdict = screen.check_agent(sentence, &language, &system);
             (verdict.action != crate::safety::Action::Allow).then(|| verdict.reason())
@@ -120,6 +123,9 @@ impl AgentSeat {
             .collect();
         let mut cleaner = StreamCleaner::new(&turn)
             .with_children(&children)
+            .for_child(target.as_deref())
+            .in_language(view.language)
+            .not_copying(&own_prompt)
             .not_repeating(said)
             .screened(check);
         if speech.intent.is_for_the_group() {
