@@ -34,6 +34,8 @@ pub struct RoomConfig {
     /// How many messages one child may send per `rate_window`.
     pub rate_limit: usize,
     pub rate_window: Duration,
+    /// How long after a help request the same child may send another (room/help.rs).
+    pub help_window: Duration,
     /// Frames a connection may fall behind before it is told to resync.
     pub broadcast_capacity: usize,
     /// How long a room with nobody connected stays in memory.
@@ -51,6 +53,7 @@ impl Default for RoomConfig {
         RoomConfig {
             rate_limit: 5,
             rate_window: Duration::from_secs(10),
+            help_window: Duration::from_secs(60),
             broadcast_capacity: 256,
             idle_shutdown: Duration::from_secs(60),
             tick: Duration::from_secs(1),
@@ -82,6 +85,8 @@ pub(super) struct RoomActor {
     /// connection id -> participant id
     pub(super) connections: HashMap<u64, i64>,
     limits: HashMap<i64, SlidingWindow>,
+    /// One help request per child per `help_window` (room/help.rs).
+    pub(super) help_limits: HashMap<i64, SlidingWindow>,
     recent_ids: HashMap<String, i64>,
     recent_order: VecDeque<String>,
     pub(super) events: broadcast::Sender<Outbound>,
@@ -179,6 +184,7 @@ impl RoomActor {
             participants,
             connections: HashMap::new(),
             limits: HashMap::new(),
+            help_limits: HashMap::new(),
             recent_ids: HashMap::new(),
             recent_order: VecDeque::new(),
             events,
@@ -252,6 +258,8 @@ impl RoomActor {
                         });
                     }
                     self.broadcast_presence();
+                    // A reload or reconnect still shows that the teacher was told.
+                    self.remind_help(pid).await;
                     if let Some(seat) = self.agent.as_mut() {
                         seat.note_online(pid, &nickname, true, store::now_ms());
                     }
@@ -305,6 +313,13 @@ impl RoomActor {
                     };
                     self.broadcast(&frame, None, Some(participant_id));
                 }
+            }
+            Command::Help {
+                participant_id,
+                note,
+                reply,
+            } => {
+                let _ = reply.send(self.help(participant_id, note).await);
             }
             Command::SessionStatus(status) => {
                 self.session.status = status;
@@ -633,14 +648,14 @@ fn person(p: &Participant) -> Person {
     }
 }
 
-fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
+pub(super) fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
     tracing::error!(error = %e, "{what} failed");
     ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
 }
 
 /// Drops control characters (but keeps line breaks and tabs) and normalises line endings, so
 /// what is stored is what every screen can show.
-fn clean_text(text: &str) -> String {
+pub(super) fn clean_text(text: &str) -> String {
     text.replace("\r\n", "\n")
         .chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')

@@ -178,7 +178,7 @@ impl RoomActor {
 
     /// The screen's verdict for this author. Children's and the facilitator's words get the
     /// children's screen at the session's level; the agent's the stricter agent screen (no personal data at all, no mild words, nothing of its own prompt).
-    fn screen(&self, author: Author, text: &str) -> Verdict {
+    pub(super) fn screen(&self, author: Author, text: &str) -> Verdict {
         let screen = &self.deps.screen;
         let language = self.session.language.as_str();
         match author {
@@ -203,7 +203,7 @@ impl RoomActor {
     /// The optional classifier's word on a child's message: it can only make the rules'
     /// verdict stricter. Slow, down or unreadable, it leaves the rules' verdict (logged), so
     /// the chat never waits longer than its `wait`.
-    async fn classified(&self, text: &str, rules: Verdict) -> Verdict {
+    pub(super) async fn classified(&self, text: &str, rules: Verdict) -> Verdict {
         let Some(classifier) = &self.deps.classifier else {
             return rules;
         };

@@ -131,6 +131,12 @@ pub enum WatchEvent {
         group_id: i64,
         flag: NoticeView,
     },
+    /// A facilitator has seen a notice (a help request: SEEN); it stays until dealt with.
+    NoticeSeen {
+        group_id: i64,
+        flag_id: i64,
+        seen_at_ms: i64,
+    },
     NoticeResolved {
         group_id: i64,
         flag_id: i64,

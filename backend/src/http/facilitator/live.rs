@@ -440,6 +440,11 @@ pub enum Action {
     Unhide {
         seq: i64,
     },
+    /// The facilitator has seen a notice (a child's help request: SEEN); it stays on the grid
+    /// until it is dealt with.
+    SeeNotice {
+        flag_id: i64,
+    },
     /// The facilitator has dealt with a notice; it leaves the grid.
     ResolveNotice {
         flag_id: i64,
@@ -468,6 +473,7 @@ impl Action {
             Action::Unmute { .. } => "unmute",
             Action::Hide { .. } => "hide",
             Action::Unhide { .. } => "unhide",
+            Action::SeeNotice { .. } => "see_notice",
             Action::ResolveNotice { .. } => "resolve_notice",
             Action::Release { .. } => "release_held",
             Action::KeepHidden { .. } => "keep_held",
@@ -488,6 +494,7 @@ impl Action {
             Action::Unmute { participant_id } => format!("participant={participant_id}"),
             Action::Hide { seq } | Action::Unhide { seq } => format!("seq={seq}"),
             Action::ResolveNotice { flag_id }
+            | Action::SeeNotice { flag_id }
             | Action::Release { flag_id }
             | Action::KeepHidden { flag_id } => format!("notice={flag_id}"),
             _ => String::new(),
@@ -534,7 +541,10 @@ impl Action {
                 hidden: false,
                 facilitator_id: me.id(),
             },
-            Action::ResolveNotice { .. } | Action::KeepHidden { .. } | Action::Release { .. } => {
+            Action::ResolveNotice { .. }
+            | Action::SeeNotice { .. }
+            | Action::KeepHidden { .. }
+            | Action::Release { .. } => {
                 unreachable!("notices are resolved in `resolve_notice`, not by the room")
             }
         })
@@ -561,6 +571,17 @@ pub async fn action(
     let (name, detail) = (action.name(), action.detail());
     let now = store::now_ms();
     match action {
+        Action::SeeNotice { flag_id } => {
+            let flag = ctx.store.see_flag(group.id, flag_id, me.id(), now).await?;
+            ctx.rooms.watch().publish(
+                session.id,
+                &WatchEvent::NoticeSeen {
+                    group_id: group.id,
+                    flag_id,
+                    seen_at_ms: flag.seen_at.unwrap_or(now),
+                },
+            );
+        }
         Action::ResolveNotice { flag_id } => {
             resolve_notice(&ctx, &me, &session, &group, flag_id, "dealt_with").await?;
         }
