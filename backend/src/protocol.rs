@@ -133,7 +133,7 @@ pub enum ServerFrame {
         note: String,
     },
     /// To the child who asked only: the teacher was told of their help request (sent again
-    /// after a reconnect while nobody has dealt with it). `state`: new or seen.
+    /// after a reconnect while nobody has dealt with it). `state`: new, seen or dealt_with.
     HelpSent {
         asked_at_ms: i64,
         state: String,

@@ -936,8 +936,11 @@ async fn the_help_button_tells_the_teacher_privately() {
         "the dialog closed"
     );
     assert_eq!(
-        leo.js("return document.getElementById('help-status').hidden", vec![])
-            .await,
+        leo.js(
+            "return document.getElementById('help-status').hidden",
+            vec![]
+        )
+        .await,
         true,
         "Leo's page shows nothing of Mia's request"
     );
@@ -956,11 +959,8 @@ async fn the_help_button_tells_the_teacher_privately() {
         "help-open"
     );
     assert_eq!(
-        leo.js(
-            "return document.activeElement.textContent.trim()",
-            vec![]
-        )
-        .await,
+        leo.js("return document.activeElement.textContent.trim()", vec![])
+            .await,
         "🙋 I need help"
     );
     leo.active_element()
@@ -1006,8 +1006,12 @@ async fn the_help_button_tells_the_teacher_privately() {
     // A reload still shows that the teacher was told.
     mia.refresh().await.unwrap();
     mia.wait_connected().await;
-    mia.wait_until("the reloaded page to say the teacher was told", told, vec![])
-        .await;
+    mia.wait_until(
+        "the reloaded page to say the teacher was told",
+        told,
+        vec![],
+    )
+    .await;
     mia.picture_if_asked("chat-help-sent").await;
 
     finish(vec![mia, leo], driver, server).await;

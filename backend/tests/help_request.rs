@@ -66,6 +66,13 @@ async fn answer(ws: &mut Ws) -> Value {
     next_kind(ws, &["help_sent", "error"], LIFE).await
 }
 
+/// The one `help_sent` among the frames a hello brought (before `synced`).
+fn reminder(frames: &[Value]) -> &Value {
+    let found: Vec<&Value> = frames.iter().filter(|f| f["type"] == "help_sent").collect();
+    assert_eq!(found.len(), 1, "{frames:?}");
+    found[0]
+}
+
 /// Every frame that reaches `ws` within 300 ms of quiet.
 async fn drain(ws: &mut Ws) -> Vec<Value> {
     let mut frames = Vec::new();
@@ -137,8 +144,8 @@ async fn a_second_request_within_a_minute_is_refused_kindly_and_stores_nothing()
         "{text}"
     );
     // A new connection (a reload) is the same child: still refused.
-    let (mut again, _) = socket::hello(&c.srv, c.group, &c.mia_child.cookie, 0).await;
-    assert_eq!(answer(&mut again).await["state"], "new", "the reminder");
+    let (mut again, frames) = socket::hello(&c.srv, c.group, &c.mia_child.cookie, 0).await;
+    assert_eq!(reminder(&frames)["state"], "new");
     ask(&mut again, None).await;
     assert_eq!(answer(&mut again).await["code"], "rate_limited");
     assert_eq!(help_requests(&c).await.len(), 1, "nothing more stored");
@@ -197,8 +204,12 @@ async fn the_teacher_marks_it_seen_then_dealt_with_audited_and_a_reconnect_follo
     let notice = next_kind(&mut c.dash, &["notice"], LIFE).await;
     let flag = notice["flag"]["id"].as_i64().unwrap();
 
-    let r = c.act(json!({"action": "see_notice", "flag_id": flag})).await;
+    let r = c
+        .act(json!({"action": "see_notice", "flag_id": flag}))
+        .await;
     assert_eq!(r.status(), 200);
+    // The child hears it at once; the other child does not.
+    assert_eq!(answer(&mut c.mia).await["state"], "seen");
     let seen = next_kind(&mut c.dash, &["notice_seen"], LIFE).await;
     assert_eq!(seen["flag_id"], flag);
     assert!(seen["seen_at_ms"].as_i64().unwrap() > 0);
@@ -214,12 +225,13 @@ async fn the_teacher_marks_it_seen_then_dealt_with_audited_and_a_reconnect_follo
         .unwrap();
     let open = snapshot["groups"][0]["notices"].as_array().unwrap().clone();
     assert!(
-        open.iter().any(|n| n["id"] == flag && !n["seen_at"].is_null()),
+        open.iter()
+            .any(|n| n["id"] == flag && !n["seen_at"].is_null()),
         "{open:?}"
     );
     // The child's reloaded page shows where the request stands.
-    let (mut again, _) = socket::hello(&c.srv, c.group, &c.mia_child.cookie, 0).await;
-    assert_eq!(answer(&mut again).await["state"], "seen");
+    let (_again, frames) = socket::hello(&c.srv, c.group, &c.mia_child.cookie, 0).await;
+    assert_eq!(reminder(&frames)["state"], "seen");
 
     let r = c
         .act(json!({"action": "resolve_notice", "flag_id": flag}))
@@ -227,14 +239,20 @@ async fn the_teacher_marks_it_seen_then_dealt_with_audited_and_a_reconnect_follo
     assert_eq!(r.status(), 200);
     let resolved = next_kind(&mut c.dash, &["notice_resolved"], LIFE).await;
     assert_eq!(resolved["flag_id"], flag);
+    assert_eq!(answer(&mut c.mia).await["state"], "dealt_with");
+    for f in drain(&mut c.leo).await {
+        assert_ne!(f["type"], "help_sent", "Leo saw {f}");
+    }
     let stored = c.srv.store().flag(c.group, flag).await.unwrap();
     assert_eq!(stored.resolution.as_deref(), Some("dealt_with"));
     assert!(audited(&c, "resolve_notice", flag).await);
     // Dealt with: a new page has nothing to remind of.
-    let (mut later, _) = socket::hello(&c.srv, c.group, &c.mia_child.cookie, 0).await;
-    for f in drain(&mut later).await {
-        assert_ne!(f["type"], "help_sent", "{f}");
-    }
+    let (mut later, mut frames) = socket::hello(&c.srv, c.group, &c.mia_child.cookie, 0).await;
+    frames.extend(drain(&mut later).await);
+    assert!(
+        frames.iter().all(|f| f["type"] != "help_sent"),
+        "{frames:?}"
+    );
     // A notice this group does not have: not found.
     let r = c
         .act(json!({"action": "see_notice", "flag_id": flag + 100}))

@@ -732,6 +732,7 @@ ui.jump.addEventListener('click', () => {
 const HELP_TOLD = {
   new: 'Your teacher knows you need help. They will come to you soon.',
   seen: 'Your teacher has seen that you need help and will come to you.',
+  dealt_with: 'Your teacher has dealt with your request. You can ask again whenever you need to.',
 };
 
 function openHelp() {
@@ -785,6 +786,7 @@ function onHelpSent(f) {
     closeHelp();
   }
   showHelpStatus(text);
+  if (f.state !== 'new') announceText(text);
 }
 
 function onHelpError(f) {

@@ -258,8 +258,6 @@ impl RoomActor {
                         });
                     }
                     self.broadcast_presence();
-                    // A reload or reconnect still shows that the teacher was told.
-                    self.remind_help(pid).await;
                     if let Some(seat) = self.agent.as_mut() {
                         seat.note_online(pid, &nickname, true, store::now_ms());
                     }
@@ -398,6 +396,8 @@ impl RoomActor {
                 break;
             }
         }
+        // A reload or reconnect still shows that the teacher was told (this connection only).
+        replay.extend(self.help_reminder(participant.id).await);
         self.connections.insert(conn_id, participant.id);
         let welcome = ServerFrame::Welcome {
             v: PROTOCOL_VERSION,

@@ -12,7 +12,9 @@ use std::time::Instant;
 use super::actor::{clean_text, internal, RoomActor};
 use super::post::Author;
 use super::rate_limit::SlidingWindow;
+use super::steer::HelpState;
 use super::watch::{NoticeView, WatchEvent};
+use super::Outbound;
 use crate::child_text;
 use crate::protocol::{ErrorCode, ErrorFrame, ServerFrame, MAX_HELP_NOTE_CHARS};
 use crate::safety::{Action, Verdict};
@@ -45,7 +47,10 @@ impl RoomActor {
         // A paused session, or a child whose messages are paused, may still ask: that is
         // when help is most needed. Only an ended session has nobody watching.
         if self.session.status == SessionStatus::Ended {
-            return refuse(ErrorCode::SessionClosed, child_text::HELP_SESSION_OVER.into());
+            return refuse(
+                ErrorCode::SessionClosed,
+                child_text::HELP_SESSION_OVER.into(),
+            );
         }
         let window = self.deps.config.help_window;
         let limit = self
@@ -54,8 +59,8 @@ impl RoomActor {
             .or_insert_with(|| SlidingWindow::new(1, window));
         if let Err(wait) = limit.try_send(Instant::now()) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e = ErrorFrame::new(ErrorCode::RateLimited, child_text::help_again_in(secs))
-                .for_help();
+            let mut e =
+                ErrorFrame::new(ErrorCode::RateLimited, child_text::help_again_in(secs)).for_help();
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }
@@ -124,25 +129,49 @@ impl RoomActor {
         }
     }
 
-    /// After a child's hello: their open help request, if any, so a reloaded page still
-    /// shows that the teacher was told.
-    pub(super) async fn remind_help(&self, participant_id: i64) {
+    /// A child's frame saying where their request stands (`seen`, `dealt_with`).
+    pub(super) fn tell_help(&self, participant_id: i64, asked_at_ms: i64, state: HelpState) {
+        self.send_to(
+            participant_id,
+            &ServerFrame::HelpSent {
+                asked_at_ms,
+                state: state.as_str().into(),
+            },
+        );
+    }
+
+    /// For a child's hello: their open help request, if any, as a frame for that connection
+    /// alone (after the replay), so a reloaded page still shows that the teacher was told.
+    pub(super) async fn help_reminder(&self, participant_id: i64) -> Option<Outbound> {
         match self
             .deps
             .store
             .open_help_request(self.group.id, participant_id)
             .await
         {
-            Ok(Some(flag)) => self.send_to(participant_id, &help_sent(&flag)),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(group = self.group.id, error = %e, "could not read open help requests"),
+            Ok(flag) => flag.map(|flag| Outbound {
+                json: help_sent(&flag).to_json().into(),
+                seq: None,
+                skip_participant: None,
+                only_participant: Some(participant_id),
+            }),
+            Err(e) => {
+                // The chat goes on without the reminder; the request itself is safe.
+                tracing::warn!(group = self.group.id, error = %e, "could not read open help requests");
+                None
+            }
         }
     }
 }
 
 fn help_sent(flag: &Flag) -> ServerFrame {
+    let state = if flag.seen_at.is_some() {
+        HelpState::Seen
+    } else {
+        HelpState::New
+    };
     ServerFrame::HelpSent {
         asked_at_ms: flag.created_at,
-        state: if flag.seen_at.is_some() { "seen" } else { "new" }.into(),
+        state: state.as_str().into(),
     }
 }

@@ -36,7 +36,7 @@ use crate::store::{Participant, SessionStatus, Store};
 
 pub use actor::RoomConfig;
 pub use seat::AgentConfig;
-pub use steer::{FacilitatorCommand, SteerError};
+pub use steer::{FacilitatorCommand, HelpState, SteerError};
 pub use watch::{AgentStatus, Watch, WatchEvent};
 
 /// A frame for the connections of a room, serialised once for all of them.

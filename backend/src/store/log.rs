@@ -87,7 +87,11 @@ impl Store {
 
     /// The child's latest help request that nobody has dealt with yet (to show them, after a
     /// reload, that the teacher was told).
-    pub async fn open_help_request(&self, group_id: i64, participant_id: i64) -> Result<Option<Flag>> {
+    pub async fn open_help_request(
+        &self,
+        group_id: i64,
+        participant_id: i64,
+    ) -> Result<Option<Flag>> {
         Ok(sqlx::query_as(&format!(
             "SELECT {FLAG_COLUMNS} FROM flags WHERE group_id = $1 AND participant_id = $2 \
              AND kind = $3 AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"

@@ -18,10 +18,10 @@ use crate::join_code;
 use crate::protocol::PhaseInfo;
 use crate::room::steer::MAX_MUTE_MINUTES;
 use crate::room::watch::{AgentActivity, NoticeView, WatchedMessage};
-use crate::room::{AgentStatus, FacilitatorCommand, WatchEvent};
+use crate::room::{AgentStatus, FacilitatorCommand, HelpState, WatchEvent};
 use crate::store::{
-    self, AgentEvent, AgentRole, Group, LogDecision, LogTrigger, Message, Participant, SenderKind,
-    Session, SessionStatus,
+    self, AgentEvent, AgentRole, Flag, Group, LogDecision, LogTrigger, Message, Participant,
+    SenderKind, Session, SessionStatus,
 };
 
 /// Messages per group in the grid's snapshot (the group page loads the whole transcript).
@@ -581,9 +581,11 @@ pub async fn action(
                     seen_at_ms: flag.seen_at.unwrap_or(now),
                 },
             );
+            tell_child(&ctx, &flag, HelpState::Seen).await?;
         }
         Action::ResolveNotice { flag_id } => {
-            resolve_notice(&ctx, &me, &session, &group, flag_id, "dealt_with").await?;
+            let flag = resolve_notice(&ctx, &me, &session, &group, flag_id, "dealt_with").await?;
+            tell_child(&ctx, &flag, HelpState::DealtWith).await?;
         }
         Action::KeepHidden { flag_id } => {
             resolve_notice(&ctx, &me, &session, &group, flag_id, "kept").await?;
@@ -622,6 +624,21 @@ async fn steer(ctx: &Ctx, group_id: i64, command: FacilitatorCommand) -> Result<
     Ok(ctx.rooms.facilitator(group_id, command).await?)
 }
 
+/// A child whose help request a facilitator saw or dealt with hears so at once (other notices
+/// are about no child's request: nothing to tell).
+async fn tell_child(ctx: &Ctx, flag: &Flag, state: HelpState) -> Result<(), ApiError> {
+    let (Some(participant_id), true) = (flag.participant_id, flag.kind == store::HELP_REQUEST)
+    else {
+        return Ok(());
+    };
+    let command = FacilitatorCommand::HelpAnswered {
+        participant_id,
+        asked_at_ms: flag.created_at,
+        state,
+    };
+    steer(ctx, flag.group_id, command).await
+}
+
 /// Marks a notice as dealt with (`how`: dealt_with, kept, released) and takes it off every
 /// dashboard of the session.
 async fn resolve_notice(
@@ -631,8 +648,9 @@ async fn resolve_notice(
     group: &Group,
     flag_id: i64,
     how: &str,
-) -> Result<(), ApiError> {
-    ctx.store
+) -> Result<Flag, ApiError> {
+    let flag = ctx
+        .store
         .resolve_flag(group.id, flag_id, how, Some(me.id()), store::now_ms())
         .await?;
     ctx.rooms.watch().publish(
@@ -642,7 +660,7 @@ async fn resolve_notice(
             flag_id,
         },
     );
-    Ok(())
+    Ok(flag)
 }
 
 #[cfg(test)]
