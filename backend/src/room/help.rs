@@ -13,7 +13,7 @@ use super::actor::{clean_text, internal, RoomActor};
 use super::post::Author;
 use super::rate_limit::SlidingWindow;
 use super::steer::HelpState;
-use super::watch::{NoticeView, WatchEvent};
+use super::watch::WatchEvent;
 use super::Outbound;
 use crate::child_text;
 use crate::protocol::{ErrorCode, ErrorFrame, ServerFrame, MAX_HELP_NOTE_CHARS};
@@ -82,13 +82,7 @@ impl RoomActor {
                 return Err(f);
             }
         };
-        self.publish(WatchEvent::Notice {
-            group_id: self.group.id,
-            flag: NoticeView {
-                flag: flag.clone(),
-                message: None,
-            },
-        });
+        self.publish(WatchEvent::notice(self.group.id, flag.clone(), None));
         self.send_to(participant_id, &help_sent(&flag));
         Ok(())
     }

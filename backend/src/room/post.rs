@@ -10,7 +10,7 @@
 //! between them (the sender's socket writes the ack before it reads the broadcast).
 
 use super::actor::RoomActor;
-use super::watch::{NoticeView, WatchEvent, WatchedMessage};
+use super::watch::{WatchEvent, WatchedMessage};
 use crate::protocol::ServerFrame;
 use crate::safety::classifier::Turn;
 use crate::safety::{Action, Category, Level, ScreenInput, Verdict};
@@ -135,13 +135,11 @@ impl RoomActor {
             message: watched.clone(),
         });
         if let Some(flag) = &posted.notice {
-            self.publish(WatchEvent::Notice {
-                group_id: self.group.id,
-                flag: NoticeView {
-                    flag: flag.clone(),
-                    message: Some(watched),
-                },
-            });
+            self.publish(WatchEvent::notice(
+                self.group.id,
+                flag.clone(),
+                Some(watched),
+            ));
         }
         if let (SenderKind::Child, Some(child), Some(category)) =
             (m.sender_kind, m.sender_id, posted.verdict.category)
