@@ -276,3 +276,77 @@ async fn a_teacher_codes_a_message_in_the_groups_transcript_view() {
 
     d.finish().await;
 }
+
+/// "I need help" seen from the grid: Mia's request shows at once on her group as NEW with
+/// her note; the teacher marks it SEEN, then DEALT WITH (both audited), and Mia's page follows.
+#[tokio::test]
+async fn a_childs_help_request_goes_new_seen_dealt_with_on_the_grid() {
+    let d = dashboard(TestServer::start().await).await;
+    let (teacher, child) = (&d.teacher, &d.child);
+    child.click("#help-open").await;
+    child
+        .find("#help-note")
+        .await
+        .send_keys("I'm stuck")
+        .await
+        .unwrap();
+    child.click("#help-send").await;
+    let notice = ".group-card .notice-help_request";
+    teacher
+        .wait_until(
+            "the help request on the grid, NEW, with Mia's note",
+            &format!(
+                "const n = document.querySelector('{notice}'); \
+                 return n && n.querySelector('.notice-state').textContent === 'NEW' \
+                          && n.querySelector('.notice-text').textContent === \"I'm stuck\" \
+                          && n.textContent.includes('Mia asked for help.');"
+            ),
+            vec![],
+        )
+        .await;
+    teacher
+        .click(&format!("{notice} button[data-action=see]"))
+        .await;
+    teacher
+        .wait_until(
+            "the help request SEEN, still on the grid",
+            &format!(
+                "const n = document.querySelector('{notice}'); \
+                 return n && n.querySelector('.notice-state').textContent === 'SEEN' \
+                          && !n.querySelector('button[data-action=see]');"
+            ),
+            vec![],
+        )
+        .await;
+    child
+        .wait_until(
+            "Mia's page to say the teacher has seen it",
+            "return document.getElementById('help-status').textContent.includes('has seen');",
+            vec![],
+        )
+        .await;
+    teacher
+        .click(&format!("{notice} button[data-action=resolve]"))
+        .await;
+    teacher
+        .wait_until(
+            "the help request off the grid",
+            &format!("return !document.querySelector('{notice}');"),
+            vec![],
+        )
+        .await;
+    child
+        .wait_until(
+            "Mia's page to say the teacher dealt with it",
+            "return document.getElementById('help-status').textContent.includes('dealt with');",
+            vec![],
+        )
+        .await;
+    for action in ["see_notice", "resolve_notice"] {
+        assert!(
+            d.server.audited(|a| a.action == action).await,
+            "{action} audited"
+        );
+    }
+    d.finish().await;
+}
