@@ -2,7 +2,8 @@
 //! creates a session, a child joins in a second browser, the grid shows the child's message
 //! within a second; the facilitator pauses the real agent (the real default model) and
 //! whispers to it without the child seeing either, mutes and unmutes a child (whose page says
-//! so at once), and codes her message in the group's transcript view.
+//! so at once), codes her message in the group's transcript view, and takes a child's help
+//! request from NEW to SEEN to DEALT WITH.
 
 mod common;
 
@@ -292,32 +293,28 @@ async fn a_childs_help_request_goes_new_seen_dealt_with_on_the_grid() {
         .unwrap();
     child.click("#help-send").await;
     let notice = ".group-card .notice-help_request";
-    teacher
-        .wait_until(
-            "the help request on the grid, NEW, with Mia's note",
-            &format!(
-                "const n = document.querySelector('{notice}'); \
-                 return n && n.querySelector('.notice-state').textContent === 'NEW' \
-                          && n.querySelector('.notice-text').textContent === \"I'm stuck\" \
-                          && n.textContent.includes('Mia asked for help.');"
-            ),
-            vec![],
-        )
-        .await;
+    // The grid's help notice `n` (its state label, note and buttons) until `holds` is true.
+    let notice_until = |what: &'static str, holds: &'static str| {
+        let script =
+            format!("const n = document.querySelector('{notice}'); return !!n && ({holds});");
+        async move { teacher.wait_until(what, &script, vec![]).await }
+    };
+    notice_until(
+        "the help request on the grid, NEW, with Mia's note",
+        "n.querySelector('.notice-state').textContent === 'NEW' \
+         && n.querySelector('.notice-text').textContent === \"I'm stuck\" \
+         && n.textContent.includes('Mia asked for help.')",
+    )
+    .await;
     teacher
         .click(&format!("{notice} button[data-action=see]"))
         .await;
-    teacher
-        .wait_until(
-            "the help request SEEN, still on the grid",
-            &format!(
-                "const n = document.querySelector('{notice}'); \
-                 return n && n.querySelector('.notice-state').textContent === 'SEEN' \
-                          && !n.querySelector('button[data-action=see]');"
-            ),
-            vec![],
-        )
-        .await;
+    notice_until(
+        "the help request SEEN, still on the grid",
+        "n.querySelector('.notice-state').textContent === 'SEEN' \
+         && !n.querySelector('button[data-action=see]')",
+    )
+    .await;
     child
         .wait_until(
             "Mia's page to say the teacher has seen it",
