@@ -103,3 +103,22 @@ pub fn frame_not_understood(why: impl std::fmt::Display) -> String {
 pub fn protocol_version(version: u32) -> String {
     format!("This server speaks protocol version {version}.")
 }
+
+// ---------------------------------------------------------------------------------------------
+// "I need help"
+
+/// A second help request soon after the first: the teacher already knows.
+pub fn help_again_in(seconds: u64) -> String {
+    format!("Your teacher already knows you need help. You can ask again in {seconds} seconds.")
+}
+
+pub fn help_note_too_long(max_chars: usize) -> String {
+    format!("Your note is a bit long: please keep it under {max_chars} letters.")
+}
+
+/// The session is over: nobody is watching any more.
+pub const HELP_SESSION_OVER: &str =
+    "The session is over, so your teacher can't get this here. Please ask them in person.";
+/// Our fault: the request was not stored.
+pub const HELP_NOT_SENT: &str =
+    "Something went wrong on our side and your teacher was not told. Please try again.";

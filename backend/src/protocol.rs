@@ -13,6 +13,8 @@ pub const MAX_TEXT_CHARS: usize = 500;
 /// Largest WebSocket frame accepted; larger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
+/// Longest note a child may add to an "I need help" request, in characters.
+pub const MAX_HELP_NOTE_CHARS: usize = 200;
 /// The name children see on the facilitator's messages.
 pub const TEACHER_NAME: &str = "Teacher";
 /// The name children see on the system's own lines.
@@ -53,6 +55,11 @@ pub enum ClientFrame {
     },
     Typing {
         on: bool,
+    },
+    /// "I need help": a private request to the teacher, with an optional short note.
+    Help {
+        #[serde(default)]
+        note: Option<String>,
     },
     /// A struct variant (not a unit one) so that unknown fields are refused here too.
     Ping {},
@@ -124,6 +131,12 @@ pub enum ServerFrame {
         client_msg_id: String,
         action: String,
         note: String,
+    },
+    /// To the child who asked only: the teacher was told of their help request (sent again
+    /// after a reconnect while nobody has dealt with it). `state`: new, seen or dealt_with.
+    HelpSent {
+        asked_at_ms: i64,
+        state: String,
     },
     Resync {
         reason: String,
@@ -221,6 +234,9 @@ pub struct ErrorFrame {
     pub client_msg_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// `help` when the error is about a help request (the page shows it in the help dialog).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<&'static str>,
 }
 
 impl ErrorFrame {
@@ -230,7 +246,14 @@ impl ErrorFrame {
             message: message.into(),
             client_msg_id: None,
             retry_after_ms: None,
+            about: None,
         }
+    }
+
+    /// Marks the error as the answer to a `help` frame.
+    pub fn for_help(mut self) -> Self {
+        self.about = Some("help");
+        self
     }
 
     pub fn for_send(mut self, client_msg_id: &str) -> Self {
@@ -264,6 +287,10 @@ mod tests {
             parse_client_frame(r#"{"type":"ping"}"#).unwrap(),
             ClientFrame::Ping {}
         );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"help"}"#).unwrap(),
+            ClientFrame::Help { note: None }
+        );
         assert!(matches!(
             parse_client_frame(r#"{"type":"send","client_msg_id":"a","text":"hi"}"#).unwrap(),
             ClientFrame::Send { reply_to: None, .. }
@@ -275,6 +302,8 @@ mod tests {
             r#"{"type":"send","text":"hi"}"#,
             r#"{"type":"typing","on":"yes"}"#,
             r#"{"type":"ping","extra":1}"#,
+            r#"{"type":"help","note":5}"#,
+            r#"{"type":"help","urgent":true}"#,
         ] {
             assert!(parse_client_frame(bad).is_err(), "{bad}");
         }

@@ -900,3 +900,119 @@ async fn the_safety_screen_in_the_browser() {
 
     finish(vec![mia, leo], driver, server).await;
 }
+
+/// WebDriver's Tab key.
+const TAB: char = '\u{e004}';
+
+/// "I need help": Mia asks with the mouse, Leo with the keyboard alone (Tab to the button,
+/// Enter, type, Enter); each page says the teacher was told, and neither sees the other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_help_button_tells_the_teacher_privately() {
+    let (server, group, driver, mia, leo) = mia_and_leo().await;
+    let told = "return (() => { const s = document.getElementById('help-status'); \
+                return !s.hidden && s.textContent.includes('Your teacher knows you need help'); })()";
+
+    // With the mouse: the button opens a dialog with an optional note.
+    mia.click("#help-open").await;
+    mia.wait_until(
+        "the help dialog open with focus in its note",
+        "return document.getElementById('help-dialog').open \
+           && document.activeElement.id === 'help-note';",
+        vec![],
+    )
+    .await;
+    mia.find("#help-note")
+        .await
+        .send_keys("I'm stuck on the drawing")
+        .await
+        .unwrap();
+    mia.click("#help-send").await;
+    mia.wait_until("Mia's page to say the teacher was told", told, vec![])
+        .await;
+    assert_eq!(
+        mia.js("return document.getElementById('help-dialog').open", vec![])
+            .await,
+        false,
+        "the dialog closed"
+    );
+    assert_eq!(
+        leo.js(
+            "return document.getElementById('help-status').hidden",
+            vec![]
+        )
+        .await,
+        true,
+        "Leo's page shows nothing of Mia's request"
+    );
+
+    // With the keyboard alone: the button is the next stop after the skip link.
+    leo.js("document.querySelector('.skip-link').focus()", vec![])
+        .await;
+    leo.active_element()
+        .await
+        .unwrap()
+        .send_keys(&TAB.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        leo.js("return document.activeElement.id", vec![]).await,
+        "help-open"
+    );
+    assert_eq!(
+        leo.js("return document.activeElement.textContent.trim()", vec![])
+            .await,
+        "🙋 I need help"
+    );
+    leo.active_element()
+        .await
+        .unwrap()
+        .send_keys(&ENTER.to_string())
+        .await
+        .unwrap();
+    leo.wait_until(
+        "the help dialog open with focus in its note",
+        "return document.getElementById('help-dialog').open \
+           && document.activeElement.id === 'help-note';",
+        vec![],
+    )
+    .await;
+    leo.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("can you come{ENTER}"))
+        .await
+        .unwrap();
+    leo.wait_until("Leo's page to say the teacher was told", told, vec![])
+        .await;
+
+    // Both requests are the teacher's, with their notes; nothing of them is in the chat.
+    let flags = server.store().flags(group).await.unwrap();
+    let mut notes: Vec<Option<String>> = flags
+        .iter()
+        .filter(|f| f.kind == peerlearn::store::HELP_REQUEST)
+        .map(|f| f.note.clone())
+        .collect();
+    notes.sort();
+    assert_eq!(
+        notes,
+        [
+            Some("I'm stuck on the drawing".to_string()),
+            Some("can you come".to_string())
+        ]
+    );
+    for b in [&mia, &leo] {
+        assert_eq!(b.count("#messages li").await, 0, "nothing in the chat");
+    }
+    // A reload still shows that the teacher was told.
+    mia.refresh().await.unwrap();
+    mia.wait_connected().await;
+    mia.wait_until(
+        "the reloaded page to say the teacher was told",
+        told,
+        vec![],
+    )
+    .await;
+    mia.picture_if_asked("chat-help-sent").await;
+
+    finish(vec![mia, leo], driver, server).await;
+}

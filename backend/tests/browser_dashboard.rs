@@ -2,7 +2,8 @@
 //! creates a session, a child joins in a second browser, the grid shows the child's message
 //! within a second; the facilitator pauses the real agent (the real default model) and
 //! whispers to it without the child seeing either, mutes and unmutes a child (whose page says
-//! so at once), and codes her message in the group's transcript view.
+//! so at once), codes her message in the group's transcript view, and takes a child's help
+//! request from NEW to SEEN to DEALT WITH.
 
 mod common;
 
@@ -274,5 +275,75 @@ async fn a_teacher_codes_a_message_in_the_groups_transcript_view() {
     assert_eq!(codings.len(), 1);
     assert_eq!(codings[0].coder, "ms-lee");
 
+    d.finish().await;
+}
+
+/// "I need help" seen from the grid: Mia's request shows at once on her group as NEW with
+/// her note; the teacher marks it SEEN, then DEALT WITH (both audited), and Mia's page follows.
+#[tokio::test]
+async fn a_childs_help_request_goes_new_seen_dealt_with_on_the_grid() {
+    let d = dashboard(TestServer::start().await).await;
+    let (teacher, child) = (&d.teacher, &d.child);
+    child.click("#help-open").await;
+    child
+        .find("#help-note")
+        .await
+        .send_keys("I'm stuck")
+        .await
+        .unwrap();
+    child.click("#help-send").await;
+    let notice = ".group-card .notice-help_request";
+    // The grid's help notice `n` (its state label, note and buttons) until `holds` is true.
+    let notice_until = |what: &'static str, holds: &'static str| {
+        let script =
+            format!("const n = document.querySelector('{notice}'); return !!n && ({holds});");
+        async move { teacher.wait_until(what, &script, vec![]).await }
+    };
+    notice_until(
+        "the help request on the grid, NEW, with Mia's note",
+        "n.querySelector('.notice-state').textContent === 'NEW' \
+         && n.querySelector('.notice-text').textContent === \"I'm stuck\" \
+         && n.textContent.includes('Mia asked for help.')",
+    )
+    .await;
+    teacher
+        .click(&format!("{notice} button[data-action=see]"))
+        .await;
+    notice_until(
+        "the help request SEEN, still on the grid",
+        "n.querySelector('.notice-state').textContent === 'SEEN' \
+         && !n.querySelector('button[data-action=see]')",
+    )
+    .await;
+    child
+        .wait_until(
+            "Mia's page to say the teacher has seen it",
+            "return document.getElementById('help-status').textContent.includes('has seen');",
+            vec![],
+        )
+        .await;
+    teacher
+        .click(&format!("{notice} button[data-action=resolve]"))
+        .await;
+    teacher
+        .wait_until(
+            "the help request off the grid",
+            &format!("return !document.querySelector('{notice}');"),
+            vec![],
+        )
+        .await;
+    child
+        .wait_until(
+            "Mia's page to say the teacher dealt with it",
+            "return document.getElementById('help-status').textContent.includes('dealt with');",
+            vec![],
+        )
+        .await;
+    for action in ["see_notice", "resolve_notice"] {
+        assert!(
+            d.server.audited(|a| a.action == action).await,
+            "{action} audited"
+        );
+    }
     d.finish().await;
 }

@@ -11,8 +11,8 @@ use peerlearn::agent::{Intent, Trigger};
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
     AddFacilitatorError, AgentEvent, AgentRole, CodeFields, CodingError, ConsentKind, Deleter,
-    JoinError, LogDecision, Moderation, NewCoding, NewConsent, NewMessage, NewSession, SenderKind,
-    SessionRows, SessionStatus, Store, StoreError,
+    JoinError, LogDecision, Moderation, NewCoding, NewConsent, NewHelpRequest, NewMessage,
+    NewSession, SenderKind, SessionRows, SessionStatus, Severity, Store, StoreError, HELP_REQUEST,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -45,6 +45,7 @@ conformance!(
     delete_session_is_complete_and_audited,
     consent_records_round_trip,
     the_purge_timer_deletes_in_the_background,
+    help_requests_go_new_seen_dealt_with,
 );
 
 async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
@@ -1173,4 +1174,55 @@ async fn the_purge_timer_deletes_in_the_background(store: Store) {
         .await
         .expect("the timer stops with the store")
         .unwrap();
+}
+
+/// A child's help request (0009_help_requests.sql): stored with its child and note, open until
+/// resolved, seen once (the first sighting kept), and no longer open once dealt with.
+async fn help_requests_go_new_seen_dealt_with(store: Store) {
+    let (_, groups) = new_session(&store, 1).await;
+    let group = groups[0];
+    let request = NewHelpRequest {
+        group_id: group,
+        participant_id: 7,
+        detail: "Mia asked for help.".into(),
+        severity: Severity::Urgent,
+        note: Some("my email is [hidden]".into()),
+        original_note: Some("my email is mia@example.com".into()),
+        created_at: 5_000,
+    };
+    let flag = store.raise_help_request(&request).await.unwrap();
+    assert_eq!(flag.kind, HELP_REQUEST);
+    assert_eq!(flag.participant_id, Some(7));
+    assert_eq!(flag.severity, Severity::Urgent);
+    assert_eq!(flag.note, request.note);
+    assert_eq!(flag.original_note, request.original_note);
+    assert_eq!(
+        (flag.seen_at, flag.resolved_at, flag.message_seq),
+        (None, None, None)
+    );
+    assert_eq!(
+        store.open_help_request(group, 7).await.unwrap(),
+        Some(flag.clone())
+    );
+    assert_eq!(store.open_help_request(group, 8).await.unwrap(), None);
+
+    let seen = store.see_flag(group, flag.id, 3, 6_000).await.unwrap();
+    assert_eq!((seen.seen_at, seen.seen_by), (Some(6_000), Some(3)));
+    let again = store.see_flag(group, flag.id, 4, 7_000).await.unwrap();
+    assert_eq!(
+        (again.seen_at, again.seen_by),
+        (Some(6_000), Some(3)),
+        "the first sighting"
+    );
+    assert!(matches!(
+        store.see_flag(group + 1, flag.id, 3, 6_000).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    store
+        .resolve_flag(group, flag.id, "dealt_with", Some(3), 8_000)
+        .await
+        .unwrap();
+    assert_eq!(store.open_help_request(group, 7).await.unwrap(), None);
+    assert_eq!(store.flags(group).await.unwrap().len(), 1);
 }

@@ -9,6 +9,7 @@ const TYPING_CLEAR_MS = 6_000; // a typing indicator without news goes away (pro
 const TYPING_REPEAT_MS = 3_000; // how often we repeat "typing: on" while the child types
 const TYPING_IDLE_MS = 4_000; // no key for this long: "typing: off"
 const NOTICE_MS = 8_000;
+const MAX_HELP_NOTE_CHARS = 200; // protocol.rs MAX_HELP_NOTE_CHARS
 
 const FRIENDLY_ERRORS = {
   bad_request: 'Oops, something went wrong. Please try again.',
@@ -79,6 +80,15 @@ const ui = {
   phaseGoal: $('phase-goal'),
   groupName: $('group-name'),
   activityTitle: $('activity-title'),
+  helpOpen: $('help-open'),
+  helpStatus: $('help-status'),
+  helpDialog: $('help-dialog'),
+  helpForm: $('help-form'),
+  helpNote: $('help-note'),
+  helpCounter: $('help-counter'),
+  helpError: $('help-error'),
+  helpSend: $('help-send'),
+  helpCancel: $('help-cancel'),
 };
 
 // --- messages ----------------------------------------------------------------------------------
@@ -565,6 +575,9 @@ function onFrame(f) {
     case 'safety_note':
       onSafetyNote(f);
       break;
+    case 'help_sent':
+      onHelpSent(f);
+      break;
     case 'resync':
       dropStreams();
       state.synced = false;
@@ -602,6 +615,10 @@ function onSafetyNote(f) {
 
 function onError(f) {
   if (f.code === 'unauthorized' || f.code === 'not_ready') return; // handled by the connection
+  if (f.about === 'help') {
+    onHelpError(f);
+    return;
+  }
   // Errors about a message are shown by the outbox (refused) or are retried by it; here the rest.
   if (f.code === 'rate_limited') {
     const secs = Number.isFinite(f.retry_after_ms) ? Math.max(1, Math.ceil(f.retry_after_ms / 1000)) : 0;
@@ -706,6 +723,90 @@ ui.jump.addEventListener('click', () => {
   ui.messages.scrollTop = ui.messages.scrollHeight;
   ui.jump.hidden = true;
   ui.text.focus();
+});
+
+// --- "I need help" -------------------------------------------------------------------------------------
+// A private request to the teacher: the group never sees it. The dialog is a native <dialog>
+// (focus stays inside it, Escape closes it), opened from a button in the top bar.
+
+const HELP_TOLD = {
+  new: 'Your teacher knows you need help. They will come to you soon.',
+  seen: 'Your teacher has seen that you need help and will come to you.',
+  dealt_with: 'Your teacher has dealt with your request. You can ask again whenever you need to.',
+};
+
+function openHelp() {
+  ui.helpError.hidden = true;
+  ui.helpSend.disabled = false;
+  updateHelpCounter();
+  if (typeof ui.helpDialog.showModal === 'function') ui.helpDialog.showModal();
+  else ui.helpDialog.setAttribute('open', '');
+  ui.helpNote.focus();
+}
+
+function closeHelp() {
+  if (typeof ui.helpDialog.close === 'function') ui.helpDialog.close();
+  else ui.helpDialog.removeAttribute('open');
+  ui.helpOpen.focus();
+}
+
+function updateHelpCounter() {
+  ui.helpCounter.textContent = `${charCount(ui.helpNote.value)} / ${MAX_HELP_NOTE_CHARS}`;
+}
+
+function sendHelp() {
+  const note = ui.helpNote.value.trim();
+  if (charCount(note) > MAX_HELP_NOTE_CHARS) {
+    showHelpError(`Your note is a bit long: please keep it under ${MAX_HELP_NOTE_CHARS} letters.`);
+    return;
+  }
+  ui.helpSend.disabled = true;
+  if (!conn.help(note)) {
+    // Offline: the connection sends it as soon as the chat is back.
+    closeHelp();
+    showHelpStatus('We will tell your teacher as soon as the chat is back.');
+  }
+}
+
+function showHelpStatus(text) {
+  ui.helpStatus.textContent = text;
+  ui.helpStatus.hidden = false;
+}
+
+function showHelpError(text) {
+  ui.helpError.textContent = text;
+  ui.helpError.hidden = false;
+  ui.helpSend.disabled = false;
+}
+
+function onHelpSent(f) {
+  const text = HELP_TOLD[f.state] || HELP_TOLD.new;
+  if (ui.helpDialog.open) {
+    ui.helpNote.value = '';
+    closeHelp();
+  }
+  showHelpStatus(text);
+  if (f.state !== 'new') announceText(text);
+}
+
+function onHelpError(f) {
+  const text = f.message || FRIENDLY_ERRORS[f.code] || FRIENDLY_ERRORS.bad_request;
+  if (ui.helpDialog.open) showHelpError(text);
+  else showNotice(text);
+}
+
+ui.helpOpen.addEventListener('click', openHelp);
+ui.helpCancel.addEventListener('click', closeHelp);
+ui.helpNote.addEventListener('input', updateHelpCounter);
+ui.helpForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  sendHelp();
+});
+ui.helpNote.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    sendHelp();
+  }
 });
 
 // --- start ---------------------------------------------------------------------------------------------------

@@ -75,6 +75,8 @@ export class ChatConnection {
     this.storageKey = `peerlearn.outbox.${groupId}`;
     /** client_msg_id -> { id, text, reply_to, sentOn, sentAt, holdUntil } in the order typed */
     this.outbox = new Map();
+    /** A help request asked for while the socket was down, sent once it is back. */
+    this.pendingHelp = null;
     this.restoreOutbox();
   }
 
@@ -110,6 +112,21 @@ export class ChatConnection {
     this.emitOutbox(entry, this.ready ? 'sending' : 'queued');
     this.flush();
     return entry;
+  }
+
+  /**
+   * Asks the teacher for help, privately (`note`: optional). Sent now, or once the socket is
+   * back (only the latest request waits: the teacher needs to hear it once). The answer is a
+   * `help_sent` frame, or an `error` frame with `about: "help"`.
+   */
+  help(note = '') {
+    const frame = note ? { type: 'help', note } : { type: 'help' };
+    if (this.ready && this.synced && this.raw(frame)) {
+      this.pendingHelp = null;
+      return true;
+    }
+    this.pendingHelp = frame;
+    return false;
   }
 
   /** Tells the group whether the child is typing (only while connected; never queued). */
@@ -256,6 +273,7 @@ export class ChatConnection {
       case 'synced':
         this.synced = true;
         this.flush();
+        if (this.pendingHelp && this.raw(this.pendingHelp)) this.pendingHelp = null;
         break;
       case 'ack':
         if (this.outbox.has(frame.client_msg_id)) {

@@ -149,6 +149,9 @@ function onEvent(ev) {
     case 'notice':
       g.notices.push(ev.flag);
       break;
+    case 'notice_seen':
+      for (const n of g.notices) if (n.id === ev.flag_id) n.seen_at = ev.seen_at_ms;
+      break;
     case 'notice_resolved':
       g.notices = g.notices.filter((n) => n.id !== ev.flag_id);
       break;
@@ -524,7 +527,8 @@ function renderGroup(g) {
 }
 
 /** A notice with what can be done about it: a held message can be shown to the group or kept
- * hidden; every other notice (an urgent safeguarding alert included) is marked dealt with. */
+ * hidden; a child's help request is marked seen, then dealt with (NEW / SEEN / DEALT WITH);
+ * every other notice (an urgent safeguarding alert included) is marked dealt with. */
 function noticeItem(g, n) {
   const status = el('span', { class: 'action-status', role: 'status' });
   const button = (text, action, name) => {
@@ -534,11 +538,17 @@ function noticeItem(g, n) {
   };
   const urgent = n.severity === 'urgent';
   const li = el('li', { class: `notice notice-${n.kind}${urgent ? ' notice-urgent' : ''}`, 'data-notice': String(n.id) });
-  li.append(el('span', { text: `${urgent ? '🚨 URGENT: ' : '⚠ '}${n.detail} ` }));
-  const written = n.message ? n.message.original_text || n.message.text : null;
+  const help = n.kind === 'help_request';
+  if (help) li.append(el('strong', { class: 'notice-state', text: n.seen_at ? 'SEEN' : 'NEW' }), ' ');
+  li.append(el('span', { text: `${urgent ? '🚨 URGENT: ' : help ? '🙋 ' : '⚠ '}${n.detail} ` }));
+  // The words as written (the facilitator may read what the screen hid from the group).
+  const written = n.message ? n.message.original_text || n.message.text : help ? n.original_note || n.note : null;
   if (written) li.append(el('q', { class: 'notice-text', text: written }), ' ');
   if (n.kind === 'held') li.append(button('Show to group', 'release', 'release'), ' ', button('Keep hidden', 'keep_hidden', 'keep'));
-  else li.append(button('Dealt with', 'resolve_notice', 'resolve'));
+  else {
+    if (help && !n.seen_at) li.append(button('Seen', 'see_notice', 'see'), ' ');
+    li.append(button('Dealt with', 'resolve_notice', 'resolve'));
+  }
   li.append(status);
   return li;
 }

@@ -344,7 +344,11 @@ impl Connection {
             ClientFrame::Ping {} => self.limits.check(FrameKind::Ping, now),
             _ if !self.said_hello => self.limits.check(FrameKind::Bad, now),
             ClientFrame::Typing { on } => self.limits.typing(*on, now),
-            ClientFrame::Send { .. } => self.limits.check(FrameKind::Send, now),
+            // A help request counts like a message against the socket's flood limit; the room
+            // has its own, stricter limit per child.
+            ClientFrame::Send { .. } | ClientFrame::Help { .. } => {
+                self.limits.check(FrameKind::Send, now)
+            }
         };
         let send_id = match &frame {
             ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
@@ -405,6 +409,24 @@ impl Connection {
                         tracing::error!(error = %unavailable, "room unavailable");
                         let e = ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
                             .for_send(&client_msg_id);
+                        self.error(e).await
+                    }
+                }
+            }
+            // Accepted, the room tells every connection of this child (`help_sent`).
+            ClientFrame::Help { note } => {
+                match self
+                    .ctx
+                    .rooms
+                    .help(group_id, self.participant.id, note)
+                    .await
+                {
+                    Ok(()) => Ok(()),
+                    Err(RoomError::Refused(e)) => self.error(e).await,
+                    Err(unavailable @ RoomError::Unavailable(_)) => {
+                        tracing::error!(error = %unavailable, "room unavailable");
+                        let e = ErrorFrame::new(ErrorCode::Internal, child_text::HELP_NOT_SENT)
+                            .for_help();
                         self.error(e).await
                     }
                 }

@@ -33,6 +33,8 @@ pub struct RoomConfig {
     /// How many messages one child may send per `rate_window`.
     pub rate_limit: usize,
     pub rate_window: Duration,
+    /// How long after a help request the same child may send another (room/help.rs).
+    pub help_window: Duration,
     /// Frames a connection may fall behind before it is told to resync.
     pub broadcast_capacity: usize,
     /// How long a room with nobody connected stays in memory.
@@ -50,6 +52,7 @@ impl Default for RoomConfig {
         RoomConfig {
             rate_limit: 5,
             rate_window: Duration::from_secs(10),
+            help_window: Duration::from_secs(60),
             broadcast_capacity: 256,
             idle_shutdown: Duration::from_secs(60),
             tick: Duration::from_secs(1),
@@ -81,6 +84,8 @@ pub(super) struct RoomActor {
     /// connection id -> participant id
     pub(super) connections: HashMap<u64, i64>,
     limits: HashMap<i64, SlidingWindow>,
+    /// One help request per child per `help_window` (room/help.rs).
+    pub(super) help_limits: HashMap<i64, SlidingWindow>,
     recent_ids: HashMap<String, i64>,
     recent_order: VecDeque<String>,
     pub(super) events: broadcast::Sender<Outbound>,
@@ -178,6 +183,7 @@ impl RoomActor {
             participants,
             connections: HashMap::new(),
             limits: HashMap::new(),
+            help_limits: HashMap::new(),
             recent_ids: HashMap::new(),
             recent_order: VecDeque::new(),
             events,
@@ -305,6 +311,13 @@ impl RoomActor {
                     self.broadcast(&frame, None, Some(participant_id));
                 }
             }
+            Command::Help {
+                participant_id,
+                note,
+                reply,
+            } => {
+                let _ = reply.send(self.help(participant_id, note).await);
+            }
             Command::SessionStatus(status) => {
                 self.session.status = status;
                 // A pause moved the phase's end later in memory; keep that.
@@ -382,6 +395,8 @@ impl RoomActor {
                 break;
             }
         }
+        // A reload or reconnect still shows that the teacher was told (this connection only).
+        replay.extend(self.help_reminder(participant.id).await);
         self.connections.insert(conn_id, participant.id);
         let welcome = ServerFrame::Welcome {
             v: PROTOCOL_VERSION,
@@ -632,14 +647,14 @@ fn person(p: &Participant) -> Person {
     }
 }
 
-fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
+pub(super) fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
     tracing::error!(error = %e, "{what} failed");
     ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
 }
 
 /// Drops control characters (but keeps line breaks and tabs) and normalises line endings, so
 /// what is stored is what every screen can show.
-fn clean_text(text: &str) -> String {
+pub(super) fn clean_text(text: &str) -> String {
     text.replace("\r\n", "\n")
         .chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')

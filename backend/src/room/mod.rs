@@ -11,6 +11,7 @@
 mod actor;
 mod clock;
 mod frame_json;
+mod help;
 mod phases;
 mod post;
 mod rate_limit;
@@ -36,7 +37,7 @@ use crate::store::{Participant, SessionStatus, Store};
 pub use actor::RoomConfig;
 pub use frame_json::FrameJson;
 pub use seat::AgentConfig;
-pub use steer::{FacilitatorCommand, SteerError};
+pub use steer::{FacilitatorCommand, HelpState, SteerError};
 pub use watch::{AgentStatus, Watch, WatchEvent};
 
 /// A frame for the connections of a room, serialised once for all of them.
@@ -96,6 +97,12 @@ pub(crate) enum Command {
     Typing {
         participant_id: i64,
         on: bool,
+    },
+    /// A child's "I need help" (room/help.rs); the answer reaches the child as `help_sent`.
+    Help {
+        participant_id: i64,
+        note: Option<String>,
+        reply: oneshot::Sender<Result<(), ErrorFrame>>,
     },
     SessionStatus(SessionStatus),
     Facilitator {
@@ -244,6 +251,28 @@ impl Rooms {
         self.send(group_id, Command::Send { request, reply })
             .await
             .map_err(RoomError::from)?;
+        flatten(rx.await)
+    }
+
+    /// A child's private request for the teacher's help, with an optional note (room/help.rs).
+    /// Refused with a frame for the child (too long, too soon, session over).
+    pub async fn help(
+        &self,
+        group_id: i64,
+        participant_id: i64,
+        note: Option<String>,
+    ) -> Result<(), RoomError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(
+            group_id,
+            Command::Help {
+                participant_id,
+                note,
+                reply,
+            },
+        )
+        .await
+        .map_err(RoomError::from)?;
         flatten(rx.await)
     }
 

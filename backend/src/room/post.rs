@@ -10,7 +10,7 @@
 //! between them (the sender's socket writes the ack before it reads the broadcast).
 
 use super::actor::RoomActor;
-use super::watch::{NoticeView, WatchEvent, WatchedMessage};
+use super::watch::{WatchEvent, WatchedMessage};
 use crate::protocol::ServerFrame;
 use crate::safety::classifier::Turn;
 use crate::safety::{Action, Category, Level, ScreenInput, Verdict};
@@ -135,13 +135,11 @@ impl RoomActor {
             message: watched.clone(),
         });
         if let Some(flag) = &posted.notice {
-            self.publish(WatchEvent::Notice {
-                group_id: self.group.id,
-                flag: NoticeView {
-                    flag: flag.clone(),
-                    message: Some(watched),
-                },
-            });
+            self.publish(WatchEvent::notice(
+                self.group.id,
+                flag.clone(),
+                Some(watched),
+            ));
         }
         if let (SenderKind::Child, Some(child), Some(category)) =
             (m.sender_kind, m.sender_id, posted.verdict.category)
@@ -178,7 +176,7 @@ impl RoomActor {
 
     /// The screen's verdict for this author. Children's and the facilitator's words get the
     /// children's screen at the session's level; the agent's the stricter agent screen (no personal data at all, no mild words, nothing of its own prompt).
-    fn screen(&self, author: Author, text: &str) -> Verdict {
+    pub(super) fn screen(&self, author: Author, text: &str) -> Verdict {
         let screen = &self.deps.screen;
         let language = self.session.language.as_str();
         match author {
@@ -203,7 +201,7 @@ impl RoomActor {
     /// The optional classifier's word on a child's message: it can only make the rules'
     /// verdict stricter. Slow, down or unreadable, it leaves the rules' verdict (logged), so
     /// the chat never waits longer than its `wait`.
-    async fn classified(&self, text: &str, rules: Verdict) -> Verdict {
+    pub(super) async fn classified(&self, text: &str, rules: Verdict) -> Verdict {
         let Some(classifier) = &self.deps.classifier else {
             return rules;
         };

@@ -8,7 +8,7 @@ use super::actor::RoomActor;
 use super::post::{Author, Draft, Posted};
 use super::seat::{AgentCommand, RoomView, SeatRoom};
 use super::steer::SteerError;
-use super::watch::{AgentStatus, NoticeView, WatchEvent};
+use super::watch::{AgentStatus, WatchEvent};
 use crate::agent::directives::{Directive, Kind, Outcome};
 use crate::protocol::ServerFrame;
 use crate::store::{self, AgentEvent, Message, SessionStatus};
@@ -198,16 +198,7 @@ impl SeatRoom for RoomActor {
             .raise_flag(self.group.id, None, kind, detail, now_ms)
             .await
         {
-            RoomActor::publish(
-                self,
-                WatchEvent::Notice {
-                    group_id: self.group.id,
-                    flag: NoticeView {
-                        flag,
-                        message: None,
-                    },
-                },
-            );
+            RoomActor::publish(self, WatchEvent::notice(self.group.id, flag, None));
         }
     }
 }

@@ -45,6 +45,31 @@ pub enum FacilitatorCommand {
         participant_id: i64,
         until_ms: Option<i64>,
     },
+    /// Tells a child where their help request stands now that a facilitator marked it seen
+    /// or dealt with (room/help.rs).
+    HelpAnswered {
+        participant_id: i64,
+        asked_at_ms: i64,
+        state: HelpState,
+    },
+}
+
+/// Where a child's help request stands, as their page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpState {
+    New,
+    Seen,
+    DealtWith,
+}
+
+impl HelpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HelpState::New => "new",
+            HelpState::Seen => "seen",
+            HelpState::DealtWith => "dealt_with",
+        }
+    }
 }
 
 /// Why a command was refused.
@@ -74,6 +99,14 @@ impl RoomActor {
                 participant_id,
                 until_ms,
             } => self.mute(participant_id, until_ms).await,
+            FacilitatorCommand::HelpAnswered {
+                participant_id,
+                asked_at_ms,
+                state,
+            } => {
+                self.tell_help(participant_id, asked_at_ms, state);
+                Ok(())
+            }
             FacilitatorCommand::ExtendPhase { minutes }
                 if minutes == 0 || minutes > MAX_EXTEND_MINUTES =>
             {

@@ -127,9 +127,16 @@ pub enum WatchEvent {
         phase: Option<PhaseInfo>,
         finished: bool,
     },
+    /// Boxed: a notice carries its flag and message, far larger than the other events.
     Notice {
         group_id: i64,
-        flag: NoticeView,
+        flag: Box<NoticeView>,
+    },
+    /// A facilitator has seen a notice (a help request: SEEN); it stays until dealt with.
+    NoticeSeen {
+        group_id: i64,
+        flag_id: i64,
+        seen_at_ms: i64,
     },
     NoticeResolved {
         group_id: i64,
@@ -139,6 +146,16 @@ pub enum WatchEvent {
         session_id: i64,
         status: String,
     },
+}
+
+impl WatchEvent {
+    /// A notice for the dashboards, with the message it is about (if any).
+    pub fn notice(group_id: i64, flag: Flag, message: Option<WatchedMessage>) -> Self {
+        WatchEvent::Notice {
+            group_id,
+            flag: Box::new(NoticeView { flag, message }),
+        }
+    }
 }
 
 /// Per-session channels of dashboard events.

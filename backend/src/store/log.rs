@@ -1,12 +1,15 @@
 //! The logs researchers and facilitators read: the agent's decisions, flags that need a
 //! facilitator, and the audit log of facilitator actions.
 
-use super::{AgentEvent, AuditEntry, Flag, Result, Store};
+use super::{AgentEvent, AuditEntry, Flag, NewHelpRequest, Result, Store};
 
 const EVENT_COLUMNS: &str = "id, group_id, created_at, trigger, decision, reason, message_seq, prompt_version, \
                              model, prompt_tokens, cached_tokens, generated_tokens, ttft_ms, total_ms";
 pub(super) const FLAG_COLUMNS: &str =
-    "id, group_id, message_seq, kind, detail, created_at, resolved_at, severity, resolution, resolved_by";
+    "id, group_id, message_seq, kind, detail, created_at, resolved_at, severity, resolution, resolved_by, \
+     participant_id, seen_at, seen_by, note, original_note";
+/// The kind of flag a child's "I need help" request is stored as.
+pub const HELP_REQUEST: &str = "help_request";
 const AUDIT_COLUMNS: &str = "id, facilitator_id, action, target, detail, created_at";
 
 impl Store {
@@ -62,6 +65,57 @@ impl Store {
         .bind(at)
         .fetch_one(self.writer())
         .await?)
+    }
+
+    /// Stores a child's help request as a notice of kind [`HELP_REQUEST`].
+    pub async fn raise_help_request(&self, r: &NewHelpRequest) -> Result<Flag> {
+        Ok(sqlx::query_as(&format!(
+            "INSERT INTO flags (group_id, kind, detail, created_at, severity, participant_id, note, original_note) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {FLAG_COLUMNS}"
+        ))
+        .bind(r.group_id)
+        .bind(HELP_REQUEST)
+        .bind(&r.detail)
+        .bind(r.created_at)
+        .bind(r.severity.as_str())
+        .bind(r.participant_id)
+        .bind(&r.note)
+        .bind(&r.original_note)
+        .fetch_one(self.writer())
+        .await?)
+    }
+
+    /// The child's latest help request that nobody has dealt with yet (to show them, after a
+    /// reload, that the teacher was told).
+    pub async fn open_help_request(
+        &self,
+        group_id: i64,
+        participant_id: i64,
+    ) -> Result<Option<Flag>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {FLAG_COLUMNS} FROM flags WHERE group_id = $1 AND participant_id = $2 \
+             AND kind = $3 AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(group_id)
+        .bind(participant_id)
+        .bind(HELP_REQUEST)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Marks a notice as seen by `by` (still open). Seeing one twice keeps the first sighting.
+    pub async fn see_flag(&self, group_id: i64, flag_id: i64, by: i64, at: i64) -> Result<Flag> {
+        sqlx::query_as(&format!(
+            "UPDATE flags SET seen_at = COALESCE(seen_at, $1), seen_by = COALESCE(seen_by, $2) \
+             WHERE id = $3 AND group_id = $4 RETURNING {FLAG_COLUMNS}"
+        ))
+        .bind(at)
+        .bind(by)
+        .bind(flag_id)
+        .bind(group_id)
+        .fetch_optional(self.writer())
+        .await?
+        .ok_or(super::StoreError::NotFound("notice"))
     }
 
     pub async fn flags(&self, group_id: i64) -> Result<Vec<Flag>> {

@@ -29,6 +29,7 @@ use crate::config::{DatabaseKind, DatabaseSettings};
 pub use coding::{CodeFields, CodeRecord, CodingError, CodingRecord, ImportSummary, NewCoding};
 pub use directives::DirectiveRecord;
 pub use facilitators::{AddFacilitatorError, Login};
+pub use log::HELP_REQUEST;
 pub use messages::{Appended, ExportedMessage};
 pub use model::*;
 pub use participants::{nickname_key, JoinError};

@@ -231,6 +231,27 @@ pub struct Flag {
     /// How it was dealt with: released, kept, dealt_with.
     pub resolution: Option<String>,
     pub resolved_by: Option<i64>,
+    /// The child it is about (a help request), when it is about a child rather than a message.
+    pub participant_id: Option<i64>,
+    /// When a facilitator said they had seen it (a help request: NEW -> SEEN -> DEALT WITH).
+    pub seen_at: Option<i64>,
+    pub seen_by: Option<i64>,
+    /// A help request's note, as the safety screen let it through (personal data hidden).
+    pub note: Option<String>,
+    /// The note as written, when the screen changed it (adults only).
+    pub original_note: Option<String>,
+}
+
+/// A child's request for the teacher's help, to store as a `help_request` notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHelpRequest {
+    pub group_id: i64,
+    pub participant_id: i64,
+    pub detail: String,
+    pub severity: Severity,
+    pub note: Option<String>,
+    pub original_note: Option<String>,
+    pub created_at: i64,
 }
 
 /// A facilitator's action, for the audit log.

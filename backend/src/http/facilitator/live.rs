@@ -18,10 +18,10 @@ use crate::join_code;
 use crate::protocol::PhaseInfo;
 use crate::room::steer::MAX_MUTE_MINUTES;
 use crate::room::watch::{AgentActivity, NoticeView, WatchedMessage};
-use crate::room::{AgentStatus, FacilitatorCommand, WatchEvent};
+use crate::room::{AgentStatus, FacilitatorCommand, HelpState, WatchEvent};
 use crate::store::{
-    self, AgentEvent, AgentRole, Group, LogDecision, LogTrigger, Message, Participant, SenderKind,
-    Session, SessionStatus,
+    self, AgentEvent, AgentRole, Flag, Group, LogDecision, LogTrigger, Message, Participant,
+    SenderKind, Session, SessionStatus,
 };
 
 /// Messages per group in the grid's snapshot (the group page loads the whole transcript).
@@ -440,6 +440,11 @@ pub enum Action {
     Unhide {
         seq: i64,
     },
+    /// The facilitator has seen a notice (a child's help request: SEEN); it stays on the grid
+    /// until it is dealt with.
+    SeeNotice {
+        flag_id: i64,
+    },
     /// The facilitator has dealt with a notice; it leaves the grid.
     ResolveNotice {
         flag_id: i64,
@@ -468,6 +473,7 @@ impl Action {
             Action::Unmute { .. } => "unmute",
             Action::Hide { .. } => "hide",
             Action::Unhide { .. } => "unhide",
+            Action::SeeNotice { .. } => "see_notice",
             Action::ResolveNotice { .. } => "resolve_notice",
             Action::Release { .. } => "release_held",
             Action::KeepHidden { .. } => "keep_held",
@@ -488,6 +494,7 @@ impl Action {
             Action::Unmute { participant_id } => format!("participant={participant_id}"),
             Action::Hide { seq } | Action::Unhide { seq } => format!("seq={seq}"),
             Action::ResolveNotice { flag_id }
+            | Action::SeeNotice { flag_id }
             | Action::Release { flag_id }
             | Action::KeepHidden { flag_id } => format!("notice={flag_id}"),
             _ => String::new(),
@@ -534,7 +541,10 @@ impl Action {
                 hidden: false,
                 facilitator_id: me.id(),
             },
-            Action::ResolveNotice { .. } | Action::KeepHidden { .. } | Action::Release { .. } => {
+            Action::ResolveNotice { .. }
+            | Action::SeeNotice { .. }
+            | Action::KeepHidden { .. }
+            | Action::Release { .. } => {
                 unreachable!("notices are resolved in `resolve_notice`, not by the room")
             }
         })
@@ -561,8 +571,21 @@ pub async fn action(
     let (name, detail) = (action.name(), action.detail());
     let now = store::now_ms();
     match action {
+        Action::SeeNotice { flag_id } => {
+            let flag = ctx.store.see_flag(group.id, flag_id, me.id(), now).await?;
+            ctx.rooms.watch().publish(
+                session.id,
+                &WatchEvent::NoticeSeen {
+                    group_id: group.id,
+                    flag_id,
+                    seen_at_ms: flag.seen_at.unwrap_or(now),
+                },
+            );
+            tell_child(&ctx, &flag, HelpState::Seen).await?;
+        }
         Action::ResolveNotice { flag_id } => {
-            resolve_notice(&ctx, &me, &session, &group, flag_id, "dealt_with").await?;
+            let flag = resolve_notice(&ctx, &me, &session, &group, flag_id, "dealt_with").await?;
+            tell_child(&ctx, &flag, HelpState::DealtWith).await?;
         }
         Action::KeepHidden { flag_id } => {
             resolve_notice(&ctx, &me, &session, &group, flag_id, "kept").await?;
@@ -601,6 +624,21 @@ async fn steer(ctx: &Ctx, group_id: i64, command: FacilitatorCommand) -> Result<
     Ok(ctx.rooms.facilitator(group_id, command).await?)
 }
 
+/// A child whose help request a facilitator saw or dealt with hears so at once (other notices
+/// are about no child's request: nothing to tell).
+async fn tell_child(ctx: &Ctx, flag: &Flag, state: HelpState) -> Result<(), ApiError> {
+    let (Some(participant_id), true) = (flag.participant_id, flag.kind == store::HELP_REQUEST)
+    else {
+        return Ok(());
+    };
+    let command = FacilitatorCommand::HelpAnswered {
+        participant_id,
+        asked_at_ms: flag.created_at,
+        state,
+    };
+    steer(ctx, flag.group_id, command).await
+}
+
 /// Marks a notice as dealt with (`how`: dealt_with, kept, released) and takes it off every
 /// dashboard of the session.
 async fn resolve_notice(
@@ -610,8 +648,9 @@ async fn resolve_notice(
     group: &Group,
     flag_id: i64,
     how: &str,
-) -> Result<(), ApiError> {
-    ctx.store
+) -> Result<Flag, ApiError> {
+    let flag = ctx
+        .store
         .resolve_flag(group.id, flag_id, how, Some(me.id()), store::now_ms())
         .await?;
     ctx.rooms.watch().publish(
@@ -621,7 +660,7 @@ async fn resolve_notice(
             flag_id,
         },
     );
-    Ok(())
+    Ok(flag)
 }
 
 #[cfg(test)]
