@@ -27,6 +27,17 @@ struct Cli {
     #[command(flatten)]
     config: ConfigFileArg,
 
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line)
+    /// for a service journal or a log collector.
+    #[arg(
+        long,
+        global = true,
+        env = "PEERLEARN_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -230,7 +241,7 @@ fn parse_role(s: &str) -> Result<AgentRole, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -772,7 +783,14 @@ fn write_consent_file(
     Ok(())
 }
 
-fn init_tracing() {
+/// The form of the log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PEERLEARN_LOG")
         // llama.cpp logs every load and context detail at info: keep its warnings only.
@@ -780,9 +798,13 @@ fn init_tracing() {
     // Colour codes only for a person at a terminal: a log file or a service journal gets
     // plain text.
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
 }

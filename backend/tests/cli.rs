@@ -355,3 +355,46 @@ fn log_lines_have_no_colour_codes_when_not_at_a_terminal() {
         assert!(!l.contains('\u{1b}'), "colour codes in {l:?}");
     }
 }
+
+/// `--log-format json`: every log line is one JSON object (a service journal, a collector), and
+/// an unknown format is refused with the accepted ones named.
+#[test]
+fn log_lines_are_json_objects_with_log_format_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("log.db").display());
+    let mut child = KillOnDrop(
+        peerlearn(dir.path())
+            .env("PEERLEARN_LOG", "info")
+            .args(["--log-format", "json", "serve"])
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--database-url", &db, "--threads", "1", "--slots", "1"])
+            .arg("--model")
+            .arg(test_model())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.0.stderr.take().unwrap())
+        .lines()
+        .take(3)
+    {
+        lines.push(line.unwrap());
+    }
+    assert!(!lines.is_empty(), "log lines were written");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}"));
+        assert_eq!(v["level"], "INFO", "{l}");
+        assert!(v["timestamp"].is_string() && v["fields"].is_object(), "{l}");
+    }
+
+    let bad = peerlearn(dir.path())
+        .args(["--log-format", "xml", "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("xml") && err.contains("json"), "{err}");
+}
