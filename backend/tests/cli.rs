@@ -322,14 +322,14 @@ fn session_create_takes_a_safety_level_and_refuses_an_unknown_one() {
     assert!(err.contains("--safety-level"), "{err}");
 }
 
-/// A log written to a file or a journal (stderr not a terminal) has no colour codes.
-#[test]
-fn log_lines_have_no_colour_codes_when_not_at_a_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("log.db").display());
+/// Starts `serve` (after the global `flags`) with its log on a pipe, and returns its first `n`
+/// log lines (the model loading: they come within seconds); the server is stopped after.
+fn first_log_lines(dir: &std::path::Path, flags: &[&str], n: usize) -> Vec<String> {
+    let db = format!("sqlite://{}", dir.join("log.db").display());
     let mut child = KillOnDrop(
-        peerlearn(dir.path())
+        peerlearn(dir)
             .env("PEERLEARN_LOG", "info")
+            .args(flags)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
             .args(["--database-url", &db, "--threads", "1", "--slots", "1"])
             .arg("--model")
@@ -339,14 +339,18 @@ fn log_lines_have_no_colour_codes_when_not_at_a_terminal() {
             .spawn()
             .unwrap(),
     );
-    // The first log lines (the model loading) come within seconds.
-    let mut lines = Vec::new();
-    for line in BufReader::new(child.0.stderr.take().unwrap())
+    BufReader::new(child.0.stderr.take().unwrap())
         .lines()
-        .take(5)
-    {
-        lines.push(line.unwrap());
-    }
+        .take(n)
+        .map(|l| l.unwrap())
+        .collect()
+}
+
+/// A log written to a file or a journal (stderr not a terminal) has no colour codes.
+#[test]
+fn log_lines_have_no_colour_codes_when_not_at_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = first_log_lines(dir.path(), &[], 5);
     assert!(
         lines.iter().any(|l| l.contains("INFO")),
         "log lines were written: {lines:?}"
@@ -361,27 +365,7 @@ fn log_lines_have_no_colour_codes_when_not_at_a_terminal() {
 #[test]
 fn log_lines_are_json_objects_with_log_format_json() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("log.db").display());
-    let mut child = KillOnDrop(
-        peerlearn(dir.path())
-            .env("PEERLEARN_LOG", "info")
-            .args(["--log-format", "json", "serve"])
-            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-            .args(["--database-url", &db, "--threads", "1", "--slots", "1"])
-            .arg("--model")
-            .arg(test_model())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = Vec::new();
-    for line in BufReader::new(child.0.stderr.take().unwrap())
-        .lines()
-        .take(3)
-    {
-        lines.push(line.unwrap());
-    }
+    let lines = first_log_lines(dir.path(), &["--log-format", "json"], 3);
     assert!(!lines.is_empty(), "log lines were written");
     for l in &lines {
         let v: serde_json::Value =

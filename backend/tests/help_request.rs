@@ -10,22 +10,11 @@ use std::time::Duration;
 
 use common::facilitator::Classroom;
 use common::server::TestServer;
-use common::socket::{self, next_kind, send, Ws, ROOM_LIFE};
+use common::socket::{self, next_kind, send, Ws, LIFE, ROOM_LIFE};
 use futures::StreamExt;
 use peerlearn::store::{Flag, HELP_REQUEST};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
-
-/// What may come between the frames these tests wait for: the room's own life and, on the
-/// dashboard, the group's other news.
-const LIFE: &[&str] = &[
-    "presence",
-    "typing",
-    "phase",
-    "participant",
-    "agent",
-    "decision",
-];
 
 /// One group without an agent, Mia and Leo connected, the teacher's live socket open.
 async fn classroom() -> Classroom {

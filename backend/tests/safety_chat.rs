@@ -8,19 +8,8 @@ mod common;
 use common::facilitator::*;
 use common::http::client;
 use common::server::TestServer;
-use common::socket::{join, join_attempt, next_kind, say, send, Child, Ws};
+use common::socket::{join, join_attempt, next_kind, say, send, Child, Ws, LIFE};
 use serde_json::{json, Value};
-
-/// What may come between the frames these tests wait for: the room's own life (presence,
-/// typing, phase) and, on the dashboard, the group's other news.
-const LIFE: &[&str] = &[
-    "presence",
-    "typing",
-    "phase",
-    "participant",
-    "agent",
-    "decision",
-];
 
 /// A chat-only server whose rate limit lets a test say many things quickly.
 async fn server() -> TestServer {

@@ -104,6 +104,10 @@ impl SeatRoom for RoomActor {
         self.seat_view()
     }
 
+    fn agent_name(&self) -> &str {
+        &self.session.agent_name
+    }
+
     fn broadcast(&self, frame: ServerFrame) {
         RoomActor::broadcast(self, &frame, None, None);
     }

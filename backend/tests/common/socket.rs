@@ -198,6 +198,17 @@ pub async fn next_of(ws: &mut Ws, kind: &str, seen: &mut Vec<Value>) -> Value {
 /// is typing, the phase clock.
 pub const ROOM_LIFE: &[&str] = &["presence", "typing", "phase"];
 
+/// The room's own life and, on a dashboard, the group's other news: what may come between the
+/// frames a test waits for on either kind of socket.
+pub const LIFE: &[&str] = &[
+    "presence",
+    "typing",
+    "phase",
+    "participant",
+    "agent",
+    "decision",
+];
+
 /// The next frame of one of `kinds`; on the way only frames of `skip` may come (a test that
 /// must see nothing else says so).
 pub async fn next_kind(ws: &mut Ws, kinds: &[&str], skip: &[&str]) -> Value {

@@ -54,6 +54,10 @@ impl RoomView<'_> {
 pub(in crate::room) trait SeatRoom {
     fn view(&self) -> RoomView<'_>;
 
+    /// The agent's name alone: read for every token of a reply, where building the whole
+    /// view would cost an allocation per token.
+    fn agent_name(&self) -> &str;
+
     /// A frame for every child of the group (the agent's streaming frames).
     fn broadcast(&self, frame: ServerFrame);
 

@@ -183,8 +183,7 @@ impl AgentSeat {
                 if r.discard || r.cleaner.complete {
                     return;
                 }
-                let agent_name = room.view().agent_name.to_string();
-                let shown = r.cleaner.push(&t, &agent_name);
+                let shown = r.cleaner.push(&t, room.agent_name());
                 if r.cleaner.complete {
                     // Enough sentences: stop the model (the reply is kept).
                     r.cancel.cancel();
@@ -199,7 +198,7 @@ impl AgentSeat {
                 if start {
                     room.broadcast(ServerFrame::AgentStart {
                         stream_id,
-                        name: agent_name,
+                        name: room.agent_name().to_string(),
                         reply_to,
                     });
                     self.publish_status(room);
@@ -222,7 +221,7 @@ impl AgentSeat {
             return;
         };
         self.state.busy = false;
-        let agent_name = room.view().agent_name.to_string();
+        let agent_name = room.agent_name().to_string();
         let (text, rest) = r.cleaner.finish(&agent_name);
         let now = crate::store::now_ms();
         let paused = r.discard
@@ -513,7 +512,7 @@ async fn say_line(room: &mut impl SeatRoom, r: &mut Running, line: &str, now: i6
         room.deliver(&posted).await;
         return None;
     }
-    let name = room.view().agent_name.to_string();
+    let name = room.agent_name().to_string();
     room.broadcast(ServerFrame::AgentStart {
         stream_id: r.stream_id,
         name,

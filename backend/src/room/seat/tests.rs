@@ -143,6 +143,10 @@ impl SeatRoom for RecordingRoom {
         }
     }
 
+    fn agent_name(&self) -> &str {
+        "Blue"
+    }
+
     fn broadcast(&self, frame: ServerFrame) {
         self.push(Effect::Frame(frame));
     }
