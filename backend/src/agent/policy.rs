@@ -275,8 +275,11 @@ pub struct RoomState {
     pub agent_messages_in_a_row: usize,
     /// Consecutive child messages without a word of the problem.
     pub off_topic_run: usize,
-    /// An addressed message the agent has not answered yet (it was busy).
-    pub pending_answer: Option<(i64, i64)>,
+    /// Addressed messages the agent has not answered yet (it was busy), oldest first, as
+    /// (child, seq): one per child (a child's newer question replaces their older one), at most
+    /// [`MAX_PENDING_ANSWERS`]. A queue, not one slot: when several children ask while the
+    /// agent speaks, each is answered in turn.
+    pub pending_answers: VecDeque<(i64, i64)>,
     /// A reply is being generated.
     pub busy: bool,
     /// The facilitator paused the agent.
@@ -286,6 +289,10 @@ pub struct RoomState {
 }
 
 const TURNS_KEPT: usize = 32;
+
+/// Questions kept for answering later: more children than this asking at once while the agent
+/// speaks is a crowd, and the oldest question has moved on by then.
+pub const MAX_PENDING_ANSWERS: usize = 4;
 
 impl RoomState {
     pub fn new(role: AgentRole, now_ms: i64) -> RoomState {
@@ -300,7 +307,7 @@ impl RoomState {
             child_messages_since_agent: 0,
             agent_messages_in_a_row: 0,
             off_topic_run: 0,
-            pending_answer: None,
+            pending_answers: VecDeque::new(),
             busy: false,
             paused: false,
             ended: false,
@@ -338,8 +345,18 @@ impl RoomState {
         self.agent_messages_in_a_row = 0;
         self.off_topic_run = if on_topic { 0 } else { self.off_topic_run + 1 };
         if addressed {
-            self.pending_answer = Some((id, seq));
+            self.pending_answers.retain(|(child, _)| *child != id);
+            self.pending_answers.push_back((id, seq));
+            while self.pending_answers.len() > MAX_PENDING_ANSWERS {
+                self.pending_answers.pop_front();
+            }
         }
+    }
+
+    /// The question `reply_to` was answered, or its answer given up.
+    fn settle_answer(&mut self, reply_to: Option<i64>) {
+        self.pending_answers
+            .retain(|(_, seq)| Some(*seq) != reply_to);
     }
 
     /// The agent's message was stored and shown.
@@ -351,11 +368,7 @@ impl RoomState {
         self.agent_messages_in_a_row += 1;
         match speech.intent {
             // Only the answered message: another child may have asked meanwhile.
-            Intent::Answer
-                if self.pending_answer.map(|(_, seq)| Some(seq)) == Some(speech.reply_to) =>
-            {
-                self.pending_answer = None;
-            }
+            Intent::Answer => self.settle_answer(speech.reply_to),
             Intent::InviteQuiet | Intent::Escalate => {
                 self.last_invite_ms = Some(now_ms);
                 if let Some(c) = speech.target.and_then(|t| self.children.get_mut(&t)) {
@@ -375,9 +388,7 @@ impl RoomState {
     /// cooldowns), so a failing model is not asked again on every tick.
     pub fn note_dropped(&mut self, speech: &Speech, now_ms: i64) {
         if speech.intent == Intent::Answer {
-            if self.pending_answer.map(|(_, seq)| Some(seq)) == Some(speech.reply_to) {
-                self.pending_answer = None;
-            }
+            self.settle_answer(speech.reply_to);
             return;
         }
         self.last_agent_ms = Some(now_ms);
@@ -629,7 +640,7 @@ fn on_child_message(
 
 fn on_tick(state: &RoomState, now_ms: i64, cfg: &PolicyConfig, moderator: bool) -> Decision {
     let t = Trigger::Tick;
-    if let Some((child, seq)) = state.pending_answer {
+    if let Some(&(child, seq)) = state.pending_answers.front() {
         return Decision::speak(
             Trigger::Addressed,
             Intent::Answer,
@@ -818,6 +829,48 @@ mod tests {
             3 * S,
         );
         assert!(decide(&s, &Event::Tick, 4 * S, &cfg()).speech.is_none());
+    }
+
+    #[test]
+    fn children_who_ask_while_the_agent_speaks_are_answered_in_turn() {
+        let mut s = room(AgentRole::Participant, 4);
+        s.busy = true;
+        // Three children ask; child 1 asks again (their newer question replaces the first).
+        for (child, seq) in [(1, 10), (2, 11), (3, 12), (1, 13)] {
+            s.note_child_message(child, seq, true, true, S);
+        }
+        s.busy = false;
+        let mut answered = Vec::new();
+        for i in 0..4 {
+            let Some(speech) = decide(&s, &Event::Tick, (2 + i) * S, &cfg()).speech else {
+                break;
+            };
+            assert_eq!(speech.intent, Intent::Answer);
+            answered.push((speech.target, speech.reply_to));
+            s.note_agent_message(&speech, (2 + i) * S);
+        }
+        assert_eq!(
+            answered,
+            [
+                (Some(2), Some(11)),
+                (Some(3), Some(12)),
+                (Some(1), Some(13))
+            ]
+        );
+        // A crowd: only the newest MAX_PENDING_ANSWERS questions are kept.
+        let mut s = room(AgentRole::Participant, 6);
+        s.busy = true;
+        for child in 1..=6 {
+            s.note_child_message(child, 20 + child, true, true, S);
+        }
+        assert_eq!(s.pending_answers.len(), MAX_PENDING_ANSWERS);
+        assert_eq!(s.pending_answers.front(), Some(&(3, 23)));
+        // A dropped answer is given up, and the next question comes up.
+        s.busy = false;
+        let first = decide(&s, &Event::Tick, 2 * S, &cfg()).speech.unwrap();
+        s.note_dropped(&first, 2 * S);
+        let next = decide(&s, &Event::Tick, 3 * S, &cfg()).speech.unwrap();
+        assert_eq!(next.reply_to, Some(24));
     }
 
     #[test]

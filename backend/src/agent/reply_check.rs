@@ -457,6 +457,23 @@ fn calls(sentence: &str, name: &str) -> bool {
     at_start || at_end
 }
 
+/// Whether a reply meant for `child` calls another of `children` (all lower case) in its first
+/// sentence and never names `child`: "Mia, ..." when Leo asked. "Mia, nice! Leo, ..." is fine,
+/// and so is a child who is not in the group.
+pub fn calls_the_wrong_child(text: &str, child: &str, children: &[String]) -> bool {
+    if !children.iter().any(|n| n == child) {
+        return false;
+    }
+    let first = &text[..sentence_ends(text, 0)
+        .first()
+        .copied()
+        .unwrap_or(text.len())];
+    !mentions(text, child)
+        && children
+            .iter()
+            .any(|other| other != child && calls(first, other))
+}
+
 /// Whether `text` has `name` (lower case) as a whole word, anywhere.
 fn mentions(text: &str, name: &str) -> bool {
     has_words(&text.to_lowercase(), name, true)
@@ -562,22 +579,9 @@ impl StreamCleaner {
     /// Whether `text` calls another child of the group in its first sentence and never names
     /// the child it is for ("Mia, ..." when Leo asked; "Mia, nice! Leo, ..." is fine).
     fn misaddressed(&self, text: &str) -> bool {
-        let Some(child) = self
-            .for_child
+        self.for_child
             .as_deref()
-            .filter(|c| self.children.iter().any(|n| n == c))
-        else {
-            return false;
-        };
-        let first = &text[..sentence_ends(text, 0)
-            .first()
-            .copied()
-            .unwrap_or(text.len())];
-        !mentions(text, child)
-            && self
-                .children
-                .iter()
-                .any(|other| other != child && calls(first, other))
+            .is_some_and(|child| calls_the_wrong_child(text, child, &self.children))
     }
 
     /// The end of the part of `clean` that may be shown: when judged by sentence, the end of

@@ -72,6 +72,13 @@ pub async fn run(
         },
         ..RoomConfig::default()
     };
+    let phases_in_activity = catalog
+        .get(&scenario.activity)
+        .map_or(0, |a| a.phases.len());
+    let engine_errors_at_start = engine.clone().map(|e| {
+        let errors = e.metrics().snapshot().errors;
+        (e, errors)
+    });
     let rooms = Rooms::new(RoomDeps {
         store: store.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -126,6 +133,7 @@ pub async fn run(
         })
         .collect();
     let mut counter = 0u64;
+    let mut refused = 0usize;
     let mut phases_seen = 0usize;
     loop {
         pending.sort_by_key(|(t, _, _)| *t);
@@ -142,7 +150,10 @@ pub async fn run(
                     let request = SendRequest { participant_id: p.id, client_msg_id: format!("sim-{counter}"), text, reply_to: None };
                     match rooms.send_message(group.id, request).await {
                         Ok(_) => {}
-                        Err(RoomError::Refused(e)) => tracing::warn!(child = %who, error = %e.message, "a scripted message was refused"),
+                        Err(RoomError::Refused(e)) => {
+                            refused += 1;
+                            tracing::warn!(child = %who, error = %e.message, "a scripted message was refused")
+                        }
                         Err(unavailable) => return Err(unavailable.into()),
                     }
                 }
@@ -181,6 +192,13 @@ pub async fn run(
     let directives = store.directives(group.id).await?;
     let flags = store.flags(group.id).await?;
     let child_ids: Vec<i64> = children.values().map(|p| p.id).collect();
+    let nicknames: std::collections::BTreeMap<i64, String> = children
+        .values()
+        .map(|p| (p.id, p.nickname.clone()))
+        .collect();
+    let engine_errors = engine_errors_at_start
+        .map(|(e, at_start)| e.metrics().snapshot().errors.saturating_sub(at_start) as usize)
+        .unwrap_or(0);
     let ended = events
         .iter()
         .any(|e| e.trigger == LogTrigger::Policy(crate::agent::Trigger::ActivityEnd));
@@ -194,6 +212,10 @@ pub async fn run(
         flags: &flags,
         child_ids: &child_ids,
         phases_completed: phases_seen.saturating_sub(1) + usize::from(ended),
+        phases_in_activity,
+        language: &scenario.language,
+        nicknames: &nicknames,
+        run_errors: refused + engine_errors,
         elapsed_s: start.elapsed().as_secs_f64(),
     });
     store.close().await;
@@ -250,7 +272,8 @@ impl Report {
             "scenario {} ({}) ran {:.0} s: {} child messages, {} agent messages (share {:.2})\n\
              reply p50 {:?} ms, p95 {:?} ms; addressed: {} answered, {} unanswered\n\
              invitations {}, invited children who then spoke {}; directives {} (followed {}, escalated {}), flags {}\n\
-             participation gini {:.2}; phases completed {}\n\nagent said:\n  {}",
+             participation gini {:.2}; phases completed {} of {}\n\
+             wrong language {}, wrong child {}, errors {}\n\nagent said:\n  {}",
             self.scenario,
             self.agent_role,
             self.elapsed_s,
@@ -269,6 +292,10 @@ impl Report {
             self.flags,
             self.participation_gini_children,
             self.phases_completed,
+            self.phases_in_activity,
+            self.wrong_language_messages,
+            self.wrong_child_answers,
+            self.errors,
             self.agent_texts.join("\n  ")
         )
     }

@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::agent::text::addresses;
+use crate::agent::reply_check::calls_the_wrong_child;
+use crate::agent::text::{addresses, language_of_code, surely_not_in};
 use crate::agent::Intent;
 use crate::store::{
     AgentEvent, AgentRole, DirectiveRecord, Flag, LogDecision, Message, SenderKind,
@@ -42,6 +43,15 @@ pub struct Report {
     pub participation_gini_children: f64,
     pub child_message_counts: BTreeMap<i64, usize>,
     pub phases_completed: usize,
+    /// The activity's phases: every one is announced when `phases_completed` reaches it.
+    pub phases_in_activity: usize,
+    /// Agent messages the language identifier is sure are not in the session's language (the
+    /// same judgement as the agent's own check, so this counts what slipped through it).
+    pub wrong_language_messages: usize,
+    /// Answers that call another child and never name the child who asked.
+    pub wrong_child_answers: usize,
+    /// What went wrong: scripted messages the room refused, engine errors, failed stores.
+    pub errors: usize,
     /// Agent decisions by trigger and outcome (silent ones included).
     pub decisions: BTreeMap<String, usize>,
     /// The agent's messages, in order, for a reader to judge.
@@ -58,6 +68,13 @@ pub struct Inputs<'a> {
     pub flags: &'a [Flag],
     pub child_ids: &'a [i64],
     pub phases_completed: usize,
+    pub phases_in_activity: usize,
+    /// The session's language (ISO 639-1).
+    pub language: &'a str,
+    /// Child nicknames by participant id.
+    pub nicknames: &'a BTreeMap<i64, String>,
+    /// Scripted messages the room refused, plus the engine's error count.
+    pub run_errors: usize,
     pub elapsed_s: f64,
 }
 
@@ -114,6 +131,32 @@ pub fn build(i: &Inputs<'_>) -> Report {
         .filter_map(|d| d.target_id)
         .collect();
     let total = children.len() + agent.len();
+    let mut names: Vec<&str> = i.nicknames.values().map(String::as_str).collect();
+    names.push(i.agent_name);
+    let wrong_language_messages = language_of_code(i.language).map_or(0, |lang| {
+        agent
+            .iter()
+            .filter(|m| surely_not_in(&m.text, lang, &names))
+            .count()
+    });
+    let lower_names: Vec<String> = i.nicknames.values().map(|n| n.to_lowercase()).collect();
+    let asker = |seq: i64| {
+        children
+            .iter()
+            .find(|m| m.seq == seq)
+            .and_then(|m| m.sender_id)
+            .and_then(|id| i.nicknames.get(&id))
+    };
+    let wrong_child_answers = agent
+        .iter()
+        .filter_map(|m| Some((m, asker(m.reply_to?)?)))
+        .filter(|(m, who)| calls_the_wrong_child(&m.text, &who.to_lowercase(), &lower_names))
+        .count();
+    let store_failures = i
+        .events
+        .iter()
+        .filter(|e| e.decision == LogDecision::StoreFailed)
+        .count();
     Report {
         scenario: i.scenario.to_string(),
         agent_role: i.role,
@@ -160,6 +203,10 @@ pub fn build(i: &Inputs<'_>) -> Report {
         )),
         child_message_counts: counts,
         phases_completed: i.phases_completed,
+        phases_in_activity: i.phases_in_activity,
+        wrong_language_messages,
+        wrong_child_answers,
+        errors: i.run_errors + store_failures,
         decisions,
         agent_texts: agent.iter().map(|m| m.text.clone()).collect(),
     }
@@ -207,5 +254,101 @@ mod tests {
         assert_eq!(percentile(&v, 0.5), Some(20.0));
         assert_eq!(percentile(&v, 0.95), Some(40.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    fn message(seq: i64, sender: Option<i64>, text: &str, reply_to: Option<i64>) -> Message {
+        Message {
+            id: seq,
+            group_id: 1,
+            seq,
+            client_msg_id: format!("m{seq}"),
+            sender_kind: if sender.is_some() {
+                SenderKind::Child
+            } else {
+                SenderKind::Agent
+            },
+            sender_id: sender,
+            text: text.into(),
+            phase: None,
+            created_at: seq,
+            reply_to,
+            moderation: crate::store::Moderation::Visible,
+            moderated_by: None,
+            moderated_at: None,
+            original_text: None,
+            screen_action: "allow".into(),
+            screen_category: None,
+            screen_reason: None,
+        }
+    }
+
+    fn report_of(language: &str, messages: &[Message]) -> Report {
+        let nicknames: BTreeMap<i64, String> = [(1, "Mia".to_string()), (2, "Leo".to_string())]
+            .into_iter()
+            .collect();
+        build(&Inputs {
+            scenario: "t",
+            role: AgentRole::Participant,
+            agent_name: "Blue",
+            messages,
+            events: &[],
+            directives: &[],
+            flags: &[],
+            child_ids: &[1, 2],
+            phases_completed: 0,
+            phases_in_activity: 5,
+            language,
+            nicknames: &nicknames,
+            run_errors: 2,
+            elapsed_s: 1.0,
+        })
+    }
+
+    #[test]
+    fn answers_to_the_wrong_child_and_in_the_wrong_language_are_counted() {
+        let messages = [
+            message(1, Some(2), "Blue do you like slides?", None),
+            // Leo asked; the answer calls Mia.
+            message(
+                2,
+                None,
+                "Mia, I like slides that are wide and low.",
+                Some(1),
+            ),
+            message(3, Some(1), "@Blue can robots play too?", None),
+            // Mia asked and is answered.
+            message(4, None, "Mia, yes: a robot could push the swings.", Some(3)),
+            // Not an answer: naming anyone is fine.
+            message(5, None, "Leo, what would you add to the slide?", None),
+            message(
+                6,
+                None,
+                "Hola a todos, me gusta mucho la idea del columpio grande.",
+                None,
+            ),
+        ];
+        let r = report_of("en", &messages);
+        assert_eq!(r.wrong_child_answers, 1);
+        assert_eq!(r.wrong_language_messages, 1);
+        assert_eq!((r.errors, r.phases_in_activity), (2, 5));
+        // In a Spanish session the Spanish line is right and a long English one is wrong
+        // (short ones are not judged: the identifier is unsure of them).
+        let spanish = [
+            message(
+                1,
+                None,
+                "Hola a todos, me gusta mucho la idea del columpio grande.",
+                None,
+            ),
+            message(
+                2,
+                None,
+                "I think the swings should be wide enough for everyone to sit on together.",
+                None,
+            ),
+        ];
+        assert_eq!(report_of("es", &spanish).wrong_language_messages, 1);
+        // A language the identifier does not know is not judged.
+        assert_eq!(report_of("xx", &messages).wrong_language_messages, 0);
     }
 }

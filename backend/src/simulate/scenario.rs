@@ -63,6 +63,66 @@ pub struct Line {
     pub text: String,
 }
 
+/// A busy chat without hundreds of `[[timeline]]` entries: from `from` to `until` (timeline
+/// seconds) one message every `every_s`, the children taking turns (in a stride that visits
+/// each of them) and the lines in order, round and round. Deterministic, so runs compare.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chatter {
+    pub from: f64,
+    pub until: f64,
+    pub every_s: f64,
+    /// Who chatters (nicknames from `[[children]]`); every child when empty.
+    #[serde(default)]
+    pub children: Vec<String>,
+    pub lines: Vec<String>,
+}
+
+/// More chatter than this is a mistake in the file, not a classroom (ten children writing
+/// flat out for an hour are fewer).
+const MAX_CHATTER_LINES: usize = 20_000;
+
+impl Chatter {
+    /// The timeline lines this chatter stands for.
+    fn lines(&self, everyone: &[ChildScript]) -> Vec<Line> {
+        let who: Vec<&str> = if self.children.is_empty() {
+            everyone.iter().map(|c| c.nickname.as_str()).collect()
+        } else {
+            self.children.iter().map(String::as_str).collect()
+        };
+        // A stride coprime with the number of children visits every child in turn, while
+        // consecutive messages still come from different children.
+        let n = who.len();
+        let stride = (1..=n)
+            .rev()
+            .find(|s| n == 1 || (*s < n && gcd(*s, n) == 1))
+            .unwrap_or(1);
+        let mut out = Vec::new();
+        let mut k = 0usize;
+        loop {
+            let at = self.from + k as f64 * self.every_s;
+            if at >= self.until || out.len() >= MAX_CHATTER_LINES {
+                break;
+            }
+            out.push(Line {
+                at,
+                child: who[(k * stride) % n].to_string(),
+                text: self.lines[k % self.lines.len()].clone(),
+            });
+            k += 1;
+        }
+        out
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 fn normal() -> String {
     "normal".into()
 }
@@ -101,6 +161,8 @@ struct Raw {
     children: Vec<ChildScript>,
     #[serde(default)]
     timeline: Vec<Line>,
+    #[serde(default)]
+    chatter: Option<Chatter>,
 }
 
 fn blue() -> String {
@@ -250,6 +312,11 @@ pub fn parse(
         }
     }
     let mut timeline = raw.timeline;
+    if let Some(chatter) = &raw.chatter {
+        check_chatter(chatter, &raw.children)
+            .map_err(|(key, reason)| err(key_line(key, 0), &format!("chatter.{key}"), reason))?;
+        timeline.extend(chatter.lines(&raw.children));
+    }
     timeline.sort_by(|a, b| a.at.total_cmp(&b.at));
     Ok(Scenario {
         name: name.to_string(),
@@ -265,6 +332,43 @@ pub fn parse(
         children: raw.children,
         timeline,
     })
+}
+
+/// What is wrong with a `[chatter]` table: the key and why.
+fn check_chatter(c: &Chatter, children: &[ChildScript]) -> Result<(), (&'static str, String)> {
+    if !(c.from.is_finite() && c.from >= 0.0) {
+        return Err(("from", format!("is {}; expected seconds from 0", c.from)));
+    }
+    if !(c.until.is_finite() && c.until > c.from) {
+        return Err((
+            "until",
+            format!("is {}; expected seconds after `from` ({})", c.until, c.from),
+        ));
+    }
+    if !(c.every_s.is_finite() && c.every_s > 0.0) {
+        return Err((
+            "every_s",
+            format!("is {}; expected a number above 0", c.every_s),
+        ));
+    }
+    let count = ((c.until - c.from) / c.every_s).ceil();
+    if count > MAX_CHATTER_LINES as f64 {
+        return Err((
+            "every_s",
+            format!("makes {count} messages; at most {MAX_CHATTER_LINES} are allowed"),
+        ));
+    }
+    if c.lines.is_empty() || c.lines.iter().any(|l| l.trim().is_empty()) {
+        return Err(("lines", "needs at least one line, and no empty ones".into()));
+    }
+    if let Some(unknown) = c
+        .children
+        .iter()
+        .find(|n| !children.iter().any(|c| &c.nickname == *n))
+    {
+        return Err(("children", format!("no child is called {unknown:?}")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -305,5 +409,98 @@ mod tests {
             .replace("duration_s = 10", "duration_s = 10\n[policy]\nsilence = 3"))
         .unwrap_err();
         assert!(e.to_string().starts_with("t.toml:5"), "{e}");
+    }
+
+    #[test]
+    fn every_shipped_scenario_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../prompts");
+        let catalog = Catalog::load(&root).unwrap();
+        let mut loaded = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(root.join("scenarios")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let s = load(&path, &catalog).unwrap_or_else(|e| panic!("{e}"));
+                loaded.insert(s.name.clone(), s);
+            }
+        }
+        assert!(loaded.len() >= 9, "{:?}", loaded.keys());
+        assert_eq!(loaded["spanish"].language, "es");
+        let busy = &loaded["busy-group"];
+        assert_eq!(busy.children.len(), 10);
+        // About 3.5 messages a second over the whole activity at 6 s a minute.
+        let chatter = busy.timeline.len() as f64 / (28.0 * busy.minute_s);
+        assert!((3.3..3.8).contains(&chatter), "{chatter} messages a second");
+    }
+
+    const CHATTY: &str = "activity = \"playground\"\nagent_role = \"moderator\"\nduration_s = 10\n\n[[children]]\nnickname = \"Mia\"\n[[children]]\nnickname = \"Leo\"\n[[children]]\nnickname = \"Sam\"\n[[children]]\nnickname = \"Ana\"\n\n[[timeline]]\nat = 1\nchild = \"Mia\"\ntext = \"hi\"\n\n[chatter]\nfrom = 2\nuntil = 4\nevery_s = 0.25\nlines = [\"a swing\", \"a slide\", \"a ramp\"]\n";
+
+    #[test]
+    fn chatter_becomes_timeline_lines_in_turn() {
+        let s = p(CHATTY).unwrap();
+        // One scripted line and 8 of chatter (2.0, 2.25 ... 3.75), sorted by time.
+        assert_eq!(s.timeline.len(), 9);
+        assert_eq!(s.timeline[0].text, "hi");
+        let chatter = &s.timeline[1..];
+        assert_eq!(chatter[0].at, 2.0);
+        assert_eq!(chatter[7].at, 3.75);
+        let texts: Vec<&str> = chatter.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(&texts[..4], ["a swing", "a slide", "a ramp", "a swing"]);
+        // Every child speaks twice in 8 lines, and never twice in a row.
+        for name in ["Mia", "Leo", "Sam", "Ana"] {
+            assert_eq!(
+                chatter.iter().filter(|l| l.child == name).count(),
+                2,
+                "{name}"
+            );
+        }
+        assert!(chatter.windows(2).all(|w| w[0].child != w[1].child));
+        // Only the children named chatter when some are.
+        let s = p(&CHATTY.replace("lines =", "children = [\"Leo\"]\nlines =")).unwrap();
+        assert!(s.timeline[1..].iter().all(|l| l.child == "Leo"));
+    }
+
+    #[test]
+    fn bad_chatter_is_refused_naming_the_key() {
+        for (from, to, field, says) in [
+            ("until = 4", "until = 1", "chatter.until", "after `from`"),
+            (
+                "every_s = 0.25",
+                "every_s = 0",
+                "chatter.every_s",
+                "above 0",
+            ),
+            (
+                "every_s = 0.25",
+                "every_s = 0.00001",
+                "chatter.every_s",
+                "at most",
+            ),
+            ("from = 2", "from = -3", "chatter.from", "from 0"),
+            (
+                "lines = [\"a swing\", \"a slide\", \"a ramp\"]",
+                "lines = []",
+                "chatter.lines",
+                "at least one",
+            ),
+            (
+                "lines = [\"a swing\",",
+                "lines = [\" \",",
+                "chatter.lines",
+                "no empty",
+            ),
+            (
+                "lines =",
+                "children = [\"Max\"]\nlines =",
+                "chatter.children",
+                "\"Max\"",
+            ),
+        ] {
+            let e = p(&CHATTY.replace(from, to)).unwrap_err();
+            assert_eq!(e.field, field, "{to}: {e}");
+            assert!(e.reason.contains(says), "{to}: {e}");
+            assert!(e.line.is_some(), "{to}: {e}");
+        }
+        let e = p(&CHATTY.replace("every_s = 0.25", "every_s = 0.25\nrate = 3")).unwrap_err();
+        assert!(e.to_string().contains("rate"), "{e}");
     }
 }

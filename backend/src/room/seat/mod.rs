@@ -190,6 +190,9 @@ impl AgentSeat {
             self.directive_resolved(room, &d, outcome, now).await;
         }
         self.drop_if_stale(room, now).await;
+        if addressed {
+            self.yield_to_question(room, now).await;
+        }
         self.prefill(&room.view());
         let event = Event::ChildMessage {
             participant_id,

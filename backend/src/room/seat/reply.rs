@@ -442,22 +442,64 @@ impl AgentSeat {
         if limit == 0 || must_say || r.started || r.discard || r.newer_child_messages < limit {
             return;
         }
-        let Some(mut r) = self.running.take() else {
+        let Some(r) = self.running.take() else {
             return;
         };
+        let reason = format!(
+            "{}; {} newer messages came before its first word, so it was not shown late",
+            r.decision.reason, r.newer_child_messages
+        );
+        self.state.note_dropped(&r.speech, now);
+        self.abandon(room, r, LogDecision::DroppedStale, reason, now)
+            .await;
+    }
+
+    /// A child addressed the agent while it was preparing something nobody asked for (an
+    /// idea, a question for the group, an invitation) and had not shown a word of it yet: the
+    /// child's answer goes first. The unprompted reply is cancelled without counting as said
+    /// (no cooldown starts), so the policy may bring it up again later. Answers and phase
+    /// announcements are never set aside, nor what the facilitator asked for (their guidance
+    /// is said once, not held for later).
+    pub(super) async fn yield_to_question(&mut self, room: &mut impl SeatRoom, now: i64) {
+        let Some(r) = self.running.as_ref() else {
+            return;
+        };
+        let unprompted = !matches!(
+            r.speech.intent,
+            Intent::Answer | Intent::AnnouncePhase | Intent::FollowGuidance
+        );
+        if !unprompted || r.started || r.discard {
+            return;
+        }
+        let Some(r) = self.running.take() else {
+            return;
+        };
+        let reason = format!(
+            "{}; set aside before its first word because a child asked the agent something",
+            r.decision.reason
+        );
+        self.abandon(room, r, LogDecision::Cancelled, reason, now)
+            .await;
+    }
+
+    /// Stops reply `r` (taken out of `running`), none of it shown or stored, and logs why.
+    async fn abandon(
+        &mut self,
+        room: &mut impl SeatRoom,
+        mut r: Running,
+        decision: LogDecision,
+        reason: String,
+        now: i64,
+    ) {
         r.discard();
         self.engine.cancel(&self.key);
         self.state.busy = false;
-        self.state.note_dropped(&r.speech, now);
         let event = AgentEvent {
             group_id: room.view().group_id,
             created_at: now,
             trigger: LogTrigger::from(r.decision.trigger),
-            decision: LogDecision::DroppedStale,
-            reason: format!(
-                "{}; {} newer messages came before its first word, so it was not shown late",
-                r.decision.reason, r.newer_child_messages
-            ),
+            decision,
+            reason,
             prompt_version: Some(r.prompt_version.clone()),
             model: Some(self.engine.model_name().to_string()),
             total_ms: Some(r.trigger_at.elapsed().as_millis() as i64),

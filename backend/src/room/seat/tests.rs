@@ -517,3 +517,53 @@ async fn an_answer_is_said_however_many_messages_come_before_it() {
         Some("Yes, Leo, slides for robots too!")
     );
 }
+
+#[tokio::test]
+async fn a_question_to_the_agent_goes_before_an_idea_it_has_not_shown_yet() {
+    let engine = FakeEngine::new()
+        .with_first_token_delay(std::time::Duration::from_millis(200))
+        .with_replies(vec!["Slides for everyone, Leo!".into()]);
+    let (mut seat, mut rx, engine) = seat_with(engine, AgentRole::Participant);
+    let mut room = RecordingRoom::new(AgentRole::Participant);
+    seat.note_online(1, "Mia", true, 1_000);
+    seat.note_online(2, "Leo", true, 1_000);
+    // A long lull: the participant offers an idea nobody asked for.
+    seat.on_tick(&mut room, 60_000).await;
+    assert_eq!(
+        engine.generate_requests().len(),
+        1,
+        "{:?}",
+        room.decisions()
+    );
+    // Before a word of it is shown, Leo asks the agent something.
+    seat.on_child_message(&mut room, 2, 11, "Blue do you like slides?", 60_100)
+        .await;
+    assert!(
+        room.effects().contains(&Effect::Record(
+            Trigger::Silence.into(),
+            LogDecision::Cancelled,
+            None
+        )),
+        "the idea is set aside and logged: {:?}",
+        room.effects()
+    );
+    assert_eq!(
+        engine.generate_requests().len(),
+        2,
+        "the answer is asked for at once"
+    );
+    assert!(engine
+        .calls()
+        .iter()
+        .any(|c| matches!(c, FakeCall::Cancel(_))));
+    run_reply(&mut seat, &mut room, &mut rx).await;
+    assert_eq!(
+        room.shown(),
+        vec![("Slides for everyone, Leo!".to_string(), Some(11))],
+        "only the answer was shown"
+    );
+    assert_eq!(
+        room.decisions().last(),
+        Some(&LogDecision::Spoke(Intent::Answer))
+    );
+}
