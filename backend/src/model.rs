@@ -109,7 +109,7 @@ pub struct PullArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
     /// The Hugging Face server hf: sources are fetched from (a mirror). The token in HF_TOKEN,
-    /// when set, is sent to it as a bearer token (for gated repositories such as Meta's).
+    /// when set, is sent to it as a bearer token (for gated repositories).
     #[arg(long, env = "HF_ENDPOINT", default_value = pull::DEFAULT_HF_ENDPOINT, value_name = "URL")]
     pub hf_endpoint: String,
 }
