@@ -17,7 +17,7 @@ use axum::response::Response;
 use sha2::{Digest, Sha256};
 
 use common::engine::test_model;
-use common::process::{assert_success, peerlearn};
+use common::process::{assert_success, free_port, peerlearn};
 
 /// The test model's bytes, read once for all the tests.
 fn model() -> Bytes {
@@ -386,6 +386,17 @@ fn http_errors_are_clear_and_keep_nothing() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("404 Not Found"), "{err}");
+    assert!(names(&models(dir.path())).is_empty());
+
+    // Nobody listening: retried as asked, then reported, and nothing left behind.
+    let nobody = format!("http://127.0.0.1:{}/m.gguf", free_port());
+    let out = pull(dir.path(), &[&nobody, "--retries", "1"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("failed 2 times in a row") && err.contains("nothing was kept"),
+        "{err}"
+    );
     assert!(names(&models(dir.path())).is_empty());
 }
 

@@ -145,7 +145,9 @@ impl Progress for Stderr {
     }
 
     fn finish(&mut self) {
-        if self.bar && self.last.is_some() {
+        // The bar's last state (100% when done); `take`: an attempt that failed before its
+        // first byte does not draw the previous attempt's bar again.
+        if self.bar && self.last.take().is_some() {
             self.draw();
         }
         self.end_line();

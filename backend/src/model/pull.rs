@@ -173,13 +173,13 @@ pub enum PullError {
     },
     #[error("{url} answered {status}")]
     Http { url: String, status: StatusCode },
-    #[error("the download from {url} failed {attempts} times in a row ({cause}); {kept} kept in {part}: run the same command again to resume")]
+    #[error("the download from {url} failed {attempts} times in a row ({cause}); {next}")]
     Broken {
         url: String,
         attempts: u32,
         cause: String,
-        kept: String,
-        part: PathBuf,
+        /// What was kept and how to go on.
+        next: String,
     },
     #[error(
         "{url} is not a GGUF model: it starts with {start:?}, not \"GGUF\"{hint}; nothing was kept"
@@ -286,15 +286,21 @@ pub async fn pull(req: &Request, progress: &mut dyn Progress) -> Result<Pulled, 
                 failures += 1;
                 if failures > req.retries {
                     part.flush()?;
-                    if part.written() == 0 {
+                    let next = if part.written() == 0 {
                         part.remove();
-                    }
+                        "nothing was kept".to_string()
+                    } else {
+                        format!(
+                            "{} kept in {}: run the same command again to resume",
+                            human_size(part.written()),
+                            part_path.display()
+                        )
+                    };
                     return Err(PullError::Broken {
                         url,
                         attempts: failures,
                         cause,
-                        kept: human_size(part.written()),
-                        part: part_path,
+                        next,
                     });
                 }
                 let wait = FIRST_BACKOFF
