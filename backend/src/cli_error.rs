@@ -4,6 +4,7 @@
 use crate::bench::safety::CorpusError;
 use crate::config::ConfigError;
 use crate::export::ExportError;
+use crate::model::pull::PullError;
 
 /// A mistake in what the user asked for (exit code 2, like clap's own usage errors).
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +24,14 @@ impl UsageError {
 }
 
 /// 2 for a mistake in what was asked (a usage error, bad configuration, a malformed safety
-/// corpus), 1 for a failure.
+/// corpus, a bad model source or an existing model file), 1 for a failure.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     let asked_wrong = err.downcast_ref::<UsageError>().is_some()
         || err.downcast_ref::<ConfigError>().is_some()
-        || err.downcast_ref::<CorpusError>().is_some();
+        || err.downcast_ref::<CorpusError>().is_some()
+        || err
+            .downcast_ref::<PullError>()
+            .is_some_and(PullError::is_usage);
     if asked_wrong {
         2
     } else {
@@ -55,5 +59,13 @@ mod tests {
             2
         );
         assert_eq!(exit_code(&anyhow::anyhow!("the disk is full")), 1);
+        assert_eq!(
+            exit_code(&PullError::Exists("models/m.gguf".into()).into()),
+            2
+        );
+        assert_eq!(
+            exit_code(&PullError::DiskFull("models/m.gguf.part".into()).into()),
+            1
+        );
     }
 }

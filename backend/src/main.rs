@@ -68,6 +68,9 @@ enum Command {
     /// Benchmarks; each prints one JSON object.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Fetch a model into the models folder, or list the models there.
+    #[command(subcommand)]
+    Model(peerlearn::model::ModelCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,6 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export(args, &file).await,
         Command::Codebook(cmd) => peerlearn::analyze::run_codebook(cmd, &file).await,
         Command::Analyze(cmd) => peerlearn::analyze::run_analyze(cmd, &file).await,
+        Command::Model(cmd) => peerlearn::model::run(cmd).await,
         Command::Simulate(args) => {
             let report = peerlearn::simulate::run_command(&args, &file).await?;
             if args.json {

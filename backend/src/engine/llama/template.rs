@@ -32,7 +32,9 @@ impl ChatFormat {
             Ok(template) => {
                 let text = template.to_string().unwrap_or_default();
                 ChatFormat {
-                    name: family(&text).to_string(),
+                    name: crate::model::gguf::TemplateFamily::of(&text)
+                        .as_str()
+                        .to_string(),
                     template,
                 }
             }
@@ -198,20 +200,6 @@ fn tokenize_pieces(vocab: &LlamaVocab<'_>, pieces: &[Piece<LlamaToken>]) -> Vec<
         out.remove(0);
     }
     out
-}
-
-fn family(template: &str) -> &'static str {
-    if template.contains("<|im_start|>") {
-        "chatml"
-    } else if template.contains("<|start_header_id|>") {
-        "llama3"
-    } else if template.contains("[INST]") {
-        "mistral"
-    } else if template.contains("<start_of_turn>") {
-        "gemma"
-    } else {
-        "custom"
-    }
 }
 
 /// The prompt chosen for a request, and the room's window for the next one.
