@@ -124,6 +124,9 @@ pub struct Patterns {
     number_words: std::collections::HashMap<String, u32>,
 }
 
+/// Words before a town after a school's name ("collège jean moulin à lyon", "in hamburg").
+const PLACE_PREPOSITIONS: &[&str] = &["in", "at", "near", "a", "en", "de", "aus", "bei", "pres"];
+
 /// `words` as a regex alternation, longest first, escaped.
 fn alternation(words: &[String]) -> Option<String> {
     let mut w: Vec<String> = words
@@ -254,6 +257,14 @@ impl Patterns {
             street_words,
             number_words: shared.number_words.iter().cloned().collect(),
         }
+    }
+
+    /// A street word ("road", "rue", "calle") or a street's name ending in one
+    /// ("schillerstrasse").
+    fn is_street(&self, folded: &str) -> bool {
+        self.street_words.iter().any(|s| {
+            folded == s || (folded.len() > s.len() + 2 && folded.ends_with(s.as_str()))
+        })
     }
 
     /// A common word of any language (function words, colours, animals...).
@@ -482,11 +493,7 @@ impl Patterns {
             let taken = sentence_after(text, tokens, h.words.end, 10);
             if taken.clone().any(|k| {
                 let t = &tokens[k].text;
-                t.bytes().any(|b| b.is_ascii_digit())
-                    || self
-                        .street_words
-                        .iter()
-                        .any(|s| t == s || (t.len() > s.len() + 2 && t.ends_with(s.as_str())))
+                t.bytes().any(|b| b.is_ascii_digit()) || self.is_street(t)
             }) {
                 let first = taken.start;
                 let last = taken.end - 1;
@@ -663,10 +670,7 @@ impl Patterns {
         };
         let is_name = |t: &Token| {
             (t.capitalised && !self.is_common(&t.text) && t.text.chars().any(char::is_alphabetic))
-                || self
-                    .street_words
-                    .iter()
-                    .any(|s| t.text.len() > s.len() + 2 && t.text.ends_with(s.as_str()))
+                || (self.is_street(&t.text) && !self.street_words.contains(&t.text))
         };
         // A school's name does not run across punctuation: in "joining the school. I've
         // been thinking" the "I've" is the next sentence, not the school's name.
@@ -761,6 +765,45 @@ impl Patterns {
                         first = first.min(*f);
                         names = lower.len();
                     }
+                }
+            }
+            // "ich bin auf der gesamtschule am park in der schillerstrasse", "je suis au
+            // collège victor hugo rue de la paix": a school said with its street is found
+            // where the child lives, even when every word is lower case. The school must be
+            // named (a cue before it, or a name word after it), so "after school we walked
+            // down the road" stays.
+            if names == 0 {
+                let cued = hits.iter().any(|h| {
+                    h.kind == Kind::Cue(Cue::School) && h.words.end <= i + 1 && i <= h.words.end + 3
+                });
+                let mut k = end;
+                while k < tokens.len() && self.school_connectors.contains(&tokens[k].text) {
+                    k += 1;
+                }
+                let named_after = k < tokens.len()
+                    && !apart(&tokens[k - 1], &tokens[k])
+                    && tokens[k].alpha
+                    && !self.is_common(&tokens[k].text);
+                let sentence_end = (end..tokens.len())
+                    .find(|&j| {
+                        text[tokens[j - 1].span.end..tokens[j].span.start]
+                            .contains(['.', '!', '?', '\n'])
+                    })
+                    .unwrap_or(tokens.len());
+                let street = (end..sentence_end.min(end + 7)).find(|&j| self.is_street(&tokens[j].text));
+                // "collège jean moulin a lyon": a named school with its town.
+                let town = (k + 1..sentence_end.saturating_sub(1)).find(|&j| {
+                    PLACE_PREPOSITIONS.contains(&tokens[j].text.as_str())
+                        && tokens[j + 1].alpha
+                        && !self.is_common(&tokens[j + 1].text)
+                });
+                if let (true, Some(st)) = (cued || named_after, street) {
+                    names = 1;
+                    // The street's name follows the street word in French and Spanish.
+                    end = (st + 4).min(sentence_end);
+                } else if let (true, Some(t)) = (named_after, town) {
+                    names = 1;
+                    end = t + 2;
                 }
             }
             if names > 0 {
