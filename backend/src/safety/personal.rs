@@ -769,9 +769,9 @@ impl Patterns {
             }
             // "ich bin auf der gesamtschule am park in der schillerstrasse", "je suis au
             // collège victor hugo rue de la paix": a school said with its street is found
-            // where the child lives, even when every word is lower case. The school must be
-            // named (a cue before it, or a name word after it), so "after school we walked
-            // down the road" stays.
+            // where the child lives, even when every word is lower case. The child must say
+            // it is their school (a cue: "i go to", "je vais au"), so "after school we walked
+            // down the road" and "después del cole fuimos por la calle" stay.
             if names == 0 {
                 let cued = hits.iter().any(|h| {
                     h.kind == Kind::Cue(Cue::School) && h.words.end <= i + 1 && i <= h.words.end + 3
@@ -797,11 +797,11 @@ impl Patterns {
                         && tokens[j + 1].alpha
                         && !self.is_common(&tokens[j + 1].text)
                 });
-                if let (true, Some(st)) = (cued || named_after, street) {
+                if let (true, Some(st)) = (cued, street) {
                     names = 1;
                     // The street's name follows the street word in French and Spanish.
                     end = (st + 4).min(sentence_end);
-                } else if let (true, Some(t)) = (named_after, town) {
+                } else if let (true, Some(t)) = (cued && named_after, town) {
                     names = 1;
                     end = t + 2;
                 }

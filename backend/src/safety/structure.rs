@@ -135,6 +135,7 @@ text_enum!(
         Drunk => "drunk",
         Bad => "bad",
         We => "we",
+        Comfort => "comfort",
     }
 );
 
@@ -391,7 +392,9 @@ fn abuse(c: &Clause, s: Settings) -> Option<Range<usize>> {
             let subject = c
                 .all(Role::I)
                 .find(|i| i.end <= p.start && p.start - i.end <= 2)?;
-            (p.end <= act.start && act.start - p.end <= 3).then_some(subject)
+            // "ich wurde gestern mit dem gürtel geschlagen": the participle comes last.
+            let reach = if s.object_after_verb { 3 } else { 5 };
+            (p.end <= act.start && act.start - p.end <= reach).then_some(subject)
         });
         // "burnt my hand" by someone; "i cut my arms" (a self-harm site) by oneself.
         let body = c.all_of(&[Role::Body, Role::SelfSite]).filter(|b| {
@@ -604,12 +607,21 @@ fn drunk_at_home(c: &Clause, _: Settings) -> Option<Range<usize>> {
 /// Someone in the child's bed at night, being made to undress, pictures of the child with
 /// nudity, secrecy or a stranger, a stranger online who wants to meet.
 fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
-    if let Some(r) = c.together(&[Role::Bed, Role::Person, Role::Night]) {
+    // "my little sister sleeps in bed with me when theres a storm": a small child who wants
+    // comfort (the file's `comfort` words), not an adult. A game is no excuse here.
+    let comfort = c.has(Role::Comfort);
+    if let (false, Some(r)) = (
+        comfort,
+        c.together(&[Role::Bed, Role::Person, Role::Night]),
+    ) {
         return Some(r);
     }
     // "he gets into bed with me", "legt sich zu mir ins bett": someone in the child's bed
     // says it without a night.
-    if let Some(r) = c.together(&[Role::Bed, Role::Person, Role::WithMe]) {
+    if let (false, Some(r)) = (
+        comfort,
+        c.together(&[Role::Bed, Role::Person, Role::WithMe]),
+    ) {
         return Some(r);
     }
     // "wants me to sit on his lap", "will dass ich mich auf seinen schoss setze": closeness an
