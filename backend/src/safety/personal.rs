@@ -29,7 +29,7 @@ const TLDS: &str = r"com|net|org|de|fr|es|it|uk|io|eu|ch|be|info|edu|me|us|ca|nl
 /// Where a handle lives; the word that follows (after "is", "name", ":") is the handle.
 const PLATFORMS: &str = r"insta|instagram|snap|snapchat|tiktok|tik tok|discord|roblox|minecraft|fortnite|xbox|psn|playstation|steam|twitch|youtube|telegram|twitter|facebook|fb|gamertag|epic|whatsapp|wechat|kik|threads|pinterest|brawl stars|among us|ig";
 /// Words between a platform and the handle.
-const HANDLE_CUES: &str = r"is|ist|es|est|its|it's|c'est|c’est|name|username|user|id|tag|handle|account|acc|nick|nickname|pseudo|nom|nombre|usuario|nutzername|benutzername|konto|compte|cuenta|heißt|heisst|se llama|s'appelle|called|my|mein|meine|mon|ma|mi";
+const HANDLE_CUES: &str = r"is|ist|es|est|its|im|i'm|i am|as|ich bin|je suis|soy|it's|c'est|c’est|name|username|user|id|tag|handle|account|acc|nick|nickname|pseudo|nom|nombre|usuario|nutzername|benutzername|konto|compte|cuenta|heißt|heisst|se llama|s'appelle|called|my|mein|meine|mon|ma|mi";
 /// Mail providers: "mia@gmail" without its ending is an email too.
 const PROVIDERS: &str = r"gmail|googlemail|hotmail|outlook|yahoo|icloud|aol|gmx|web\.de|t-online|orange|free|laposte|sfr|wanadoo|telefonica|protonmail|proton|live";
 /// Words between a platform and a plain-word handle that say it is a name.
@@ -158,7 +158,7 @@ impl Patterns {
         let dot = format!(r"(?:\s+(?:{DOT_WORDS})\s+|\s*[(\[]\s*(?:{DOT_WORDS})\s*[)\]]\s*|\.)");
         let local_join = format!(r"(?:\s+(?:{DOT_WORDS}|{JOIN_WORDS})\s+|[._-])");
         let written_email = re(&format!(
-            r"(?i)\b[\w+]+(?:{local_join}[\w+]+)*(?:\s+(?:{AT_WORDS})\s+|\s*[(\[]\s*(?:at|@)\s*[)\]]\s*|\s*@\s*)[\w-]+(?:{dot}[\w-]+)*?{dot}(?:{TLDS})\b"
+            r"(?i)\b[\w+]+(?:{local_join}[\w+]+)*(?:\s+(?:{AT_WORDS})\s+|\s*[(\[]\s*(?:{AT_WORDS}|@)\s*[)\]]\s*|\s*@\s*)[\w-]+(?:{dot}[\w-]+)*?{dot}(?:{TLDS})\b"
         ));
         let url = re(&format!(
             r#"(?i)\b(?:https?://|www\.)[^\s<>"]+|\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.(?:{TLDS}|tv|gg|app|ly|xyz|online|site|live|co)\b(?:/[^\s]*)?"#
@@ -417,13 +417,20 @@ impl Patterns {
             let mut j = i;
             let mut values = Vec::new();
             while j < tokens.len() {
-                match self.number_words.get(&tokens[j].text) {
-                    Some(v) => values.push(*v),
+                // "double oh", "triple seven": the digit said two or three times.
+                let times = match tokens[j].text.as_str() {
+                    "double" | "doble" | "doppel" => 2,
+                    "triple" | "tripel" => 3,
+                    _ => 1,
+                };
+                let k = if times > 1 { j + 1 } else { j };
+                match tokens.get(k).and_then(|t| self.number_words.get(&t.text)) {
+                    Some(v) => values.extend(std::iter::repeat_n(*v, times)),
                     None => break,
                 }
-                j += 1;
+                j = k + 1;
             }
-            let n = j - i;
+            let n = values.len();
             let counting = values.windows(2).all(|w| w[1] == w[0] + 1);
             if (n >= 9 || (n >= 7 && values.contains(&0))) && !counting {
                 out.push(Finding {

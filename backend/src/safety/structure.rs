@@ -136,6 +136,8 @@ text_enum!(
         Bad => "bad",
         We => "we",
         Comfort => "comfort",
+        Exposed => "exposed",
+        Watch => "watch",
     }
 );
 
@@ -303,6 +305,7 @@ pub(crate) fn find(text: &str, tokens: &[Token], hits: &[Hit], settings: Setting
             grooming,
             self_harm_tool,
             drunk_at_home,
+            watched_undressed,
         ] {
             push(Category::Disclosure, rule(&clause, settings));
         }
@@ -539,6 +542,10 @@ fn fear(c: &Clause, _: Settings) -> Option<Range<usize>> {
 /// of this kind: the caller skips the rule then).
 fn secret(c: &Clause) -> Option<Range<usize>> {
     let s = c.all(Role::Secret).next()?;
+    // "j'ai pas le droit de dire ce qui se passe à la maison": a secret about home.
+    if let Some(h) = c.all(Role::Home).next() {
+        return Some(cover(&[s, h]));
+    }
     let who = c.all_of(&[Role::Person, Role::Stranger]).next()?;
     if c.has(Role::Say) || who.role == Role::Stranger {
         return Some(cover(&[who, s]));
@@ -594,6 +601,18 @@ fn self_harm_tool(c: &Clause, _: Settings) -> Option<Range<usize>> {
         return None;
     }
     Some(cover(&[b, part]))
+}
+
+/// Someone who photographs or watches the child in the bath, the shower or changing: "mums
+/// friend took photos of me in the bath", "mon beau-père me regarde quand je me change". Not
+/// a baby photo (the file's `comfort` words).
+fn watched_undressed(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let e = c.all(Role::Exposed).next()?;
+    if c.has(Role::Comfort) || !c.any_of(&[Role::Me, Role::My, Role::I]) {
+        return None;
+    }
+    let how = c.all_of(&[Role::Pictures, Role::Watch]).next()?;
+    c.has(Role::Person).then(|| cover(&[e, how]))
 }
 
 /// Drinking with fear or "bad" at home: "it gets really bad when mum drinks", "wenn papa
