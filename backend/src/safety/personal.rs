@@ -262,9 +262,9 @@ impl Patterns {
     /// A street word ("road", "rue", "calle") or a street's name ending in one
     /// ("schillerstrasse").
     fn is_street(&self, folded: &str) -> bool {
-        self.street_words.iter().any(|s| {
-            folded == s || (folded.len() > s.len() + 2 && folded.ends_with(s.as_str()))
-        })
+        self.street_words
+            .iter()
+            .any(|s| folded == s || (folded.len() > s.len() + 2 && folded.ends_with(s.as_str())))
     }
 
     /// A common word of any language (function words, colours, animals...).
@@ -797,7 +797,8 @@ impl Patterns {
                             .contains(['.', '!', '?', '\n'])
                     })
                     .unwrap_or(tokens.len());
-                let street = (end..sentence_end.min(end + 7)).find(|&j| self.is_street(&tokens[j].text));
+                let street =
+                    (end..sentence_end.min(end + 7)).find(|&j| self.is_street(&tokens[j].text));
                 // "collège jean moulin a lyon": a named school with its town.
                 let town = (k + 1..sentence_end.saturating_sub(1)).find(|&j| {
                     PLACE_PREPOSITIONS.contains(&tokens[j].text.as_str())

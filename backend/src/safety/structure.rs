@@ -629,10 +629,7 @@ fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
     // "my little sister sleeps in bed with me when theres a storm": a small child who wants
     // comfort (the file's `comfort` words), not an adult. A game is no excuse here.
     let comfort = c.has(Role::Comfort);
-    if let (false, Some(r)) = (
-        comfort,
-        c.together(&[Role::Bed, Role::Person, Role::Night]),
-    ) {
+    if let (false, Some(r)) = (comfort, c.together(&[Role::Bed, Role::Person, Role::Night])) {
         return Some(r);
     }
     // "he gets into bed with me", "legt sich zu mir ins bett": someone in the child's bed
