@@ -10,9 +10,9 @@
 //!
 //! By default every corpus file shipped in `prompts/safety/corpus/` is measured, each reported
 //! on its own (tuning first, then the held-out files). The rules are tuned on `tuning.jsonl`
-//! only. `held-out.jsonl` and `held-out-2.jsonl` (any file with "held-out" in its name) measure
-//! them: their failures are reported as counts per category, never line by line, so nobody
-//! tunes on them by reading the report.
+//! only. `held-out.jsonl`, `held-out-2.jsonl` and `held-out-3.jsonl` (any file with "held-out"
+//! in its name) measure them: their failures are reported as counts per category, never line
+//! by line, so nobody tunes on them by reading the report.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

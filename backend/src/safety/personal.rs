@@ -29,7 +29,7 @@ const TLDS: &str = r"com|net|org|de|fr|es|it|uk|io|eu|ch|be|info|edu|me|us|ca|nl
 /// Where a handle lives; the word that follows (after "is", "name", ":") is the handle.
 const PLATFORMS: &str = r"insta|instagram|snap|snapchat|tiktok|tik tok|discord|roblox|minecraft|fortnite|xbox|psn|playstation|steam|twitch|youtube|telegram|twitter|facebook|fb|gamertag|epic|whatsapp|wechat|kik|threads|pinterest|brawl stars|among us|ig";
 /// Words between a platform and the handle.
-const HANDLE_CUES: &str = r"is|ist|es|est|its|it's|c'est|c’est|name|username|user|id|tag|handle|account|acc|nick|nickname|pseudo|nom|nombre|usuario|nutzername|benutzername|konto|compte|cuenta|heißt|heisst|se llama|s'appelle|called|my|mein|meine|mon|ma|mi";
+const HANDLE_CUES: &str = r"is|ist|es|est|its|im|i'm|i am|as|ich bin|je suis|soy|it's|c'est|c’est|name|username|user|id|tag|handle|account|acc|nick|nickname|pseudo|nom|nombre|usuario|nutzername|benutzername|konto|compte|cuenta|heißt|heisst|se llama|s'appelle|called|my|mein|meine|mon|ma|mi";
 /// Mail providers: "mia@gmail" without its ending is an email too.
 const PROVIDERS: &str = r"gmail|googlemail|hotmail|outlook|yahoo|icloud|aol|gmx|web\.de|t-online|orange|free|laposte|sfr|wanadoo|telefonica|protonmail|proton|live";
 /// Words between a platform and a plain-word handle that say it is a name.
@@ -124,6 +124,9 @@ pub struct Patterns {
     number_words: std::collections::HashMap<String, u32>,
 }
 
+/// Words before a town after a school's name ("collège jean moulin à lyon", "in hamburg").
+const PLACE_PREPOSITIONS: &[&str] = &["in", "at", "near", "a", "en", "de", "aus", "bei", "pres"];
+
 /// `words` as a regex alternation, longest first, escaped.
 fn alternation(words: &[String]) -> Option<String> {
     let mut w: Vec<String> = words
@@ -155,7 +158,7 @@ impl Patterns {
         let dot = format!(r"(?:\s+(?:{DOT_WORDS})\s+|\s*[(\[]\s*(?:{DOT_WORDS})\s*[)\]]\s*|\.)");
         let local_join = format!(r"(?:\s+(?:{DOT_WORDS}|{JOIN_WORDS})\s+|[._-])");
         let written_email = re(&format!(
-            r"(?i)\b[\w+]+(?:{local_join}[\w+]+)*(?:\s+(?:{AT_WORDS})\s+|\s*[(\[]\s*(?:at|@)\s*[)\]]\s*|\s*@\s*)[\w-]+(?:{dot}[\w-]+)*?{dot}(?:{TLDS})\b"
+            r"(?i)\b[\w+]+(?:{local_join}[\w+]+)*(?:\s+(?:{AT_WORDS})\s+|\s*[(\[]\s*(?:{AT_WORDS}|@)\s*[)\]]\s*|\s*@\s*)[\w-]+(?:{dot}[\w-]+)*?{dot}(?:{TLDS})\b"
         ));
         let url = re(&format!(
             r#"(?i)\b(?:https?://|www\.)[^\s<>"]+|\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.(?:{TLDS}|tv|gg|app|ly|xyz|online|site|live|co)\b(?:/[^\s]*)?"#
@@ -254,6 +257,14 @@ impl Patterns {
             street_words,
             number_words: shared.number_words.iter().cloned().collect(),
         }
+    }
+
+    /// A street word ("road", "rue", "calle") or a street's name ending in one
+    /// ("schillerstrasse").
+    fn is_street(&self, folded: &str) -> bool {
+        self.street_words
+            .iter()
+            .any(|s| folded == s || (folded.len() > s.len() + 2 && folded.ends_with(s.as_str())))
     }
 
     /// A common word of any language (function words, colours, animals...).
@@ -406,13 +417,20 @@ impl Patterns {
             let mut j = i;
             let mut values = Vec::new();
             while j < tokens.len() {
-                match self.number_words.get(&tokens[j].text) {
-                    Some(v) => values.push(*v),
+                // "double oh", "triple seven": the digit said two or three times.
+                let times = match tokens[j].text.as_str() {
+                    "double" | "doble" | "doppel" => 2,
+                    "triple" | "tripel" => 3,
+                    _ => 1,
+                };
+                let k = if times > 1 { j + 1 } else { j };
+                match tokens.get(k).and_then(|t| self.number_words.get(&t.text)) {
+                    Some(v) => values.extend(std::iter::repeat_n(*v, times)),
                     None => break,
                 }
-                j += 1;
+                j = k + 1;
             }
-            let n = j - i;
+            let n = values.len();
             let counting = values.windows(2).all(|w| w[1] == w[0] + 1);
             if (n >= 9 || (n >= 7 && values.contains(&0))) && !counting {
                 out.push(Finding {
@@ -482,11 +500,7 @@ impl Patterns {
             let taken = sentence_after(text, tokens, h.words.end, 10);
             if taken.clone().any(|k| {
                 let t = &tokens[k].text;
-                t.bytes().any(|b| b.is_ascii_digit())
-                    || self
-                        .street_words
-                        .iter()
-                        .any(|s| t == s || (t.len() > s.len() + 2 && t.ends_with(s.as_str())))
+                t.bytes().any(|b| b.is_ascii_digit()) || self.is_street(t)
             }) {
                 let first = taken.start;
                 let last = taken.end - 1;
@@ -663,10 +677,7 @@ impl Patterns {
         };
         let is_name = |t: &Token| {
             (t.capitalised && !self.is_common(&t.text) && t.text.chars().any(char::is_alphabetic))
-                || self
-                    .street_words
-                    .iter()
-                    .any(|s| t.text.len() > s.len() + 2 && t.text.ends_with(s.as_str()))
+                || (self.is_street(&t.text) && !self.street_words.contains(&t.text))
         };
         // A school's name does not run across punctuation: in "joining the school. I've
         // been thinking" the "I've" is the next sentence, not the school's name.
@@ -761,6 +772,46 @@ impl Patterns {
                         first = first.min(*f);
                         names = lower.len();
                     }
+                }
+            }
+            // "ich bin auf der gesamtschule am park in der schillerstrasse", "je suis au
+            // collège victor hugo rue de la paix": a school said with its street is found
+            // where the child lives, even when every word is lower case. The child must say
+            // it is their school (a cue: "i go to", "je vais au"), so "after school we walked
+            // down the road" and "después del cole fuimos por la calle" stay.
+            if names == 0 {
+                let cued = hits.iter().any(|h| {
+                    h.kind == Kind::Cue(Cue::School) && h.words.end <= i + 1 && i <= h.words.end + 3
+                });
+                let mut k = end;
+                while k < tokens.len() && self.school_connectors.contains(&tokens[k].text) {
+                    k += 1;
+                }
+                let named_after = k < tokens.len()
+                    && !apart(&tokens[k - 1], &tokens[k])
+                    && tokens[k].alpha
+                    && !self.is_common(&tokens[k].text);
+                let sentence_end = (end..tokens.len())
+                    .find(|&j| {
+                        text[tokens[j - 1].span.end..tokens[j].span.start]
+                            .contains(['.', '!', '?', '\n'])
+                    })
+                    .unwrap_or(tokens.len());
+                let street =
+                    (end..sentence_end.min(end + 7)).find(|&j| self.is_street(&tokens[j].text));
+                // "collège jean moulin a lyon": a named school with its town.
+                let town = (k + 1..sentence_end.saturating_sub(1)).find(|&j| {
+                    PLACE_PREPOSITIONS.contains(&tokens[j].text.as_str())
+                        && tokens[j + 1].alpha
+                        && !self.is_common(&tokens[j + 1].text)
+                });
+                if let (true, Some(st)) = (cued, street) {
+                    names = 1;
+                    // The street's name follows the street word in French and Spanish.
+                    end = (st + 4).min(sentence_end);
+                } else if let (true, Some(t)) = (cued && named_after, town) {
+                    names = 1;
+                    end = t + 2;
                 }
             }
             if names > 0 {

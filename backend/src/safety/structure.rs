@@ -129,6 +129,15 @@ text_enum!(
         RealLife => "real_life",
         NameVerb => "name_verb",
         Called => "called",
+        Intimate => "intimate",
+        WithMe => "with_me",
+        Blade => "blade",
+        Drunk => "drunk",
+        Bad => "bad",
+        We => "we",
+        Comfort => "comfort",
+        Exposed => "exposed",
+        Watch => "watch",
     }
 );
 
@@ -294,6 +303,9 @@ pub(crate) fn find(text: &str, tokens: &[Token], hits: &[Hit], settings: Setting
             fear,
             neglect,
             grooming,
+            self_harm_tool,
+            drunk_at_home,
+            watched_undressed,
         ] {
             push(Category::Disclosure, rule(&clause, settings));
         }
@@ -361,7 +373,9 @@ fn abuse(c: &Clause, s: Settings) -> Option<Range<usize>> {
         }
         // "me corté el dedo", "i burnt my tongue", "i hurt my knee": an everyday accident,
         // unless someone did it.
-        if c.has(Role::Minor) && !purpose && !person {
+        // The act itself may name the part ("me tiró del pelo"): that is no small injury.
+        let minor = c.all(Role::Minor).any(|m| !overlaps(m, act));
+        if minor && !purpose && !person {
             continue;
         }
         // "mir tut der kopf weh", "ça me fait mal au ventre": an ache, not an act.
@@ -381,7 +395,9 @@ fn abuse(c: &Clause, s: Settings) -> Option<Range<usize>> {
             let subject = c
                 .all(Role::I)
                 .find(|i| i.end <= p.start && p.start - i.end <= 2)?;
-            (p.end <= act.start && act.start - p.end <= 3).then_some(subject)
+            // "ich wurde gestern mit dem gürtel geschlagen": the participle comes last.
+            let reach = if s.object_after_verb { 3 } else { 5 };
+            (p.end <= act.start && act.start - p.end <= reach).then_some(subject)
         });
         // "burnt my hand" by someone; "i cut my arms" (a self-harm site) by oneself.
         let body = c.all_of(&[Role::Body, Role::SelfSite]).filter(|b| {
@@ -526,6 +542,10 @@ fn fear(c: &Clause, _: Settings) -> Option<Range<usize>> {
 /// of this kind: the caller skips the rule then).
 fn secret(c: &Clause) -> Option<Range<usize>> {
     let s = c.all(Role::Secret).next()?;
+    // "j'ai pas le droit de dire ce qui se passe à la maison": a secret about home.
+    if let Some(h) = c.all(Role::Home).next() {
+        return Some(cover(&[s, h]));
+    }
     let who = c.all_of(&[Role::Person, Role::Stranger]).next()?;
     if c.has(Role::Say) || who.role == Role::Stranger {
         return Some(cover(&[who, s]));
@@ -561,11 +581,80 @@ fn neglect(c: &Clause, _: Settings) -> Option<Range<usize>> {
     None
 }
 
+/// A blade on the child's own body: "i use a razor on my legs", "je me coupe avec un cutter".
+/// Not shaving, crafts or cooking (the file's `benign` words).
+fn self_harm_tool(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let b = c.all(Role::Blade).next()?;
+    if c.has(Role::Benign) {
+        return None;
+    }
+    let on_me = c.all(Role::SelfSite).find(|site| {
+        gap(b, *site) <= 5
+            && c.all(Role::My)
+                .any(|m| m.end <= site.start && site.start - m.end <= 1)
+    });
+    let by_me = c
+        .all(Role::SelfAct)
+        .find(|a| c.all(Role::Me).any(|m| gap(*a, m) <= 2) && gap(*a, b) <= 6);
+    let part = on_me.or(by_me)?;
+    if c.negation_in(b.start.saturating_sub(3), b.end.max(part.end), &[b, part]) {
+        return None;
+    }
+    Some(cover(&[b, part]))
+}
+
+/// Someone who photographs or watches the child in the bath, the shower or changing: "mums
+/// friend took photos of me in the bath", "mon beau-père me regarde quand je me change". Not
+/// a baby photo (the file's `comfort` words).
+fn watched_undressed(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let e = c.all(Role::Exposed).next()?;
+    if c.has(Role::Comfort) || !c.any_of(&[Role::Me, Role::My, Role::I]) {
+        return None;
+    }
+    let how = c.all_of(&[Role::Pictures, Role::Watch]).next()?;
+    c.has(Role::Person).then(|| cover(&[e, how]))
+}
+
+/// Drinking with fear or "bad" at home: "it gets really bad when mum drinks", "wenn papa
+/// betrunken ist hab ich angst". A harming act with drink is `abuse` (drink is a marker).
+fn drunk_at_home(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let d = c.all(Role::Drunk).next()?;
+    let with = c.all_of(&[Role::Bad, Role::Fear, Role::Home]).next()?;
+    Some(cover(&[d, with]))
+}
+
 /// Someone in the child's bed at night, being made to undress, pictures of the child with
 /// nudity, secrecy or a stranger, a stranger online who wants to meet.
 fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
-    if let Some(r) = c.together(&[Role::Bed, Role::Person, Role::Night]) {
+    // "my little sister sleeps in bed with me when theres a storm": a small child who wants
+    // comfort (the file's `comfort` words), not an adult. A game is no excuse here.
+    let comfort = c.has(Role::Comfort);
+    if let (false, Some(r)) = (comfort, c.together(&[Role::Bed, Role::Person, Role::Night])) {
         return Some(r);
+    }
+    // "he gets into bed with me", "legt sich zu mir ins bett": someone in the child's bed
+    // says it without a night.
+    if let (false, Some(r)) = (
+        comfort,
+        c.together(&[Role::Bed, Role::Person, Role::WithMe]),
+    ) {
+        return Some(r);
+    }
+    // "wants me to sit on his lap", "will dass ich mich auf seinen schoss setze": closeness an
+    // adult asks for, made or kept secret. A lap alone is a grandad's story time.
+    if let Some(i) = c.all(Role::Intimate).next() {
+        // "er will immer", "he wants": someone else's wish, not the child's own.
+        let adult_wants = || {
+            c.all(Role::Wish)
+                .find(|w| c.has(Role::Person) && !c.said_by_me(*w))
+        };
+        let why = c
+            .all_of(&[Role::Cause, Role::Secret, Role::Marker])
+            .next()
+            .or_else(adult_wants);
+        if let Some(w) = why {
+            return Some(cover(&[i, w]));
+        }
     }
     if let Some(u) = c.all(Role::Undress).next() {
         let who = c.all_of(&[Role::Person, Role::Cause]).next();
@@ -575,7 +664,12 @@ fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
         }
     }
     for p in c.all(Role::Pictures) {
-        let of_me = c.all(Role::Me).any(|m| gap(p, m) <= 3);
+        // "asks me for pics", "pics of me"; or the child sends them to someone who wants
+        // nudity or secrecy ("will dass ich ihm bilder schicke und es geheim halte").
+        let of_me = c.all(Role::Me).any(|m| gap(p, m) <= 3)
+            || (c.all(Role::I).any(|i| gap(p, i) <= 3)
+                && c.any_of(&[Role::Person, Role::Stranger])
+                && c.any_of(&[Role::Nude, Role::Secret]));
         let why = c
             .all_of(&[Role::Nude, Role::Secret, Role::Stranger, Role::Online])
             .next();
@@ -630,7 +724,13 @@ fn jailbreak(c: &Clause) -> Option<Range<usize>> {
             }
         }
     }
-    for p in c.all_of(&[Role::Pretend, Role::RoleSwitch]) {
+    // "lets pretend there are no rules in our fantasy land", "on fait comme si": a game the
+    // children play together, unless it is about "you", the agent.
+    let our_game = c.has(Role::We) && !c.has(Role::You);
+    for p in c
+        .all_of(&[Role::Pretend, Role::RoleSwitch])
+        .filter(|p| !(our_game && p.role == Role::Pretend))
+    {
         if let Some(r) = c
             .all_of(&[Role::Rules, Role::Evil])
             .find(|r| !overlaps(*r, p) && after(p, *r, 8))

@@ -483,6 +483,77 @@ fn structure_finds_fear_secrets_neglect_and_grooming() {
     ]);
 }
 
+/// Issue #12's third round: disclosures said without "X hits me", and the look-alikes that
+/// keep each new structure honest.
+#[test]
+fn structure_finds_closeness_beds_blades_drink_and_being_watched() {
+    use Action::*;
+    expect(&[
+        ("my uncle always wants me to sit on his lap", "en", Urgent),
+        ("her boyfriend gets into my bed with me", "en", Urgent),
+        ("i use a blade on my arms", "en", Urgent),
+        ("when my dad drinks i get so scared", "en", Urgent),
+        ("the neighbour filmed me getting changed", "en", Urgent),
+        ("it would be easier for all if i wasnt here", "en", Urgent),
+        (
+            "er will dass ich auf seinem schoss sitze und sagt es ist geheim",
+            "de",
+            Urgent,
+        ),
+        (
+            "ich wurde letzte woche mit dem kabel geschlagen",
+            "de",
+            Urgent,
+        ),
+        ("mon voisin me filme sous la douche", "fr", Urgent),
+        ("ce serait mieux si j'étais plus là", "fr", Urgent),
+        ("il me bat quand il a bu", "fr", Urgent),
+        ("mi tio me tiró del pelo", "es", Urgent),
+        ("seria mejor si yo no estuviera", "es", Urgent),
+        // Look-alikes.
+        (
+            "my little brother sleeps in bed with me when he has nightmares",
+            "en",
+            Allow,
+        ),
+        ("grandad reads to me and i sit on his lap", "en", Allow),
+        ("my dad shaves with a razor", "en", Allow),
+        ("i scratched my leg on the brambles", "en", Allow),
+        (
+            "lets pretend we live on a planet with no rules",
+            "en",
+            Allow,
+        ),
+        (
+            "mum took a photo of me in the bath when i was a baby",
+            "en",
+            Allow,
+        ),
+        ("lass uns so tun als wären wir drachen", "de", Allow),
+        ("mon père me bat aux échecs", "fr", Allow),
+        ("hagamos como que somos astronautas sin reglas", "es", Allow),
+        ("despues del cole fuimos por la calle", "es", Allow),
+    ]);
+}
+
+/// A school said with its street or town is hidden even in lower case, when the child says it
+/// is their school.
+#[test]
+fn a_school_with_its_street_or_town_in_lower_case() {
+    use Action::*;
+    expect(&[
+        (
+            "ich bin auf der realschule am berg in der lindenstraße",
+            "de",
+            Redact,
+        ),
+        ("je vais au collège louise michel a nantes", "fr", Redact),
+        ("estoy en el colegio san pedro de toledo", "es", Redact),
+        ("after school we went down the road", "en", Allow),
+        ("je vais a l'école en bus", "fr", Allow),
+    ]);
+}
+
 /// Hate, sexual requests, jailbreaks and threats by their structure.
 #[test]
 fn structure_finds_hate_sexual_jailbreaks_and_threats() {
