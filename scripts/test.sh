@@ -9,8 +9,9 @@ log() { printf '\n== %s\n' "$*" >&2; }
 
 # --- system packages ---------------------------------------------------------------------
 # cmake + clang/libclang: llama.cpp's build and bindgen. postgresql: the deployment backend.
-# chromium + chromium-driver: the browser tests. libxml2-utils: xmllint for the REFI-QDA schema.
-packages=(cmake clang libclang-dev postgresql chromium chromium-driver libxml2-utils python3-pip)
+# chromium + chromium-driver: the browser tests (npm: their axe-core). libxml2-utils: xmllint
+# for the REFI-QDA schema.
+packages=(cmake clang libclang-dev postgresql chromium chromium-driver libxml2-utils python3-pip npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +27,19 @@ fi
 log "default model"
 scripts/fetch-model.sh models/default.gguf
 export PEERLEARN_TEST_MODEL="${PEERLEARN_TEST_MODEL:-$PWD/models/default.gguf}"
+
+# --- axe-core, for the browser tests' accessibility checks ----------------------------------
+# From the npm registry into a cache outside the clone (pinned: a new rule must not fail a build
+# unannounced); the browser tests read PEERLEARN_AXE.
+axe_version=4.14.1
+axe_dir="${PEERLEARN_AXE_DIR:-$HOME/.cache/peerlearn/axe}"
+export PEERLEARN_AXE="$axe_dir/node_modules/axe-core/axe.min.js"
+if ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/node_modules/axe-core/package.json"; then
+  log "axe-core $axe_version"
+  mkdir -p "$axe_dir"
+  npm install --prefix "$axe_dir" --no-save --no-audit --no-fund --loglevel=error "axe-core@$axe_version" >/dev/null
+fi
+[ -s "$PEERLEARN_AXE" ] || { echo "error: axe-core was not installed at $PEERLEARN_AXE" >&2; exit 1; }
 
 # --- a throwaway PostgreSQL cluster ----------------------------------------------------------
 if [ -z "${TEST_DATABASE_URL:-}" ]; then

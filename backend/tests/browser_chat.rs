@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{Browser, Chromedriver, ENTER};
+use common::browser::{Browser, Chromedriver, ENTER, TAB};
 use common::http::{client as http, cookie_of};
 use common::server::TestServer;
 use common::session::running_session;
@@ -148,6 +148,8 @@ async fn static_files_are_typed_and_revalidated_and_nothing_else_is_reachable() 
         ("connection.js", "text/javascript"),
         ("join.js", "text/javascript"),
         ("favicon.svg", "image/svg+xml"),
+        ("avatars/fox.svg", "image/svg+xml"),
+        ("icons/help.svg", "image/svg+xml"),
     ] {
         let resp = http
             .get(server.url(&format!("/static/{file}")))
@@ -175,6 +177,7 @@ async fn static_files_are_typed_and_revalidated_and_nothing_else_is_reachable() 
     }
     for path in [
         "/static/nope.js",
+        "/static/avatars/nope.svg",
         "/static/..%2F..%2FCargo.toml",
         "/static/%2e%2e%2fsrc%2flib.rs",
     ] {
@@ -493,7 +496,12 @@ async fn two_children_chat() {
     leo.say(XSS).await;
     for b in [&mia, &leo] {
         b.wait_for_message(XSS).await;
-        assert_eq!(b.count("#messages img").await, 0, "no <img> was created");
+        // The avatars' pictures are the page's own; nothing else may be an image.
+        assert_eq!(
+            b.count("#messages img:not(.msg-avatar > img)").await,
+            0,
+            "no <img> was created"
+        );
         assert_eq!(b.open_alert().await, None, "no alert is open");
     }
     tokio::time::sleep(Duration::from_millis(300)).await; // an onerror would have fired by now
@@ -647,27 +655,11 @@ async fn fed_page() -> (TestServer, Chromedriver, Browser) {
     (server, driver, b)
 }
 
-/// Hands `frames` to the page's connection as if the socket had sent them (`ends_in_ms` is
-/// turned into the `ends_at_ms` of the page's clock).
-async fn feed(b: &Browser, frames: Value) {
-    b.js(
-        "const c = window.peerlearnChat.connection; \
-         for (const f of arguments[0]) { \
-           if (f.ends_in_ms) { f.ends_at_ms = Date.now() + f.ends_in_ms; delete f.ends_in_ms; } \
-           c.handle(f); \
-         }",
-        vec![frames],
-    )
-    .await;
-}
-
 /// The phase, a teacher's welcome (seq 1001), Leo's idea (seq 1002), Leo typing, and the
 /// first words of the agent's streamed reply to Leo (stream 90005), with markup in them.
 async fn feed_a_lesson(b: &Browser) {
     let leo = json!({"kind": "child", "id": 999_999, "name": "Leo", "avatar": "🐼"});
-    feed(
-        b,
-        json!([
+    b.feed(json!([
             {"type": "phase", "index": 1, "name": "Ideas", "goal": "Collect many ideas for the playground.", "ends_in_ms": 290_000},
             {"type": "message", "seq": 1001, "client_msg_id": "t-1", "text": "Welcome everyone! Be kind and share your ideas.",
              "sender": {"kind": "facilitator", "id": 1, "name": "Ms. Rivera", "avatar": null}, "phase": "Ideas",
@@ -696,10 +688,11 @@ async fn the_chat_page_draws_who_is_typing_the_teachers_message_and_the_phase() 
         "{teacher}"
     );
     let phase = b.text_of(".phase-bar").await.to_lowercase();
+    // The clock's picture is drawn by the style sheet: its text starts with the minutes.
     assert!(
         phase.contains("ideas")
+            && phase.lines().any(|l| l.starts_with("4:"))
             && phase.contains("part 2 of")
-            && phase.contains(" 4:")
             && phase.contains("left"),
         "{phase}"
     );
@@ -740,18 +733,13 @@ async fn a_streamed_reply_stays_text_and_the_stored_reply_replaces_it() {
 
     // The end of the stream, then the stored reply replaces the streamed bubble.
     let full = "What a <b>great</b> idea, Leo! 🛝 Who else could use the ramp?";
-    feed(
-        &b,
-        json!([
-            {"type": "agent_delta", "stream_id": 90_005, "text": "Who else could use the ramp?"},
-            {"type": "agent_end", "stream_id": 90_005, "seq": 1003},
-        ]),
-    )
+    b.feed(json!([
+        {"type": "agent_delta", "stream_id": 90_005, "text": "Who else could use the ramp?"},
+        {"type": "agent_end", "stream_id": 90_005, "seq": 1003},
+    ]))
     .await;
     assert_eq!(b.count("#messages li[data-await-seq=\"1003\"]").await, 1);
-    feed(
-        &b,
-        json!([
+    b.feed(json!([
             {"type": "message", "seq": 1003, "client_msg_id": "agent-5", "text": full,
              "sender": {"kind": "agent", "id": null, "name": "Blue", "avatar": null}, "phase": "Ideas",
              "created_at_ms": 1_764_139_020_000_i64, "reply_to": 1002},
@@ -793,9 +781,7 @@ async fn a_hidden_message_goes_and_an_error_gets_a_friendly_notice() {
     feed_a_lesson(&b).await;
     b.wait_for("#messages li[data-seq=\"1002\"]").await;
     // A hidden message goes; an error gets a friendly notice.
-    feed(
-        &b,
-        json!([
+    b.feed(json!([
             {"type": "hidden", "seq": 1002},
             {"type": "error", "code": "rate_limited", "message": "Slow down a little: you can send again in 4 seconds.", "retry_after_ms": 4000},
         ]),
@@ -836,7 +822,7 @@ async fn a_refused_credential_tells_the_child_to_join_again() {
     b.picture_if_asked("chat-phone").await;
 
     // The credential is no longer accepted: the child is told to join again.
-    feed(&b, json!([{"type": "error", "code": "unauthorized", "message": "Please join your group again."}])).await;
+    b.feed(json!([{"type": "error", "code": "unauthorized", "message": "Please join your group again."}])).await;
     let link = b.find("#notice a").await;
     assert_eq!(link.attr("href").await.unwrap().as_deref(), Some("/"));
     assert_eq!(
@@ -901,9 +887,6 @@ async fn the_safety_screen_in_the_browser() {
     finish(vec![mia, leo], driver, server).await;
 }
 
-/// WebDriver's Tab key.
-const TAB: char = '\u{e004}';
-
 /// "I need help": Mia asks with the mouse, Leo with the keyboard alone (Tab to the button,
 /// Enter, type, Enter); each page says the teacher was told, and neither sees the other's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -961,7 +944,7 @@ async fn the_help_button_tells_the_teacher_privately() {
     assert_eq!(
         leo.js("return document.activeElement.textContent.trim()", vec![])
             .await,
-        "🙋 I need help"
+        "I need help"
     );
     leo.active_element()
         .await

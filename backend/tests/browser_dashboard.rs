@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::browser::{Browser, Chromedriver};
-use common::facilitator::{add_facilitator, PASSWORD};
+use common::facilitator::add_facilitator;
 use common::server::TestServer;
 use serde_json::json;
 
@@ -39,35 +39,8 @@ async fn dashboard(server: TestServer) -> Dashboard {
     let child = driver.browser().await;
 
     // Sign in and create a session of one group with a moderator agent.
-    teacher.goto(&server.url("/facilitator")).await;
-    teacher.wait_for_path("/facilitator/login").await;
-    teacher.type_into("#name", "ms-lee").await;
-    teacher.type_into("#password", PASSWORD).await;
-    teacher.click("#login-button").await;
-    teacher.wait_for_path("/facilitator").await;
-    teacher.type_into("#groups", "1").await;
-    teacher.click("#create-button").await;
-    teacher
-        .wait_until(
-            "the session page",
-            "return location.pathname.startsWith('/facilitator/sessions/');",
-            vec![],
-        )
-        .await;
-    teacher.mark_page().await;
-    teacher.click("#start-session").await;
-    teacher.wait_new_page().await;
-    teacher
-        .wait_until(
-            "the running session's live grid",
-            "return document.getElementById('session-status').textContent === 'running' \
-                    && document.getElementById('conn').textContent === 'live' \
-                    && document.querySelectorAll('.group-card').length === 1;",
-            vec![],
-        )
-        .await;
-    let title = teacher.text_of(".group-card h2").await;
-    let code = title.rsplit(' ').next().unwrap().to_string();
+    teacher.sign_in_facilitator(&server, "ms-lee").await;
+    let code = teacher.create_and_start_session("en", &["moderator"]).await;
 
     // A child joins in another browser.
     child.goto(&server.url("/")).await;
@@ -99,15 +72,7 @@ async fn dashboard(server: TestServer) -> Dashboard {
 impl Dashboard {
     /// Opens the group's page (its transcript and codebook) from the grid.
     async fn open_group(&self) {
-        self.teacher.click(".group-card a.open-group").await;
-        self.teacher
-            .wait_until(
-                "the transcript with Mia's message",
-                "return [...document.querySelectorAll('#transcript .entry-text')] \
-                        .some(p => p.textContent === arguments[0]);",
-                vec![json!(TEXT)],
-            )
-            .await;
+        self.teacher.open_group_page(TEXT).await;
     }
 
     async fn finish(self) {

@@ -3,8 +3,11 @@
 
 import { ChatConnection, MAX_MESSAGE_CHARS, charCount } from './connection.js';
 
-const AGENT_AVATAR = '🤖';
-const FACILITATOR_AVATAR = '🧑‍🏫';
+// Avatars are pictures (an emoji shows as an empty box without a colour-emoji font). The
+// agent's and the teacher's stand next to their badge, which says who they are: no alt text.
+const AGENT_AVATAR = { src: '/static/icons/robot.svg', name: '' };
+const FACILITATOR_AVATAR = { src: '/static/icons/teacher.svg', name: '' };
+const UNKNOWN_AVATAR = { src: '/static/avatars/unknown.svg', name: '' };
 const TYPING_CLEAR_MS = 6_000; // a typing indicator without news goes away (protocol)
 const TYPING_REPEAT_MS = 3_000; // how often we repeat "typing: on" while the child types
 const TYPING_IDLE_MS = 4_000; // no key for this long: "typing: off"
@@ -35,6 +38,26 @@ const el = (tag, className, text) => {
 // --- what the page was given ------------------------------------------------------------------
 
 const data = document.body.dataset;
+/** A child's avatar (stored as its emoji) -> { src, name }, from the page. */
+const AVATARS = (() => {
+  try {
+    return JSON.parse(data.avatars || '{}');
+  } catch {
+    return {};
+  }
+})();
+
+/** The picture of an avatar: an <img> with the animal's name as its text alternative. */
+function avatarPicture(picture) {
+  const img = document.createElement('img');
+  img.src = picture.src;
+  img.alt = picture.name;
+  img.width = 40;
+  img.height = 40;
+  return img;
+}
+
+const childAvatar = (emoji) => AVATARS[emoji] || UNKNOWN_AVATAR;
 const state = {
   groupId: Number(data.groupId),
   me: { id: Number(data.meId), nickname: data.meNickname || '', avatar: data.meAvatar || '' },
@@ -114,7 +137,7 @@ function senderLabel(sender) {
     case 'system':
       return { avatar: '', name: '', badge: '', kind: 'system' };
     default:
-      return { avatar: sender?.avatar || '🙂', name: sender?.name || 'Someone', badge: '', kind: 'child' };
+      return { avatar: childAvatar(sender?.avatar), name: sender?.name || 'Someone', badge: '', kind: 'child' };
   }
 }
 
@@ -131,8 +154,8 @@ function buildMessage(m, { mine = false, status = '' } = {}) {
   if (mine) li.classList.add('mine');
   if (who.kind === 'child') li.classList.add(colourOf(m.sender?.id));
 
-  const avatar = el('span', 'msg-avatar', who.avatar);
-  avatar.setAttribute('aria-hidden', 'true');
+  const avatar = el('span', 'msg-avatar');
+  avatar.append(avatarPicture(who.avatar));
 
   const body = el('div', 'msg-body');
   const head = el('p', 'msg-head');
@@ -222,8 +245,11 @@ function showMessage(m) {
     existing.replaceWith(li);
     li.dataset.seq = String(m.seq);
   } else if (streamed) {
+    // The finished reply: a screen reader hears it now, once (the streaming bubble is in no
+    // live region, so its words were not read one by one).
     streamed.replaceWith(li);
     li.dataset.seq = String(m.seq);
+    if (state.synced && !mine) announce(m);
   } else {
     placeBySeq(li, m.seq);
     if (state.synced && !mine) announce(m);
@@ -364,15 +390,16 @@ function renderPeople() {
   const items = [];
   if (state.agent) {
     const li = el('li', 'person person-agent');
-    li.append(el('span', 'person-avatar', AGENT_AVATAR), el('span', 'person-name', state.agent.name), el('span', 'badge badge-agent', 'AI helper'));
-    li.firstChild.setAttribute('aria-hidden', 'true');
+    const avatar = el('span', 'person-avatar');
+    avatar.append(avatarPicture(AGENT_AVATAR));
+    li.append(avatar, el('span', 'person-name', state.agent.name), el('span', 'badge badge-agent', 'AI helper'));
     items.push(li);
   }
   const online = [...state.online].sort((a, b) => (a.id === state.me.id ? -1 : b.id === state.me.id ? 1 : a.nickname.localeCompare(b.nickname)));
   for (const p of online) {
     const li = el('li', `person ${colourOf(p.id)}`);
-    const avatar = el('span', 'person-avatar', p.avatar);
-    avatar.setAttribute('aria-hidden', 'true');
+    const avatar = el('span', 'person-avatar');
+    avatar.append(avatarPicture(childAvatar(p.avatar)));
     li.append(avatar, el('span', 'person-name', p.id === state.me.id ? `${p.nickname} (you)` : p.nickname));
     items.push(li);
   }
@@ -460,7 +487,8 @@ function tick() {
   const left = Math.max(0, Math.ceil((p.ends_at_ms - now()) / 1000));
   const m = Math.floor(left / 60);
   const s = String(left % 60).padStart(2, '0');
-  ui.phaseTime.textContent = left > 0 ? `⏱ ${m}:${s} left` : '⏱ Time is up!';
+  // The clock's picture is drawn by the style sheet (.phase-time::before).
+  ui.phaseTime.textContent = left > 0 ? `${m}:${s} left` : 'Time is up!';
   ui.phaseTime.classList.toggle('soon', left <= 60);
 }
 

@@ -11,6 +11,14 @@ const onlyGroup = root.dataset.group ? Number(root.dataset.group) : null;
 const SVG = 'http://www.w3.org/2000/svg';
 const GRID_MESSAGES = 6;
 const GRID_DECISIONS = 8;
+// Each child avatar (stored as its emoji) -> { src, name }: the pictures the pages draw.
+const AVATARS = (() => {
+  try {
+    return JSON.parse(root.dataset.avatars || '{}');
+  } catch {
+    return {};
+  }
+})();
 
 const state = { session: null, groups: new Map(), clockOffset: 0 };
 // How the safety screen's decisions read on a message.
@@ -201,8 +209,10 @@ function controls(g) {
     const paused = state.groups.get(g.id).agent.paused;
     act(g.id, { action: paused ? 'resume_agent' : 'pause_agent' }, status);
   });
-  const role = el('select', { 'data-action': 'role', title: "The agent's role" });
+  const role = el('select', { 'data-action': 'role', id: `role-${g.id}` });
   for (const r of ['moderator', 'participant', 'none']) role.append(el('option', { value: r, text: r }));
+  // Every control has a visible label (a title alone is no label for most people).
+  const roleLabel = el('label', { class: 'control-label', htmlFor: role.id, text: "The agent's role" });
   role.addEventListener('change', () => act(g.id, { action: 'switch_role', role: role.value }, status));
   const skip = el('button', { class: 'button', type: 'button', text: 'Next phase', 'data-action': 'skip' });
   skip.addEventListener('click', () => act(g.id, { action: 'skip_phase' }, status));
@@ -219,10 +229,11 @@ function controls(g) {
     }
   });
 
-  const textForm = (label, action, placeholder) => {
-    const input = el('input', { type: 'text', maxLength: 500, placeholder, 'data-action': action });
+  const textForm = (label, action, caption) => {
+    const input = el('input', { type: 'text', maxLength: 500, id: `${action}-${g.id}`, 'data-action': action });
     const send = el('button', { class: 'button', type: 'submit', text: label });
     const form = el('form', { class: 'inline-form' }, input, send);
+    form.prepend(el('label', { class: 'control-label', htmlFor: input.id, text: caption }));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!input.value.trim()) return;
@@ -233,7 +244,7 @@ function controls(g) {
   const box = el(
     'div',
     { class: 'controls' },
-    el('div', { class: 'control-row' }, pause, role, skip, extend, lock),
+    el('div', { class: 'control-row' }, pause, el('span', { class: 'control-field' }, roleLabel, role), skip, extend, lock),
     textForm('Whisper', 'whisper', 'Guidance for the agent (children never see it)'),
     textForm('Post', 'post', 'Write to the group as the teacher'),
     status,
@@ -255,8 +266,8 @@ function participationChart(g) {
   const maxMsgs = Math.max(1, ...kids.map((c) => c.messages));
   const maxWords = Math.max(1, ...kids.map((c) => c.words));
   const rowH = 22;
-  const width = 260;
-  const labelW = 90;
+  const width = 280;
+  const labelW = 110;
   const barW = width - labelW - 40;
   const chart = svg('svg', {
     class: 'participation',
@@ -268,14 +279,19 @@ function participationChart(g) {
     const y = i * rowH + 2;
     const online = g.online.includes(c.id);
     const dot = svg('circle', { cx: 5, cy: y + 9, r: 4, class: online ? 'dot-online' : 'dot-offline' });
-    const name = svg('text', { x: 13, y: y + 13, class: 'bar-label' });
+    // Pictures, not emoji (which show as empty boxes without a colour-emoji font); the chart's
+    // label above says it all for a screen reader.
+    const picture = AVATARS[c.avatar];
+    const avatar = picture ? svg('image', { href: picture.src, x: 13, y: y + 1, width: 16, height: 16 }) : null;
+    const name = svg('text', { x: 32, y: y + 13, class: 'bar-label' });
     const muted = c.muted_until && c.muted_until > Date.now() + state.clockOffset;
-    name.textContent = `${c.avatar} ${c.nickname}${muted ? ' 🔇' : ''}`;
+    name.textContent = c.nickname;
+    const mutedIcon = muted ? svg('image', { href: '/static/icons/muted.svg', x: labelW - 16, y: y + 2, width: 14, height: 14 }) : null;
     const m = svg('rect', { x: labelW, y, height: 8, width: Math.max(1, (c.messages / maxMsgs) * barW), class: 'bar-messages' });
     const w = svg('rect', { x: labelW, y: y + 10, height: 8, width: Math.max(1, (c.words / maxWords) * barW), class: 'bar-words' });
     const count = svg('text', { x: labelW + barW + 4, y: y + 13, class: 'bar-count' });
     count.textContent = `${c.messages}/${c.words}`;
-    chart.append(dot, name, m, w, count);
+    chart.append(...[dot, avatar, name, mutedIcon, m, w, count].filter(Boolean));
   });
   return chart;
 }
@@ -348,6 +364,7 @@ function codingChips(g, m) {
   const codable = coding.codes.filter((c) => c.codable);
   if (codable.length) {
     const pick = el('select', { class: 'apply-code', title: 'Apply a code', 'data-seq': String(m.seq) });
+    pick.setAttribute('aria-label', 'Apply a code');
     pick.append(el('option', { value: '', text: '+ code' }));
     for (const c of codable) pick.append(el('option', { value: String(c.id), text: c.name }));
     pick.addEventListener('change', async () => {
@@ -523,6 +540,12 @@ function renderGroup(g) {
     );
   }
   parts.controls.refresh(g);
+  // The page's settings line follows a role switched live.
+  const roleFact = document.getElementById(view === 'group' ? 'group-role' : 'session-roles');
+  if (roleFact) {
+    const roles = [...state.groups.values()].map((x) => (x.agent.role === 'none' ? 'none (control)' : x.agent.role));
+    roleFact.textContent = [...new Set(roles)].join(', ');
+  }
   renderAlerts();
 }
 
@@ -540,7 +563,10 @@ function noticeItem(g, n) {
   const li = el('li', { class: `notice notice-${n.kind}${urgent ? ' notice-urgent' : ''}`, 'data-notice': String(n.id) });
   const help = n.kind === 'help_request';
   if (help) li.append(el('strong', { class: 'notice-state', text: n.seen_at ? 'SEEN' : 'NEW' }), ' ');
-  li.append(el('span', { text: `${urgent ? '🚨 URGENT: ' : help ? '🙋 ' : '⚠ '}${n.detail} ` }));
+  const picture = urgent ? 'urgent' : help ? 'help' : 'warning';
+  // The icon goes inside the words' span: the notice is a wrapping flex row.
+  const icon = el('img', { class: 'icon', src: `/static/icons/${picture}.svg`, alt: '' });
+  li.append(el('span', {}, icon, ` ${urgent ? 'URGENT: ' : ''}${n.detail} `));
   // The words as written (the facilitator may read what the screen hid from the group).
   const written = n.message ? n.message.original_text || n.message.text : help ? n.original_note || n.note : null;
   if (written) li.append(el('q', { class: 'notice-text', text: written }), ' ');

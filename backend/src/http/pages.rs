@@ -31,35 +31,72 @@ pub fn router() -> Router<Ctx> {
         .route("/", get(join_page))
         .route("/join", post(join_submit))
         .route("/chat/{group_id}", get(chat_page))
-        .route("/static/{file}", get(static_file))
+        .route("/static/{*file}", get(static_file))
         .layer(middleware::map_response(security_headers))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The join page
 
-/// What an avatar is called, for screen readers (the emoji alone reads poorly).
-fn avatar_label(emoji: &str) -> &'static str {
-    match emoji {
-        "🦊" => "Fox",
-        "🐼" => "Panda",
-        "🐸" => "Frog",
-        "🦁" => "Lion",
-        "🐙" => "Octopus",
-        "🦉" => "Owl",
-        "🐢" => "Turtle",
-        "🐝" => "Bee",
-        "🦄" => "Unicorn",
-        "🐬" => "Dolphin",
-        "🐨" => "Koala",
-        "🐧" => "Penguin",
-        _ => "Animal",
+/// Each avatar's picture (drawn as SVG: an emoji shows as an empty box on a machine without a
+/// colour-emoji font) and its name, the picture's text alternative. Avatars are stored as their
+/// emoji, so the choices children made before the pictures map one to one.
+const AVATAR_PICTURES: &[(&str, &str, &str)] = &[
+    ("🦊", "fox", "Fox"),
+    ("🐼", "panda", "Panda"),
+    ("🐸", "frog", "Frog"),
+    ("🦁", "lion", "Lion"),
+    ("🐙", "octopus", "Octopus"),
+    ("🦉", "owl", "Owl"),
+    ("🐢", "turtle", "Turtle"),
+    ("🐝", "bee", "Bee"),
+    ("🦄", "unicorn", "Unicorn"),
+    ("🐬", "dolphin", "Dolphin"),
+    ("🐨", "koala", "Koala"),
+    ("🐧", "penguin", "Penguin"),
+];
+
+/// An avatar's picture and name; an unknown one (never offered) gets a generic name.
+pub(super) struct AvatarPicture {
+    pub src: String,
+    pub name: &'static str,
+}
+
+pub(super) fn avatar_picture(emoji: &str) -> AvatarPicture {
+    match AVATAR_PICTURES.iter().find(|(e, _, _)| *e == emoji) {
+        Some((_, file, name)) => AvatarPicture {
+            src: format!("/static/avatars/{file}.svg"),
+            name,
+        },
+        None => AvatarPicture {
+            src: "/static/avatars/unknown.svg".into(),
+            name: "Animal",
+        },
     }
+}
+
+/// Every avatar's picture and name as JSON (`{"🦊": {"src": …, "name": "Fox"}, …}`), for the
+/// pages' scripts, which draw the avatars of messages and people.
+pub(crate) fn avatars_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let map: serde_json::Map<String, serde_json::Value> = AVATAR_PICTURES
+            .iter()
+            .map(|(emoji, _, _)| {
+                let p = avatar_picture(emoji);
+                (
+                    emoji.to_string(),
+                    serde_json::json!({"src": p.src, "name": p.name}),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    })
 }
 
 struct AvatarChoice {
     emoji: &'static str,
-    label: &'static str,
+    picture: AvatarPicture,
     checked: bool,
 }
 
@@ -67,7 +104,7 @@ struct AvatarChoice {
 /// offers them the way back to their chat.
 struct Returning {
     nickname: String,
-    avatar: String,
+    avatar: AvatarPicture,
     chat_url: String,
 }
 
@@ -92,7 +129,7 @@ impl JoinPage {
                 .iter()
                 .map(|&emoji| AvatarChoice {
                     emoji,
-                    label: avatar_label(emoji),
+                    picture: avatar_picture(emoji),
                     checked: emoji == avatar,
                 })
                 .collect(),
@@ -109,7 +146,7 @@ async fn join_page(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     if let Some(p) = join::participant_of(&ctx, &headers).await {
         page.returning = Some(Returning {
             nickname: p.nickname.clone(),
-            avatar: p.avatar.clone(),
+            avatar: avatar_picture(&p.avatar),
             chat_url: format!("/chat/{}", p.group_id),
         });
     }
@@ -222,6 +259,8 @@ struct ChatPage {
     me_id: i64,
     nickname: String,
     avatar: String,
+    picture: AvatarPicture,
+    avatars: &'static str,
     /// Empty when the group has no agent.
     agent_name: String,
     agent_role: &'static str,
@@ -270,7 +309,9 @@ async fn chat_page(
         phase_count: activity.map_or(0, |a| a.phases.len()),
         me_id: me.id,
         nickname: me.nickname,
+        picture: avatar_picture(&me.avatar),
         avatar: me.avatar,
+        avatars: avatars_json(),
         agent_name: if has_agent {
             session.agent_name
         } else {
@@ -316,6 +357,17 @@ struct StaticFile {
     body: &'static [u8],
 }
 
+/// A picture in `frontend/static/`, served under its path there.
+macro_rules! svg {
+    ($path:literal) => {
+        StaticFile {
+            name: $path,
+            content_type: "image/svg+xml",
+            body: include_bytes!(concat!("../../../frontend/static/", $path)),
+        }
+    };
+}
+
 const STATIC_FILES: &[StaticFile] = &[
     StaticFile {
         name: "app.css",
@@ -352,11 +404,28 @@ const STATIC_FILES: &[StaticFile] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../frontend/static/setup.js"),
     },
-    StaticFile {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../../frontend/static/favicon.svg"),
-    },
+    svg!("favicon.svg"),
+    svg!("avatars/fox.svg"),
+    svg!("avatars/panda.svg"),
+    svg!("avatars/frog.svg"),
+    svg!("avatars/lion.svg"),
+    svg!("avatars/octopus.svg"),
+    svg!("avatars/owl.svg"),
+    svg!("avatars/turtle.svg"),
+    svg!("avatars/bee.svg"),
+    svg!("avatars/unicorn.svg"),
+    svg!("avatars/dolphin.svg"),
+    svg!("avatars/koala.svg"),
+    svg!("avatars/penguin.svg"),
+    svg!("avatars/unknown.svg"),
+    svg!("icons/robot.svg"),
+    svg!("icons/teacher.svg"),
+    svg!("icons/help.svg"),
+    svg!("icons/timer.svg"),
+    svg!("icons/urgent.svg"),
+    svg!("icons/warning.svg"),
+    svg!("icons/muted.svg"),
+    svg!("icons/check.svg"),
 ];
 
 /// A strong validator per file, computed once: browsers revalidate (`no-cache`) and get a
@@ -456,10 +525,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_avatar_has_a_name() {
+    fn every_avatar_has_a_name_and_a_picture() {
+        assert_eq!(AVATAR_PICTURES.len(), AVATARS.len());
         for avatar in AVATARS {
-            assert_ne!(avatar_label(avatar), "Animal", "{avatar}");
+            let picture = avatar_picture(avatar);
+            assert_ne!(picture.name, "Animal", "{avatar}");
+            let file = picture.src.trim_start_matches("/static/");
+            assert!(
+                STATIC_FILES.iter().any(|f| f.name == file),
+                "{avatar}: {file} is served"
+            );
         }
+        let json: serde_json::Value = serde_json::from_str(avatars_json()).unwrap();
+        assert_eq!(json["🦊"]["name"], "Fox");
+        assert_eq!(json["🐧"]["src"], "/static/avatars/penguin.svg");
     }
 
     #[test]

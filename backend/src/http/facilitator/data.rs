@@ -45,13 +45,9 @@ fn kind_label(kind: ConsentKind) -> &'static str {
     }
 }
 
-pub async fn data_view(
-    ctx: &Ctx,
-    session: &Session,
-    consent_error: Option<String>,
-    draft: ConsentForm,
-) -> Result<DataView, ApiError> {
-    let kept = match session.ended_at {
+/// How long the session's data is kept: "until 180 days after the session ends (…)".
+pub fn kept(session: &Session) -> String {
+    match session.ended_at {
         Some(end) => format!(
             "until {} ({} days after it ended)",
             &format_time(end + session.retention_days * 86_400_000)[..10],
@@ -61,7 +57,16 @@ pub async fn data_view(
             "until {} days after the session ends (or after its last message, if it is never ended)",
             session.retention_days
         ),
-    };
+    }
+}
+
+pub async fn data_view(
+    ctx: &Ctx,
+    session: &Session,
+    consent_error: Option<String>,
+    draft: ConsentForm,
+) -> Result<DataView, ApiError> {
+    let kept = kept(session);
     let consents = ctx
         .store
         .consents(session.id)
@@ -113,13 +118,14 @@ pub async fn add_consent(
             Ok(c) => c,
             Err(message) => {
                 let data = data_view(&ctx, &session, Some(message), form).await?;
-                return Ok(super::live::render_session_page(
+                return super::live::render_session_page(
                     &ctx,
                     &me,
                     &session,
                     data,
                     StatusCode::BAD_REQUEST,
-                ));
+                )
+                .await;
             }
         };
     let record = ctx

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::sessions::activity_title;
+use super::sessions::{activity_title, language_name, role_name};
 use super::signed_in::{CsrfHeader, SignedIn, SignedInPage};
 use super::{owned_group, owned_session};
 use crate::http::pages::render;
@@ -37,31 +37,45 @@ struct SessionPage {
     title: String,
     status: &'static str,
     agent_name: String,
+    language: String,
+    /// The agents' roles in its groups, each once ("moderator, none (control)").
+    roles: String,
+    avatars: &'static str,
     csrf: String,
     name: String,
     data: super::data::DataView,
 }
 
 /// The session page, with what it shows about the session's data (retention, consent).
-pub(super) fn render_session_page(
+pub(super) async fn render_session_page(
     ctx: &Ctx,
     me: &SignedIn,
     session: &Session,
     data: super::data::DataView,
     status: StatusCode,
-) -> Response {
-    render(
+) -> Result<Response, ApiError> {
+    let mut roles: Vec<&str> = Vec::new();
+    for group in ctx.store.groups_of_session(session.id).await? {
+        let role = role_name(group.agent_role);
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(render(
         status,
         &SessionPage {
             session_id: session.id,
             title: activity_title(ctx, session),
             status: session.status.as_str(),
             agent_name: session.agent_name.clone(),
+            language: language_name(&session.language).to_string(),
+            roles: roles.join(", "),
+            avatars: crate::http::pages::avatars_json(),
             csrf: me.csrf.clone(),
             name: me.facilitator.name.clone(),
             data,
         },
-    )
+    ))
 }
 
 pub async fn session_page(
@@ -71,13 +85,7 @@ pub async fn session_page(
 ) -> Result<Response, ApiError> {
     let session = owned_session(&ctx, &me, id).await?;
     let data = super::data::data_view(&ctx, &session, None, Default::default()).await?;
-    Ok(render_session_page(
-        &ctx,
-        &me,
-        &session,
-        data,
-        StatusCode::OK,
-    ))
+    render_session_page(&ctx, &me, &session, data, StatusCode::OK).await
 }
 
 #[derive(Template)]
@@ -88,6 +96,10 @@ struct GroupPage {
     group_name: String,
     title: String,
     join_code: String,
+    language: String,
+    role: &'static str,
+    kept: String,
+    avatars: &'static str,
     csrf: String,
     name: String,
 }
@@ -106,6 +118,10 @@ pub async fn group_page(
             group_name: group.name.clone(),
             title: activity_title(&ctx, &session),
             join_code: join_code::display(&group.join_code),
+            language: language_name(&session.language).to_string(),
+            role: role_name(group.agent_role),
+            kept: super::data::kept(&session),
+            avatars: crate::http::pages::avatars_json(),
             csrf: me.csrf.clone(),
             name: me.facilitator.name.clone(),
         },

@@ -627,6 +627,22 @@ pub async fn agreement(
         .into_response())
 }
 
+/// The name of a session's language, as the set-up form offers it (its code when unknown).
+pub fn language_name(code: &str) -> &str {
+    LANGUAGES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, name)| name)
+}
+
+/// An agent role as the set-up form names it.
+pub fn role_name(role: AgentRole) -> &'static str {
+    match role {
+        AgentRole::None => "none (control)",
+        other => other.as_str(),
+    }
+}
+
 pub fn activity_title(ctx: &Ctx, session: &Session) -> String {
     ctx.activities
         .get(&session.activity_id)
