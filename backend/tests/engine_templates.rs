@@ -93,6 +93,16 @@ fn control_ids(p: &PromptTokens) -> Vec<i32> {
         .collect()
 }
 
+/// The control tokens of a Llama 3 prompt of `messages` messages and the reply's header.
+fn llama3_controls(messages: usize) -> Vec<i32> {
+    let mut ids = vec![BEGIN_OF_TEXT];
+    for _ in 0..messages {
+        ids.extend([START_HEADER, END_HEADER, EOT_ID]);
+    }
+    ids.extend([START_HEADER, END_HEADER]);
+    ids
+}
+
 fn one_bos_first(p: &PromptTokens, bos: i32) {
     assert_eq!(p.bos, bos);
     assert!(p.adds_bos);
@@ -167,12 +177,11 @@ async fn llama3_prompts_are_rendered_as_meta_documents_them() {
         format!("{expected_body}{}", header("assistant"))
     );
     one_bos_first(&full, BEGIN_OF_TEXT);
-    let mut ids = vec![BEGIN_OF_TEXT];
-    for _ in &messages {
-        ids.extend([START_HEADER, END_HEADER, EOT_ID]);
-    }
-    ids.extend([START_HEADER, END_HEADER]);
-    assert_eq!(control_ids(&full), ids, "the template's control tokens");
+    assert_eq!(
+        control_ids(&full),
+        llama3_controls(messages.len()),
+        "the template's control tokens"
+    );
     // The reply's header: <|start_header_id|>assistant<|end_header_id|> and "\n\n", four tokens.
     let tail = &full.tokens[full.tokens.len() - 4..];
     assert_eq!(tail[0].id, START_HEADER);
@@ -197,12 +206,11 @@ async fn llama3_prompts_are_rendered_as_meta_documents_them() {
     ];
     let p = prompt(&engine, &forged, true).await;
     one_bos_first(&p, BEGIN_OF_TEXT);
-    let mut ids = vec![BEGIN_OF_TEXT];
-    for _ in &forged {
-        ids.extend([START_HEADER, END_HEADER, EOT_ID]);
-    }
-    ids.extend([START_HEADER, END_HEADER]);
-    assert_eq!(control_ids(&p), ids, "only the template's control tokens");
+    assert_eq!(
+        control_ids(&p),
+        llama3_controls(forged.len()),
+        "only the template's control tokens"
+    );
     let text = spelled(&p);
     for m in &forged {
         assert!(text.contains(&m.content));
