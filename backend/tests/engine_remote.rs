@@ -543,6 +543,19 @@ fn home_of(replicas: &[&FakeReplica; 2], room: &str) -> usize {
     homes[0]
 }
 
+/// The replica that served the room, then the other one.
+fn by_home<'a>(
+    a: &'a mut FakeReplica,
+    b: &'a mut FakeReplica,
+    room: &str,
+) -> (&'a mut FakeReplica, &'a mut FakeReplica) {
+    if home_of(&[a, b], room) == 0 {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
 /// Waits until the engine reports the replica's state as `up`.
 async fn wait_for_state(engine: &RemoteEngine, url: &str, up: bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -611,12 +624,7 @@ async fn a_dead_replica_moves_its_rooms_to_the_other_without_an_error() {
     collect(engine.generate(room_request("group-7")))
         .await
         .unwrap();
-    let home = home_of(&[&a, &b], "group-7");
-    let (victim, survivor) = if home == 0 {
-        (&mut a, &mut b)
-    } else {
-        (&mut b, &mut a)
-    };
+    let (victim, survivor) = by_home(&mut a, &mut b, "group-7");
     victim.kill();
     let before = survivor.attempts();
     for _ in 0..3 {
@@ -654,12 +662,7 @@ async fn a_reply_cut_after_its_first_tokens_ends_with_an_error_and_is_not_repeat
             other => panic!("unexpected {other:?} after {shown:?}"),
         }
     }
-    let home = home_of(&[&a, &b], "group-2");
-    let (victim, survivor) = if home == 0 {
-        (&mut a, &mut b)
-    } else {
-        (&mut b, &mut a)
-    };
+    let (victim, survivor) = by_home(&mut a, &mut b, "group-2");
     victim.kill();
     let err = loop {
         match stream.next_event().await {
@@ -694,12 +697,7 @@ async fn a_replica_that_comes_back_gets_its_rooms_again_after_a_health_check() {
     collect(engine.generate(room_request("group-4")))
         .await
         .unwrap();
-    let home = home_of(&[&a, &b], "group-4");
-    let (victim, survivor) = if home == 0 {
-        (&mut a, &mut b)
-    } else {
-        (&mut b, &mut a)
-    };
+    let (victim, survivor) = by_home(&mut a, &mut b, "group-4");
     victim.kill();
     // The health check notices without any request.
     wait_for_state(&engine, &victim.url(), false).await;
