@@ -113,9 +113,16 @@ pub struct EngineArgs {
     pub model: Option<PathBuf>,
 
     /// Use a remote OpenAI-compatible engine (llama-server, vLLM, Ollama) at this base URL
-    /// instead of the embedded one. [file key: llm_url]
-    #[arg(long, env = "PEERLEARN_LLM_URL", value_name = "URL")]
-    pub llm_url: Option<String>,
+    /// instead of the embedded one. Repeat the flag or separate URLs with commas for replicas
+    /// of one model: each room sticks to one, and moves when it is down.
+    /// [file key: llm_url, a string or an array]
+    #[arg(
+        long,
+        env = "PEERLEARN_LLM_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    pub llm_url: Vec<String>,
 
     /// API key sent as a bearer token to the remote engine. [file key: llm_api_key]
     #[arg(
@@ -342,7 +349,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub db_connect_timeout_secs: Option<u64>,
     pub model: Option<PathBuf>,
-    pub llm_url: Option<String>,
+    pub llm_url: Option<UrlList>,
     pub llm_api_key: Option<String>,
     pub threads: Option<u32>,
     pub slots: Option<u32>,
@@ -445,6 +452,62 @@ impl DatabaseKind {
     }
 }
 
+/// `llm_url` in the file: one URL (commas allowed, as on the command line) or an array.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged, expecting = "a URL string or an array of URL strings")]
+pub enum UrlList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl UrlList {
+    fn entries(&self) -> Vec<String> {
+        match self {
+            UrlList::One(s) => s.split(',').map(str::to_string).collect(),
+            UrlList::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// Checks the remote engine's URLs: each must be an http(s) base URL the engine accepts, none
+/// empty, none twice. `given` is how the user wrote the list, for the message.
+pub fn check_llm_urls(entries: &[String]) -> Result<Vec<String>, ConfigError> {
+    let given = entries.join(",");
+    let expected = "http:// or https:// base URLs of OpenAI-compatible servers, one per replica, \
+                    e.g. http://10.0.0.5:8081,http://10.0.0.6:8081";
+    let mut urls: Vec<String> = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let url = entry.trim();
+        if url.is_empty() {
+            return Err(ConfigError::new(
+                "llm_url",
+                format!("has an empty entry (number {} in {given:?})", i + 1),
+                expected,
+            ));
+        }
+        if let Err(e) = crate::engine::remote::endpoint_url(url) {
+            let reason = match e {
+                crate::engine::EngineError::InvalidUrl { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            return Err(ConfigError::new(
+                "llm_url",
+                format!("has {url:?}, which is not usable ({reason})"),
+                expected,
+            ));
+        }
+        if urls.iter().any(|u| u == url) {
+            return Err(ConfigError::new(
+                "llm_url",
+                format!("lists {url:?} twice"),
+                expected,
+            ));
+        }
+        urls.push(url.to_string());
+    }
+    Ok(urls)
+}
+
 /// Resolved database settings.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -457,7 +520,8 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
     pub model: PathBuf,
-    pub llm_url: Option<String>,
+    /// The remote engine's replicas; empty: the embedded engine.
+    pub llm_urls: Vec<String>,
     pub llm_api_key: Option<String>,
     pub llm_model: Option<String>,
     pub threads: u32,
@@ -818,16 +882,22 @@ impl DatabaseSettings {
 impl EngineSettings {
     pub fn resolve(args: &EngineArgs, file: &FileConfig) -> Result<Self, ConfigError> {
         let model = pick(&args.model, &file.model).unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
-        let llm_url = pick(&args.llm_url, &file.llm_url);
-        if let Some(url) = &llm_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-                return Err(ConfigError::new(
-                    "llm_url",
-                    format!("is {url:?}"),
-                    "an http:// or https:// base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8081",
-                ));
+        // The flag (or its environment variable) replaces the file's list, it does not add to it.
+        let llm_urls = if !args.llm_url.is_empty() {
+            check_llm_urls(&args.llm_url)?
+        } else {
+            match &file.llm_url {
+                Some(UrlList::Many(v)) if v.is_empty() => {
+                    return Err(ConfigError::new(
+                        "llm_url",
+                        "is an empty array",
+                        "at least one URL, or no llm_url key for the embedded engine",
+                    ))
+                }
+                Some(list) => check_llm_urls(&list.entries())?,
+                None => Vec::new(),
             }
-        }
+        };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         let threads = pick(&args.threads, &file.threads).unwrap_or(cores);
         if !(1..=256).contains(&threads) {
@@ -939,7 +1009,7 @@ impl EngineSettings {
         }
         Ok(EngineSettings {
             model,
-            llm_url,
+            llm_urls,
             llm_api_key: pick(&args.llm_api_key, &file.llm_api_key),
             llm_model,
             threads,
@@ -969,7 +1039,7 @@ impl EngineSettings {
             gen_per_step: self.gen_per_step,
             parked_state_mib: self.parked_state_mib,
             kv_unified: self.kv_unified,
-            llm_url: self.llm_url.clone(),
+            llm_urls: self.llm_urls.clone(),
             llm_api_key: self.llm_api_key.clone(),
             llm_model: self.llm_model.clone(),
             connect_timeout_ms: self.connect_timeout_ms,
@@ -1195,6 +1265,110 @@ mod tests {
         assert_eq!(c.idle_timeout_ms, 900);
         assert_eq!(c.retries, 0);
         assert_eq!(c.slots, DEFAULT_SLOTS);
+    }
+
+    fn engine_args(urls: &[&str]) -> ServeArgs {
+        ServeArgs {
+            engine: EngineArgs {
+                llm_url: urls.iter().map(|u| u.to_string()).collect(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn llm_url_takes_one_url_or_a_list_from_flags_and_file() {
+        let urls = |args: ServeArgs, file: &str| serve(args, file).unwrap().engine.llm_urls;
+        assert!(urls(ServeArgs::default(), "").is_empty(), "embedded engine");
+        assert_eq!(
+            urls(ServeArgs::default(), "llm_url = \"http://a:8081\""),
+            ["http://a:8081"]
+        );
+        assert_eq!(
+            urls(
+                ServeArgs::default(),
+                "llm_url = [\"http://a:8081\", \" https://b/v1 \"]"
+            ),
+            ["http://a:8081", "https://b/v1"]
+        );
+        assert_eq!(
+            urls(
+                ServeArgs::default(),
+                "llm_url = \"http://a:8081, http://b:8081\""
+            ),
+            ["http://a:8081", "http://b:8081"],
+            "a string may hold a comma-separated list, as the flag does"
+        );
+        assert_eq!(
+            urls(
+                engine_args(&["http://x:1", "http://y:2"]),
+                "llm_url = \"http://a:8081\""
+            ),
+            ["http://x:1", "http://y:2"],
+            "the flags replace the file's list"
+        );
+        let c = serve(engine_args(&["http://x:1", "http://y:2"]), "")
+            .unwrap()
+            .engine
+            .engine_config();
+        assert!(c.is_remote());
+        assert_eq!(c.llm_urls, ["http://x:1", "http://y:2"]);
+    }
+
+    #[test]
+    fn bad_llm_url_entries_are_named() {
+        for (args, file, needle) in [
+            (
+                engine_args(&["http://a:1", ""]),
+                "",
+                "empty entry (number 2",
+            ),
+            (
+                engine_args(&["http://a:1", " "]),
+                "",
+                "empty entry (number 2",
+            ),
+            (
+                engine_args(&[]),
+                "llm_url = \"http://a:1,,http://b:2\"",
+                "empty entry (number 2",
+            ),
+            (engine_args(&[]), "llm_url = []", "empty array"),
+            (
+                engine_args(&[]),
+                "llm_url = [\"\"]",
+                "empty entry (number 1",
+            ),
+            (
+                engine_args(&["http://a:1", "localhost:8081"]),
+                "",
+                "\"localhost:8081\"",
+            ),
+            (
+                engine_args(&[]),
+                "llm_url = [\"http://a:1\", \"ftp://b/\"]",
+                "\"ftp://b/\"",
+            ),
+            (
+                engine_args(&["http://"]),
+                "",
+                "\"http://\", which is not usable (empty host)",
+            ),
+            (
+                engine_args(&["http://a:1", "http://a:1"]),
+                "",
+                "lists \"http://a:1\" twice",
+            ),
+        ] {
+            let err = serve(args, file).unwrap_err();
+            assert_eq!(err.key, "llm_url", "{file}: {err}");
+            let text = err.to_string();
+            assert!(text.contains(needle), "{text}");
+            assert!(text.contains("expected"), "{text}");
+        }
+        let err = serve(ServeArgs::default(), "llm_url = 3").unwrap_err();
+        assert!(err.to_string().contains("llm_url"), "{err}");
     }
 
     #[test]

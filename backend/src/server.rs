@@ -115,7 +115,7 @@ pub async fn start_with(
     settings: &Settings,
     options: StartOptions,
 ) -> Result<RunningServer, StartError> {
-    if options.load_engine && settings.engine.llm_url.is_none() {
+    if options.load_engine && settings.engine.llm_urls.is_empty() {
         model::check_gguf(&settings.engine.model)?;
     }
     let activities = Arc::new(Catalog::load(&settings.prompts_dir)?);
@@ -223,9 +223,9 @@ async fn load_classifier(
         ClassifierSource::Model(path) => {
             model::check_gguf(path)?;
             config.model_path = path.clone();
-            config.llm_url = None;
+            config.llm_urls.clear();
         }
-        ClassifierSource::Url(url) => config.llm_url = Some(url.clone()),
+        ClassifierSource::Url(url) => config.llm_urls = vec![url.clone()],
     }
     let engine = tokio::task::spawn_blocking(move || build_engine(&config))
         .await

@@ -87,6 +87,38 @@ fn bad_configuration_exits_2_naming_the_key() {
 }
 
 #[test]
+fn llm_url_lists_from_the_environment_and_flags_are_checked_entry_by_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    for (env, flags, needle) in [
+        (
+            "http://10.0.0.5:8081,,http://10.0.0.6:8081",
+            &[][..],
+            "empty entry (number 2",
+        ),
+        (
+            "http://10.0.0.5:8081,10.0.0.6:8081",
+            &[][..],
+            "\"10.0.0.6:8081\"",
+        ),
+        (
+            "http://10.0.0.5:8081",
+            &["--llm-url", "http://a:1", "--llm-url", "ftp://b"][..],
+            "\"ftp://b\"",
+        ),
+    ] {
+        let out = peerlearn(dir.path())
+            .arg("serve")
+            .args(flags)
+            .env("PEERLEARN_LLM_URL", env)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("`llm_url`") && err.contains(needle), "{err}");
+    }
+}
+
+#[test]
 fn a_missing_or_wrong_model_fails_before_the_port_opens() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.gguf"), "definitely not a model").unwrap();

@@ -1,11 +1,13 @@
-//! The remote backend against a small in-process OpenAI-compatible server (axum on
+//! The remote backend against small in-process OpenAI-compatible servers (axum on
 //! 127.0.0.1, port 0): streaming, error statuses, retries before the first token, stalls,
-//! cancellation and bad URLs.
+//! cancellation and bad URLs; and over two replicas: the room key, sticky rooms, failover when
+//! one dies (before and after the first token) and its return after a health check.
 
 mod common;
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,27 +15,43 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use common::engine::collect;
-use peerlearn::engine::remote::RemoteEngine;
+use peerlearn::engine::remote::{room_affinity_key, RemoteEngine};
 use peerlearn::engine::{
     build_engine, ChatMessage, Engine, EngineConfig, EngineError, FinishReason, GenerateRequest,
     RoomKey, SamplingParams, StreamEvent,
 };
 use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tower_service::Service;
 
 #[derive(Default)]
 struct Seen {
     attempts: AtomicUsize,
     bodies: Mutex<Vec<Value>>,
     auth: Mutex<Vec<String>>,
+    /// The room headers of each request: `X-Peerlearn-Room`, `X-Session-Id`.
+    room_headers: Mutex<Vec<(String, String)>>,
+    /// Replicas only: stream two tokens, then hang (until the test kills the server).
+    cut: AtomicBool,
 }
 
 type Shared = Arc<Seen>;
 
 fn note(seen: &Seen, headers: &HeaderMap, body: &Value) -> usize {
     seen.bodies.lock().unwrap().push(body.clone());
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    seen.room_headers
+        .lock()
+        .unwrap()
+        .push((header("x-peerlearn-room"), header("x-session-id")));
     if let Some(a) = headers.get("authorization") {
         seen.auth
             .lock()
@@ -79,6 +97,11 @@ fn sse(parts: Vec<String>, delay: Duration, stall_after: bool) -> Response {
 
 async fn ok(State(seen): State<Shared>, headers: HeaderMap, body: axum::Json<Value>) -> Response {
     note(&seen, &headers, &body);
+    hello_world()
+}
+
+/// A whole streamed reply, "Hello 🎉 world", with usage.
+fn hello_world() -> Response {
     let mut parts = vec![format!(
         "data: {}\n\n",
         json!({"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": null}]})
@@ -230,6 +253,9 @@ async fn streams_tokens_and_reports_usage() {
         json!({"role": "user", "content": "Mia: hi Blue!"})
     );
     assert_eq!(seen.auth.lock().unwrap()[0], "Bearer secret");
+    let key = room_affinity_key(&RoomKey::from("room-1"));
+    assert_eq!(body["user"], key.as_str(), "the room key for routers");
+    assert_eq!(seen.room_headers.lock().unwrap()[0], (key.clone(), key));
     assert_eq!(engine.metrics().snapshot().generate_requests, 1);
 }
 
@@ -380,4 +406,332 @@ async fn bad_and_unreachable_urls_give_clear_errors() {
     let err = collect(engine.generate(request())).await.unwrap_err();
     assert!(matches!(err, EngineError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
+}
+
+// ---- Two replicas ----
+
+/// One of several OpenAI-compatible servers. It can be killed (its listener and open
+/// connections dropped at once, as when the machine goes away) and started again on its port.
+struct FakeReplica {
+    addr: SocketAddr,
+    seen: Shared,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeReplica {
+    async fn start() -> FakeReplica {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut replica = FakeReplica {
+            addr: listener.local_addr().unwrap(),
+            seen: Shared::default(),
+            task: None,
+        };
+        replica.serve(listener);
+        replica
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let app = Router::new()
+            .route("/v1/chat/completions", post(replica_reply))
+            .route(
+                "/health",
+                get(|| async { axum::Json(json!({"status": "ok"})) }),
+            )
+            .with_state(self.seen.clone());
+        self.task = Some(tokio::spawn(serve_killable(listener, app)));
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn kill(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    async fn restart(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+
+    fn attempts(&self) -> usize {
+        self.seen.attempts.load(Ordering::SeqCst)
+    }
+
+    /// The room keys (`user`) of the requests it got.
+    fn users(&self) -> Vec<String> {
+        self.seen
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| b["user"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+impl Drop for FakeReplica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Like `axum::serve`, but each connection is a task of a set this future owns, so aborting it
+/// closes the open connections mid-stream too (axum's own connection tasks would outlive it).
+async fn serve_killable(listener: TcpListener, app: Router) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(
+                move |request: axum::http::Request<hyper::body::Incoming>| {
+                    let mut app = app.clone();
+                    async move { app.call(request.map(Body::new)).await }
+                },
+            );
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+async fn replica_reply(
+    State(seen): State<Shared>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    note(&seen, &headers, &body);
+    if seen.cut.load(Ordering::SeqCst) {
+        return sse(vec![chunk("Hello"), chunk(" there")], Duration::ZERO, true);
+    }
+    hello_world()
+}
+
+fn replicated(replicas: &[&FakeReplica], health_interval_ms: u64) -> RemoteEngine {
+    RemoteEngine::new(&EngineConfig {
+        first_token_timeout_ms: 3_000,
+        idle_timeout_ms: 3_000,
+        retries: 1,
+        health_interval_ms,
+        ..EngineConfig::replicas(replicas.iter().map(|r| r.url()))
+    })
+    .unwrap()
+}
+
+fn room_request(room: &str) -> GenerateRequest {
+    GenerateRequest {
+        room: RoomKey::from(room),
+        ..request()
+    }
+}
+
+/// Which of the two replicas got the room's requests (panics if both or neither did).
+fn home_of(replicas: &[&FakeReplica; 2], room: &str) -> usize {
+    let key = room_affinity_key(&RoomKey::from(room));
+    let homes: Vec<usize> = (0..2)
+        .filter(|i| replicas[*i].users().contains(&key))
+        .collect();
+    assert_eq!(homes.len(), 1, "{room} went to {homes:?}");
+    homes[0]
+}
+
+/// The replica that served the room, then the other one.
+fn by_home<'a>(
+    a: &'a mut FakeReplica,
+    b: &'a mut FakeReplica,
+    room: &str,
+) -> (&'a mut FakeReplica, &'a mut FakeReplica) {
+    if home_of(&[a, b], room) == 0 {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Waits until the engine reports the replica's state as `up`.
+async fn wait_for_state(engine: &RemoteEngine, url: &str, up: bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let states = engine.replicas();
+        if states.iter().any(|r| r.url == url && r.up == up) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} never became up={up}: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_request_carries_an_opaque_room_key_and_a_room_sticks_to_one_replica() {
+    let (a, b) = (FakeReplica::start().await, FakeReplica::start().await);
+    let engine = replicated(&[&a, &b], 100);
+    let rooms: Vec<String> = (1..=16).map(|n| format!("group-{n}")).collect();
+    for _ in 0..3 {
+        for room in &rooms {
+            let (_, done) = collect(engine.generate(room_request(room))).await.unwrap();
+            assert_eq!(done.text, "Hello 🎉 world");
+        }
+    }
+    assert_eq!(a.attempts() + b.attempts(), 48, "no retries");
+    let mut homes = [0; 2];
+    for room in &rooms {
+        homes[home_of(&[&a, &b], room)] += 1;
+    }
+    assert!(
+        homes[0] > 0 && homes[1] > 0,
+        "16 rooms spread over both replicas: {homes:?}"
+    );
+
+    // The key: the same in `user` and both headers, stable per room, distinct between rooms,
+    // and it says nothing of the room or the children.
+    let mut keys = Vec::new();
+    for replica in [&a, &b] {
+        let users = replica.users();
+        let headers = replica.seen.room_headers.lock().unwrap().clone();
+        for (user, (room_header, session_header)) in users.iter().zip(&headers) {
+            assert_eq!(user, room_header);
+            assert_eq!(user, session_header);
+            keys.push(user.clone());
+        }
+    }
+    let key = room_affinity_key(&RoomKey::from("group-3"));
+    assert_eq!(keys.iter().filter(|k| **k == key).count(), 3);
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 16, "one key per room");
+    for k in &keys {
+        assert!(!k.contains("group") && !k.contains("Mia"), "{k}");
+    }
+    assert!(engine.replicas().iter().all(|r| r.up));
+}
+
+#[tokio::test]
+async fn a_dead_replica_moves_its_rooms_to_the_other_without_an_error() {
+    let (mut a, mut b) = (FakeReplica::start().await, FakeReplica::start().await);
+    // Health checks far apart: here the failed request itself must mark the replica down.
+    let engine = replicated(&[&a, &b], 60_000);
+    collect(engine.generate(room_request("group-7")))
+        .await
+        .unwrap();
+    let (victim, survivor) = by_home(&mut a, &mut b, "group-7");
+    victim.kill();
+    let before = survivor.attempts();
+    for _ in 0..3 {
+        let (chunks, done) = collect(engine.generate(room_request("group-7")))
+            .await
+            .expect("no error reaches the caller before the first token");
+        assert_eq!(chunks.concat(), "Hello 🎉 world");
+        assert_eq!(done.text, "Hello 🎉 world");
+    }
+    assert_eq!(survivor.attempts(), before + 3);
+    assert_eq!(victim.attempts(), 1, "only the first request reached it");
+    assert_eq!(engine.metrics().snapshot().errors, 0);
+    let states = engine.replicas();
+    assert!(
+        states.iter().any(|r| r.url == victim.url() && !r.up),
+        "{states:?}"
+    );
+    assert!(
+        states.iter().any(|r| r.url == survivor.url() && r.up),
+        "{states:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_cut_after_its_first_tokens_ends_with_an_error_and_is_not_repeated() {
+    let (mut a, mut b) = (FakeReplica::start().await, FakeReplica::start().await);
+    a.seen.cut.store(true, Ordering::SeqCst);
+    b.seen.cut.store(true, Ordering::SeqCst);
+    let engine = replicated(&[&a, &b], 60_000);
+    let mut stream = engine.generate(room_request("group-2"));
+    let mut shown = String::new();
+    while shown != "Hello there" {
+        match stream.next_event().await.unwrap() {
+            Ok(StreamEvent::Token(t)) => shown.push_str(&t),
+            other => panic!("unexpected {other:?} after {shown:?}"),
+        }
+    }
+    let (victim, survivor) = by_home(&mut a, &mut b, "group-2");
+    victim.kill();
+    let err = loop {
+        match stream.next_event().await {
+            Some(Ok(StreamEvent::Token(t))) => shown.push_str(&t),
+            Some(Ok(StreamEvent::Done(d))) => panic!("a cut reply must not look finished: {d:?}"),
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without saying why"),
+        }
+    };
+    assert!(matches!(err, EngineError::Unreachable { .. }), "{err}");
+    assert_eq!(shown, "Hello there", "nothing shown twice, nothing added");
+    assert_eq!(
+        survivor.attempts(),
+        0,
+        "not retried elsewhere once tokens were shown"
+    );
+    assert_eq!(engine.metrics().snapshot().errors, 1);
+
+    // The room's next reply goes to the survivor, whole.
+    survivor.seen.cut.store(false, Ordering::SeqCst);
+    let (_, done) = collect(engine.generate(room_request("group-2")))
+        .await
+        .unwrap();
+    assert_eq!(done.text, "Hello 🎉 world");
+    assert_eq!(survivor.attempts(), 1);
+}
+
+#[tokio::test]
+async fn a_replica_that_comes_back_gets_its_rooms_again_after_a_health_check() {
+    let (mut a, mut b) = (FakeReplica::start().await, FakeReplica::start().await);
+    let engine = replicated(&[&a, &b], 100);
+    collect(engine.generate(room_request("group-4")))
+        .await
+        .unwrap();
+    let (victim, survivor) = by_home(&mut a, &mut b, "group-4");
+    victim.kill();
+    // The health check notices without any request.
+    wait_for_state(&engine, &victim.url(), false).await;
+    let mut metrics = String::new();
+    engine.render_prometheus(&mut metrics);
+    assert!(
+        metrics.contains(&format!(
+            "peerlearn_engine_replica_up{{replica=\"{}\"}} 0",
+            victim.url()
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "peerlearn_engine_replica_up{{replica=\"{}\"}} 1",
+            survivor.url()
+        )),
+        "{metrics}"
+    );
+    collect(engine.generate(room_request("group-4")))
+        .await
+        .unwrap();
+    assert_eq!(survivor.attempts(), 1, "moved while its replica is down");
+
+    victim.restart().await;
+    wait_for_state(&engine, &victim.url(), true).await;
+    let (_, done) = collect(engine.generate(room_request("group-4")))
+        .await
+        .unwrap();
+    assert_eq!(done.text, "Hello 🎉 world");
+    assert_eq!(
+        victim.attempts(),
+        2,
+        "back home, where its prompt is cached"
+    );
+    assert_eq!(survivor.attempts(), 1);
 }

@@ -140,7 +140,7 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
         slots: args.slots.unwrap_or(args.rooms).max(1),
         context_per_slot: args.context_per_slot,
         batch_size: args.batch_size,
-        llm_url: args.llm_url.clone(),
+        llm_urls: args.llm_url.iter().cloned().collect(),
         llm_api_key: args.llm_api_key.clone(),
         llm_model: args.llm_model.clone(),
         ..EngineConfig::default()

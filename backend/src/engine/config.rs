@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Settings for building an engine with [`crate::engine::build_engine`].
 ///
-/// With `llm_url` set the remote OpenAI-compatible backend is used and the embedded-engine
+/// With `llm_urls` set the remote OpenAI-compatible backend is used and the embedded-engine
 /// fields are ignored; otherwise the GGUF at `model_path` is loaded in-process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -45,9 +45,10 @@ pub struct EngineConfig {
     /// the price of llama.cpp splitting mixed steps into a few graph evaluations.
     pub kv_unified: bool,
 
-    /// Base URL of a remote OpenAI-compatible server (llama-server, vLLM, Ollama). When set,
-    /// the remote backend is used instead of the embedded model.
-    pub llm_url: Option<String>,
+    /// Base URLs of remote OpenAI-compatible servers (llama-server, vLLM, Ollama), replicas of
+    /// one model. When any is set, the remote backend is used instead of the embedded model; a
+    /// room sticks to one replica and moves to another only when its replica is down.
+    pub llm_urls: Vec<String>,
     /// Bearer token sent to the remote server.
     pub llm_api_key: Option<String>,
     /// Model name sent to the remote server (`"model"` in the request body).
@@ -60,6 +61,8 @@ pub struct EngineConfig {
     pub idle_timeout_ms: u64,
     /// Attempts after the first one when a remote request fails before its first token.
     pub retries: u32,
+    /// How often each remote replica's `GET /health` is probed.
+    pub health_interval_ms: u64,
 }
 
 /// Where the default model lives, relative to the working directory.
@@ -79,13 +82,14 @@ impl Default for EngineConfig {
             parked_state_mib: 2048,
             gpu_layers: 0,
             kv_unified: false,
-            llm_url: None,
+            llm_urls: Vec::new(),
             llm_api_key: None,
             llm_model: None,
             connect_timeout_ms: 5_000,
             first_token_timeout_ms: 60_000,
             idle_timeout_ms: 30_000,
             retries: 2,
+            health_interval_ms: 5_000,
         }
     }
 }
@@ -106,10 +110,20 @@ impl EngineConfig {
 
     /// A config for the remote backend at `url` with the other defaults.
     pub fn remote(url: impl Into<String>) -> Self {
+        EngineConfig::replicas([url])
+    }
+
+    /// A config for the remote backend over several replicas with the other defaults.
+    pub fn replicas<S: Into<String>>(urls: impl IntoIterator<Item = S>) -> Self {
         EngineConfig {
-            llm_url: Some(url.into()),
+            llm_urls: urls.into_iter().map(Into::into).collect(),
             ..EngineConfig::default()
         }
+    }
+
+    /// Whether the remote backend is asked for.
+    pub fn is_remote(&self) -> bool {
+        !self.llm_urls.is_empty()
     }
 
     pub(crate) fn connect_timeout(&self) -> Duration {
@@ -122,5 +136,9 @@ impl EngineConfig {
 
     pub(crate) fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub(crate) fn health_interval(&self) -> Duration {
+        Duration::from_millis(self.health_interval_ms.max(10))
     }
 }

@@ -31,8 +31,8 @@ pub use error::EngineError;
 pub use metrics::{EngineMetrics, MetricsSnapshot, RequestMetrics};
 pub use stream::{CancelHandle, PrefillHandle, TokenStream};
 pub use types::{
-    ChatMessage, Completion, EngineInfo, FinishReason, GenerateRequest, PrefillReport, Role,
-    RoomKey, SamplingParams, StreamEvent,
+    ChatMessage, Completion, EngineInfo, FinishReason, GenerateRequest, PrefillReport,
+    ReplicaStatus, Role, RoomKey, SamplingParams, StreamEvent,
 };
 
 /// Something that turns conversations into streamed replies, for many rooms at once.
@@ -68,6 +68,11 @@ pub trait Engine: Send + Sync {
     /// The engine's running totals.
     fn metrics(&self) -> &EngineMetrics;
 
+    /// The servers behind a remote engine and their health (empty for in-process engines).
+    fn replicas(&self) -> Vec<ReplicaStatus> {
+        Vec::new()
+    }
+
     /// Appends the engine's totals in Prometheus text format (for the server's `/metrics`).
     fn render_prometheus(&self, out: &mut String) {
         self.metrics().render_prometheus(out)
@@ -77,12 +82,13 @@ pub trait Engine: Send + Sync {
 /// How the server holds its engine.
 pub type SharedEngine = Arc<dyn Engine>;
 
-/// Builds the engine the configuration asks for: remote when `llm_url` is set, otherwise the
+/// Builds the engine the configuration asks for: remote when `llm_urls` is set, otherwise the
 /// embedded llama.cpp engine (which loads the model, so this blocks for a moment; call it at
 /// start or in `spawn_blocking`).
 pub fn build_engine(config: &EngineConfig) -> Result<SharedEngine, EngineError> {
-    match &config.llm_url {
-        Some(_) => Ok(Arc::new(remote::RemoteEngine::new(config)?)),
-        None => Ok(Arc::new(llama::LlamaEngine::load(config)?)),
+    if config.is_remote() {
+        Ok(Arc::new(remote::RemoteEngine::new(config)?))
+    } else {
+        Ok(Arc::new(llama::LlamaEngine::load(config)?))
     }
 }

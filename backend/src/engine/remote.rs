@@ -2,19 +2,34 @@
 //! `POST /v1/chat/completions` (llama.cpp's llama-server, vLLM, Ollama), so inference can move
 //! to other machines without the agent noticing.
 //!
+//! Several URLs are replicas of one model. Each room sticks to one of them, chosen by
+//! rendezvous hashing of its key over the replicas that are up, so its prompt stays warm in
+//! that server's cache and a replica going down moves only its own rooms. Every request also
+//! carries an opaque per-room key (the OpenAI `user` field and the `X-Peerlearn-Room` and
+//! `X-Session-Id` headers) so a router in front of many servers can do the same.
+//!
 //! Failures before the first token (connection refused, 5xx, 429, no answer in time) are
-//! retried with a short backoff, since nothing has been shown to the children yet; after the
-//! first token an error ends the stream. The server keeps its own prompt cache, so
-//! [`Engine::prefill`] is a no-op here and the cache counters come from the server's usage
-//! report when it sends one.
+//! retried, on the next healthy replica at once when there is one, otherwise with a short
+//! backoff, since nothing has been shown to the children yet. After the first token an error
+//! ends the stream and is never retried: the tokens already sent cannot be taken back, and a
+//! second server would not continue the same text, so the children would see a sentence start
+//! twice. The agent finishes the reply with what was shown (see docs/engine.md).
+//!
+//! A background task probes each replica's `GET /health` every `health_interval_ms`; a failed
+//! request marks its replica down at once, and only a probe (or a later successful request)
+//! brings it back. The server keeps its own prompt cache, so [`Engine::prefill`] is a no-op here
+//! and the cache counters come from the server's usage report when it sends one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use reqwest::Url;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::config::EngineConfig;
 use super::error::EngineError;
@@ -22,26 +37,94 @@ use super::llama::text::TextDecoder;
 use super::metrics::{EngineMetrics, RequestMetrics};
 use super::stream::{CancelHandle, PrefillHandle, StreamSender, TokenStream};
 use super::types::{
-    ChatMessage, Completion, EngineInfo, FinishReason, GenerateRequest, PrefillReport, RoomKey,
+    ChatMessage, Completion, EngineInfo, FinishReason, GenerateRequest, PrefillReport,
+    ReplicaStatus, RoomKey,
 };
 use super::Engine;
 
-/// An engine on another machine.
+/// The header carrying the room's opaque key.
+pub const ROOM_HEADER: &str = "x-peerlearn-room";
+/// The same key under the name generic session-affinity routers hash on.
+pub const SESSION_HEADER: &str = "x-session-id";
+
+/// An engine on other machines.
 pub struct RemoteEngine {
     shared: Arc<Shared>,
     info: EngineInfo,
     running: Arc<Mutex<HashMap<RoomKey, Vec<CancelHandle>>>>,
+    prober_started: AtomicBool,
 }
 
 struct Shared {
     client: reqwest::Client,
-    endpoint: Url,
+    replicas: Vec<Replica>,
     api_key: Option<String>,
     model: String,
     first_token_timeout: Duration,
     idle_timeout: Duration,
     retries: u32,
+    health_interval: Duration,
     metrics: Arc<EngineMetrics>,
+}
+
+/// One server of the remote engine.
+struct Replica {
+    /// The URL as configured, for logs, `/healthz` and `/metrics`.
+    label: String,
+    endpoint: Url,
+    health: Url,
+    up: AtomicBool,
+}
+
+impl Replica {
+    fn new(url: &str) -> Result<Replica, EngineError> {
+        let endpoint = endpoint_url(url)?;
+        let mut health = endpoint.clone();
+        let path = endpoint.path();
+        let base = path
+            .strip_suffix("/v1/chat/completions")
+            .or_else(|| path.strip_suffix("/chat/completions"))
+            .unwrap_or("");
+        health.set_path(&format!("{base}/health"));
+        Ok(Replica {
+            label: url.trim().trim_end_matches('/').to_string(),
+            endpoint,
+            health,
+            // Up until shown otherwise: the first request or probe tells.
+            up: AtomicBool::new(true),
+        })
+    }
+
+    fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    fn set_up(&self, up: bool, why: &str) {
+        if self.up.swap(up, Ordering::Relaxed) != up {
+            if up {
+                tracing::info!(replica = %self.label, why, "remote replica is up");
+            } else {
+                tracing::warn!(replica = %self.label, why, "remote replica is down");
+            }
+        }
+    }
+}
+
+/// The key a room is known by outside this process: a hash of the room key, so nothing a
+/// server or router logs (`user`, headers) can be traced back to a group or a child, yet the
+/// same room always gives the same key.
+pub fn room_affinity_key(room: &RoomKey) -> String {
+    let digest = Sha256::digest(format!("peerlearn-room\0{}", room.as_str()).as_bytes());
+    format!("room-{}", hex::encode(&digest[..12]))
+}
+
+/// Rendezvous (highest random weight) score of a replica for a room: each room ranks the
+/// replicas in its own stable order, so removing one moves only the rooms that ranked it first.
+fn rank_weight(key: &str, replica: &str) -> u64 {
+    let digest = Sha256::digest(format!("{key}\0{replica}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// Turns a base URL into the chat completions endpoint: `http://host:8081`,
@@ -71,14 +154,18 @@ pub fn endpoint_url(url: &str) -> Result<Url, EngineError> {
 }
 
 impl RemoteEngine {
-    /// Checks the URL and builds the HTTP client; does not contact the server (it may come up
-    /// later, and requests retry).
+    /// Checks the URLs and builds the HTTP client; does not contact the servers (they may come
+    /// up later, and requests retry). The health checks start with the first request, or now
+    /// when called inside a Tokio runtime.
     pub fn new(config: &EngineConfig) -> Result<RemoteEngine, EngineError> {
-        let url = config
-            .llm_url
-            .as_deref()
-            .ok_or_else(|| EngineError::InvalidConfig("llm_url is not set".into()))?;
-        let endpoint = endpoint_url(url)?;
+        if config.llm_urls.is_empty() {
+            return Err(EngineError::InvalidConfig("llm_url is not set".into()));
+        }
+        let replicas = config
+            .llm_urls
+            .iter()
+            .map(|u| Replica::new(u))
+            .collect::<Result<Vec<_>, _>>()?;
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout())
             .build()
@@ -89,40 +176,70 @@ impl RemoteEngine {
             .llm_model
             .clone()
             .unwrap_or_else(|| "default".to_string());
+        let origins: Vec<String> = replicas
+            .iter()
+            .map(|r| r.endpoint.origin().ascii_serialization())
+            .collect();
         let info = EngineInfo {
             backend: "remote".into(),
             model_name: match &config.llm_model {
                 Some(m) => m.clone(),
-                None => format!("remote: {}", endpoint.origin().ascii_serialization()),
+                None => format!("remote: {}", origins.join(", ")),
             },
             slots: 1,
             context_per_slot: 0,
             threads: 0,
             chat_template: None,
         };
-        Ok(RemoteEngine {
+        let engine = RemoteEngine {
             shared: Arc::new(Shared {
                 client,
-                endpoint,
+                replicas,
                 api_key: config.llm_api_key.clone().filter(|k| !k.is_empty()),
                 model,
                 first_token_timeout: config.first_token_timeout(),
                 idle_timeout: config.idle_timeout(),
                 retries: config.retries,
+                health_interval: config.health_interval(),
                 metrics: Arc::new(EngineMetrics::new("remote")),
             }),
             info,
             running: Arc::default(),
-        })
+            prober_started: AtomicBool::new(false),
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            engine.start_prober();
+        }
+        Ok(engine)
     }
 
-    /// The endpoint requests go to.
+    /// The endpoint requests go to (the first replica's).
     pub fn endpoint(&self) -> &Url {
-        &self.shared.endpoint
+        &self.shared.replicas[0].endpoint
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<RoomKey, Vec<CancelHandle>>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts the health checks once. They hold the engine weakly and end when it is dropped.
+    fn start_prober(&self) {
+        if self.prober_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.shared);
+        tokio::spawn(probe_loop(weak));
+    }
+}
+
+/// Probes every replica, then waits the interval, until the engine is gone.
+async fn probe_loop(shared: Weak<Shared>) {
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let interval = s.health_interval;
+        futures::future::join_all(s.replicas.iter().map(|r| s.probe(r))).await;
+        drop(s);
+        tokio::time::sleep(interval).await;
     }
 }
 
@@ -150,6 +267,7 @@ impl Engine for RemoteEngine {
             .entry(request.room.clone())
             .or_default()
             .push(handle.clone());
+        self.start_prober();
         let shared = self.shared.clone();
         let running = self.running.clone();
         tokio::spawn(async move {
@@ -179,6 +297,34 @@ impl Engine for RemoteEngine {
     fn metrics(&self) -> &EngineMetrics {
         &self.shared.metrics
     }
+
+    fn replicas(&self) -> Vec<ReplicaStatus> {
+        self.shared
+            .replicas
+            .iter()
+            .map(|r| ReplicaStatus {
+                url: r.label.clone(),
+                up: r.is_up(),
+            })
+            .collect()
+    }
+
+    fn render_prometheus(&self, out: &mut String) {
+        self.metrics().render_prometheus(out);
+        let name = "peerlearn_engine_replica_up";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Whether a remote engine replica takes requests (1) or is down (0).\n# TYPE {name} gauge"
+        );
+        for r in &self.shared.replicas {
+            let _ = writeln!(
+                out,
+                "{name}{{replica=\"{}\"}} {}",
+                r.label.replace('\\', "\\\\").replace('"', "\\\""),
+                u8::from(r.is_up())
+            );
+        }
+    }
 }
 
 /// How one attempt ended.
@@ -198,21 +344,70 @@ struct Usage {
 }
 
 impl Shared {
+    /// The replicas in the order the room should try them: up before down, then by the room's
+    /// rendezvous rank.
+    fn order(&self, key: &str) -> Vec<usize> {
+        let mut ranked: Vec<(bool, u64, usize)> = self
+            .replicas
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.is_up(), rank_weight(key, &r.label), i))
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        ranked.into_iter().map(|(_, _, i)| i).collect()
+    }
+
+    /// The room's first replica that is up and not yet tried in this round of attempts.
+    fn next_untried(&self, key: &str, tried: &[usize]) -> Option<usize> {
+        self.order(key)
+            .into_iter()
+            .find(|i| self.replicas[*i].is_up() && !tried.contains(i))
+    }
+
     async fn serve(&self, request: GenerateRequest, tx: StreamSender) {
         let start = Instant::now();
-        let body = self.body(&request);
+        let key = room_affinity_key(&request.room);
+        let body = self.body(&request, &key);
         let mut attempt = 0;
+        // Replicas that failed this request since the last backoff.
+        let mut tried: Vec<usize> = Vec::new();
         loop {
-            let outcome = self.attempt(&body, &request, &tx, start).await;
+            // When every replica is down the room's first choice is tried anyway: a probe may
+            // be stale, and the error then says what is wrong.
+            let index = self
+                .next_untried(&key, &tried)
+                .unwrap_or_else(|| self.order(&key)[0]);
+            let replica = &self.replicas[index];
+            let outcome = self
+                .attempt(replica, &key, &body, &request, &tx, start)
+                .await;
             match outcome {
                 Attempt::Finished(completion) => {
+                    if completion.finish_reason != FinishReason::Cancelled {
+                        replica.set_up(true, "a request succeeded");
+                    }
                     self.metrics
                         .record_generate(&completion.metrics, completion.finish_reason);
                     tx.done(completion);
                     return;
                 }
-                Attempt::FailedEarly(e) if e.is_retryable() && attempt < self.retries => {
+                Attempt::FailedEarly(e) if e.is_retryable() => {
+                    if marks_down(&e) {
+                        replica.set_up(false, &e.to_string());
+                    }
+                    tried.push(index);
+                    if self.next_untried(&key, &tried).is_some() {
+                        // Another replica is up: go there now, nothing was shown yet.
+                        tracing::warn!(error = %e, replica = %replica.label, "remote replica failed before the first token; trying the next one");
+                        continue;
+                    }
+                    if attempt >= self.retries {
+                        self.metrics.record_error();
+                        tx.fail(e);
+                        return;
+                    }
                     attempt += 1;
+                    tried.clear();
                     let backoff = Duration::from_millis(200 * (1 << attempt.min(5)));
                     tracing::warn!(error = %e, attempt, "remote engine failed before the first token; retrying");
                     tokio::select! {
@@ -220,7 +415,16 @@ impl Shared {
                         _ = tx.cancel_handle().cancelled() => {}
                     }
                 }
-                Attempt::FailedEarly(e) | Attempt::FailedLate(e) => {
+                Attempt::FailedLate(e) => {
+                    // Tokens were shown: never retried (see the module comment).
+                    if marks_down(&e) {
+                        replica.set_up(false, &e.to_string());
+                    }
+                    self.metrics.record_error();
+                    tx.fail(e);
+                    return;
+                }
+                Attempt::FailedEarly(e) => {
                     self.metrics.record_error();
                     tx.fail(e);
                     return;
@@ -229,7 +433,28 @@ impl Shared {
         }
     }
 
-    fn body(&self, request: &GenerateRequest) -> Value {
+    /// One health check: up when the server answers `GET /health` with anything but a server
+    /// error (llama-server and vLLM answer 200 when ready and 503 while loading; a server
+    /// without the route answers 404, which still shows it is alive).
+    async fn probe(&self, replica: &Replica) {
+        let mut req = self.client.get(replica.health.clone());
+        if let Some(key) = &self.api_key {
+            req = req.bearer_auth(key);
+        }
+        let limit = self.health_interval.max(Duration::from_secs(2));
+        match tokio::time::timeout(limit, req.send()).await {
+            Ok(Ok(r)) if !r.status().is_server_error() => {
+                replica.set_up(true, "health check passed")
+            }
+            Ok(Ok(r)) => replica.set_up(false, &format!("health check answered {}", r.status())),
+            Ok(Err(e)) => {
+                replica.set_up(false, &format!("health check failed: {}", error_chain(&e)))
+            }
+            Err(_) => replica.set_up(false, "health check timed out"),
+        }
+    }
+
+    fn body(&self, request: &GenerateRequest, key: &str) -> Value {
         let p = &request.params;
         let messages: Vec<Value> = request
             .messages
@@ -246,6 +471,9 @@ impl Shared {
             "seed": p.seed,
             // llama-server keeps the room's prompt in its cache between requests.
             "cache_prompt": true,
+            // OpenAI's end-user id: routers and servers that group requests by user keep the
+            // room together. Opaque, see `room_affinity_key`.
+            "user": key,
         });
         if !p.is_greedy() {
             body["top_p"] = json!(p.top_p);
@@ -266,6 +494,8 @@ impl Shared {
 
     async fn attempt(
         &self,
+        replica: &Replica,
+        key: &str,
         body: &Value,
         request: &GenerateRequest,
         tx: &StreamSender,
@@ -283,7 +513,12 @@ impl Shared {
                 },
             })
         };
-        let mut req = self.client.post(self.endpoint.clone()).json(body);
+        let mut req = self
+            .client
+            .post(replica.endpoint.clone())
+            .header(ROOM_HEADER, key)
+            .header(SESSION_HEADER, key)
+            .json(body);
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
         }
@@ -298,7 +533,7 @@ impl Shared {
             }
             Ok(Err(e)) => {
                 return Attempt::FailedEarly(EngineError::Unreachable {
-                    url: self.endpoint.to_string(),
+                    url: replica.endpoint.to_string(),
                     reason: error_chain(&e),
                 })
             }
@@ -350,7 +585,7 @@ impl Shared {
                 Ok(None) => break,
                 Ok(Some(Err(e))) => {
                     let e = EngineError::Unreachable {
-                        url: self.endpoint.to_string(),
+                        url: replica.endpoint.to_string(),
                         reason: format!("the stream broke: {}", error_chain(&e)),
                     };
                     return if first_at.is_none() {
@@ -465,6 +700,16 @@ impl Shared {
     }
 }
 
+/// Whether an error says the replica is gone (refused, broken, silent, failing), as opposed
+/// to busy (429) or refusing this request.
+fn marks_down(e: &EngineError) -> bool {
+    match e {
+        EngineError::Unreachable { .. } | EngineError::Timeout { .. } => true,
+        EngineError::RemoteStatus { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
 /// Reads the cost report: OpenAI's `usage` (with `prompt_tokens_details.cached_tokens`) or
 /// llama-server's `timings` (`prompt_n` evaluated, `cache_n` reused), whichever is present.
 fn read_usage(event: &Value, usage: &mut Usage) {
@@ -560,6 +805,44 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn health_checks_go_to_the_server_root() {
+        for (url, want) in [
+            ("http://h:8081", "http://h:8081/health"),
+            ("http://h:8081/v1", "http://h:8081/health"),
+            ("https://h/api/v1/", "https://h/api/health"),
+            ("http://h/v1/chat/completions", "http://h/health"),
+        ] {
+            assert_eq!(Replica::new(url).unwrap().health.as_str(), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_room_keeps_its_replica_unless_that_one_goes() {
+        let all = ["http://a:1", "http://b:1", "http://c:1"];
+        fn top<'a>(key: &str, among: &[&'a str]) -> &'a str {
+            among
+                .iter()
+                .copied()
+                .max_by_key(|r| rank_weight(key, r))
+                .unwrap()
+        }
+        let mut moved = 0;
+        for n in 0..300 {
+            let key = room_affinity_key(&RoomKey::from(n as i64));
+            assert_eq!(key, room_affinity_key(&RoomKey::from(n as i64)), "stable");
+            assert_eq!(key.len(), "room-".len() + 24, "{key}");
+            let before = top(&key, &all);
+            let after = top(&key, &all[..2]);
+            if before == "http://c:1" {
+                moved += 1;
+            } else {
+                assert_eq!(before, after, "only the rooms of the removed replica move");
+            }
+        }
+        assert!((50..150).contains(&moved), "about a third moved: {moved}");
     }
 
     #[test]

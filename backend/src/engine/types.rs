@@ -247,6 +247,16 @@ pub struct PrefillReport {
     pub elapsed_ms: f64,
 }
 
+/// One server of a remote engine and whether it is taking requests, for `/healthz` and
+/// `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaStatus {
+    /// The replica's base URL as configured.
+    pub url: String,
+    /// False after a failed health check or request, until a health check succeeds.
+    pub up: bool,
+}
+
 /// What an engine is, for `/healthz` and logs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineInfo {

@@ -48,13 +48,23 @@ async fn healthz(State(ctx): State<Ctx>, headers: HeaderMap) -> impl IntoRespons
     if bearer(&ctx, &headers) != Bearer::Right {
         return Json(serde_json::json!({ "status": "ok" }));
     }
-    Json(serde_json::json!({
+    let mut details = serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "database": ctx.store.kind().name(),
         "model": ctx.model_name,
         "uptime_seconds": ctx.started.elapsed().as_secs(),
-    }))
+    });
+    // The remote engine's servers, so an operator sees at once which one is down.
+    let replicas = ctx
+        .engine
+        .as_ref()
+        .map(|e| e.replicas())
+        .unwrap_or_default();
+    if !replicas.is_empty() {
+        details["replicas"] = serde_json::json!(replicas);
+    }
+    Json(details)
 }
 
 async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {

@@ -255,7 +255,7 @@ pub async fn run_command(
     } else {
         let e = crate::config::EngineSettings::resolve(&args.engine, file)?;
         let config = e.engine_config();
-        if config.llm_url.is_none() {
+        if !config.is_remote() {
             crate::model::check_gguf(&config.model_path)?;
         }
         let engine =
