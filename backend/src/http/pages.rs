@@ -19,11 +19,13 @@ use axum::Router;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::error::Refused;
 use super::join::{
     self, Credential, JoinAttempt, JoinFailure, JoinRequest, AVATARS, MAX_NICKNAME_CHARS,
 };
 use super::Ctx;
 use crate::child_text;
+use crate::i18n::Lang;
 use crate::store::AgentRole;
 
 pub fn router() -> Router<Ctx> {
@@ -39,27 +41,27 @@ pub fn router() -> Router<Ctx> {
 // The join page
 
 /// What an avatar is called, for screen readers (the emoji alone reads poorly).
-fn avatar_label(emoji: &str) -> &'static str {
-    match emoji {
-        "🦊" => "Fox",
-        "🐼" => "Panda",
-        "🐸" => "Frog",
-        "🦁" => "Lion",
-        "🐙" => "Octopus",
-        "🦉" => "Owl",
-        "🐢" => "Turtle",
-        "🐝" => "Bee",
-        "🦄" => "Unicorn",
-        "🐬" => "Dolphin",
-        "🐨" => "Koala",
-        "🐧" => "Penguin",
-        _ => "Animal",
-    }
+fn avatar_label(lang: Lang, emoji: &str) -> String {
+    lang.t(match emoji {
+        "🦊" => "avatar-fox",
+        "🐼" => "avatar-panda",
+        "🐸" => "avatar-frog",
+        "🦁" => "avatar-lion",
+        "🐙" => "avatar-octopus",
+        "🦉" => "avatar-owl",
+        "🐢" => "avatar-turtle",
+        "🐝" => "avatar-bee",
+        "🦄" => "avatar-unicorn",
+        "🐬" => "avatar-dolphin",
+        "🐨" => "avatar-koala",
+        "🐧" => "avatar-penguin",
+        _ => "avatar-animal",
+    })
 }
 
 struct AvatarChoice {
     emoji: &'static str,
-    label: &'static str,
+    label: String,
     checked: bool,
 }
 
@@ -74,17 +76,27 @@ struct Returning {
 #[derive(Template)]
 #[template(path = "join.html")]
 struct JoinPage {
+    lang: Lang,
     code: String,
     nickname: String,
     avatars: Vec<AvatarChoice>,
     max_nickname: usize,
     error: Option<String>,
+    /// The field the error is about ("code", "nickname", "avatar"), for the page's focus.
+    error_field: &'static str,
     returning: Option<Returning>,
 }
 
 impl JoinPage {
-    fn new(code: &str, nickname: &str, avatar: &str, error: Option<String>) -> JoinPage {
+    fn new(
+        lang: Lang,
+        code: &str,
+        nickname: &str,
+        avatar: &str,
+        error: Option<String>,
+    ) -> JoinPage {
         JoinPage {
+            lang,
             // Keep what the child typed, but never echo back an absurd amount of it.
             code: code.chars().take(32).collect(),
             nickname: nickname.chars().take(64).collect(),
@@ -92,21 +104,26 @@ impl JoinPage {
                 .iter()
                 .map(|&emoji| AvatarChoice {
                     emoji,
-                    label: avatar_label(emoji),
+                    label: avatar_label(lang, emoji),
                     checked: emoji == avatar,
                 })
                 .collect(),
             max_nickname: MAX_NICKNAME_CHARS,
             error,
+            error_field: "code",
             returning: None,
         }
     }
 }
 
 async fn join_page(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let mut page = JoinPage::new("", "", "", None);
+    let mut page = JoinPage::new(Lang::of_browser(&headers), "", "", "", None);
     // Only a credential that still opens its chat (unexpired, its session not ended).
     if let Some(p) = join::participant_of(&ctx, &headers).await {
+        // A child coming back is greeted in their session's language.
+        if let Some(lang) = join::language_of_group(&ctx, p.group_id).await {
+            page = JoinPage::new(lang, "", "", "", None);
+        }
         page.returning = Some(Returning {
             nickname: p.nickname.clone(),
             avatar: p.avatar.clone(),
@@ -132,11 +149,16 @@ async fn join_submit(
     headers: HeaderMap,
     form: Result<Form<JoinForm>, FormRejection>,
 ) -> Response {
+    let browser = Lang::of_browser(&headers);
     let (typed, joined) = match form {
-        _ if !same_origin_post(&ctx, &headers) => {
-            (JoinForm::default(), Err(JoinFailure::CrossSite))
-        }
-        Err(_) => (JoinForm::default(), Err(JoinFailure::IncompleteForm)),
+        _ if !same_origin_post(&ctx, &headers) => (
+            JoinForm::default(),
+            Err(Refused::new(JoinFailure::CrossSite, browser)),
+        ),
+        Err(_) => (
+            JoinForm::default(),
+            Err(Refused::new(JoinFailure::IncompleteForm, browser)),
+        ),
         Ok(Form(form)) => {
             let joined = join_submitted(&ctx, peer, &headers, &form).await;
             (form, joined)
@@ -144,18 +166,20 @@ async fn join_submit(
     };
     match joined {
         Ok(response) => response,
-        Err(failure) => {
+        Err(Refused { failure, lang }) => {
             if let JoinFailure::Internal(detail) = &failure {
                 // The detail is for the log only; the child reads the friendly sentence.
                 tracing::error!(%detail, "join from the page failed");
             }
             // What the child typed stays in the form.
-            let page = JoinPage::new(
+            let mut page = JoinPage::new(
+                lang,
                 &typed.code,
                 &typed.nickname,
                 &typed.avatar,
-                Some(failure.to_string()),
+                Some(failure.message(lang)),
             );
+            page.error_field = failure.field();
             failure.with_retry_after(render(failure.status(), &page))
         }
     }
@@ -167,7 +191,7 @@ async fn join_submitted(
     peer: SocketAddr,
     headers: &HeaderMap,
     form: &JoinForm,
-) -> Result<Response, JoinFailure> {
+) -> Result<Response, Refused> {
     let request = JoinRequest {
         code: form.code.clone(),
         nickname: form.nickname.clone(),
@@ -214,6 +238,7 @@ pub(super) fn same_origin_post(ctx: &Ctx, headers: &HeaderMap) -> bool {
 #[derive(Template)]
 #[template(path = "chat.html")]
 struct ChatPage {
+    lang: Lang,
     group_id: i64,
     group_name: String,
     activity_title: String,
@@ -242,7 +267,7 @@ async fn chat_page(
         Credential::Missing => return Redirect::to("/").into_response(),
         // A credential that no longer opens the chat (a shared tablet the next day, or a
         // session that ended) says so instead of showing the conversation again.
-        Credential::Expired | Credential::Ended(_) => return ended_page(),
+        Credential::Expired | Credential::Ended(_) => return ended_page(&ctx, &headers).await,
     };
     if me.group_id != group_id {
         return Redirect::to("/").into_response();
@@ -256,16 +281,18 @@ async fn chat_page(
         Ok(found) => found,
         Err(e) => {
             tracing::error!(error = %e, group_id, "cannot load the chat page");
-            return error_page();
+            return error_page(Lang::of_browser(&headers));
         }
     };
     let activity = ctx.activities.get(&session.activity_id);
     let has_agent = group.agent_role != AgentRole::None;
+    let lang = Lang::of_session(&session.language);
     let page = ChatPage {
+        lang,
         group_id: group.id,
         group_name: group.name,
         activity_title: activity
-            .map_or_else(|| "Our design challenge".to_string(), |a| a.title.clone()),
+            .map_or_else(|| lang.t("chat-default-activity"), |a| a.title.clone()),
         problem: activity.map(|a| a.problem.clone()).unwrap_or_default(),
         phase_count: activity.map_or(0, |a| a.phases.len()),
         me_id: me.id,
@@ -283,13 +310,19 @@ async fn chat_page(
     render(StatusCode::OK, &page)
 }
 
-fn ended_page() -> Response {
-    let page = JoinPage::new("", "", "", Some(child_text::CHAT_ENDED_PAGE.into()));
+/// The chat is over: said in the session's language when the credential still names it.
+async fn ended_page(ctx: &Ctx, headers: &HeaderMap) -> Response {
+    let lang = match join::token_from_headers(headers) {
+        Some(token) => join::language_of_credential(ctx, &token).await,
+        None => None,
+    }
+    .unwrap_or_else(|| Lang::of_browser(headers));
+    let page = JoinPage::new(lang, "", "", "", Some(child_text::chat_ended_page(lang)));
     render(StatusCode::GONE, &page)
 }
 
-fn error_page() -> Response {
-    let page = JoinPage::new("", "", "", Some(child_text::SOMETHING_WRONG.into()));
+fn error_page(lang: Lang) -> Response {
+    let page = JoinPage::new(lang, "", "", "", Some(child_text::something_wrong(lang)));
     render(StatusCode::INTERNAL_SERVER_ERROR, &page)
 }
 
@@ -321,6 +354,11 @@ const STATIC_FILES: &[StaticFile] = &[
         name: "app.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../../frontend/static/app.css"),
+    },
+    StaticFile {
+        name: "i18n.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../frontend/static/i18n.js"),
     },
     StaticFile {
         name: "join.js",
@@ -458,7 +496,13 @@ mod tests {
     #[test]
     fn every_avatar_has_a_name() {
         for avatar in AVATARS {
-            assert_ne!(avatar_label(avatar), "Animal", "{avatar}");
+            for lang in Lang::ALL {
+                assert_ne!(
+                    avatar_label(lang, avatar),
+                    lang.t("avatar-animal"),
+                    "{avatar}"
+                );
+            }
         }
     }
 
@@ -484,6 +528,7 @@ mod tests {
     #[test]
     fn the_join_page_escapes_what_the_child_typed() {
         let page = JoinPage::new(
+            Lang::En,
             "<b>",
             "\"><script>alert(1)</script>",
             "🦊",

@@ -72,6 +72,11 @@ impl Chromedriver {
 
     /// A new headless Chromium with a fresh profile (its own cookies and storage).
     pub async fn browser(&self) -> Browser {
+        self.browser_in("en-US").await
+    }
+
+    /// A browser whose user reads `lang` (its `Accept-Language`, e.g. "de-DE").
+    pub async fn browser_in(&self, lang: &str) -> Browser {
         let chromium =
             std::env::var("PEERLEARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let profile = tempfile::tempdir().expect("profile folder");
@@ -85,18 +90,22 @@ impl Chromedriver {
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-            "--lang=en-US",
         ]
         .iter()
         .map(|s| s.to_string())
         .chain([
+            format!("--lang={lang}"),
             format!("--user-data-dir={}", profile.path().display()),
             format!("--window-size={},{}", WINDOW.0, WINDOW.1),
         ])
         .collect::<Vec<_>>();
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium, "args": args },
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": args,
+                "prefs": { "intl.accept_languages": lang },
+            },
             // A page's alert() must stay open so a test can see it; nothing dismisses it.
             "unhandledPromptBehavior": "ignore",
         });

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::sessions::activity_title;
 use super::signed_in::{CsrfHeader, SignedIn, SignedInPage};
-use super::{owned_group, owned_session};
+use super::{owned_group, owned_session, DashPage};
+use crate::i18n::Lang;
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
 use crate::join_code;
@@ -33,6 +34,8 @@ const PAGE: i64 = 2000;
 #[derive(Template)]
 #[template(path = "facilitator_session.html")]
 struct SessionPage {
+    lang: Lang,
+    here: String,
     session_id: i64,
     title: String,
     status: &'static str,
@@ -46,6 +49,7 @@ struct SessionPage {
 pub(super) fn render_session_page(
     ctx: &Ctx,
     me: &SignedIn,
+    page: DashPage,
     session: &Session,
     data: super::data::DataView,
     status: StatusCode,
@@ -53,6 +57,8 @@ pub(super) fn render_session_page(
     render(
         status,
         &SessionPage {
+            lang: page.lang,
+            here: page.here,
             session_id: session.id,
             title: activity_title(ctx, session),
             status: session.status.as_str(),
@@ -68,12 +74,15 @@ pub async fn session_page(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
     SignedInPage(me): SignedInPage,
+    page: DashPage,
 ) -> Result<Response, ApiError> {
     let session = owned_session(&ctx, &me, id).await?;
-    let data = super::data::data_view(&ctx, &session, None, Default::default()).await?;
+    let data =
+        super::data::data_view(&ctx, &session, page.lang, None, Default::default()).await?;
     Ok(render_session_page(
         &ctx,
         &me,
+        page,
         &session,
         data,
         StatusCode::OK,
@@ -83,6 +92,8 @@ pub async fn session_page(
 #[derive(Template)]
 #[template(path = "facilitator_group.html")]
 struct GroupPage {
+    lang: Lang,
+    here: String,
     session_id: i64,
     group_id: i64,
     group_name: String,
@@ -96,11 +107,14 @@ pub async fn group_page(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
     SignedInPage(me): SignedInPage,
+    page: DashPage,
 ) -> Result<Response, ApiError> {
     let (group, session) = owned_group(&ctx, &me, id).await?;
     Ok(render(
         StatusCode::OK,
         &GroupPage {
+            lang: page.lang,
+            here: page.here,
             session_id: session.id,
             group_id: group.id,
             group_name: group.name.clone(),

@@ -7,7 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::owned_session;
+use super::{owned_session, DashPage};
+use crate::i18n::Lang;
 use super::signed_in::{CsrfField, CsrfForm, SignedIn, SignedInPage};
 use crate::export::{self, ParticipationTable};
 use crate::http::pages::render;
@@ -20,20 +21,21 @@ pub const MAX_GROUPS: usize = 30;
 const MAX_AGENT_NAME_CHARS: usize = 24;
 const MAX_PHASE_MINUTES: u32 = 120;
 
-/// Languages offered in the form (any code the model speaks may be typed in the CLI).
+/// Languages offered in the form (any code the model speaks may be typed in the CLI), each
+/// by its own name, which reads the same in every dashboard language.
 const LANGUAGES: &[(&str, &str)] = &[
     ("en", "English"),
-    ("de", "German"),
-    ("fr", "French"),
-    ("es", "Spanish"),
-    ("it", "Italian"),
-    ("nl", "Dutch"),
-    ("pt", "Portuguese"),
-    ("pl", "Polish"),
-    ("sv", "Swedish"),
-    ("da", "Danish"),
-    ("fi", "Finnish"),
-    ("tr", "Turkish"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pt", "Português"),
+    ("pl", "Polski"),
+    ("sv", "Svenska"),
+    ("da", "Dansk"),
+    ("fi", "Suomi"),
+    ("tr", "Türkçe"),
 ];
 
 pub struct SessionRow {
@@ -42,6 +44,8 @@ pub struct SessionRow {
     pub status: &'static str,
     pub groups: usize,
     pub created: String,
+    /// The same instant for the page's script, which shows it in the facilitator's locale.
+    pub created_iso: String,
 }
 
 pub struct ActivityChoice {
@@ -65,6 +69,8 @@ pub struct RoleRow {
 #[derive(Template)]
 #[template(path = "facilitator_sessions.html")]
 struct SessionsPage {
+    lang: Lang,
+    here: String,
     name: String,
     csrf: String,
     sessions: Vec<SessionRow>,
@@ -97,6 +103,7 @@ struct Draft {
 async fn sessions_page(
     ctx: &Ctx,
     me: &SignedIn,
+    page: DashPage,
     draft: Draft,
     error: Option<String>,
 ) -> Result<SessionsPage, ApiError> {
@@ -109,6 +116,7 @@ async fn sessions_page(
             status: s.status.as_str(),
             groups,
             created: format_time(s.created_at),
+            created_iso: iso_time(s.created_at),
         });
     }
     let activities = ctx
@@ -132,6 +140,8 @@ async fn sessions_page(
         draft.language.as_str()
     };
     Ok(SessionsPage {
+        lang: page.lang,
+        here: page.here,
         name: me.facilitator.name.clone(),
         csrf: me.csrf.clone(),
         sessions,
@@ -181,10 +191,12 @@ async fn sessions_page(
 pub async fn list(
     State(ctx): State<Ctx>,
     SignedInPage(me): SignedInPage,
+    dash: DashPage,
 ) -> Result<Response, ApiError> {
     let page = sessions_page(
         &ctx,
         &me,
+        dash,
         Draft {
             groups: 2,
             ..Draft::default()
@@ -315,6 +327,7 @@ fn validate(ctx: &Ctx, draft: &Draft) -> Result<Option<String>, String> {
 
 pub async fn create(
     State(ctx): State<Ctx>,
+    dash: DashPage,
     CsrfForm { me, form: fields }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let (draft, error) = parse_draft(&fields);
@@ -326,7 +339,7 @@ pub async fn create(
     let (phase_minutes, retention_days) = match checked {
         Ok(m) => m,
         Err(message) => {
-            let page = sessions_page(&ctx, &me, draft, Some(message)).await?;
+            let page = sessions_page(&ctx, &me, dash, draft, Some(message)).await?;
             return Ok(render(StatusCode::BAD_REQUEST, &page));
         }
     };
@@ -443,6 +456,8 @@ pub struct Card {
 #[derive(Template)]
 #[template(path = "facilitator_cards.html")]
 struct CardsPage {
+    /// The session's language: the cards are for the children.
+    lang: Lang,
     session_id: i64,
     title: String,
     address: String,
@@ -457,6 +472,7 @@ pub async fn cards(
     let session = owned_session(&ctx, &me, session_id).await?;
     let groups = ctx.store.groups_of_session(session.id).await?;
     let page = CardsPage {
+        lang: Lang::of_session(&session.language),
         session_id: session.id,
         title: activity_title(&ctx, &session),
         address: format!("{}/", ctx.public_url.trim_end_matches('/')),
@@ -634,6 +650,20 @@ pub fn activity_title(ctx: &Ctx, session: &Session) -> String {
 }
 
 /// "2026-11-26 09:15 UTC" from milliseconds since the epoch.
+/// An instant as ISO 8601 in UTC, for `<time datetime>` (the script shows it in the
+/// facilitator's locale).
+pub fn iso_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 pub fn format_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
