@@ -207,7 +207,11 @@ impl Lang {
     ) -> String {
         // Private-use characters stand for the wrapped values while the sentence is escaped.
         let marks: Vec<String> = (0..wrapped.len())
-            .map(|i| char::from_u32(0xE000 + i as u32).unwrap_or('\u{E000}').to_string())
+            .map(|i| {
+                char::from_u32(0xE000 + i as u32)
+                    .unwrap_or('\u{E000}')
+                    .to_string()
+            })
             .collect();
         let mut args: Vec<(&str, FluentValue<'_>)> = plain.to_vec();
         for ((name, _, _), mark) in wrapped.iter().zip(&marks) {
@@ -239,7 +243,12 @@ impl Lang {
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, args, &mut errors);
         if !errors.is_empty() {
-            tracing::warn!(key, lang = self.code(), ?errors, "message formatted with errors");
+            tracing::warn!(
+                key,
+                lang = self.code(),
+                ?errors,
+                "message formatted with errors"
+            );
         }
         text.into_owned()
     }
@@ -272,7 +281,9 @@ fn pattern_json(pattern: &ast::Pattern<&str>) -> Value {
     for element in &pattern.elements {
         match element {
             ast::PatternElement::TextElement { value } => parts.push(json!(value)),
-            ast::PatternElement::Placeable { expression } => parts.push(expression_json(expression)),
+            ast::PatternElement::Placeable { expression } => {
+                parts.push(expression_json(expression))
+            }
         }
     }
     Value::Array(parts)
@@ -337,8 +348,7 @@ fn bundle(lang: Lang) -> &'static FluentBundle<&'static FluentResource> {
         Lang::ALL
             .into_iter()
             .map(|lang| {
-                let id: unic_langid::LanguageIdentifier =
-                    lang.code().parse().unwrap_or_default();
+                let id: unic_langid::LanguageIdentifier = lang.code().parse().unwrap_or_default();
                 let mut bundle = FluentBundle::new_concurrent(vec![id]);
                 // No bidi isolation marks around values: the pages put `dir="auto"` where
                 // text of either direction is shown, and JSON and tests stay plain text.

@@ -1049,10 +1049,14 @@ async fn a_german_session_speaks_german() {
     mia.set_window_size(820, 1180).await.unwrap();
     mia.goto(&server.url("/")).await;
     assert_eq!(
-        mia.js("return document.documentElement.lang;", vec![]).await,
+        mia.js("return document.documentElement.lang;", vec![])
+            .await,
         json!("de")
     );
-    assert_eq!(mia.text_of("#join-title").await, "Hallo! Komm in deine Gruppe");
+    assert_eq!(
+        mia.text_of("#join-title").await,
+        "Hallo! Komm in deine Gruppe"
+    );
     assert_eq!(mia.text_of("label[for=nickname]").await, "Spitzname");
     // The script's own check speaks German too.
     mia.click("#join-button").await;
@@ -1066,7 +1070,10 @@ async fn a_german_session_speaks_german() {
     mia.wait_for_path(&format!("/chat/{group}")).await;
     mia.wait_connected().await;
     assert_eq!(mia.text_of("#send").await, "Senden");
-    assert_eq!(mia.text_of("#help-open").await, "🙋 Ich brauche Hilfe");
+    assert!(mia
+        .text_of("#help-open")
+        .await
+        .ends_with("Ich brauche Hilfe"));
     mia.wait_until(
         "the people list in German",
         "return [...document.querySelectorAll('.person-name')].some(n => n.textContent === 'Mia (du)') \
@@ -1105,7 +1112,10 @@ async fn a_german_session_speaks_german() {
     let teacher = driver.browser_in("de-DE").await;
     teacher.set_window_size(1280, 900).await.unwrap();
     teacher.goto(&server.url("/facilitator/login")).await;
-    assert_eq!(teacher.text_of("#login-title").await, "Anmeldung für Lehrkräfte");
+    assert_eq!(
+        teacher.text_of("#login-title").await,
+        "Anmeldung für Lehrkräfte"
+    );
     teacher.type_into("#name", "frau-lange").await;
     teacher
         .type_into("#password", common::facilitator::PASSWORD)

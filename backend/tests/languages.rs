@@ -63,7 +63,10 @@ async fn a_german_session_joins_and_chats_in_german() {
         .await
         .unwrap();
     assert!(page.contains("<html lang=\"de\">"), "{page}");
-    assert!(page.contains("Spitzname") && page.contains("In meine Gruppe"), "{page}");
+    assert!(
+        page.contains("Spitzname") && page.contains("In meine Gruppe"),
+        "{page}"
+    );
     let english = client().get(server.url("/")).send().await.unwrap();
     assert!(english.text().await.unwrap().contains("<html lang=\"en\">"));
 
@@ -82,11 +85,18 @@ async fn a_german_session_joins_and_chats_in_german() {
         .await
         .unwrap();
     assert!(chat.contains("<html lang=\"de\">"), "{chat}");
-    for label in ["Ich brauche Hilfe", "Schreib deine Idee…", "Senden", "Wer ist da"] {
+    for label in [
+        "Ich brauche Hilfe",
+        "Schreib deine Idee…",
+        "Senden",
+        "Wer ist da",
+    ] {
         assert!(chat.contains(label), "{label} in {chat}");
     }
     // The scripts' messages come with the page, in German.
-    let start = chat.find("<script type=\"application/json\" id=\"i18n\">").unwrap();
+    let start = chat
+        .find("<script type=\"application/json\" id=\"i18n\">")
+        .unwrap();
     let json = &chat[start..];
     let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
     let messages: Value = serde_json::from_str(json).unwrap();
@@ -104,7 +114,10 @@ async fn a_german_session_joins_and_chats_in_german() {
         .text()
         .await
         .unwrap();
-    assert!(back.contains("Willkommen zurück, <strong>Mia</strong>!"), "{back}");
+    assert!(
+        back.contains("Willkommen zurück, <strong>Mia</strong>!"),
+        "{back}"
+    );
     server.stop().await;
 }
 
@@ -113,7 +126,9 @@ async fn join_refusals_are_in_the_sessions_language_once_the_code_is_known() {
     let server = TestServer::start().await;
     let group = german_group(&server).await;
     assert_eq!(
-        join_form(&server, "en", &group.join_code, "Mia").await.status(),
+        join_form(&server, "en", &group.join_code, "Mia")
+            .await
+            .status(),
         303
     );
     // The same nickname again, from an English browser: refused in German.
@@ -172,7 +187,8 @@ async fn the_chats_errors_arrive_in_the_sessions_language() {
     assert_eq!(limited["code"], "rate_limited");
     let text = limited["message"].as_str().unwrap();
     assert!(
-        text.starts_with("Etwas langsamer, bitte: Du kannst in ") && text.ends_with("wieder senden."),
+        text.starts_with("Etwas langsamer, bitte: Du kannst in ")
+            && text.ends_with("wieder senden."),
         "{text}"
     );
     server.stop().await;
@@ -211,7 +227,10 @@ async fn the_dashboard_follows_the_choice_then_the_browser() {
     assert_eq!(choose.status(), 303);
     assert_eq!(choose.headers()[header::LOCATION], "/facilitator/login");
     let set = set_cookie(&choose).unwrap();
-    assert!(set.starts_with("pl_lang=de;") && set.contains("Path=/"), "{set}");
+    assert!(
+        set.starts_with("pl_lang=de;") && set.contains("Path=/"),
+        "{set}"
+    );
     let elsewhere = client()
         .post(server.url("/facilitator/language"))
         .form(&[("lang", "de"), ("back", "//evil.example/")])
@@ -229,6 +248,9 @@ async fn the_dashboard_follows_the_choice_then_the_browser() {
         sessions.contains("Ihre Sitzungen") && sessions.contains("Sitzung anlegen"),
         "{sessions}"
     );
-    assert!(sessions.contains("Angemeldet als <strong>ms-lee</strong>"), "{sessions}");
+    assert!(
+        sessions.contains("Angemeldet als <strong>ms-lee</strong>"),
+        "{sessions}"
+    );
     server.stop().await;
 }

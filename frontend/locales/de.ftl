@@ -216,6 +216,14 @@ dash-level-hint = Persönliche Angaben werden vor der Gruppe immer verborgen, un
 dash-phase-minutes = Minuten je Phase (optional, eine Zahl pro Phase, durch Kommas getrennt)
 dash-retention = Daten der Kinder aufbewahren für (Tage nach dem Ende der Sitzung)
 dash-create = Sitzung anlegen
+dash-form-groups = Die Anzahl der Gruppen muss zwischen 1 und { $max } liegen.
+dash-form-role = Gruppe { $index }: Die Rolle des Agenten muss Moderator, Teilnehmer oder keiner sein.
+dash-form-retention = Bewahren Sie die Daten 1 bis { $max } Tage nach dem Ende der Sitzung auf.
+dash-form-activity = Bitte wählen Sie eine Aufgabe.
+dash-form-agent-name = Der Name des Agenten muss 1 bis { $max } Zeichen lang sein.
+dash-form-safety-level = Milde Wörter: Wählen Sie streng, normal oder locker.
+dash-form-language = Bitte wählen Sie die Sprache der Sitzung.
+dash-form-phase-minutes = Minuten je Phase: Geben Sie { $count } ganze Zahlen von 1 bis { $max } an, durch Kommas getrennt (eine je Phase von „{ $activity }“), oder lassen Sie das Feld leer für die Vorgabe der Aufgabe.
 
 dash-status-created = angelegt
 dash-status-running = läuft

@@ -217,6 +217,14 @@ dash-level-hint = Personal details are always hidden from the group, and insults
 dash-phase-minutes = Phase minutes (optional, one per phase, comma-separated)
 dash-retention = Keep the children's data for (days after the session ends)
 dash-create = Create session
+dash-form-groups = The number of groups must be 1 to { $max }.
+dash-form-role = Group { $index }: the agent's role must be moderator, participant or none.
+dash-form-retention = Keep the data for 1 to { $max } days after the session ends.
+dash-form-activity = Please pick an activity.
+dash-form-agent-name = The agent's name must be 1 to { $max } characters.
+dash-form-safety-level = Mild words: pick strict, standard or relaxed.
+dash-form-language = Please pick the session's language.
+dash-form-phase-minutes = Phase minutes: give { $count } whole numbers from 1 to { $max }, separated by commas (one per phase of "{ $activity }"), or leave it empty for the activity's own.
 
 dash-status-created = created
 dash-status-running = running

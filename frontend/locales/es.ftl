@@ -216,6 +216,14 @@ dash-level-hint = Los datos personales siempre se ocultan al grupo, y los insult
 dash-phase-minutes = Minutos por fase (opcional, uno por fase, separados por comas)
 dash-retention = Conservar los datos de los niños durante (días después del final de la sesión)
 dash-create = Crear sesión
+dash-form-groups = El número de grupos debe estar entre 1 y { $max }.
+dash-form-role = Grupo { $index }: el papel del agente debe ser moderador, participante o ninguno.
+dash-form-retention = Conserve los datos entre 1 y { $max } días después del final de la sesión.
+dash-form-activity = Elija una actividad.
+dash-form-agent-name = El nombre del agente debe tener entre 1 y { $max } caracteres.
+dash-form-safety-level = Palabras suaves: elija estricto, normal o flexible.
+dash-form-language = Elija el idioma de la sesión.
+dash-form-phase-minutes = Minutos por fase: indique { $count } números enteros del 1 al { $max }, separados por comas (uno por fase de «{ $activity }»), o déjelo vacío para usar los de la actividad.
 
 dash-status-created = creada
 dash-status-running = en curso

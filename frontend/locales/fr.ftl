@@ -216,6 +216,14 @@ dash-level-hint = Les données personnelles sont toujours cachées au groupe, et
 dash-phase-minutes = Minutes par phase (facultatif, une par phase, séparées par des virgules)
 dash-retention = Conserver les données des enfants pendant (jours après la fin de la séance)
 dash-create = Créer la séance
+dash-form-groups = Le nombre de groupes doit être compris entre 1 et { $max }.
+dash-form-role = Groupe { $index } : le rôle de l'agent doit être modérateur, participant ou aucun.
+dash-form-retention = Conservez les données de 1 à { $max } jours après la fin de la séance.
+dash-form-activity = Veuillez choisir une activité.
+dash-form-agent-name = Le nom de l'agent doit compter de 1 à { $max } caractères.
+dash-form-safety-level = Mots légers : choisissez strict, standard ou souple.
+dash-form-language = Veuillez choisir la langue de la séance.
+dash-form-phase-minutes = Minutes par phase : indiquez { $count } nombres entiers de 1 à { $max }, séparés par des virgules (un par phase de « { $activity } »), ou laissez vide pour garder celles de l'activité.
 
 dash-status-created = créée
 dash-status-running = en cours

@@ -323,7 +323,8 @@ impl Connection {
             Verdict::Drop => Some(None),
             Verdict::Refuse(wait) => {
                 let wait_ms = wait.as_millis().max(1) as u64;
-                let mut e = ErrorFrame::new(ErrorCode::RateLimited, child_text::slow_down(self.lang));
+                let mut e =
+                    ErrorFrame::new(ErrorCode::RateLimited, child_text::slow_down(self.lang));
                 e.retry_after_ms = Some(wait_ms);
                 if let Some(id) = send_id {
                     e = e.for_send(id);
@@ -423,8 +424,11 @@ impl Connection {
                     Err(RoomError::Refused(e)) => self.error(e).await,
                     Err(unavailable @ RoomError::Unavailable(_)) => {
                         tracing::error!(error = %unavailable, "room unavailable");
-                        let e = ErrorFrame::new(ErrorCode::Internal, child_text::will_send_again(self.lang))
-                            .for_send(&client_msg_id);
+                        let e = ErrorFrame::new(
+                            ErrorCode::Internal,
+                            child_text::will_send_again(self.lang),
+                        )
+                        .for_send(&client_msg_id);
                         self.error(e).await
                     }
                 }
@@ -441,8 +445,11 @@ impl Connection {
                     Err(RoomError::Refused(e)) => self.error(e).await,
                     Err(unavailable @ RoomError::Unavailable(_)) => {
                         tracing::error!(error = %unavailable, "room unavailable");
-                        let e = ErrorFrame::new(ErrorCode::Internal, child_text::help_not_sent(self.lang))
-                            .for_help();
+                        let e = ErrorFrame::new(
+                            ErrorCode::Internal,
+                            child_text::help_not_sent(self.lang),
+                        )
+                        .for_help();
                         self.error(e).await
                     }
                 }

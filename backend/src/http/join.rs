@@ -150,10 +150,9 @@ async fn join_checked(
     }
     *lang = Lang::of_session(&session.language);
     if store::nickname_key(&nickname) == store::nickname_key(&session.agent_name) {
-        return Err(JoinFailure::BadNickname(child_text::nickname_is_the_agents(
-            *lang,
-            &session.agent_name,
-        )));
+        return Err(JoinFailure::BadNickname(
+            child_text::nickname_is_the_agents(*lang, &session.agent_name),
+        ));
     }
     // One join at a time from here: the count and the insert must not interleave.
     let _joining = ctx.limits.joining.lock().await;
@@ -409,8 +408,8 @@ async fn join_json(
     if !is_json(&headers) {
         return Err(refuse(JoinFailure::NotJson));
     }
-    let req: JoinRequest = serde_json::from_slice(&body)
-        .map_err(|e| refuse(JoinFailure::Malformed(e.to_string())))?;
+    let req: JoinRequest =
+        serde_json::from_slice(&body).map_err(|e| refuse(JoinFailure::Malformed(e.to_string())))?;
     let joined = join_group(&ctx, &req, &JoinAttempt::new(peer, &headers)).await?;
     let body = JoinResponse {
         participant: (&joined.participant).into(),
@@ -430,7 +429,10 @@ mod tests {
 
     #[test]
     fn nicknames_are_cleaned_and_checked() {
-        assert_eq!(clean_nickname("  Mia   Rose ", Lang::En).unwrap(), "Mia Rose");
+        assert_eq!(
+            clean_nickname("  Mia   Rose ", Lang::En).unwrap(),
+            "Mia Rose"
+        );
         assert_eq!(clean_nickname("Zoë 🦄", Lang::En).unwrap(), "Zoë 🦄");
         for bad in [
             "",
@@ -445,7 +447,10 @@ mod tests {
             "mia@x",
         ] {
             assert!(
-                matches!(clean_nickname(bad, Lang::En), Err(JoinFailure::BadNickname(_))),
+                matches!(
+                    clean_nickname(bad, Lang::En),
+                    Err(JoinFailure::BadNickname(_))
+                ),
                 "{bad:?}"
             );
         }

@@ -72,7 +72,8 @@ pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Optio
 /// A credential token from the request's cookie `name`: 64 hex characters or nothing (a
 /// malformed value is never looked up).
 pub(crate) fn cookie_token(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    cookie_value(headers, name).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    cookie_value(headers, name)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The whole application's routes.

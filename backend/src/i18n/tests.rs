@@ -143,7 +143,7 @@ fn every_message_uses_the_arguments_of_english_and_formats_without_errors() {
 fn every_key_the_sources_use_is_in_english() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let rust_or_template =
-        Regex::new(r#"\.(?:t|t1|t_args|rich|rich_args)\(\s*"([a-z0-9-]+)""#).unwrap();
+        Regex::new(r#"\.(?:t|t1|t2|t_args|rich|rich_args)\(\s*"([a-z0-9-]+)""#).unwrap();
     let js = Regex::new(r#"\bt\(\s*'([a-z0-9-]+)'"#).unwrap();
     let catalogue_prefix = Regex::new(r#"js_catalogue\("([a-z0-9-]+)"\)"#).unwrap();
     let en = keys(Lang::En);
@@ -174,7 +174,10 @@ fn every_key_the_sources_use_is_in_english() {
     // The scripts only read their page's catalogue: a script's key has its page's prefix.
     for (key, file) in &used {
         if file.ends_with(".js") {
-            assert!(key.starts_with("js-"), "{file}: {key} is not sent to scripts");
+            assert!(
+                key.starts_with("js-"),
+                "{file}: {key} is not sent to scripts"
+            );
         }
     }
 }
@@ -200,7 +203,11 @@ fn plurals_follow_each_language() {
     let bar = |lang: Lang, n: i64| {
         lang.t_args(
             "js-dash-child-bar",
-            &[("name", "Mia".into()), ("messages", n.into()), ("words", 2.into())],
+            &[
+                ("name", "Mia".into()),
+                ("messages", n.into()),
+                ("words", 2.into()),
+            ],
         )
     };
     assert_eq!(bar(Lang::En, 1), "Mia: 1 message, 2 words");
@@ -215,8 +222,16 @@ fn plurals_follow_each_language() {
     assert_eq!(bar(Lang::Es, 1), "Mia: 1 mensaje, 2 palabras");
     assert_eq!(bar(Lang::Es, 0), "Mia: 0 mensajes, 2 palabras");
     let wait = |lang: Lang, s: u64| child_text_send_again(lang, s);
-    assert!(wait(Lang::De, 1).contains("einer Sekunde"), "{}", wait(Lang::De, 1));
-    assert!(wait(Lang::De, 5).contains("5 Sekunden"), "{}", wait(Lang::De, 5));
+    assert!(
+        wait(Lang::De, 1).contains("einer Sekunde"),
+        "{}",
+        wait(Lang::De, 1)
+    );
+    assert!(
+        wait(Lang::De, 5).contains("5 Sekunden"),
+        "{}",
+        wait(Lang::De, 5)
+    );
 }
 
 #[test]
@@ -240,7 +255,11 @@ fn child_text_send_again(lang: Lang, seconds: u64) -> String {
 fn languages_are_chosen_from_the_session_the_cookie_and_the_browser() {
     use axum::http::HeaderValue;
     assert_eq!(Lang::of_session("de"), Lang::De);
-    assert_eq!(Lang::of_session("it"), Lang::En, "untranslated: English pages");
+    assert_eq!(
+        Lang::of_session("it"),
+        Lang::En,
+        "untranslated: English pages"
+    );
     assert_eq!(Lang::from_tag("fr-CH"), Some(Lang::Fr));
     let mut h = HeaderMap::new();
     assert_eq!(Lang::of_dashboard(&h), Lang::En);
@@ -255,17 +274,30 @@ fn languages_are_chosen_from_the_session_the_cookie_and_the_browser() {
     );
     assert_eq!(Lang::of_browser(&h), Lang::Fr);
     h.insert(header::COOKIE, HeaderValue::from_static("x=1; pl_lang=de"));
-    assert_eq!(Lang::of_dashboard(&h), Lang::De, "the choice beats the browser");
+    assert_eq!(
+        Lang::of_dashboard(&h),
+        Lang::De,
+        "the choice beats the browser"
+    );
 }
 
 #[test]
 fn rich_messages_escape_everything_but_their_tag() {
     let html = Lang::En.rich("join-welcome-back", "name", "<b>Mia</b>", "strong");
-    assert_eq!(html, "Welcome back, <strong>&lt;b&gt;Mia&lt;/b&gt;</strong>!");
+    assert_eq!(
+        html,
+        "Welcome back, <strong>&lt;b&gt;Mia&lt;/b&gt;</strong>!"
+    );
     let html = Lang::En.rich("dash-codes-hint", "coder", "", "strong#coder");
-    assert!(html.ends_with("you code as <strong id=\"coder\"></strong>."), "{html}");
+    assert!(
+        html.ends_with("you code as <strong id=\"coder\"></strong>."),
+        "{html}"
+    );
     let html = Lang::En.rich("join-code-hint", "example", "ABC-234", "span.code-example");
-    assert!(html.contains("<span class=\"code-example\">ABC-234</span>"), "{html}");
+    assert!(
+        html.contains("<span class=\"code-example\">ABC-234</span>"),
+        "{html}"
+    );
 }
 
 /// The scripts' catalogue, formatted the way frontend/static/i18n.js does, says what Fluent

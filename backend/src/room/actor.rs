@@ -492,10 +492,7 @@ impl RoomActor {
         ) {
             return Err(reject(
                 ErrorCode::SessionClosed,
-                child_text::session_closed(
-                    self.lang,
-                    self.session.status == SessionStatus::Paused,
-                ),
+                child_text::session_closed(self.lang, self.session.status == SessionStatus::Paused),
             ));
         }
         let now = store::now_ms();
@@ -515,7 +512,10 @@ impl RoomActor {
             .or_insert_with(|| SlidingWindow::new(config.rate_limit, config.rate_window));
         if let Err(wait) = window.try_send(Instant::now()) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e = reject(ErrorCode::RateLimited, child_text::send_again_in(self.lang, secs));
+            let mut e = reject(
+                ErrorCode::RateLimited,
+                child_text::send_again_in(self.lang, secs),
+            );
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }

@@ -59,8 +59,11 @@ impl RoomActor {
             .or_insert_with(|| SlidingWindow::new(1, window));
         if let Err(wait) = limit.try_send(Instant::now()) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e =
-                ErrorFrame::new(ErrorCode::RateLimited, child_text::help_again_in(self.lang, secs)).for_help();
+            let mut e = ErrorFrame::new(
+                ErrorCode::RateLimited,
+                child_text::help_again_in(self.lang, secs),
+            )
+            .for_help();
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }

@@ -90,18 +90,10 @@ pub async fn login_submit(
     };
     // A sign-in posted from another site would sign the teacher into the attacker's account.
     if !same_origin_post(&ctx, &headers) {
-        return fail(
-            StatusCode::FORBIDDEN,
-            "",
-            &lang.t("dash-login-cross-site"),
-        );
+        return fail(StatusCode::FORBIDDEN, "", &lang.t("dash-login-cross-site"));
     }
     let Ok(Form(form)) = form else {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "",
-            &lang.t("dash-login-fill-in"),
-        );
+        return fail(StatusCode::BAD_REQUEST, "", &lang.t("dash-login-fill-in"));
     };
     let name = form.name.trim().to_string();
     if name.is_empty() || form.password.is_empty() {
@@ -195,11 +187,7 @@ pub async fn login_submit(
         {
             tracing::error!(error = %e, "cannot audit a failed sign-in");
         }
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            &name,
-            &lang.t("dash-login-wrong"),
-        );
+        return fail(StatusCode::UNAUTHORIZED, &name, &lang.t("dash-login-wrong"));
     };
     ctx.login_throttle.succeeded(attempt);
     let token = auth::new_token();

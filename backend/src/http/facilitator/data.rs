@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{owned_session, DashPage};
-use crate::i18n::Lang;
 use super::sessions::{activity_title, format_time};
 use super::signed_in::{CsrfField, CsrfForm, CsrfOnly, SignedInPage};
+use super::{owned_session, DashPage};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
+use crate::i18n::Lang;
 use crate::room::WatchEvent;
 use crate::store::{self, ConsentKind, Deleter, Session, SessionStatus};
 

@@ -89,7 +89,10 @@ mod tests {
 
     #[test]
     fn only_dashboard_addresses_are_gone_back_to() {
-        assert_eq!(safe_back("/facilitator/sessions/3"), "/facilitator/sessions/3");
+        assert_eq!(
+            safe_back("/facilitator/sessions/3"),
+            "/facilitator/sessions/3"
+        );
         assert_eq!(safe_back("//evil.example/facilitator"), "/facilitator");
         assert_eq!(safe_back("https://evil.example/"), "/facilitator");
         assert_eq!(safe_back("/chat/1"), "/facilitator");

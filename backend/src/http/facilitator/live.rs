@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::sessions::activity_title;
 use super::signed_in::{CsrfHeader, SignedIn, SignedInPage};
 use super::{owned_group, owned_session, DashPage};
-use crate::i18n::Lang;
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
+use crate::i18n::Lang;
 use crate::join_code;
 use crate::protocol::PhaseInfo;
 use crate::room::steer::MAX_MUTE_MINUTES;
@@ -77,8 +77,7 @@ pub async fn session_page(
     page: DashPage,
 ) -> Result<Response, ApiError> {
     let session = owned_session(&ctx, &me, id).await?;
-    let data =
-        super::data::data_view(&ctx, &session, page.lang, None, Default::default()).await?;
+    let data = super::data::data_view(&ctx, &session, page.lang, None, Default::default()).await?;
     Ok(render_session_page(
         &ctx,
         &me,

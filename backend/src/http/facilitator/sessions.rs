@@ -7,12 +7,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{owned_session, DashPage};
-use crate::i18n::Lang;
 use super::signed_in::{CsrfField, CsrfForm, SignedIn, SignedInPage};
+use super::{owned_session, DashPage};
 use crate::export::{self, ParticipationTable};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
+use crate::i18n::Lang;
 use crate::join_code;
 use crate::room::WatchEvent;
 use crate::store::{self, AgentRole, Group, NewGroup, NewSession, Session, SessionStatus};
@@ -208,7 +208,7 @@ pub async fn list(
 }
 
 /// Reads the creation form. Fields come as a list so that `role_1`..`role_N` need no schema.
-fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
+fn parse_draft(fields: &[(String, String)], lang: Lang) -> (Draft, Option<String>) {
     let get = |name: &str| {
         fields
             .iter()
@@ -230,10 +230,7 @@ fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
         Ok(n) if (1..=MAX_GROUPS).contains(&n) => draft.groups = n,
         _ => {
             draft.groups = 1;
-            return (
-                draft,
-                Some(format!("The number of groups must be 1 to {MAX_GROUPS}.")),
-            );
+            return (draft, Some(lang.t1("dash-form-groups", "max", MAX_GROUPS)));
         }
     }
     for i in 1..=draft.groups {
@@ -244,21 +241,14 @@ fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
             raw.parse::<AgentRole>()
         } {
             Ok(role) => draft.roles.push(role),
-            Err(_) => {
-                return (
-                    draft,
-                    Some(format!(
-                        "Group {i}: the agent's role must be moderator, participant or none."
-                    )),
-                )
-            }
+            Err(_) => return (draft, Some(lang.t1("dash-form-role", "index", i))),
         }
     }
     (draft, None)
 }
 
 /// The retention period the form asks for: its field, or the server's default when empty.
-fn retention_of(ctx: &Ctx, draft: &Draft) -> Result<u32, String> {
+fn retention_of(ctx: &Ctx, draft: &Draft, lang: Lang) -> Result<u32, String> {
     if draft.retention_days.is_empty() {
         return Ok(ctx.data.retention_days);
     }
@@ -267,38 +257,31 @@ fn retention_of(ctx: &Ctx, draft: &Draft) -> Result<u32, String> {
         .parse::<i64>()
         .map_err(|_| ())
         .and_then(|d| store::check_retention_days(d).map_err(|_| ()))
-        .map_err(|()| {
-            format!(
-                "Keep the data for 1 to {} days after the session ends.",
-                store::MAX_RETENTION_DAYS
-            )
-        })
+        .map_err(|()| lang.t1("dash-form-retention", "max", store::MAX_RETENTION_DAYS))
 }
 
 /// Checks the draft against the catalog; the phase minutes in canonical form.
-fn validate(ctx: &Ctx, draft: &Draft) -> Result<Option<String>, String> {
+fn validate(ctx: &Ctx, draft: &Draft, lang: Lang) -> Result<Option<String>, String> {
     let Some(activity) = ctx.activities.get(&draft.activity) else {
-        return Err("Please pick an activity.".into());
+        return Err(lang.t("dash-form-activity"));
     };
     let name_chars = draft.agent_name.chars().count();
     if name_chars == 0
         || name_chars > MAX_AGENT_NAME_CHARS
         || draft.agent_name.chars().any(char::is_control)
     {
-        return Err(format!(
-            "The agent's name must be 1 to {MAX_AGENT_NAME_CHARS} characters."
-        ));
+        return Err(lang.t1("dash-form-agent-name", "max", MAX_AGENT_NAME_CHARS));
     }
     if !draft.safety_level.is_empty() && draft.safety_level.parse::<crate::safety::Level>().is_err()
     {
-        return Err("Mild words: pick strict, standard or relaxed.".into());
+        return Err(lang.t("dash-form-safety-level"));
     }
-    let lang = &draft.language;
-    if lang.is_empty()
-        || lang.len() > 16
-        || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    let code = &draft.language;
+    if code.is_empty()
+        || code.len() > 16
+        || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
-        return Err("Please pick the session's language.".into());
+        return Err(lang.t("dash-form-language"));
     }
     if draft.phase_minutes.is_empty() {
         return Ok(None);
@@ -310,17 +293,16 @@ fn validate(ctx: &Ctx, draft: &Draft) -> Result<Option<String>, String> {
         .map(|m| m.trim().parse::<u32>())
         .collect();
     match minutes {
-        Ok(m)
-            if m.len() == n && m.iter().all(|x| (1..=MAX_PHASE_MINUTES).contains(x)) =>
-        {
-            Ok(Some(
-                m.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
-            ))
-        }
-        _ => Err(format!(
-            "Phase minutes: give {n} whole numbers from 1 to {MAX_PHASE_MINUTES}, separated by commas \
-             (one per phase of \"{}\"), or leave it empty for the activity's own.",
-            activity.title
+        Ok(m) if m.len() == n && m.iter().all(|x| (1..=MAX_PHASE_MINUTES).contains(x)) => Ok(Some(
+            m.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+        )),
+        _ => Err(lang.t_args(
+            "dash-form-phase-minutes",
+            &[
+                ("count", n.into()),
+                ("max", MAX_PHASE_MINUTES.into()),
+                ("activity", activity.title.as_str().into()),
+            ],
         )),
     }
 }
@@ -330,11 +312,12 @@ pub async fn create(
     dash: DashPage,
     CsrfForm { me, form: fields }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let (draft, error) = parse_draft(&fields);
+    let lang = dash.lang;
+    let (draft, error) = parse_draft(&fields, lang);
     let checked = match error {
         Some(e) => Err(e),
-        None => validate(&ctx, &draft)
-            .and_then(|minutes| retention_of(&ctx, &draft).map(|days| (minutes, days))),
+        None => validate(&ctx, &draft, lang)
+            .and_then(|minutes| retention_of(&ctx, &draft, lang).map(|days| (minutes, days))),
     };
     let (phase_minutes, retention_days) = match checked {
         Ok(m) => m,
@@ -709,13 +692,16 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        let (d, e) = parse_draft(&f(&[
-            ("groups", "3"),
-            ("role_1", "moderator"),
-            ("role_2", "participant"),
-            ("role_3", "none"),
-            ("role_4", "bogus"),
-        ]));
+        let (d, e) = parse_draft(
+            &f(&[
+                ("groups", "3"),
+                ("role_1", "moderator"),
+                ("role_2", "participant"),
+                ("role_3", "none"),
+                ("role_4", "bogus"),
+            ]),
+            Lang::En,
+        );
         assert_eq!(e, None);
         assert_eq!(
             d.roles,
@@ -725,10 +711,10 @@ mod tests {
                 AgentRole::None
             ]
         );
-        let (_, e) = parse_draft(&f(&[("groups", "2"), ("role_2", "teacher")]));
+        let (_, e) = parse_draft(&f(&[("groups", "2"), ("role_2", "teacher")]), Lang::En);
         assert!(e.unwrap().contains("Group 2"));
         for bad in ["0", "31", "-1", "two", ""] {
-            let (_, e) = parse_draft(&f(&[("groups", bad)]));
+            let (_, e) = parse_draft(&f(&[("groups", bad)]), Lang::En);
             assert!(e.is_some(), "{bad}");
         }
     }
