@@ -268,6 +268,13 @@ async fn every_page_is_axe_clean_in_english() {
     every_page_is_axe_clean("en", "en-US").await;
 }
 
+/// The same pages in German: a German page says so (`<html lang="de">`) and its translated
+/// words fit the same layout without contrast, label or focus problems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_axe_clean_in_german() {
+    every_page_is_axe_clean("de", "de-DE").await;
+}
+
 /// Avatars are pictures with their animal's name (no emoji, which machines without a colour
 /// emoji font show as empty boxes), on the join page and the chat page; the help button's
 /// icon is a picture too.

@@ -82,7 +82,8 @@ impl Chromedriver {
         self.browser_in("en-US").await
     }
 
-    /// A new headless Chromium whose interface language (and so `Accept-Language`) is `lang`.
+    /// A new headless Chromium whose interface language (and so `Accept-Language`) is `lang`,
+    /// e.g. "de-DE".
     pub async fn browser_in(&self, lang: &str) -> Browser {
         let chromium =
             std::env::var("PEERLEARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -108,7 +109,11 @@ impl Chromedriver {
         .collect::<Vec<_>>();
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium, "args": args },
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": args,
+                "prefs": { "intl.accept_languages": lang },
+            },
             // A page's alert() must stay open so a test can see it; nothing dismisses it.
             "unhandledPromptBehavior": "ignore",
         });
