@@ -374,6 +374,7 @@ js-dash-delete-code-confirm = „{ $name }“ und { $count ->
 } löschen?
 js-dash-imported = Importiert: { $created } neu, { $updated } aktualisiert.
 js-dash-open-transcript = Transkript öffnen
+js-dash-recent-messages = Neueste Nachrichten von { $group }
 js-dash-hidden-details = { $count ->
     [one] 1 verborgene Angabe
    *[other] { $count } verborgene Angaben

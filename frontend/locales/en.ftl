@@ -377,6 +377,7 @@ js-dash-delete-code-confirm = Delete "{ $name }" and its { $count ->
 }?
 js-dash-imported = Imported: { $created } new, { $updated } updated.
 js-dash-open-transcript = Open transcript
+js-dash-recent-messages = Recent messages of { $group }
 js-dash-hidden-details = { $count ->
     [one] 1 hidden detail
    *[other] { $count } hidden details

@@ -374,6 +374,7 @@ js-dash-delete-code-confirm = ¿Eliminar «{ $name }» y { $count ->
 }?
 js-dash-imported = Importado: { $created } nuevos, { $updated } actualizados.
 js-dash-open-transcript = Abrir la transcripción
+js-dash-recent-messages = Mensajes recientes de { $group }
 js-dash-hidden-details = { $count ->
     [one] { $count } dato oculto
    *[other] { $count } datos ocultos

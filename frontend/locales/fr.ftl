@@ -374,6 +374,7 @@ js-dash-delete-code-confirm = Supprimer « { $name } » et { $count ->
 } ?
 js-dash-imported = Importé : { $created } nouveaux, { $updated } mis à jour.
 js-dash-open-transcript = Ouvrir la transcription
+js-dash-recent-messages = Messages récents de { $group }
 js-dash-hidden-details = { $count ->
     [one] { $count } donnée cachée
    *[other] { $count } données cachées

@@ -500,10 +500,13 @@ function cardFor(g) {
     agent: el('p', { class: 'card-agent' }),
     notices: el('ul', { class: 'notices' }),
     chart: el('div', { class: 'chart' }),
-    messages: el('ol', { class: 'recent' }),
+    // A list that may scroll (longer words in some languages) is a Tab stop with a name, so
+    // that a keyboard can scroll it too.
+    messages: el('ol', { class: 'recent', tabIndex: 0 }),
     decisions: el('ol', { class: 'decisions' }),
     controls: controls(g),
   };
+  parts.messages.setAttribute('aria-label', t('js-dash-recent-messages', { group: g.name }));
   const node = el('article', { class: 'group-card', 'data-group': String(g.id) });
   if (view === 'grid') {
     const open = el('a', { href: `/facilitator/groups/${g.id}`, text: t('js-dash-open-transcript'), class: 'open-group' });

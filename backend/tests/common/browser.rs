@@ -412,8 +412,9 @@ impl Browser {
         self.wait_new_page().await;
         self.wait_until(
             "the running session's live grid",
-            "return document.getElementById('session-status').textContent === 'running' \
-                    && document.getElementById('conn').textContent === 'live' \
+            // By class, not words: the grid may be in any of the dashboard's languages.
+            "return document.getElementById('session-status').classList.contains('status-running') \
+                    && document.getElementById('conn').classList.contains('conn-live') \
                     && document.querySelectorAll('.group-card').length === arguments[0];",
             vec![json!(roles.len())],
         )
