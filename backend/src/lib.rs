@@ -19,6 +19,7 @@ pub mod data_files;
 pub mod engine;
 pub mod export;
 pub mod http;
+pub mod i18n;
 pub mod join_code;
 pub mod limits;
 pub mod metrics;

@@ -88,6 +88,13 @@ async fn every_page_is_axe_clean(language: &str, browser_lang: &str) {
 
     child.goto(&server.url("/")).await;
     child.wait_for("#join-form").await;
+    // axe only checks that a language is named; it must be the page's own.
+    let page_lang = "return document.documentElement.lang;";
+    assert_eq!(
+        child.js(page_lang, vec![]).await,
+        language,
+        "the join page's lang"
+    );
     child.assert_axe_clean("join page").await;
     let stops = child.assert_focus_visible("join page").await;
     in_order(
@@ -115,6 +122,11 @@ async fn every_page_is_axe_clean(language: &str, browser_lang: &str) {
         .create_and_start_session(language, &["moderator"])
         .await;
     teacher.assert_axe_clean("live grid").await;
+    assert_eq!(
+        teacher.js(page_lang, vec![]).await,
+        language,
+        "the grid's lang"
+    );
 
     // The chat page with a child's message, the agent's reply and a system line.
     child_joins(&child, &server, &code).await;
@@ -127,8 +139,23 @@ async fn every_page_is_axe_clean(language: &str, browser_lang: &str) {
     // A message the safety screen changed and one it held (each with its private note), a
     // teacher's message, and a message from each of the eight name colours, someone typing.
     child.say("my email is mia.jones@gmail.com").await;
-    child.wait_for_message("my email is [hidden]").await;
-    child.say("you're ugly").await;
+    // The screen hides it with the session's language's placeholder (safety::placeholder).
+    let hidden = if language == "de" {
+        "[versteckt]"
+    } else {
+        "[hidden]"
+    };
+    child
+        .wait_for_message(&format!("my email is {hidden}"))
+        .await;
+    // Held in either language (the screen's rules are the session's language's).
+    child
+        .say(if language == "de" {
+            "du bist so dumm"
+        } else {
+            "you're ugly"
+        })
+        .await;
     child
         .wait_for("#messages li.mine.msg-held .msg-safety")
         .await;
@@ -148,6 +175,11 @@ async fn every_page_is_axe_clean(language: &str, browser_lang: &str) {
     );
     child.feed(Value::Array(frames)).await;
     child.wait_for("#messages li.msg-facilitator").await;
+    assert_eq!(
+        child.js(page_lang, vec![]).await,
+        language,
+        "the chat page's lang"
+    );
     child.assert_axe_clean("chat page").await;
     child.picture_if_asked("a11y-chat-page").await;
     let stops = child.assert_focus_visible("chat page").await;
@@ -266,6 +298,13 @@ async fn every_page_is_axe_clean(language: &str, browser_lang: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_is_axe_clean_in_english() {
     every_page_is_axe_clean("en", "en-US").await;
+}
+
+/// The same pages in German: a German page says so (`<html lang="de">`) and its translated
+/// words fit the same layout without contrast, label or focus problems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_axe_clean_in_german() {
+    every_page_is_axe_clean("de", "de-DE").await;
 }
 
 /// Avatars are pictures with their animal's name (no emoji, which machines without a colour
@@ -452,7 +491,8 @@ async fn the_group_page_puts_decisions_beside_the_transcript_and_says_the_settin
         .create_and_start_session("de", &["participant", "none"])
         .await;
 
-    assert_eq!(teacher.text_of("#session-language").await, "German");
+    // A language by its own name, as the set-up form offers it in every dashboard language.
+    assert_eq!(teacher.text_of("#session-language").await, "Deutsch");
     assert_eq!(
         teacher.text_of("#session-roles").await,
         "participant, none (control)"
@@ -463,7 +503,7 @@ async fn the_group_page_puts_decisions_beside_the_transcript_and_says_the_settin
     teacher.click(".group-card a.open-group").await;
     teacher.wait_for("#transcript").await;
     teacher.wait_for(".group-card").await;
-    assert_eq!(teacher.text_of("#group-language").await, "German");
+    assert_eq!(teacher.text_of("#group-language").await, "Deutsch");
     assert_eq!(teacher.text_of("#group-role").await, "participant");
     let kept = teacher.text_of("#group-retention").await;
     assert!(kept.contains("180 days"), "{kept}");

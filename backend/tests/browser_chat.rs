@@ -999,3 +999,132 @@ async fn the_help_button_tells_the_teacher_privately() {
 
     finish(vec![mia, leo], driver, server).await;
 }
+
+/// A German session in German browsers: the join page (before the session is known, the
+/// browser's language), the chat page and what its script writes (the people list, the
+/// phase line, the counter), a refusal from the server, and the teacher's live grid.
+/// With PEERLEARN_SCREENSHOTS set, pictures of each at tablet and phone size.
+#[tokio::test]
+async fn a_german_session_speaks_german() {
+    let server = TestServer::start().await;
+    let teacher_id = common::facilitator::add_facilitator(&server, "frau-lange").await;
+    let store = server.store();
+    let (session, groups) = store
+        .create_session(&peerlearn::store::NewSession {
+            language: "de".into(),
+            facilitator_id: Some(teacher_id),
+            ..common::session::new_session(&[AgentRole::None])
+        })
+        .await
+        .unwrap();
+    store
+        .set_session_status(
+            session.id,
+            peerlearn::store::SessionStatus::Running,
+            peerlearn::store::now_ms(),
+        )
+        .await
+        .unwrap();
+    let (group, code) = (groups[0].id, groups[0].join_code.clone());
+    let driver = Chromedriver::start().await;
+    let (mia, leo) = tokio::join!(driver.browser_in("de-DE"), driver.browser_in("de-DE"));
+
+    mia.set_window_size(820, 1180).await.unwrap();
+    mia.goto(&server.url("/")).await;
+    assert_eq!(
+        mia.js("return document.documentElement.lang;", vec![])
+            .await,
+        json!("de")
+    );
+    assert_eq!(
+        mia.text_of("#join-title").await,
+        "Hallo! Komm in deine Gruppe"
+    );
+    assert_eq!(mia.text_of("label[for=nickname]").await, "Spitzname");
+    // The script's own check speaks German too.
+    mia.click("#join-button").await;
+    assert_eq!(
+        mia.text_of("#join-error").await,
+        "Bitte tippe den Gruppen-Code von deiner Karte ein."
+    );
+    mia.picture_if_asked("de-join").await;
+    mia.goto(&server.url("/")).await;
+    mia.fill_join_form(&code, "Mia", "🦊").await;
+    mia.wait_for_path(&format!("/chat/{group}")).await;
+    mia.wait_connected().await;
+    assert_eq!(mia.text_of("#send").await, "Senden");
+    assert!(mia
+        .text_of("#help-open")
+        .await
+        .ends_with("Ich brauche Hilfe"));
+    mia.wait_until(
+        "the people list in German",
+        "return [...document.querySelectorAll('.person-name')].some(n => n.textContent === 'Mia (du)') \
+                && document.getElementById('people-count').textContent === '(1 online)';",
+        vec![],
+    )
+    .await;
+    mia.say("Wir könnten eine Rampe bauen").await;
+    mia.wait_for_message("Wir könnten eine Rampe bauen").await;
+    assert_eq!(
+        mia.js(
+            "return document.querySelector('#messages li[data-seq] .msg-text').dir;",
+            vec![]
+        )
+        .await,
+        json!("auto")
+    );
+    mia.picture_if_asked("de-chat-tablet").await;
+
+    // Leo, in German too, picks Mia's nickname: the server refuses it in German.
+    leo.set_window_size(390, 844).await.unwrap();
+    leo.goto(&server.url("/")).await;
+    leo.fill_join_form(&code, "Mia", "🐼").await;
+    assert_eq!(
+        leo.text_of("#join-error").await,
+        "Jemand in deiner Gruppe hat diesen Spitznamen schon. Bitte such dir einen anderen aus."
+    );
+    leo.goto(&server.url("/")).await;
+    leo.fill_join_form(&code, "Leo", "🐼").await;
+    leo.wait_for_path(&format!("/chat/{group}")).await;
+    leo.wait_connected().await;
+    leo.wait_for_message("Wir könnten eine Rampe bauen").await;
+    leo.picture_if_asked("de-chat-phone").await;
+
+    // The teacher's dashboard follows her German browser.
+    let teacher = driver.browser_in("de-DE").await;
+    teacher.set_window_size(1280, 900).await.unwrap();
+    teacher.goto(&server.url("/facilitator/login")).await;
+    assert_eq!(
+        teacher.text_of("#login-title").await,
+        "Anmeldung für Lehrkräfte"
+    );
+    teacher.type_into("#name", "frau-lange").await;
+    teacher
+        .type_into("#password", common::facilitator::PASSWORD)
+        .await;
+    teacher.click("#login-button").await;
+    teacher.wait_for_path("/facilitator").await;
+    teacher
+        .goto(&server.url(&format!("/facilitator/sessions/{}", session.id)))
+        .await;
+    teacher
+        .wait_until(
+            "the live grid in German",
+            "return document.getElementById('session-status').textContent === 'läuft' \
+                    && document.getElementById('conn').textContent === 'live' \
+                    && (document.querySelector('.group-card .card-meta')?.textContent || '') \
+                         .startsWith('2 von 2 online');",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        teacher
+            .text_of(".group-card button[data-action=pause]")
+            .await,
+        "Agent pausieren"
+    );
+    teacher.picture_if_asked("de-live-grid").await;
+
+    finish(vec![mia, leo, teacher], driver, server).await;
+}

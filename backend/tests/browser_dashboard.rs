@@ -99,7 +99,8 @@ async fn the_grid_shows_a_childs_message_within_a_second_with_her_participation(
         )
         .await;
     assert!(
-        label.as_str().unwrap().contains("Mia: 1 messages, 8 words"),
+        // One message is singular now (the catalogue's plural, not "1 messages").
+        label.as_str().unwrap().contains("Mia: 1 message, 8 words"),
         "{label}"
     );
     teacher.picture_if_asked("grid").await;

@@ -332,7 +332,8 @@ async fn a_bad_session_form_comes_back_with_the_reason_and_creates_nothing() {
                 ("agent_name", ""),
                 ("language", "en"),
             ],
-            "agent's name",
+            // The sentence itself (the page escapes its apostrophe).
+            "The agent&#39;s name must be 1 to",
         ),
         (
             vec![

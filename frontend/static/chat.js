@@ -2,6 +2,7 @@
 // with textContent / createTextNode, never as HTML.
 
 import { ChatConnection, MAX_MESSAGE_CHARS, charCount } from './connection.js';
+import { t, timeOfDay } from './i18n.js';
 
 // Avatars are pictures (an emoji shows as an empty box without a colour-emoji font). The
 // agent's and the teacher's stand next to their badge, which says who they are: no alt text.
@@ -14,16 +15,17 @@ const TYPING_IDLE_MS = 4_000; // no key for this long: "typing: off"
 const NOTICE_MS = 8_000;
 const MAX_HELP_NOTE_CHARS = 200; // protocol.rs MAX_HELP_NOTE_CHARS
 
+// What to say for an error the server sent without a sentence of its own.
 const FRIENDLY_ERRORS = {
-  bad_request: 'Oops, something went wrong. Please try again.',
-  unsupported_version: 'This page is out of date. Please reload it.',
-  message_too_long: `That message is too long. Please use at most ${MAX_MESSAGE_CHARS} characters.`,
-  empty_message: 'Type something first!',
-  rate_limited: 'Slow down a little: you can send again in a few seconds.',
-  muted: 'Your teacher paused your messages for a little while.',
-  session_closed: 'The chat is closed right now. Wait for your teacher.',
-  unauthorized: 'You need to join your group again.',
-  internal: 'Something went wrong on our side. We will try again.',
+  bad_request: t('js-chat-error-bad-request'),
+  unsupported_version: t('js-chat-error-unsupported-version'),
+  message_too_long: t('js-chat-error-message-too-long', { max: MAX_MESSAGE_CHARS }),
+  empty_message: t('js-chat-error-empty-message'),
+  rate_limited: t('js-chat-error-rate-limited'),
+  muted: t('js-chat-error-muted'),
+  session_closed: t('js-chat-error-session-closed'),
+  unauthorized: t('js-chat-error-unauthorized'),
+  internal: t('js-chat-error-internal'),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -120,8 +122,7 @@ const ui = {
 const colourOf = (id) => `c${Math.abs(Number(id) || 0) % 8}`;
 
 const timeOf = (ms) => {
-  const d = new Date(Number(ms) || Date.now());
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return timeOfDay(Number(ms) || Date.now());
 };
 
 function isMine(sender) {
@@ -131,13 +132,13 @@ function isMine(sender) {
 function senderLabel(sender) {
   switch (sender?.kind) {
     case 'agent':
-      return { avatar: AGENT_AVATAR, name: sender.name || state.agent?.name || 'AI helper', badge: 'AI helper', kind: 'agent' };
+      return { avatar: AGENT_AVATAR, name: sender.name || state.agent?.name || t('js-chat-ai-helper'), badge: t('js-chat-ai-helper'), kind: 'agent' };
     case 'facilitator':
-      return { avatar: FACILITATOR_AVATAR, name: sender.name || 'Teacher', badge: 'Teacher', kind: 'facilitator' };
+      return { avatar: FACILITATOR_AVATAR, name: sender.name || t('js-chat-teacher'), badge: t('js-chat-teacher'), kind: 'facilitator' };
     case 'system':
       return { avatar: '', name: '', badge: '', kind: 'system' };
     default:
-      return { avatar: childAvatar(sender?.avatar), name: sender?.name || 'Someone', badge: '', kind: 'child' };
+      return { avatar: childAvatar(sender?.avatar), name: sender?.name || t('js-chat-someone'), badge: '', kind: 'child' };
   }
 }
 
@@ -148,7 +149,7 @@ function buildMessage(m, { mine = false, status = '' } = {}) {
   li.dataset.sender = who.kind === 'child' || who.kind === 'facilitator' ? `${who.kind}:${m.sender?.id}` : who.kind;
   li.dataset.at = String(Number(m.created_at_ms) || Date.now());
   if (who.kind === 'system') {
-    li.append(el('p', 'msg-text', m.text));
+    li.append(bodyText(m.text));
     return li;
   }
   if (mine) li.classList.add('mine');
@@ -159,7 +160,7 @@ function buildMessage(m, { mine = false, status = '' } = {}) {
 
   const body = el('div', 'msg-body');
   const head = el('p', 'msg-head');
-  head.append(el('span', 'msg-name', mine ? `${who.name} (you)` : who.name));
+  head.append(el('span', 'msg-name', mine ? t('js-chat-you', { name: who.name }) : who.name));
   if (who.badge) head.append(el('span', `badge badge-${who.kind}`, who.badge));
   const time = el('time', 'msg-time', timeOf(m.created_at_ms));
   if (m.created_at_ms) time.dateTime = new Date(m.created_at_ms).toISOString();
@@ -170,6 +171,7 @@ function buildMessage(m, { mine = false, status = '' } = {}) {
     const quoted = findBySeq(m.reply_to);
     if (quoted) {
       const q = el('p', 'msg-quote');
+      q.dir = 'auto';
       const name = quoted.querySelector('.msg-name')?.textContent || '';
       const text = quoted.querySelector('.msg-text')?.textContent || '';
       q.textContent = `↩ ${name}: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`;
@@ -177,10 +179,17 @@ function buildMessage(m, { mine = false, status = '' } = {}) {
     }
   }
 
-  body.append(el('p', 'msg-text', m.text));
+  body.append(bodyText(m.text));
   if (status) body.append(el('p', 'msg-status', status));
   li.append(avatar, body);
   return li;
+}
+
+/** A message's words: their own direction (a child may write Arabic or Hebrew). */
+function bodyText(text) {
+  const p = el('p', 'msg-text', text);
+  p.dir = 'auto';
+  return p;
 }
 
 /** Consecutive messages of one sender within a few minutes share one avatar and name. */
@@ -264,7 +273,7 @@ function cssEscape(s) {
 
 function announce(m) {
   const who = senderLabel(m.sender);
-  const line = who.kind === 'system' ? m.text : `${who.name}${who.badge ? ` (${who.badge})` : ''} says: ${m.text}`;
+  const line = who.kind === 'system' ? m.text : who.badge ? t('js-chat-says-badge', { name: who.name, badge: who.badge, text: m.text }) : t('js-chat-says', { name: who.name, text: m.text });
   const p = el('p', '', line);
   ui.announcer.append(p);
   while (ui.announcer.childElementCount > 5) ui.announcer.firstElementChild.remove();
@@ -273,10 +282,10 @@ function announce(m) {
 // --- our own messages, before the server has them ----------------------------------------------
 
 const STATUS_TEXT = {
-  queued: 'waiting for the connection…',
-  sending: 'sending…',
-  waiting: 'waiting a moment…',
-  not_saved: "couldn't save yet, trying again…",
+  queued: t('js-chat-status-queued'),
+  sending: t('js-chat-status-sending'),
+  waiting: t('js-chat-status-waiting'),
+  not_saved: t('js-chat-status-not-saved'),
 };
 
 function pendingBubble(entry) {
@@ -392,7 +401,7 @@ function renderPeople() {
     const li = el('li', 'person person-agent');
     const avatar = el('span', 'person-avatar');
     avatar.append(avatarPicture(AGENT_AVATAR));
-    li.append(avatar, el('span', 'person-name', state.agent.name), el('span', 'badge badge-agent', 'AI helper'));
+    li.append(avatar, el('span', 'person-name', state.agent.name), el('span', 'badge badge-agent', t('js-chat-ai-helper')));
     items.push(li);
   }
   const online = [...state.online].sort((a, b) => (a.id === state.me.id ? -1 : b.id === state.me.id ? 1 : a.nickname.localeCompare(b.nickname)));
@@ -400,11 +409,11 @@ function renderPeople() {
     const li = el('li', `person ${colourOf(p.id)}`);
     const avatar = el('span', 'person-avatar');
     avatar.append(avatarPicture(childAvatar(p.avatar)));
-    li.append(avatar, el('span', 'person-name', p.id === state.me.id ? `${p.nickname} (you)` : p.nickname));
+    li.append(avatar, el('span', 'person-name', p.id === state.me.id ? t('js-chat-you', { name: p.nickname }) : p.nickname));
     items.push(li);
   }
   ui.people.replaceChildren(...items);
-  ui.peopleCount.textContent = state.online.length ? `(${state.online.length} online)` : '';
+  ui.peopleCount.textContent = state.online.length ? t('js-chat-online', { count: state.online.length }) : '';
 }
 
 function clearTyping(id) {
@@ -426,7 +435,7 @@ function onTyping(f) {
   clearTimeout(state.typing.get(f.participant_id)?.timer);
   if (f.on) {
     const timer = setTimeout(() => clearTyping(f.participant_id), TYPING_CLEAR_MS);
-    state.typing.set(f.participant_id, { nickname: f.nickname || 'Someone', timer });
+    state.typing.set(f.participant_id, { nickname: f.nickname || t('js-chat-someone'), timer });
   } else {
     state.typing.delete(f.participant_id);
   }
@@ -437,10 +446,13 @@ function renderTyping() {
   const names = [...state.typing.values()].map((t) => t.nickname);
   const thinking = [...state.streams.values()].some((li) => li.querySelector('.dots'));
   let text = '';
-  if (names.length === 1) text = `${names[0]} is typing…`;
-  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-  else if (names.length > 2) text = `${names.length} friends are typing…`;
-  if (thinking && state.agent) text = text ? `${text} ${state.agent.name} is thinking…` : `${state.agent.name} is thinking…`;
+  if (names.length === 1) text = t('js-chat-typing-one', { name: names[0] });
+  else if (names.length === 2) text = t('js-chat-typing-two', { first: names[0], second: names[1] });
+  else if (names.length > 2) text = t('js-chat-typing-many', { count: names.length });
+  if (thinking && state.agent) {
+    const agent = t('js-chat-thinking', { name: state.agent.name });
+    text = text ? `${text} ${agent}` : agent;
+  }
   ui.typing.textContent = text;
 }
 
@@ -450,14 +462,14 @@ function setPhase(phase) {
   const changed = state.phase?.index !== phase?.index;
   state.phase = phase || null;
   renderPhase();
-  if (changed && phase && state.synced) announceText(`Now: ${phase.name}. ${phase.goal || ''}`);
+  if (changed && phase && state.synced) announceText(t('js-chat-now', { phase: phase.name, goal: phase.goal || '' }));
 }
 
 function renderPhase() {
   const p = state.phase;
   if (state.sessionStatus === 'ended') {
     ui.phaseStep.textContent = '';
-    ui.phaseName.textContent = 'This chat has ended. Thank you!';
+    ui.phaseName.textContent = t('js-chat-ended');
     ui.phaseGoal.textContent = '';
     ui.phaseTime.textContent = '';
     return;
@@ -465,14 +477,15 @@ function renderPhase() {
   if (!p) {
     ui.phaseStep.textContent = '';
     const waiting = state.sessionStatus === 'created';
-    ui.phaseName.textContent = state.sessionStatus === 'paused' ? 'Paused for a moment' : waiting ? 'Waiting for your teacher to start' : "Let's work together!";
-    ui.phaseGoal.textContent = waiting ? 'You can already say hello!' : '';
+    ui.phaseName.textContent =
+      state.sessionStatus === 'paused' ? t('js-chat-paused-moment') : waiting ? t('js-chat-waiting-start') : t('js-chat-work-together');
+    ui.phaseGoal.textContent = waiting ? t('js-chat-say-hello') : '';
     ui.phaseTime.textContent = '';
     return;
   }
   const index = Number(p.index);
-  ui.phaseStep.textContent = state.phaseCount && Number.isFinite(index) ? `Part ${index + 1} of ${state.phaseCount}` : '';
-  ui.phaseName.textContent = state.sessionStatus === 'paused' ? `${p.name} (paused)` : p.name;
+  ui.phaseStep.textContent = state.phaseCount && Number.isFinite(index) ? t('js-chat-part', { index: index + 1, count: state.phaseCount }) : '';
+  ui.phaseName.textContent = state.sessionStatus === 'paused' ? t('js-chat-phase-paused', { phase: p.name }) : p.name;
   ui.phaseGoal.textContent = p.goal || '';
   tick();
 }
@@ -488,7 +501,7 @@ function tick() {
   const m = Math.floor(left / 60);
   const s = String(left % 60).padStart(2, '0');
   // The clock's picture is drawn by the style sheet (.phase-time::before).
-  ui.phaseTime.textContent = left > 0 ? `${m}:${s} left` : 'Time is up!';
+  ui.phaseTime.textContent = left > 0 ? t('js-chat-time-left', { time: `${m}:${s}` }) : t('js-chat-time-up');
   ui.phaseTime.classList.toggle('soon', left <= 60);
 }
 
@@ -526,7 +539,7 @@ function onState(s) {
     }
     state.connected = false;
     state.synced = false;
-    ui.bannerText.textContent = 'Reconnecting… Your messages are safe.';
+    ui.bannerText.textContent = t('js-chat-reconnecting');
     ui.banner.hidden = false;
     document.body.classList.add('offline');
   } else if (s === 'unauthorized') {
@@ -537,7 +550,7 @@ function onState(s) {
     ui.banner.hidden = true;
     ui.text.disabled = true;
     ui.send.disabled = true;
-    showNotice('This chat does not know you any more. Please join your group again.', { link: { href: '/', text: 'Join again' }, sticky: true });
+    showNotice(t('js-chat-not-known'), { link: { href: '/', text: t('js-chat-join-again') }, sticky: true });
   }
   updateCounter();
 }
@@ -589,7 +602,7 @@ function onFrame(f) {
     case 'session':
       state.sessionStatus = f.status;
       renderPhase();
-      if (f.status === 'paused') showNotice('Your teacher paused the chat for a moment.');
+      if (f.status === 'paused') showNotice(t('js-chat-teacher-paused-chat'));
       if (f.status === 'running') ui.notice.hidden = true;
       break;
     case 'muted':
@@ -631,7 +644,7 @@ function onSafetyNote(f) {
     if (f.action === 'hold' || f.action === 'urgent') {
       li.classList.add('msg-held');
       li.querySelector('.msg-status')?.remove();
-      li.querySelector('.msg-body')?.append(el('p', 'msg-status', 'Only you and your teacher can see this.'));
+      li.querySelector('.msg-body')?.append(el('p', 'msg-status', t('js-chat-only-you-see')));
     }
     li.querySelector('.msg-body')?.append(note);
     afterInsert(true, true);
@@ -650,7 +663,7 @@ function onError(f) {
   // Errors about a message are shown by the outbox (refused) or are retried by it; here the rest.
   if (f.code === 'rate_limited') {
     const secs = Number.isFinite(f.retry_after_ms) ? Math.max(1, Math.ceil(f.retry_after_ms / 1000)) : 0;
-    showNotice(f.message || (secs ? `Slow down a little: you can send again in ${secs} seconds.` : FRIENDLY_ERRORS.rate_limited));
+    showNotice(f.message || (secs ? t('js-chat-send-again-in', { seconds: secs }) : FRIENDLY_ERRORS.rate_limited));
     return;
   }
   if (f.client_msg_id && ['message_too_long', 'empty_message', 'muted', 'session_closed', 'bad_request'].includes(f.code)) return;
@@ -700,10 +713,10 @@ function setMuted(seconds) {
   state.muted = seconds != null && seconds > 0;
   if (state.muted) {
     const minutes = Math.max(1, Math.ceil(seconds / 60));
-    showNotice(`Your teacher paused your messages for ${minutes} minute${minutes === 1 ? '' : 's'}. You can still read the chat.`, { sticky: true });
+    showNotice(t('js-chat-muted-for', { minutes }), { sticky: true });
     muteTimer = setTimeout(() => setMuted(null), seconds * 1000);
   } else if (wasMuted) {
-    showNotice('You can write again.');
+    showNotice(t('js-chat-write-again'));
   }
   updateCounter();
 }
@@ -758,9 +771,9 @@ ui.jump.addEventListener('click', () => {
 // (focus stays inside it, Escape closes it), opened from a button in the top bar.
 
 const HELP_TOLD = {
-  new: 'Your teacher knows you need help. They will come to you soon.',
-  seen: 'Your teacher has seen that you need help and will come to you.',
-  dealt_with: 'Your teacher has dealt with your request. You can ask again whenever you need to.',
+  new: t('js-chat-help-new'),
+  seen: t('js-chat-help-seen'),
+  dealt_with: t('js-chat-help-dealt-with'),
 };
 
 function openHelp() {
@@ -785,14 +798,14 @@ function updateHelpCounter() {
 function sendHelp() {
   const note = ui.helpNote.value.trim();
   if (charCount(note) > MAX_HELP_NOTE_CHARS) {
-    showHelpError(`Your note is a bit long: please keep it under ${MAX_HELP_NOTE_CHARS} letters.`);
+    showHelpError(t('js-chat-help-note-too-long', { max: MAX_HELP_NOTE_CHARS }));
     return;
   }
   ui.helpSend.disabled = true;
   if (!conn.help(note)) {
     // Offline: the connection sends it as soon as the chat is back.
     closeHelp();
-    showHelpStatus('We will tell your teacher as soon as the chat is back.');
+    showHelpStatus(t('js-chat-help-offline'));
   }
 }
 

@@ -3,6 +3,8 @@
 // (a snapshot, then events); actions go over HTTP with the sign-in's CSRF token. Every text
 // from the chat is inserted with textContent, never as HTML.
 
+import { t, timeOfDay } from './i18n.js';
+
 const root = document.getElementById('dashboard');
 const sessionId = Number(root.dataset.session);
 const csrf = root.dataset.csrf;
@@ -23,9 +25,20 @@ const AVATARS = (() => {
 const state = { session: null, groups: new Map(), clockOffset: 0 };
 // How the safety screen's decisions read on a message.
 const SCREEN_LABEL = {
-  redact: 'personal details hidden from the group',
-  hold: 'held back from the group',
-  urgent: 'safeguarding: not shown to the group',
+  redact: t('js-dash-screen-redact'),
+  hold: t('js-dash-screen-hold'),
+  urgent: t('js-dash-screen-urgent'),
+};
+const ROLE_LABEL = {
+  moderator: t('js-dash-role-moderator'),
+  participant: t('js-dash-role-participant'),
+  none: t('js-dash-role-none'),
+};
+const STATUS_LABEL = {
+  created: t('js-dash-status-created'),
+  running: t('js-dash-status-running'),
+  paused: t('js-dash-status-paused'),
+  ended: t('js-dash-status-ended'),
 };
 // The transcript view's codebook and codings (group view only).
 const coding = { coder: '', codes: [], codings: [] };
@@ -58,7 +71,7 @@ function words(text) {
 }
 
 function clock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return timeOfDay(ms, true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,7 +82,7 @@ function applySnapshot(snap) {
   state.clockOffset = snap.server_now_ms - Date.now();
   const status = document.getElementById('session-status');
   if (status) {
-    status.textContent = snap.session.status;
+    status.textContent = STATUS_LABEL[snap.session.status] || snap.session.status;
     status.className = `status status-${snap.session.status}`;
   }
   for (const g of snap.groups) {
@@ -99,7 +112,7 @@ function onEvent(ev) {
     if (state.session) state.session.status = ev.status;
     const status = document.getElementById('session-status');
     if (status) {
-      status.textContent = ev.status;
+      status.textContent = STATUS_LABEL[ev.status] || ev.status;
       status.className = `status status-${ev.status}`;
     }
     return;
@@ -189,14 +202,14 @@ async function request(method, url, body, statusNode) {
       credentials: 'same-origin',
     });
     if (res.ok) {
-      statusNode.textContent = 'Done.';
+      statusNode.textContent = t('js-dash-done');
       return (await res.json().catch(() => ({}))) || true;
     }
     const answer = await res.json().catch(() => ({}));
-    statusNode.textContent = answer.error || `Refused (${res.status}).`;
+    statusNode.textContent = answer.error || t('js-dash-refused', { status: res.status });
     statusNode.classList.add('error');
   } catch {
-    statusNode.textContent = 'The server could not be reached.';
+    statusNode.textContent = t('js-dash-unreachable');
     statusNode.classList.add('error');
   }
   return false;
@@ -210,13 +223,13 @@ function controls(g) {
     act(g.id, { action: paused ? 'resume_agent' : 'pause_agent' }, status);
   });
   const role = el('select', { 'data-action': 'role', id: `role-${g.id}` });
-  for (const r of ['moderator', 'participant', 'none']) role.append(el('option', { value: r, text: r }));
+  for (const r of ['moderator', 'participant', 'none']) role.append(el('option', { value: r, text: ROLE_LABEL[r] }));
   // Every control has a visible label (a title alone is no label for most people).
-  const roleLabel = el('label', { class: 'control-label', htmlFor: role.id, text: "The agent's role" });
+  const roleLabel = el('label', { class: 'control-label', htmlFor: role.id, text: t('js-dash-agent-role') });
   role.addEventListener('change', () => act(g.id, { action: 'switch_role', role: role.value }, status));
-  const skip = el('button', { class: 'button', type: 'button', text: 'Next phase', 'data-action': 'skip' });
+  const skip = el('button', { class: 'button', type: 'button', text: t('js-dash-next-phase'), 'data-action': 'skip' });
   skip.addEventListener('click', () => act(g.id, { action: 'skip_phase' }, status));
-  const extend = el('button', { class: 'button', type: 'button', text: '+2 min', 'data-action': 'extend' });
+  const extend = el('button', { class: 'button', type: 'button', text: t('js-dash-extend'), 'data-action': 'extend' });
   extend.addEventListener('click', () => act(g.id, { action: 'extend_phase', minutes: 2 }, status));
   // Locking keeps new children out (a child already in comes back on their device).
   const lock = el('button', { class: 'button', type: 'button', 'data-action': 'lock' });
@@ -245,15 +258,15 @@ function controls(g) {
     'div',
     { class: 'controls' },
     el('div', { class: 'control-row' }, pause, el('span', { class: 'control-field' }, roleLabel, role), skip, extend, lock),
-    textForm('Whisper', 'whisper', 'Guidance for the agent (children never see it)'),
-    textForm('Post', 'post', 'Write to the group as the teacher'),
+    textForm(t('js-dash-whisper'), 'whisper', t('js-dash-whisper-label')),
+    textForm(t('js-dash-post'), 'post', t('js-dash-post-label')),
     status,
   );
   box.refresh = (group) => {
-    pause.textContent = group.agent.paused ? 'Resume agent' : 'Pause agent';
+    pause.textContent = group.agent.paused ? t('js-dash-resume-agent') : t('js-dash-pause-agent');
     role.value = group.agent.role;
-    lock.textContent = group.locked ? 'Unlock joining' : 'Lock joining';
-    lock.title = group.locked ? 'New children cannot join this group' : 'Stop new children joining this group';
+    lock.textContent = group.locked ? t('js-dash-unlock') : t('js-dash-lock');
+    lock.title = group.locked ? t('js-dash-locked-title') : t('js-dash-lock-title');
   };
   return box;
 }
@@ -273,7 +286,7 @@ function participationChart(g) {
     class: 'participation',
     viewBox: `0 0 ${width} ${Math.max(1, kids.length) * rowH + 4}`,
     role: 'img',
-    'aria-label': kids.map((c) => `${c.nickname}: ${c.messages} messages, ${c.words} words`).join('; ') || 'Nobody has joined yet',
+    'aria-label': kids.map((c) => t('js-dash-child-bar', { name: c.nickname, messages: c.messages, words: c.words })).join('; ') || t('js-dash-nobody'),
   });
   kids.forEach((c, i) => {
     const y = i * rowH + 2;
@@ -297,37 +310,43 @@ function participationChart(g) {
 }
 
 function phaseText(g) {
-  if (g.phases_finished) return 'All phases done';
-  if (!g.phase) return state.session && state.session.status === 'created' ? 'Waiting for the start' : 'Not started';
+  if (g.phases_finished) return t('js-dash-all-phases-done');
+  if (!g.phase) return state.session && state.session.status === 'created' ? t('js-dash-waiting-start') : t('js-dash-not-started');
   const left = Math.max(0, g.phase.ends_at_ms - (Date.now() + state.clockOffset));
   const min = Math.floor(left / 60000);
   const sec = Math.floor((left % 60000) / 1000);
-  return `${g.phase.index + 1}. ${g.phase.name}: ${min}:${String(sec).padStart(2, '0')} left`;
+  return t('js-dash-phase-left', { index: g.phase.index + 1, phase: g.phase.name, time: `${min}:${String(sec).padStart(2, '0')}` });
 }
 
 function agentText(g) {
   const a = g.agent;
-  if (a.role === 'none') return 'No agent (control group)';
-  const latency = a.last_latency_ms != null ? ` · last reply after ${(a.last_latency_ms / 1000).toFixed(1)} s` : '';
-  return `${state.session ? state.session.agent_name : 'Agent'} (${a.role}): ${a.paused ? 'paused' : a.activity}${latency}`;
+  if (a.role === 'none') return t('js-dash-no-agent');
+  const seconds = (a.last_latency_ms / 1000).toLocaleString(document.documentElement.lang || 'en', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const latency = a.last_latency_ms != null ? ` · ${t('js-dash-last-reply', { seconds })}` : '';
+  const line = t('js-dash-agent-line', {
+    agent: state.session ? state.session.agent_name : '',
+    role: ROLE_LABEL[a.role] || a.role,
+    state: a.paused ? t('js-dash-agent-paused') : a.activity,
+  });
+  return `${line}${latency}`;
 }
 
 function messageItem(g, m, withActions) {
   const li = el('li', { class: `entry entry-${m.sender_kind}${m.moderation === 'hidden' ? ' entry-hidden' : ''}`, 'data-seq': String(m.seq) });
-  li.append(el('span', { class: 'entry-time', text: clock(m.created_at_ms) }), el('strong', { text: `${m.sender_name}: ` }), el('span', { class: 'entry-text', text: m.text }));
+  li.append(el('span', { class: 'entry-time', text: clock(m.created_at_ms) }), el('strong', { text: `${m.sender_name}: ` }), el('span', { class: 'entry-text', text: m.text, dir: 'auto' }));
   // What the safety screen did, and what was really written (adults only).
-  if (m.original_text) li.append(el('span', { class: 'entry-original', text: ` written: “${m.original_text}”` }));
+  if (m.original_text) li.append(' ', el('span', { class: 'entry-original', text: t('js-dash-written', { text: m.original_text }), dir: 'auto' }));
   if (m.screen_action && m.screen_action !== 'allow') {
     li.classList.add(`entry-screen-${m.screen_action}`);
     li.append(el('em', { class: 'entry-flag', text: ` (${SCREEN_LABEL[m.screen_action] || m.screen_action}${m.screen_reason ? `: ${m.screen_reason}` : ''})` }));
   } else if (m.moderation === 'hidden') {
-    li.append(el('em', { class: 'entry-flag', text: ' (hidden from the group)' }));
+    li.append(el('em', { class: 'entry-flag', text: ` (${t('js-dash-hidden')})` }));
   }
   if (withActions) {
     li.append(codingChips(g, m));
     const status = el('span', { class: 'action-status' });
     const hidden = m.moderation === 'hidden';
-    const b = el('button', { class: 'button button-small', type: 'button', text: hidden ? 'Show' : 'Hide', 'data-action': 'hide' });
+    const b = el('button', { class: 'button button-small', type: 'button', text: hidden ? t('js-dash-show') : t('js-dash-hide'), 'data-action': 'hide' });
     b.addEventListener('click', () => act(g.id, { action: hidden ? 'unhide' : 'hide', seq: m.seq }, status));
     li.append(' ', b, status);
   }
@@ -348,7 +367,7 @@ function codingChips(g, m) {
       class: `code-chip${mine ? ' mine' : ''}`,
       type: 'button',
       text: `${code.name} · ${k.coder}`,
-      title: mine ? 'Remove this code' : `Coded by ${k.coder}`,
+      title: mine ? t('js-dash-remove-code') : t('js-dash-coded-by', { coder: k.coder }),
       disabled: !mine,
       'data-code': String(code.id),
     });
@@ -363,9 +382,9 @@ function codingChips(g, m) {
   }
   const codable = coding.codes.filter((c) => c.codable);
   if (codable.length) {
-    const pick = el('select', { class: 'apply-code', title: 'Apply a code', 'data-seq': String(m.seq) });
-    pick.setAttribute('aria-label', 'Apply a code');
-    pick.append(el('option', { value: '', text: '+ code' }));
+    const pick = el('select', { class: 'apply-code', title: t('js-dash-apply-code'), 'data-seq': String(m.seq) });
+    pick.setAttribute('aria-label', t('js-dash-apply-code'));
+    pick.append(el('option', { value: '', text: t('js-dash-add-code') }));
     for (const c of codable) pick.append(el('option', { value: String(c.id), text: c.name }));
     pick.addEventListener('change', async () => {
       const id = Number(pick.value);
@@ -388,9 +407,9 @@ function renderCodebook() {
   list.replaceChildren(
     ...coding.codes.map((c) => {
       const used = coding.codings.filter((k) => k.code_id === c.id).length;
-      const del = el('button', { class: 'button button-small', type: 'button', text: 'Delete', 'data-action': 'delete-code' });
+      const del = el('button', { class: 'button button-small', type: 'button', text: t('js-dash-delete'), 'data-action': 'delete-code' });
       del.addEventListener('click', async () => {
-        if (used && !window.confirm(`Delete "${c.name}" and its ${used} codings?`)) return;
+        if (used && !window.confirm(t('js-dash-delete-code-confirm', { name: c.name, count: used }))) return;
         if (await request('DELETE', `/api/facilitator/sessions/${sessionId}/codes/${c.id}`, {}, status)) {
           coding.codes = coding.codes.filter((x) => x.id !== c.id);
           coding.codings = coding.codings.filter((k) => k.code_id !== c.id);
@@ -429,15 +448,15 @@ if (codebookFile) {
       });
       const answer = await res.json().catch(() => ({}));
       if (res.ok) {
-        status.textContent = `Imported: ${answer.created} new, ${answer.updated} updated.`;
+        status.textContent = t('js-dash-imported', { created: answer.created, updated: answer.updated });
         await loadCoding();
         renderAll();
       } else {
-        status.textContent = answer.error || `Refused (${res.status}).`;
+        status.textContent = answer.error || t('js-dash-refused', { status: res.status });
         status.classList.add('error');
       }
     } catch {
-      status.textContent = 'The server could not be reached.';
+      status.textContent = t('js-dash-unreachable');
       status.classList.add('error');
     }
     codebookFile.value = '';
@@ -481,13 +500,16 @@ function cardFor(g) {
     agent: el('p', { class: 'card-agent' }),
     notices: el('ul', { class: 'notices' }),
     chart: el('div', { class: 'chart' }),
-    messages: el('ol', { class: 'recent' }),
+    // A list that may scroll (longer words in some languages) is a Tab stop with a name, so
+    // that a keyboard can scroll it too.
+    messages: el('ol', { class: 'recent', tabIndex: 0 }),
     decisions: el('ol', { class: 'decisions' }),
     controls: controls(g),
   };
+  parts.messages.setAttribute('aria-label', t('js-dash-recent-messages', { group: g.name }));
   const node = el('article', { class: 'group-card', 'data-group': String(g.id) });
   if (view === 'grid') {
-    const open = el('a', { href: `/facilitator/groups/${g.id}`, text: 'Open transcript', class: 'open-group' });
+    const open = el('a', { href: `/facilitator/groups/${g.id}`, text: t('js-dash-open-transcript'), class: 'open-group' });
     node.append(parts.title, parts.meta, parts.phase, parts.agent, parts.notices, parts.chart, parts.messages, parts.controls, open);
     document.getElementById('grid').append(node);
   } else {
@@ -509,11 +531,12 @@ function renderGroup(g) {
   parts.title.textContent = `${g.name} · ${g.join_code}`;
   const safety = g.safety || {};
   const screened = [
-    safety.redact ? `${safety.redact} hidden details` : '',
-    safety.hold ? `${safety.hold} held` : '',
-    safety.urgent ? `${safety.urgent} urgent` : '',
+    safety.redact ? t('js-dash-hidden-details', { count: safety.redact }) : '',
+    safety.hold ? t('js-dash-held', { count: safety.hold }) : '',
+    safety.urgent ? t('js-dash-urgent', { count: safety.urgent }) : '',
   ].filter(Boolean);
-  parts.meta.textContent = `${g.online.length} of ${g.children.length} online${screened.length ? ` · safety: ${screened.join(', ')}` : ''}`;
+  const online = t('js-dash-online', { online: g.online.length, total: g.children.length });
+  parts.meta.textContent = screened.length ? `${online} · ${t('js-dash-safety', { list: screened.join(', ') })}` : online;
   parts.phase.textContent = phaseText(g);
   parts.agent.textContent = agentText(g);
   parts.agent.dataset.state = g.agent.paused ? 'paused' : g.agent.activity;
@@ -527,10 +550,10 @@ function renderGroup(g) {
     parts.decisions.replaceChildren(...g.decisions.map(decisionItem));
     const status = el('span', { class: 'action-status' });
     parts.mutes.replaceChildren(
-      el('h3', { text: 'Children' }),
+      el('h3', { text: t('js-dash-children') }),
       ...g.children.map((c) => {
         const muted = c.muted_until && c.muted_until > Date.now() + state.clockOffset;
-        const b = el('button', { class: 'button button-small', type: 'button', text: muted ? `Unmute ${c.nickname}` : `Mute ${c.nickname} for 5 min`, 'data-action': 'mute' });
+        const b = el('button', { class: 'button button-small', type: 'button', text: muted ? t('js-dash-unmute', { name: c.nickname }) : t('js-dash-mute', { name: c.nickname }), 'data-action': 'mute' });
         b.addEventListener('click', () =>
           act(g.id, muted ? { action: 'unmute', participant_id: c.id } : { action: 'mute', participant_id: c.id, minutes: 5 }, status),
         );
@@ -543,7 +566,7 @@ function renderGroup(g) {
   // The page's settings line follows a role switched live.
   const roleFact = document.getElementById(view === 'group' ? 'group-role' : 'session-roles');
   if (roleFact) {
-    const roles = [...state.groups.values()].map((x) => (x.agent.role === 'none' ? 'none (control)' : x.agent.role));
+    const roles = [...state.groups.values()].map((x) => (x.agent.role === 'none' ? t('js-dash-role-control') : ROLE_LABEL[x.agent.role] || x.agent.role));
     roleFact.textContent = [...new Set(roles)].join(', ');
   }
   renderAlerts();
@@ -562,18 +585,18 @@ function noticeItem(g, n) {
   const urgent = n.severity === 'urgent';
   const li = el('li', { class: `notice notice-${n.kind}${urgent ? ' notice-urgent' : ''}`, 'data-notice': String(n.id) });
   const help = n.kind === 'help_request';
-  if (help) li.append(el('strong', { class: 'notice-state', text: n.seen_at ? 'SEEN' : 'NEW' }), ' ');
+  if (help) li.append(el('strong', { class: 'notice-state', text: n.seen_at ? t('js-dash-seen') : t('js-dash-new') }), ' ');
   const picture = urgent ? 'urgent' : help ? 'help' : 'warning';
   // The icon goes inside the words' span: the notice is a wrapping flex row.
   const icon = el('img', { class: 'icon', src: `/static/icons/${picture}.svg`, alt: '' });
-  li.append(el('span', {}, icon, ` ${urgent ? 'URGENT: ' : ''}${n.detail} `));
+  li.append(el('span', {}, icon, ` ${urgent ? `${t('js-dash-urgent-label')} ` : ''}${n.detail} `));
   // The words as written (the facilitator may read what the screen hid from the group).
   const written = n.message ? n.message.original_text || n.message.text : help ? n.original_note || n.note : null;
-  if (written) li.append(el('q', { class: 'notice-text', text: written }), ' ');
-  if (n.kind === 'held') li.append(button('Show to group', 'release', 'release'), ' ', button('Keep hidden', 'keep_hidden', 'keep'));
+  if (written) li.append(el('q', { class: 'notice-text', text: written, dir: 'auto' }), ' ');
+  if (n.kind === 'held') li.append(button(t('js-dash-show-to-group'), 'release', 'release'), ' ', button(t('js-dash-keep-hidden'), 'keep_hidden', 'keep'));
   else {
-    if (help && !n.seen_at) li.append(button('Seen', 'see_notice', 'see'), ' ');
-    li.append(button('Dealt with', 'resolve_notice', 'resolve'));
+    if (help && !n.seen_at) li.append(button(t('js-dash-mark-seen'), 'see_notice', 'see'), ' ');
+    li.append(button(t('js-dash-dealt-with'), 'resolve_notice', 'resolve'));
   }
   li.append(status);
   return li;
@@ -623,7 +646,7 @@ function connect() {
   const ws = new WebSocket(`${proto}//${location.host}/facilitator/ws?session=${sessionId}`);
   ws.addEventListener('open', () => {
     retry = 500;
-    conn.textContent = 'live';
+    conn.textContent = t('js-dash-live');
     conn.className = 'conn conn-live';
   });
   ws.addEventListener('message', (e) => {
@@ -638,7 +661,7 @@ function connect() {
       location.href = '/facilitator/login';
       return;
     }
-    conn.textContent = 'reconnecting…';
+    conn.textContent = t('js-dash-reconnecting');
     conn.className = 'conn conn-lost';
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 10000);

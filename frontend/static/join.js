@@ -1,6 +1,8 @@
 // The join page: friendly checks before sending, and no double join when a child taps twice
 // (the second join would find the nickname taken by the first).
 
+import { t } from './i18n.js';
+
 const form = document.getElementById('join-form');
 const button = document.getElementById('join-button');
 
@@ -26,30 +28,30 @@ form.addEventListener('submit', (event) => {
   const nickname = form.elements.nickname;
   if (!code.value.trim()) {
     event.preventDefault();
-    showError('Please type the group code from your card.', code);
+    showError(t('js-join-need-code'), code);
     return;
   }
   if (!nickname.value.trim()) {
     event.preventDefault();
-    showError("Please type a nickname. Don't use your real name!", nickname);
+    showError(t('js-join-need-nickname'), nickname);
     return;
   }
   if (!form.querySelector('input[name="avatar"]:checked')) {
     event.preventDefault();
-    showError('Please pick one of the animals.', form.querySelector('input[name="avatar"]'));
+    showError(t('js-join-need-animal'), form.querySelector('input[name="avatar"]'));
     return;
   }
   // Let this submission go, then block a second tap.
   setTimeout(() => {
     button.disabled = true;
-    button.textContent = 'Joining…';
+    button.textContent = t('js-join-joining');
   }, 0);
 });
 
 // Coming back with the browser's Back button shows the page from cache: make it usable again.
 window.addEventListener('pageshow', () => {
   button.disabled = false;
-  button.textContent = 'Join my group';
+  button.textContent = t('js-join-button');
 });
 
 // Start where the child has something to do.
@@ -57,8 +59,10 @@ const error = document.getElementById('join-error');
 if (error) {
   const nickname = form.elements.nickname;
   const code = form.elements.code;
-  if (/nickname|name/i.test(error.textContent) && code.value) nickname.focus();
-  else if (/animal/i.test(error.textContent)) form.querySelector('input[name="avatar"]')?.focus();
+  // The server says which field its refusal is about (the words are in the child's language).
+  const field = error.dataset.field;
+  if (field === 'nickname' && code.value) nickname.focus();
+  else if (field === 'avatar') form.querySelector('input[name="avatar"]')?.focus();
   else code.focus();
 } else if (!document.querySelector('.welcome-back')) {
   form.elements.code.focus();

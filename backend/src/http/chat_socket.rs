@@ -23,6 +23,7 @@ use tokio::sync::broadcast;
 use super::join::{self, Credential};
 use super::Ctx;
 use crate::child_text;
+use crate::i18n::Lang;
 use crate::limits::frames::{FrameKind, FrameLimits, Verdict};
 use crate::limits::SocketSlot;
 use crate::metrics::Metrics;
@@ -75,7 +76,7 @@ async fn upgrade(
         Some(g) => match join::credential(&ctx, &token).await {
             Credential::Valid(p) if p.group_id == g => {
                 match ctx.limits.sockets.acquire(p.id, peer.ip()) {
-                    Ok(slot) => Access::Open(p, token, slot),
+                    Ok(slot) => Access::Open(p, token.clone(), slot),
                     Err(limit) => {
                         tracing::warn!(%peer, participant = p.id, %limit, "refused a chat socket");
                         Access::TooMany
@@ -87,6 +88,15 @@ async fn upgrade(
             _ => Access::Refused,
         },
         None => Access::Refused,
+    };
+    // What a refused socket reads is in its session's language (the browser's if no
+    // credential names one); an open one finds its language when it starts.
+    let refused_in = match &access {
+        Access::Open(..) => Lang::En,
+        Access::Refused => Lang::of_browser(&headers),
+        Access::Ended | Access::TooMany => join::language_of_credential(&ctx, &token)
+            .await
+            .unwrap_or_else(|| Lang::of_browser(&headers)),
     };
     // Small buffers: chat frames are small, and a classroom server holds many sockets.
     ws.max_message_size(TRANSPORT_LIMIT)
@@ -100,7 +110,7 @@ async fn upgrade(
                     refuse(
                         socket,
                         ErrorCode::Unauthorized,
-                        child_text::JOIN_AGAIN,
+                        child_text::join_again(refused_in),
                         CLOSE_UNAUTHORIZED,
                         "unauthorized",
                     )
@@ -110,7 +120,7 @@ async fn upgrade(
                     refuse(
                         socket,
                         ErrorCode::Unauthorized,
-                        child_text::CHAT_ENDED,
+                        child_text::chat_ended(refused_in),
                         CLOSE_UNAUTHORIZED,
                         "ended",
                     )
@@ -120,7 +130,7 @@ async fn upgrade(
                     refuse(
                         socket,
                         ErrorCode::TooManyConnections,
-                        child_text::TOO_MANY_TABS,
+                        child_text::too_many_tabs(refused_in),
                         CLOSE_TOO_MANY_SOCKETS,
                         "too many sockets",
                     )
@@ -165,7 +175,7 @@ pub(super) fn origin_allowed(headers: &HeaderMap, public_url: &str) -> bool {
 async fn refuse(
     mut socket: WebSocket,
     code: ErrorCode,
-    message: &'static str,
+    message: String,
     close: u16,
     reason: &'static str,
 ) {
@@ -191,6 +201,8 @@ struct Connection {
     limits: FrameLimits,
     /// The credential, checked again at every `hello` (the session may have ended).
     token: String,
+    /// The session's language: what this socket itself tells the child is in it.
+    lang: Lang,
     /// This socket's place in the per-child and per-address counts, given back on drop.
     _slot: SocketSlot,
 }
@@ -211,6 +223,9 @@ impl Connection {
     ) {
         let conn_id = ctx.rooms.connection_id();
         Metrics::add(&ctx.metrics.websocket_connections, 1);
+        let lang = join::language_of_group(&ctx, participant.group_id)
+            .await
+            .unwrap_or(Lang::En);
         let mut conn = Connection {
             ctx: ctx.clone(),
             socket,
@@ -221,6 +236,7 @@ impl Connection {
             said_hello: false,
             limits: FrameLimits::new(Instant::now()),
             token,
+            lang,
             _slot: slot,
         };
         let end = conn.serve().await;
@@ -307,7 +323,8 @@ impl Connection {
             Verdict::Drop => Some(None),
             Verdict::Refuse(wait) => {
                 let wait_ms = wait.as_millis().max(1) as u64;
-                let mut e = ErrorFrame::new(ErrorCode::RateLimited, child_text::SLOW_DOWN);
+                let mut e =
+                    ErrorFrame::new(ErrorCode::RateLimited, child_text::slow_down(self.lang));
                 e.retry_after_ms = Some(wait_ms);
                 if let Some(id) = send_id {
                     e = e.for_send(id);
@@ -407,8 +424,11 @@ impl Connection {
                     Err(RoomError::Refused(e)) => self.error(e).await,
                     Err(unavailable @ RoomError::Unavailable(_)) => {
                         tracing::error!(error = %unavailable, "room unavailable");
-                        let e = ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
-                            .for_send(&client_msg_id);
+                        let e = ErrorFrame::new(
+                            ErrorCode::Internal,
+                            child_text::will_send_again(self.lang),
+                        )
+                        .for_send(&client_msg_id);
                         self.error(e).await
                     }
                 }
@@ -425,8 +445,11 @@ impl Connection {
                     Err(RoomError::Refused(e)) => self.error(e).await,
                     Err(unavailable @ RoomError::Unavailable(_)) => {
                         tracing::error!(error = %unavailable, "room unavailable");
-                        let e = ErrorFrame::new(ErrorCode::Internal, child_text::HELP_NOT_SENT)
-                            .for_help();
+                        let e = ErrorFrame::new(
+                            ErrorCode::Internal,
+                            child_text::help_not_sent(self.lang),
+                        )
+                        .for_help();
                         self.error(e).await
                     }
                 }
@@ -443,7 +466,7 @@ impl Connection {
         ) {
             self.error(ErrorFrame::new(
                 ErrorCode::Unauthorized,
-                child_text::CHAT_ENDED,
+                child_text::chat_ended(self.lang),
             ))
             .await?;
             return Err(End::Close(CLOSE_UNAUTHORIZED, "ended"));

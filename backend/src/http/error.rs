@@ -13,6 +13,7 @@ use axum::Json;
 
 use crate::child_text;
 use crate::export::ExportError;
+use crate::i18n::Lang;
 use crate::room::{RoomError, SteerError};
 use crate::store::{CodingError, JoinError, StoreError};
 
@@ -35,7 +36,7 @@ pub enum ApiError {
     Internal(String),
     /// Answered as the join route's `{"error": code, "message": sentence}`.
     #[error(transparent)]
-    Join(#[from] JoinFailure),
+    Join(#[from] Refused),
 }
 
 impl ApiError {
@@ -48,7 +49,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Join(f) => f.status(),
+            ApiError::Join(r) => r.failure.status(),
         }
     }
 
@@ -62,7 +63,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::SignInFirst => Redirect::to(super::facilitator::LOGIN_PATH).into_response(),
-            ApiError::Join(failure) => failure.into_response(),
+            ApiError::Join(refused) => refused.into_response(),
             other => {
                 if let ApiError::Internal(detail) = &other {
                     // The detail goes to the log, never to the browser.
@@ -130,42 +131,88 @@ impl From<RoomError<SteerError>> for ApiError {
 // ---------------------------------------------------------------------------------------------
 // Joining
 
-/// Why joining failed; its text is the sentence the child reads.
-#[derive(Debug, thiserror::Error)]
+/// Why joining failed; [`JoinFailure::message`] is the sentence the child reads (its
+/// `Display` is that sentence in English, for the log and the tests).
+#[derive(Debug)]
 pub enum JoinFailure {
-    #[error("{}", child_text::UNKNOWN_CODE)]
     UnknownCode,
-    #[error("{}", child_text::NICKNAME_TAKEN)]
     NicknameTaken,
-    /// The sentence says what is wrong with it.
-    #[error("{0}")]
+    /// The sentence says what is wrong with it, already in the child's language.
     BadNickname(String),
-    #[error("{}", child_text::BAD_AVATAR)]
     BadAvatar,
-    #[error("{}", child_text::GROUP_LOCKED)]
     GroupLocked,
-    #[error("{}", child_text::GROUP_FULL)]
     GroupFull,
-    #[error("{}", child_text::too_many_tries(*.0))]
     TooManyTries(Duration),
     /// Posted from another site (login CSRF).
-    #[error("{}", child_text::CROSS_SITE)]
     CrossSite,
     /// The join page's form could not be read.
-    #[error("{}", child_text::INCOMPLETE_FORM)]
     IncompleteForm,
     /// The JSON route without a JSON content type.
-    #[error("{}", child_text::NOT_JSON)]
     NotJson,
     /// The JSON route's body is not a join request (the reason is serde's).
-    #[error("{}", child_text::request_not_valid(.0))]
     Malformed(String),
     /// The detail is for the log; the child reads the friendly sentence.
-    #[error("{}", child_text::SOMETHING_WRONG)]
     Internal(String),
 }
 
+impl std::fmt::Display for JoinFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(Lang::En))
+    }
+}
+
+impl std::error::Error for JoinFailure {}
+
+/// A refused join and the language to say it in (the browser's, or once the code is known
+/// to be good, the session's).
+#[derive(Debug, thiserror::Error)]
+#[error("{failure}")]
+pub struct Refused {
+    pub failure: JoinFailure,
+    pub lang: Lang,
+}
+
+impl Refused {
+    pub fn new(failure: JoinFailure, lang: Lang) -> Refused {
+        Refused { failure, lang }
+    }
+}
+
+/// A refusal without a language of its own is said in English.
+impl From<JoinFailure> for ApiError {
+    fn from(failure: JoinFailure) -> Self {
+        ApiError::Join(Refused::new(failure, Lang::En))
+    }
+}
+
 impl JoinFailure {
+    /// The sentence the child reads, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            JoinFailure::UnknownCode => child_text::unknown_code(lang),
+            JoinFailure::NicknameTaken => child_text::nickname_taken(lang),
+            JoinFailure::BadNickname(sentence) => sentence.clone(),
+            JoinFailure::BadAvatar => child_text::bad_avatar(lang),
+            JoinFailure::GroupLocked => child_text::group_locked(lang),
+            JoinFailure::GroupFull => child_text::group_full(lang),
+            JoinFailure::TooManyTries(wait) => child_text::too_many_tries(lang, *wait),
+            JoinFailure::CrossSite => child_text::cross_site(lang),
+            JoinFailure::IncompleteForm => child_text::incomplete_form(lang),
+            JoinFailure::NotJson => child_text::NOT_JSON.to_string(),
+            JoinFailure::Malformed(why) => child_text::request_not_valid(why),
+            JoinFailure::Internal(_) => child_text::something_wrong(lang),
+        }
+    }
+
+    /// The join form's field the refusal is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            JoinFailure::NicknameTaken | JoinFailure::BadNickname(_) => "nickname",
+            JoinFailure::BadAvatar => "avatar",
+            _ => "code",
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             JoinFailure::UnknownCode => "unknown_code",
@@ -216,13 +263,14 @@ impl JoinFailure {
     }
 }
 
-impl IntoResponse for JoinFailure {
+impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        if let JoinFailure::Internal(detail) = &self {
+        let Refused { failure, lang } = self;
+        if let JoinFailure::Internal(detail) = &failure {
             tracing::error!(%detail, "join failed");
         }
-        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
-        self.with_retry_after((self.status(), Json(body)).into_response())
+        let body = serde_json::json!({ "error": failure.code(), "message": failure.message(lang) });
+        failure.with_retry_after((failure.status(), Json(body)).into_response())
     }
 }
 
@@ -264,7 +312,7 @@ mod tests {
         assert_eq!(JoinFailure::NotJson.code(), "bad_request");
         assert_eq!(
             JoinFailure::CrossSite.to_string(),
-            child_text::CROSS_SITE,
+            child_text::cross_site(Lang::En),
             "the page and the JSON route say the same"
         );
     }

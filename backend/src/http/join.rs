@@ -16,9 +16,10 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use super::error::JoinFailure;
+pub use super::error::{JoinFailure, Refused};
 use super::{ApiError, Ctx};
 use crate::child_text;
+use crate::i18n::Lang;
 use crate::store::{self, Group, Participant, SessionStatus, StoreError};
 
 /// The cookie that carries a child's credential.
@@ -76,6 +77,9 @@ impl From<&Participant> for PublicParticipant {
 pub struct JoinAttempt {
     pub addr: IpAddr,
     pub existing_token: Option<String>,
+    /// The browser's language: refusals before the code is known to be good are in it (a
+    /// refusal in the session's language would tell a guesser that the code is good).
+    pub lang: Lang,
 }
 
 impl JoinAttempt {
@@ -83,6 +87,7 @@ impl JoinAttempt {
         JoinAttempt {
             addr: peer.ip(),
             existing_token: token_from_headers(headers),
+            lang: Lang::of_browser(headers),
         }
     }
 }
@@ -94,7 +99,9 @@ pub struct Joined {
     pub token: String,
 }
 
-/// Validates and joins. Shared by the form on the page and the JSON route.
+/// Validates and joins. Shared by the form on the page and the JSON route. A refusal is in
+/// the browser's language until the code is known to name an open group, then in the
+/// session's.
 ///
 /// An address with too many failed joins (or a server with too many overall) is refused
 /// before the code is looked at; a code that names no open group counts as a failure; every
@@ -103,13 +110,14 @@ pub async fn join_group(
     ctx: &Ctx,
     req: &JoinRequest,
     attempt: &JoinAttempt,
-) -> Result<Joined, JoinFailure> {
+) -> Result<Joined, Refused> {
     let start = Instant::now();
     ctx.limits
         .joins
         .check(attempt.addr, start)
-        .map_err(|t| JoinFailure::TooManyTries(t.0))?;
-    let result = join_checked(ctx, req, attempt).await;
+        .map_err(|t| Refused::new(JoinFailure::TooManyTries(t.0), attempt.lang))?;
+    let mut lang = attempt.lang;
+    let result = join_checked(ctx, req, attempt, &mut lang).await;
     if matches!(result, Err(JoinFailure::UnknownCode)) {
         // The same work as a good code's token, so the two cost the same besides the padding.
         let _ = hash_token(&new_token());
@@ -117,15 +125,17 @@ pub async fn join_group(
         tracing::info!(addr = %attempt.addr, "join with an unknown code");
     }
     tokio::time::sleep_until((start + JOIN_MIN_DURATION).into()).await;
-    result
+    result.map_err(|failure| Refused::new(failure, lang))
 }
 
+/// Sets `lang` to the session's language once the code is known to be good.
 async fn join_checked(
     ctx: &Ctx,
     req: &JoinRequest,
     attempt: &JoinAttempt,
+    lang: &mut Lang,
 ) -> Result<Joined, JoinFailure> {
-    let nickname = clean_nickname(&req.nickname)?;
+    let nickname = clean_nickname(&req.nickname, *lang)?;
     if !AVATARS.contains(&req.avatar.as_str()) {
         return Err(JoinFailure::BadAvatar);
     }
@@ -138,9 +148,10 @@ async fn join_checked(
     if session.status == SessionStatus::Ended {
         return Err(JoinFailure::UnknownCode);
     }
+    *lang = Lang::of_session(&session.language);
     if store::nickname_key(&nickname) == store::nickname_key(&session.agent_name) {
         return Err(JoinFailure::BadNickname(
-            child_text::nickname_is_the_agents(&session.agent_name),
+            child_text::nickname_is_the_agents(*lang, &session.agent_name),
         ));
     }
     // One join at a time from here: the count and the insert must not interleave.
@@ -239,25 +250,26 @@ const NICKNAME_FORBIDDEN: &[char] = &[
 
 /// Trims and checks a nickname: 1 to 20 characters, at least one letter or digit, no control
 /// characters, none of [`NICKNAME_FORBIDDEN`].
-pub fn clean_nickname(raw: &str) -> Result<String, JoinFailure> {
+pub fn clean_nickname(raw: &str, lang: Lang) -> Result<String, JoinFailure> {
     let nickname = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     let chars = nickname.chars().count();
     if chars == 0 {
-        return Err(JoinFailure::BadNickname(child_text::NICKNAME_EMPTY.into()));
+        return Err(JoinFailure::BadNickname(child_text::nickname_empty(lang)));
     }
     if chars > MAX_NICKNAME_CHARS {
         return Err(JoinFailure::BadNickname(child_text::nickname_too_long(
+            lang,
             MAX_NICKNAME_CHARS,
         )));
     }
     if nickname.chars().any(char::is_control) || !nickname.chars().any(char::is_alphanumeric) {
-        return Err(JoinFailure::BadNickname(
-            child_text::NICKNAME_NO_LETTERS.into(),
-        ));
+        return Err(JoinFailure::BadNickname(child_text::nickname_no_letters(
+            lang,
+        )));
     }
     if nickname.contains(NICKNAME_FORBIDDEN) {
         return Err(JoinFailure::BadNickname(
-            child_text::NICKNAME_FORBIDDEN_CHARACTERS.into(),
+            child_text::nickname_forbidden_characters(lang),
         ));
     }
     Ok(nickname)
@@ -346,6 +358,24 @@ pub async fn credential_of(ctx: &Ctx, headers: &HeaderMap) -> Credential {
     }
 }
 
+/// The language of a group's session, for its children's pages.
+pub async fn language_of_group(ctx: &Ctx, group_id: i64) -> Option<Lang> {
+    let group = ctx.store.group(group_id).await.ok()?;
+    let session = ctx.store.session(group.session_id).await.ok()?;
+    Some(Lang::of_session(&session.language))
+}
+
+/// The language of the session a credential names, expired or not (its "chat has ended"
+/// page is in the language the chat was in).
+pub async fn language_of_credential(ctx: &Ctx, token: &str) -> Option<Lang> {
+    let p = ctx
+        .store
+        .participant_by_credential(&hash_token(token))
+        .await
+        .ok()?;
+    language_of_group(ctx, p.group_id).await
+}
+
 /// The participant a request's cookie names, if it still opens their chat.
 pub async fn participant_of(ctx: &Ctx, headers: &HeaderMap) -> Option<Participant> {
     valid_participant(ctx, &token_from_headers(headers)?).await
@@ -370,14 +400,16 @@ async fn join_json(
 ) -> Result<Response, ApiError> {
     // As the form does: a join posted from another site would sign a child's browser into
     // a group of the attacker's choosing (login CSRF).
+    let browser = Lang::of_browser(&headers);
+    let refuse = |failure| ApiError::from(Refused::new(failure, browser));
     if !super::pages::same_origin_post(&ctx, &headers) {
-        return Err(JoinFailure::CrossSite.into());
+        return Err(refuse(JoinFailure::CrossSite));
     }
     if !is_json(&headers) {
-        return Err(JoinFailure::NotJson.into());
+        return Err(refuse(JoinFailure::NotJson));
     }
     let req: JoinRequest =
-        serde_json::from_slice(&body).map_err(|e| JoinFailure::Malformed(e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| refuse(JoinFailure::Malformed(e.to_string())))?;
     let joined = join_group(&ctx, &req, &JoinAttempt::new(peer, &headers)).await?;
     let body = JoinResponse {
         participant: (&joined.participant).into(),
@@ -397,8 +429,11 @@ mod tests {
 
     #[test]
     fn nicknames_are_cleaned_and_checked() {
-        assert_eq!(clean_nickname("  Mia   Rose ").unwrap(), "Mia Rose");
-        assert_eq!(clean_nickname("Zoë 🦄").unwrap(), "Zoë 🦄");
+        assert_eq!(
+            clean_nickname("  Mia   Rose ", Lang::En).unwrap(),
+            "Mia Rose"
+        );
+        assert_eq!(clean_nickname("Zoë 🦄", Lang::En).unwrap(), "Zoë 🦄");
         for bad in [
             "",
             "   ",
@@ -412,7 +447,10 @@ mod tests {
             "mia@x",
         ] {
             assert!(
-                matches!(clean_nickname(bad), Err(JoinFailure::BadNickname(_))),
+                matches!(
+                    clean_nickname(bad, Lang::En),
+                    Err(JoinFailure::BadNickname(_))
+                ),
                 "{bad:?}"
             );
         }

@@ -57,9 +57,8 @@ impl std::fmt::Debug for AppContext {
     }
 }
 
-/// A credential token from the request's cookie `name`: 64 hex characters or nothing (a
-/// malformed value is never looked up).
-pub(crate) fn cookie_token(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+/// The value of the request's cookie `name`, as sent.
+pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
@@ -68,6 +67,12 @@ pub(crate) fn cookie_token(headers: &axum::http::HeaderMap, name: &str) -> Optio
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
+}
+
+/// A credential token from the request's cookie `name`: 64 hex characters or nothing (a
+/// malformed value is never looked up).
+pub(crate) fn cookie_token(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    cookie_value(headers, name)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 

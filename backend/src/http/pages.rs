@@ -19,11 +19,13 @@ use axum::Router;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::error::Refused;
 use super::join::{
     self, Credential, JoinAttempt, JoinFailure, JoinRequest, AVATARS, MAX_NICKNAME_CHARS,
 };
 use super::Ctx;
 use crate::child_text;
+use crate::i18n::Lang;
 use crate::store::AgentRole;
 
 pub fn router() -> Router<Ctx> {
@@ -39,59 +41,57 @@ pub fn router() -> Router<Ctx> {
 // The join page
 
 /// Each avatar's picture (drawn as SVG: an emoji shows as an empty box on a machine without a
-/// colour-emoji font) and its name, the picture's text alternative. Avatars are stored as their
-/// emoji, so the choices children made before the pictures map one to one.
+/// colour-emoji font) and the catalogue key of its name, the picture's text alternative.
+/// Avatars are stored as their emoji, so the choices children made before the pictures map
+/// one to one.
 const AVATAR_PICTURES: &[(&str, &str, &str)] = &[
-    ("🦊", "fox", "Fox"),
-    ("🐼", "panda", "Panda"),
-    ("🐸", "frog", "Frog"),
-    ("🦁", "lion", "Lion"),
-    ("🐙", "octopus", "Octopus"),
-    ("🦉", "owl", "Owl"),
-    ("🐢", "turtle", "Turtle"),
-    ("🐝", "bee", "Bee"),
-    ("🦄", "unicorn", "Unicorn"),
-    ("🐬", "dolphin", "Dolphin"),
-    ("🐨", "koala", "Koala"),
-    ("🐧", "penguin", "Penguin"),
+    ("🦊", "fox", "avatar-fox"),
+    ("🐼", "panda", "avatar-panda"),
+    ("🐸", "frog", "avatar-frog"),
+    ("🦁", "lion", "avatar-lion"),
+    ("🐙", "octopus", "avatar-octopus"),
+    ("🦉", "owl", "avatar-owl"),
+    ("🐢", "turtle", "avatar-turtle"),
+    ("🐝", "bee", "avatar-bee"),
+    ("🦄", "unicorn", "avatar-unicorn"),
+    ("🐬", "dolphin", "avatar-dolphin"),
+    ("🐨", "koala", "avatar-koala"),
+    ("🐧", "penguin", "avatar-penguin"),
 ];
 
 /// An avatar's picture and name; an unknown one (never offered) gets a generic name.
 pub(super) struct AvatarPicture {
     pub src: String,
-    pub name: &'static str,
+    pub name: String,
 }
 
-pub(super) fn avatar_picture(emoji: &str) -> AvatarPicture {
+pub(super) fn avatar_picture(lang: Lang, emoji: &str) -> AvatarPicture {
     match AVATAR_PICTURES.iter().find(|(e, _, _)| *e == emoji) {
-        Some((_, file, name)) => AvatarPicture {
+        Some((_, file, key)) => AvatarPicture {
             src: format!("/static/avatars/{file}.svg"),
-            name,
+            name: lang.t(key),
         },
         None => AvatarPicture {
             src: "/static/avatars/unknown.svg".into(),
-            name: "Animal",
+            name: lang.t("avatar-animal"),
         },
     }
 }
 
-/// Every avatar's picture and name as JSON (`{"🦊": {"src": …, "name": "Fox"}, …}`), for the
-/// pages' scripts, which draw the avatars of messages and people.
-pub(crate) fn avatars_json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
-        let map: serde_json::Map<String, serde_json::Value> = AVATAR_PICTURES
-            .iter()
-            .map(|(emoji, _, _)| {
-                let p = avatar_picture(emoji);
-                (
-                    emoji.to_string(),
-                    serde_json::json!({"src": p.src, "name": p.name}),
-                )
-            })
-            .collect();
-        serde_json::Value::Object(map).to_string()
-    })
+/// Every avatar's picture and its name in `lang` as JSON (`{"🦊": {"src": …, "name": "Fox"},
+/// …}`), for the pages' scripts, which draw the avatars of messages and people.
+pub(crate) fn avatars_json(lang: Lang) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = AVATAR_PICTURES
+        .iter()
+        .map(|(emoji, _, _)| {
+            let p = avatar_picture(lang, emoji);
+            (
+                emoji.to_string(),
+                serde_json::json!({"src": p.src, "name": p.name}),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
 }
 
 struct AvatarChoice {
@@ -111,17 +111,27 @@ struct Returning {
 #[derive(Template)]
 #[template(path = "join.html")]
 struct JoinPage {
+    lang: Lang,
     code: String,
     nickname: String,
     avatars: Vec<AvatarChoice>,
     max_nickname: usize,
     error: Option<String>,
+    /// The field the error is about ("code", "nickname", "avatar"), for the page's focus.
+    error_field: &'static str,
     returning: Option<Returning>,
 }
 
 impl JoinPage {
-    fn new(code: &str, nickname: &str, avatar: &str, error: Option<String>) -> JoinPage {
+    fn new(
+        lang: Lang,
+        code: &str,
+        nickname: &str,
+        avatar: &str,
+        error: Option<String>,
+    ) -> JoinPage {
         JoinPage {
+            lang,
             // Keep what the child typed, but never echo back an absurd amount of it.
             code: code.chars().take(32).collect(),
             nickname: nickname.chars().take(64).collect(),
@@ -129,24 +139,29 @@ impl JoinPage {
                 .iter()
                 .map(|&emoji| AvatarChoice {
                     emoji,
-                    picture: avatar_picture(emoji),
+                    picture: avatar_picture(lang, emoji),
                     checked: emoji == avatar,
                 })
                 .collect(),
             max_nickname: MAX_NICKNAME_CHARS,
             error,
+            error_field: "code",
             returning: None,
         }
     }
 }
 
 async fn join_page(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let mut page = JoinPage::new("", "", "", None);
+    let mut page = JoinPage::new(Lang::of_browser(&headers), "", "", "", None);
     // Only a credential that still opens its chat (unexpired, its session not ended).
     if let Some(p) = join::participant_of(&ctx, &headers).await {
+        // A child coming back is greeted in their session's language.
+        if let Some(lang) = join::language_of_group(&ctx, p.group_id).await {
+            page = JoinPage::new(lang, "", "", "", None);
+        }
         page.returning = Some(Returning {
             nickname: p.nickname.clone(),
-            avatar: avatar_picture(&p.avatar),
+            avatar: avatar_picture(page.lang, &p.avatar),
             chat_url: format!("/chat/{}", p.group_id),
         });
     }
@@ -169,11 +184,16 @@ async fn join_submit(
     headers: HeaderMap,
     form: Result<Form<JoinForm>, FormRejection>,
 ) -> Response {
+    let browser = Lang::of_browser(&headers);
     let (typed, joined) = match form {
-        _ if !same_origin_post(&ctx, &headers) => {
-            (JoinForm::default(), Err(JoinFailure::CrossSite))
-        }
-        Err(_) => (JoinForm::default(), Err(JoinFailure::IncompleteForm)),
+        _ if !same_origin_post(&ctx, &headers) => (
+            JoinForm::default(),
+            Err(Refused::new(JoinFailure::CrossSite, browser)),
+        ),
+        Err(_) => (
+            JoinForm::default(),
+            Err(Refused::new(JoinFailure::IncompleteForm, browser)),
+        ),
         Ok(Form(form)) => {
             let joined = join_submitted(&ctx, peer, &headers, &form).await;
             (form, joined)
@@ -181,18 +201,20 @@ async fn join_submit(
     };
     match joined {
         Ok(response) => response,
-        Err(failure) => {
+        Err(Refused { failure, lang }) => {
             if let JoinFailure::Internal(detail) = &failure {
                 // The detail is for the log only; the child reads the friendly sentence.
                 tracing::error!(%detail, "join from the page failed");
             }
             // What the child typed stays in the form.
-            let page = JoinPage::new(
+            let mut page = JoinPage::new(
+                lang,
                 &typed.code,
                 &typed.nickname,
                 &typed.avatar,
-                Some(failure.to_string()),
+                Some(failure.message(lang)),
             );
+            page.error_field = failure.field();
             failure.with_retry_after(render(failure.status(), &page))
         }
     }
@@ -204,7 +226,7 @@ async fn join_submitted(
     peer: SocketAddr,
     headers: &HeaderMap,
     form: &JoinForm,
-) -> Result<Response, JoinFailure> {
+) -> Result<Response, Refused> {
     let request = JoinRequest {
         code: form.code.clone(),
         nickname: form.nickname.clone(),
@@ -251,6 +273,7 @@ pub(super) fn same_origin_post(ctx: &Ctx, headers: &HeaderMap) -> bool {
 #[derive(Template)]
 #[template(path = "chat.html")]
 struct ChatPage {
+    lang: Lang,
     group_id: i64,
     group_name: String,
     activity_title: String,
@@ -260,7 +283,7 @@ struct ChatPage {
     nickname: String,
     avatar: String,
     picture: AvatarPicture,
-    avatars: &'static str,
+    avatars: String,
     /// Empty when the group has no agent.
     agent_name: String,
     agent_role: &'static str,
@@ -281,7 +304,7 @@ async fn chat_page(
         Credential::Missing => return Redirect::to("/").into_response(),
         // A credential that no longer opens the chat (a shared tablet the next day, or a
         // session that ended) says so instead of showing the conversation again.
-        Credential::Expired | Credential::Ended(_) => return ended_page(),
+        Credential::Expired | Credential::Ended(_) => return ended_page(&ctx, &headers).await,
     };
     if me.group_id != group_id {
         return Redirect::to("/").into_response();
@@ -295,23 +318,25 @@ async fn chat_page(
         Ok(found) => found,
         Err(e) => {
             tracing::error!(error = %e, group_id, "cannot load the chat page");
-            return error_page();
+            return error_page(Lang::of_browser(&headers));
         }
     };
     let activity = ctx.activities.get(&session.activity_id);
     let has_agent = group.agent_role != AgentRole::None;
+    let lang = Lang::of_session(&session.language);
     let page = ChatPage {
+        lang,
         group_id: group.id,
         group_name: group.name,
         activity_title: activity
-            .map_or_else(|| "Our design challenge".to_string(), |a| a.title.clone()),
+            .map_or_else(|| lang.t("chat-default-activity"), |a| a.title.clone()),
         problem: activity.map(|a| a.problem.clone()).unwrap_or_default(),
         phase_count: activity.map_or(0, |a| a.phases.len()),
         me_id: me.id,
         nickname: me.nickname,
-        picture: avatar_picture(&me.avatar),
+        picture: avatar_picture(lang, &me.avatar),
         avatar: me.avatar,
-        avatars: avatars_json(),
+        avatars: avatars_json(lang),
         agent_name: if has_agent {
             session.agent_name
         } else {
@@ -324,13 +349,19 @@ async fn chat_page(
     render(StatusCode::OK, &page)
 }
 
-fn ended_page() -> Response {
-    let page = JoinPage::new("", "", "", Some(child_text::CHAT_ENDED_PAGE.into()));
+/// The chat is over: said in the session's language when the credential still names it.
+async fn ended_page(ctx: &Ctx, headers: &HeaderMap) -> Response {
+    let lang = match join::token_from_headers(headers) {
+        Some(token) => join::language_of_credential(ctx, &token).await,
+        None => None,
+    }
+    .unwrap_or_else(|| Lang::of_browser(headers));
+    let page = JoinPage::new(lang, "", "", "", Some(child_text::chat_ended_page(lang)));
     render(StatusCode::GONE, &page)
 }
 
-fn error_page() -> Response {
-    let page = JoinPage::new("", "", "", Some(child_text::SOMETHING_WRONG.into()));
+fn error_page(lang: Lang) -> Response {
+    let page = JoinPage::new(lang, "", "", "", Some(child_text::something_wrong(lang)));
     render(StatusCode::INTERNAL_SERVER_ERROR, &page)
 }
 
@@ -373,6 +404,11 @@ const STATIC_FILES: &[StaticFile] = &[
         name: "app.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../../frontend/static/app.css"),
+    },
+    StaticFile {
+        name: "i18n.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../frontend/static/i18n.js"),
     },
     StaticFile {
         name: "join.js",
@@ -528,16 +564,20 @@ mod tests {
     fn every_avatar_has_a_name_and_a_picture() {
         assert_eq!(AVATAR_PICTURES.len(), AVATARS.len());
         for avatar in AVATARS {
-            let picture = avatar_picture(avatar);
-            assert_ne!(picture.name, "Animal", "{avatar}");
-            let file = picture.src.trim_start_matches("/static/");
-            assert!(
-                STATIC_FILES.iter().any(|f| f.name == file),
-                "{avatar}: {file} is served"
-            );
+            for lang in Lang::ALL {
+                let picture = avatar_picture(lang, avatar);
+                assert_ne!(picture.name, lang.t("avatar-animal"), "{avatar}");
+                let file = picture.src.trim_start_matches("/static/");
+                assert!(
+                    STATIC_FILES.iter().any(|f| f.name == file),
+                    "{avatar}: {file} is served"
+                );
+            }
         }
-        let json: serde_json::Value = serde_json::from_str(avatars_json()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&avatars_json(Lang::En)).unwrap();
         assert_eq!(json["🦊"]["name"], "Fox");
+        let json: serde_json::Value = serde_json::from_str(&avatars_json(Lang::De)).unwrap();
+        assert_eq!(json["🦊"]["name"], "Fuchs");
         assert_eq!(json["🐧"]["src"], "/static/avatars/penguin.svg");
     }
 
@@ -563,6 +603,7 @@ mod tests {
     #[test]
     fn the_join_page_escapes_what_the_child_typed() {
         let page = JoinPage::new(
+            Lang::En,
             "<b>",
             "\"><script>alert(1)</script>",
             "🦊",

@@ -69,12 +69,6 @@ pub fn address_key(addr: IpAddr) -> IpAddr {
     }
 }
 
-/// "N minutes" for a page a child or teacher reads: at least one, rounded up.
-pub fn minutes_text(wait: std::time::Duration) -> String {
-    let minutes = wait.as_secs().div_ceil(60).max(1);
-    format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,10 +82,5 @@ mod tests {
         assert_ne!(address_key(a), address_key(c));
         let mapped: IpAddr = "::ffff:10.0.0.7".parse().unwrap();
         assert_eq!(address_key(mapped), "10.0.0.7".parse::<IpAddr>().unwrap());
-        assert_eq!(
-            minutes_text(std::time::Duration::from_secs(61)),
-            "2 minutes"
-        );
-        assert_eq!(minutes_text(std::time::Duration::from_secs(1)), "1 minute");
     }
 }

@@ -16,6 +16,7 @@ use super::{Ack, Command, FrameJson, LiveState, Outbound, RoomDeps, SendRequest,
 use crate::agent::prompt::Line;
 use crate::agent::runner::ReplyEvent;
 use crate::child_text;
+use crate::i18n::Lang;
 use crate::metrics::Metrics;
 use crate::protocol::{
     AgentInfo, ErrorCode, ErrorFrame, GroupInfo, MessageFrame, Person, Sender, ServerFrame,
@@ -79,6 +80,8 @@ pub(super) struct RoomActor {
     pub(super) deps: RoomDeps,
     pub(super) group: Group,
     pub(super) session: Session,
+    /// The session's language, for what the room itself tells a child.
+    pub(super) lang: Lang,
     pub(super) activity_title: String,
     pub(super) participants: HashMap<i64, Participant>,
     /// connection id -> participant id
@@ -178,6 +181,7 @@ impl RoomActor {
             last_seq: group.last_seq,
             deps,
             group,
+            lang: Lang::of_session(&session.language),
             session,
             activity_title,
             participants,
@@ -359,7 +363,7 @@ impl RoomActor {
         if participant.group_id != self.group.id {
             return Err(ErrorFrame::new(
                 ErrorCode::Unauthorized,
-                child_text::NOT_YOUR_GROUP,
+                child_text::not_your_group(self.lang),
             ));
         }
         // The room's copy of a child is the truth for what the room decides about them (a
@@ -383,7 +387,7 @@ impl RoomActor {
                 .store
                 .messages_after(self.group.id, after, REPLAY_PAGE)
                 .await
-                .map_err(|e| internal("replay", e))?;
+                .map_err(|e| internal(self.lang, "replay", e))?;
             let done = (page.len() as i64) < REPLAY_PAGE;
             for m in &page {
                 after = m.seq;
@@ -465,13 +469,13 @@ impl RoomActor {
         if text.trim().is_empty() {
             return Err(reject(
                 ErrorCode::EmptyMessage,
-                child_text::MESSAGE_EMPTY.into(),
+                child_text::message_empty(self.lang),
             ));
         }
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(reject(
                 ErrorCode::MessageTooLong,
-                child_text::message_too_long(MAX_TEXT_CHARS),
+                child_text::message_too_long(self.lang, MAX_TEXT_CHARS),
             ));
         }
         if let Some(reply_to) = req.reply_to {
@@ -488,7 +492,7 @@ impl RoomActor {
         ) {
             return Err(reject(
                 ErrorCode::SessionClosed,
-                child_text::session_closed(self.session.status == SessionStatus::Paused),
+                child_text::session_closed(self.lang, self.session.status == SessionStatus::Paused),
             ));
         }
         let now = store::now_ms();
@@ -498,7 +502,7 @@ impl RoomActor {
             .and_then(|p| p.muted_until)
         {
             if until > now {
-                return Err(reject(ErrorCode::Muted, child_text::MUTED.into()));
+                return Err(reject(ErrorCode::Muted, child_text::muted(self.lang)));
             }
         }
         let config = &self.deps.config;
@@ -508,7 +512,10 @@ impl RoomActor {
             .or_insert_with(|| SlidingWindow::new(config.rate_limit, config.rate_window));
         if let Err(wait) = window.try_send(Instant::now()) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e = reject(ErrorCode::RateLimited, child_text::send_again_in(secs));
+            let mut e = reject(
+                ErrorCode::RateLimited,
+                child_text::send_again_in(self.lang, secs),
+            );
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }
@@ -521,7 +528,7 @@ impl RoomActor {
             created_at: now,
         };
         let posted = self.post(draft).await.map_err(|e| {
-            let mut f = internal("store", e);
+            let mut f = internal(self.lang, "store", e);
             f.client_msg_id = Some(req.client_msg_id.clone());
             f
         })?;
@@ -647,9 +654,9 @@ fn person(p: &Participant) -> Person {
     }
 }
 
-pub(super) fn internal(what: &str, e: impl std::fmt::Display) -> ErrorFrame {
+pub(super) fn internal(lang: Lang, what: &str, e: impl std::fmt::Display) -> ErrorFrame {
     tracing::error!(error = %e, "{what} failed");
-    ErrorFrame::new(ErrorCode::Internal, child_text::WILL_SEND_AGAIN)
+    ErrorFrame::new(ErrorCode::Internal, child_text::will_send_again(lang))
 }
 
 /// Drops control characters (but keeps line breaks and tabs) and normalises line endings, so

@@ -41,7 +41,7 @@ impl RoomActor {
         {
             return refuse(
                 ErrorCode::MessageTooLong,
-                child_text::help_note_too_long(MAX_HELP_NOTE_CHARS),
+                child_text::help_note_too_long(self.lang, MAX_HELP_NOTE_CHARS),
             );
         }
         // A paused session, or a child whose messages are paused, may still ask: that is
@@ -49,7 +49,7 @@ impl RoomActor {
         if self.session.status == SessionStatus::Ended {
             return refuse(
                 ErrorCode::SessionClosed,
-                child_text::HELP_SESSION_OVER.into(),
+                child_text::help_session_over(self.lang),
             );
         }
         let window = self.deps.config.help_window;
@@ -59,8 +59,11 @@ impl RoomActor {
             .or_insert_with(|| SlidingWindow::new(1, window));
         if let Err(wait) = limit.try_send(Instant::now()) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e =
-                ErrorFrame::new(ErrorCode::RateLimited, child_text::help_again_in(secs)).for_help();
+            let mut e = ErrorFrame::new(
+                ErrorCode::RateLimited,
+                child_text::help_again_in(self.lang, secs),
+            )
+            .for_help();
             e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
             return Err(e);
         }
@@ -77,8 +80,8 @@ impl RoomActor {
             Err(e) => {
                 // Not stored: the child may try again at once.
                 self.help_limits.remove(&participant_id);
-                let mut f = internal("help request", e).for_help();
-                f.message = child_text::HELP_NOT_SENT.into();
+                let mut f = internal(self.lang, "help request", e).for_help();
+                f.message = child_text::help_not_sent(self.lang);
                 return Err(f);
             }
         };

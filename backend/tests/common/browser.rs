@@ -82,7 +82,8 @@ impl Chromedriver {
         self.browser_in("en-US").await
     }
 
-    /// A new headless Chromium whose interface language (and so `Accept-Language`) is `lang`.
+    /// A new headless Chromium whose interface language (and so `Accept-Language`) is `lang`,
+    /// e.g. "de-DE".
     pub async fn browser_in(&self, lang: &str) -> Browser {
         let chromium =
             std::env::var("PEERLEARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -108,7 +109,11 @@ impl Chromedriver {
         .collect::<Vec<_>>();
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium, "args": args },
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": args,
+                "prefs": { "intl.accept_languages": lang },
+            },
             // A page's alert() must stay open so a test can see it; nothing dismisses it.
             "unhandledPromptBehavior": "ignore",
         });
@@ -407,8 +412,9 @@ impl Browser {
         self.wait_new_page().await;
         self.wait_until(
             "the running session's live grid",
-            "return document.getElementById('session-status').textContent === 'running' \
-                    && document.getElementById('conn').textContent === 'live' \
+            // By class, not words: the grid may be in any of the dashboard's languages.
+            "return document.getElementById('session-status').classList.contains('status-running') \
+                    && document.getElementById('conn').classList.contains('conn-live') \
                     && document.querySelectorAll('.group-card').length === arguments[0];",
             vec![json!(roles.len())],
         )

@@ -15,9 +15,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::signed_in::{CsrfForm, CsrfOnly, SignedIn, FACILITATOR_COOKIE};
+use super::DashPage;
 use crate::auth;
 use crate::http::pages::{render, same_origin_post};
 use crate::http::{ApiError, Ctx};
+use crate::i18n::Lang;
 use crate::store::{self, StoreError};
 
 fn cookie(ctx: &Ctx, token: &str, max_age_secs: u64) -> String {
@@ -38,18 +40,22 @@ fn cookie_header(tls: bool, token: &str, max_age_secs: u64) -> String {
 #[derive(Template)]
 #[template(path = "facilitator_login.html")]
 struct LoginPage {
+    lang: Lang,
+    here: String,
     name: String,
     error: Option<String>,
 }
 
 /// Someone already signed in goes on to the dashboard (a failed lookup shows the page).
-pub async fn login_page(me: Result<Option<SignedIn>, ApiError>) -> Response {
+pub async fn login_page(page: DashPage, me: Result<Option<SignedIn>, ApiError>) -> Response {
     if let Ok(Some(_)) = me {
         return Redirect::to("/facilitator").into_response();
     }
     render(
         StatusCode::OK,
         &LoginPage {
+            lang: page.lang,
+            here: page.here,
             name: String::new(),
             error: None,
         },
@@ -66,13 +72,17 @@ pub struct LoginForm {
 pub async fn login_submit(
     State(ctx): State<Ctx>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    page: DashPage,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    let lang = page.lang;
     let fail = |status: StatusCode, name: &str, error: &str| {
         render(
             status,
             &LoginPage {
+                lang,
+                here: page.here.clone(),
                 name: name.chars().take(auth::MAX_NAME_CHARS).collect(),
                 error: Some(error.to_string()),
             },
@@ -80,25 +90,17 @@ pub async fn login_submit(
     };
     // A sign-in posted from another site would sign the teacher into the attacker's account.
     if !same_origin_post(&ctx, &headers) {
-        return fail(
-            StatusCode::FORBIDDEN,
-            "",
-            "Please open the sign-in page on this server and try again.",
-        );
+        return fail(StatusCode::FORBIDDEN, "", &lang.t("dash-login-cross-site"));
     }
     let Ok(Form(form)) = form else {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "",
-            "Please fill in your name and password.",
-        );
+        return fail(StatusCode::BAD_REQUEST, "", &lang.t("dash-login-fill-in"));
     };
     let name = form.name.trim().to_string();
     if name.is_empty() || form.password.is_empty() {
         return fail(
             StatusCode::BAD_REQUEST,
             &name,
-            "Please fill in your name and password.",
+            &lang.t("dash-login-fill-in"),
         );
     }
     // Counted as it starts: parallel attempts cannot all pass before the first one fails.
@@ -108,9 +110,10 @@ pub async fn login_submit(
             let mut response = fail(
                 StatusCode::TOO_MANY_REQUESTS,
                 &name,
-                &format!(
-                    "Too many failed sign-ins. Please wait {} and try again.",
-                    crate::limits::minutes_text(wait)
+                &lang.t1(
+                    "dash-login-throttled",
+                    "minutes",
+                    crate::child_text::minutes(wait),
                 ),
             );
             if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
@@ -126,7 +129,7 @@ pub async fn login_submit(
         let mut response = fail(
             StatusCode::SERVICE_UNAVAILABLE,
             &name,
-            "The server is busy. Please try again in a moment.",
+            &lang.t("dash-login-busy"),
         );
         response
             .headers_mut()
@@ -142,7 +145,7 @@ pub async fn login_submit(
             return fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &name,
-                "Something went wrong on our side. Please try again.",
+                &lang.t("dash-something-wrong"),
             );
         }
     };
@@ -184,11 +187,7 @@ pub async fn login_submit(
         {
             tracing::error!(error = %e, "cannot audit a failed sign-in");
         }
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            &name,
-            "That name and password do not match.",
-        );
+        return fail(StatusCode::UNAUTHORIZED, &name, &lang.t("dash-login-wrong"));
     };
     ctx.login_throttle.succeeded(attempt);
     let token = auth::new_token();
@@ -209,7 +208,7 @@ pub async fn login_submit(
         return fail(
             StatusCode::INTERNAL_SERVER_ERROR,
             &name,
-            "Something went wrong on our side. Please try again.",
+            &lang.t("dash-something-wrong"),
         );
     }
     let _ = ctx

@@ -9,17 +9,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::owned_session;
 use super::sessions::{activity_title, format_time};
 use super::signed_in::{CsrfField, CsrfForm, CsrfOnly, SignedInPage};
+use super::{owned_session, DashPage};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
+use crate::i18n::Lang;
 use crate::room::WatchEvent;
 use crate::store::{self, ConsentKind, Deleter, Session, SessionStatus};
 
 /// A consent record as the session page shows it.
 pub struct ConsentRow {
-    pub kind: &'static str,
+    pub kind: String,
     pub given_on: String,
     pub note: String,
     pub recorded_by: String,
@@ -36,49 +37,52 @@ pub struct DataView {
     pub draft: ConsentForm,
 }
 
-fn kind_label(kind: ConsentKind) -> &'static str {
+fn kind_label(lang: Lang, kind: ConsentKind) -> String {
     match kind {
-        ConsentKind::School => "school",
-        ConsentKind::Parents => "parents",
-        ConsentKind::ChildAssent => "child assent",
-        ConsentKind::Other => "other",
+        ConsentKind::School => lang.t("dash-consent-school"),
+        ConsentKind::Parents => lang.t("dash-consent-parents"),
+        ConsentKind::ChildAssent => lang.t("dash-consent-child-assent"),
+        ConsentKind::Other => lang.t("dash-consent-other"),
     }
 }
 
 /// How long the session's data is kept: "until 180 days after the session ends (…)".
-pub fn kept(session: &Session) -> String {
+pub fn kept(session: &Session, lang: Lang) -> String {
     match session.ended_at {
-        Some(end) => format!(
-            "until {} ({} days after it ended)",
-            &format_time(end + session.retention_days * 86_400_000)[..10],
-            session.retention_days
+        Some(end) => lang.t_args(
+            "dash-kept-ended",
+            &[
+                (
+                    "date",
+                    format_time(end + session.retention_days * 86_400_000)[..10].into(),
+                ),
+                ("days", session.retention_days.into()),
+            ],
         ),
-        None => format!(
-            "until {} days after the session ends (or after its last message, if it is never ended)",
-            session.retention_days
-        ),
+        None => lang.t1("dash-kept-open", "days", session.retention_days),
     }
 }
 
 pub async fn data_view(
     ctx: &Ctx,
     session: &Session,
+    lang: Lang,
     consent_error: Option<String>,
     draft: ConsentForm,
 ) -> Result<DataView, ApiError> {
-    let kept = kept(session);
+    let kept = kept(session, lang);
     let consents = ctx
         .store
         .consents(session.id)
         .await?
         .into_iter()
         .map(|c| ConsentRow {
-            kind: kind_label(c.kind),
+            kind: kind_label(lang, c.kind),
             given_on: c.given_on,
             note: c.note,
             recorded_by: c
                 .recorded_by_name
-                .unwrap_or_else(|| "command line".to_string()),
+                .unwrap_or_else(|| lang.t("dash-recorded-by-cli")),
             recorded_at: format_time(c.created_at),
         })
         .collect();
@@ -110,6 +114,7 @@ impl CsrfField for ConsentForm {
 pub async fn add_consent(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
+    page: DashPage,
     CsrfForm { me, form }: CsrfForm<ConsentForm>,
 ) -> Result<Response, ApiError> {
     let session = owned_session(&ctx, &me, session_id).await?;
@@ -117,10 +122,11 @@ pub async fn add_consent(
         match store::check_consent(&form.kind, &form.given_on, &form.note, store::now_ms()) {
             Ok(c) => c,
             Err(message) => {
-                let data = data_view(&ctx, &session, Some(message), form).await?;
+                let data = data_view(&ctx, &session, page.lang, Some(message), form).await?;
                 return super::live::render_session_page(
                     &ctx,
                     &me,
+                    page,
                     &session,
                     data,
                     StatusCode::BAD_REQUEST,
@@ -150,6 +156,8 @@ pub async fn add_consent(
 #[derive(Template)]
 #[template(path = "facilitator_delete.html")]
 struct DeletePage {
+    lang: Lang,
+    here: String,
     session_id: i64,
     title: String,
     status: &'static str,
@@ -161,17 +169,48 @@ struct DeletePage {
     consents: u64,
 }
 
+impl DeletePage {
+    /// What deleting removes, each count in bold with its id (the tests find them).
+    fn body_html(&self) -> String {
+        let shown = |n: u64| n.to_string();
+        let (messages, children, codings, consents) = (
+            shown(self.messages),
+            shown(self.children),
+            shown(self.codings),
+            shown(self.consents),
+        );
+        self.lang.rich_args(
+            "dash-delete-body",
+            &[
+                ("messages", self.messages.into()),
+                ("children", self.children.into()),
+                ("codings", self.codings.into()),
+                ("consents", self.consents.into()),
+            ],
+            &[
+                ("messagesShown", &messages, "strong#delete-messages"),
+                ("childrenShown", &children, "strong#delete-children"),
+                ("codingsShown", &codings, "strong#delete-codings"),
+                ("consentsShown", &consents, "strong#delete-consents"),
+            ],
+        )
+    }
+}
+
 /// GET /facilitator/sessions/{id}/delete: what deleting would remove, and the button.
 pub async fn confirm_delete(
     State(ctx): State<Ctx>,
     Path(session_id): Path<i64>,
     SignedInPage(me): SignedInPage,
+    page: DashPage,
 ) -> Result<Response, ApiError> {
     let session = owned_session(&ctx, &me, session_id).await?;
     let rows = ctx.store.session_rows(session.id).await?;
     Ok(render(
         StatusCode::OK,
         &DeletePage {
+            lang: page.lang,
+            here: page.here,
             session_id: session.id,
             title: activity_title(&ctx, &session),
             status: session.status.as_str(),

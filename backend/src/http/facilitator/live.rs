@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::sessions::{activity_title, language_name, role_name};
 use super::signed_in::{CsrfHeader, SignedIn, SignedInPage};
-use super::{owned_group, owned_session};
+use super::{owned_group, owned_session, DashPage};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
+use crate::i18n::Lang;
 use crate::join_code;
 use crate::protocol::PhaseInfo;
 use crate::room::steer::MAX_MUTE_MINUTES;
@@ -33,6 +34,8 @@ const PAGE: i64 = 2000;
 #[derive(Template)]
 #[template(path = "facilitator_session.html")]
 struct SessionPage {
+    lang: Lang,
+    here: String,
     session_id: i64,
     title: String,
     status: &'static str,
@@ -40,7 +43,7 @@ struct SessionPage {
     language: String,
     /// The agents' roles in its groups, each once ("moderator, none (control)").
     roles: String,
-    avatars: &'static str,
+    avatars: String,
     csrf: String,
     name: String,
     data: super::data::DataView,
@@ -50,13 +53,14 @@ struct SessionPage {
 pub(super) async fn render_session_page(
     ctx: &Ctx,
     me: &SignedIn,
+    page: DashPage,
     session: &Session,
     data: super::data::DataView,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let mut roles: Vec<&str> = Vec::new();
+    let mut roles: Vec<String> = Vec::new();
     for group in ctx.store.groups_of_session(session.id).await? {
-        let role = role_name(group.agent_role);
+        let role = role_name(page.lang, group.agent_role);
         if !roles.contains(&role) {
             roles.push(role);
         }
@@ -64,13 +68,15 @@ pub(super) async fn render_session_page(
     Ok(render(
         status,
         &SessionPage {
+            lang: page.lang,
+            here: page.here,
             session_id: session.id,
             title: activity_title(ctx, session),
             status: session.status.as_str(),
             agent_name: session.agent_name.clone(),
             language: language_name(&session.language).to_string(),
             roles: roles.join(", "),
-            avatars: crate::http::pages::avatars_json(),
+            avatars: crate::http::pages::avatars_json(page.lang),
             csrf: me.csrf.clone(),
             name: me.facilitator.name.clone(),
             data,
@@ -82,24 +88,27 @@ pub async fn session_page(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
     SignedInPage(me): SignedInPage,
+    page: DashPage,
 ) -> Result<Response, ApiError> {
     let session = owned_session(&ctx, &me, id).await?;
-    let data = super::data::data_view(&ctx, &session, None, Default::default()).await?;
-    render_session_page(&ctx, &me, &session, data, StatusCode::OK).await
+    let data = super::data::data_view(&ctx, &session, page.lang, None, Default::default()).await?;
+    render_session_page(&ctx, &me, page, &session, data, StatusCode::OK).await
 }
 
 #[derive(Template)]
 #[template(path = "facilitator_group.html")]
 struct GroupPage {
+    lang: Lang,
+    here: String,
     session_id: i64,
     group_id: i64,
     group_name: String,
     title: String,
     join_code: String,
     language: String,
-    role: &'static str,
+    role: String,
     kept: String,
-    avatars: &'static str,
+    avatars: String,
     csrf: String,
     name: String,
 }
@@ -108,20 +117,23 @@ pub async fn group_page(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
     SignedInPage(me): SignedInPage,
+    page: DashPage,
 ) -> Result<Response, ApiError> {
     let (group, session) = owned_group(&ctx, &me, id).await?;
     Ok(render(
         StatusCode::OK,
         &GroupPage {
+            lang: page.lang,
+            here: page.here,
             session_id: session.id,
             group_id: group.id,
             group_name: group.name.clone(),
             title: activity_title(&ctx, &session),
             join_code: join_code::display(&group.join_code),
             language: language_name(&session.language).to_string(),
-            role: role_name(group.agent_role),
-            kept: super::data::kept(&session),
-            avatars: crate::http::pages::avatars_json(),
+            role: role_name(page.lang, group.agent_role),
+            kept: super::data::kept(&session, page.lang),
+            avatars: crate::http::pages::avatars_json(page.lang),
             csrf: me.csrf.clone(),
             name: me.facilitator.name.clone(),
         },

@@ -12,6 +12,7 @@
 mod auth;
 mod coding;
 mod data;
+mod language;
 mod live;
 mod lock;
 mod safety;
@@ -25,6 +26,7 @@ use axum::{middleware, Router};
 use super::{ApiError, Ctx};
 use crate::store::{Group, Session, StoreError};
 
+pub use language::{status_label, DashPage};
 pub use signed_in::SignedIn;
 
 /// Where a dashboard page sends a browser that is not signed in.
@@ -34,6 +36,7 @@ pub fn router() -> Router<Ctx> {
     Router::new()
         .route(LOGIN_PATH, get(auth::login_page).post(auth::login_submit))
         .route("/facilitator/logout", post(auth::logout))
+        .route("/facilitator/language", post(language::choose))
         .route("/facilitator", get(sessions::list))
         .route("/facilitator/sessions", post(sessions::create))
         .route("/facilitator/sessions/{id}", get(live::session_page))

@@ -7,11 +7,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::owned_session;
 use super::signed_in::{CsrfField, CsrfForm, SignedIn, SignedInPage};
+use super::{owned_session, DashPage};
 use crate::export::{self, ParticipationTable};
 use crate::http::pages::render;
 use crate::http::{ApiError, Ctx};
+use crate::i18n::Lang;
 use crate::join_code;
 use crate::room::WatchEvent;
 use crate::store::{self, AgentRole, Group, NewGroup, NewSession, Session, SessionStatus};
@@ -20,20 +21,21 @@ pub const MAX_GROUPS: usize = 30;
 const MAX_AGENT_NAME_CHARS: usize = 24;
 const MAX_PHASE_MINUTES: u32 = 120;
 
-/// Languages offered in the form (any code the model speaks may be typed in the CLI).
+/// Languages offered in the form (any code the model speaks may be typed in the CLI), each
+/// by its own name, which reads the same in every dashboard language.
 const LANGUAGES: &[(&str, &str)] = &[
     ("en", "English"),
-    ("de", "German"),
-    ("fr", "French"),
-    ("es", "Spanish"),
-    ("it", "Italian"),
-    ("nl", "Dutch"),
-    ("pt", "Portuguese"),
-    ("pl", "Polish"),
-    ("sv", "Swedish"),
-    ("da", "Danish"),
-    ("fi", "Finnish"),
-    ("tr", "Turkish"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pt", "Português"),
+    ("pl", "Polski"),
+    ("sv", "Svenska"),
+    ("da", "Dansk"),
+    ("fi", "Suomi"),
+    ("tr", "Türkçe"),
 ];
 
 pub struct SessionRow {
@@ -42,6 +44,8 @@ pub struct SessionRow {
     pub status: &'static str,
     pub groups: usize,
     pub created: String,
+    /// The same instant for the page's script, which shows it in the facilitator's locale.
+    pub created_iso: String,
 }
 
 pub struct ActivityChoice {
@@ -65,6 +69,8 @@ pub struct RoleRow {
 #[derive(Template)]
 #[template(path = "facilitator_sessions.html")]
 struct SessionsPage {
+    lang: Lang,
+    here: String,
     name: String,
     csrf: String,
     sessions: Vec<SessionRow>,
@@ -97,6 +103,7 @@ struct Draft {
 async fn sessions_page(
     ctx: &Ctx,
     me: &SignedIn,
+    page: DashPage,
     draft: Draft,
     error: Option<String>,
 ) -> Result<SessionsPage, ApiError> {
@@ -109,6 +116,7 @@ async fn sessions_page(
             status: s.status.as_str(),
             groups,
             created: format_time(s.created_at),
+            created_iso: iso_time(s.created_at),
         });
     }
     let activities = ctx
@@ -132,6 +140,8 @@ async fn sessions_page(
         draft.language.as_str()
     };
     Ok(SessionsPage {
+        lang: page.lang,
+        here: page.here,
         name: me.facilitator.name.clone(),
         csrf: me.csrf.clone(),
         sessions,
@@ -181,10 +191,12 @@ async fn sessions_page(
 pub async fn list(
     State(ctx): State<Ctx>,
     SignedInPage(me): SignedInPage,
+    dash: DashPage,
 ) -> Result<Response, ApiError> {
     let page = sessions_page(
         &ctx,
         &me,
+        dash,
         Draft {
             groups: 2,
             ..Draft::default()
@@ -196,7 +208,7 @@ pub async fn list(
 }
 
 /// Reads the creation form. Fields come as a list so that `role_1`..`role_N` need no schema.
-fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
+fn parse_draft(fields: &[(String, String)], lang: Lang) -> (Draft, Option<String>) {
     let get = |name: &str| {
         fields
             .iter()
@@ -218,10 +230,7 @@ fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
         Ok(n) if (1..=MAX_GROUPS).contains(&n) => draft.groups = n,
         _ => {
             draft.groups = 1;
-            return (
-                draft,
-                Some(format!("The number of groups must be 1 to {MAX_GROUPS}.")),
-            );
+            return (draft, Some(lang.t1("dash-form-groups", "max", MAX_GROUPS)));
         }
     }
     for i in 1..=draft.groups {
@@ -232,21 +241,14 @@ fn parse_draft(fields: &[(String, String)]) -> (Draft, Option<String>) {
             raw.parse::<AgentRole>()
         } {
             Ok(role) => draft.roles.push(role),
-            Err(_) => {
-                return (
-                    draft,
-                    Some(format!(
-                        "Group {i}: the agent's role must be moderator, participant or none."
-                    )),
-                )
-            }
+            Err(_) => return (draft, Some(lang.t1("dash-form-role", "index", i))),
         }
     }
     (draft, None)
 }
 
 /// The retention period the form asks for: its field, or the server's default when empty.
-fn retention_of(ctx: &Ctx, draft: &Draft) -> Result<u32, String> {
+fn retention_of(ctx: &Ctx, draft: &Draft, lang: Lang) -> Result<u32, String> {
     if draft.retention_days.is_empty() {
         return Ok(ctx.data.retention_days);
     }
@@ -255,38 +257,31 @@ fn retention_of(ctx: &Ctx, draft: &Draft) -> Result<u32, String> {
         .parse::<i64>()
         .map_err(|_| ())
         .and_then(|d| store::check_retention_days(d).map_err(|_| ()))
-        .map_err(|()| {
-            format!(
-                "Keep the data for 1 to {} days after the session ends.",
-                store::MAX_RETENTION_DAYS
-            )
-        })
+        .map_err(|()| lang.t1("dash-form-retention", "max", store::MAX_RETENTION_DAYS))
 }
 
 /// Checks the draft against the catalog; the phase minutes in canonical form.
-fn validate(ctx: &Ctx, draft: &Draft) -> Result<Option<String>, String> {
+fn validate(ctx: &Ctx, draft: &Draft, lang: Lang) -> Result<Option<String>, String> {
     let Some(activity) = ctx.activities.get(&draft.activity) else {
-        return Err("Please pick an activity.".into());
+        return Err(lang.t("dash-form-activity"));
     };
     let name_chars = draft.agent_name.chars().count();
     if name_chars == 0
         || name_chars > MAX_AGENT_NAME_CHARS
         || draft.agent_name.chars().any(char::is_control)
     {
-        return Err(format!(
-            "The agent's name must be 1 to {MAX_AGENT_NAME_CHARS} characters."
-        ));
+        return Err(lang.t1("dash-form-agent-name", "max", MAX_AGENT_NAME_CHARS));
     }
     if !draft.safety_level.is_empty() && draft.safety_level.parse::<crate::safety::Level>().is_err()
     {
-        return Err("Mild words: pick strict, standard or relaxed.".into());
+        return Err(lang.t("dash-form-safety-level"));
     }
-    let lang = &draft.language;
-    if lang.is_empty()
-        || lang.len() > 16
-        || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    let code = &draft.language;
+    if code.is_empty()
+        || code.len() > 16
+        || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
-        return Err("Please pick the session's language.".into());
+        return Err(lang.t("dash-form-language"));
     }
     if draft.phase_minutes.is_empty() {
         return Ok(None);
@@ -298,35 +293,36 @@ fn validate(ctx: &Ctx, draft: &Draft) -> Result<Option<String>, String> {
         .map(|m| m.trim().parse::<u32>())
         .collect();
     match minutes {
-        Ok(m)
-            if m.len() == n && m.iter().all(|x| (1..=MAX_PHASE_MINUTES).contains(x)) =>
-        {
-            Ok(Some(
-                m.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
-            ))
-        }
-        _ => Err(format!(
-            "Phase minutes: give {n} whole numbers from 1 to {MAX_PHASE_MINUTES}, separated by commas \
-             (one per phase of \"{}\"), or leave it empty for the activity's own.",
-            activity.title
+        Ok(m) if m.len() == n && m.iter().all(|x| (1..=MAX_PHASE_MINUTES).contains(x)) => Ok(Some(
+            m.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+        )),
+        _ => Err(lang.t_args(
+            "dash-form-phase-minutes",
+            &[
+                ("count", n.into()),
+                ("max", MAX_PHASE_MINUTES.into()),
+                ("activity", activity.title.as_str().into()),
+            ],
         )),
     }
 }
 
 pub async fn create(
     State(ctx): State<Ctx>,
+    dash: DashPage,
     CsrfForm { me, form: fields }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let (draft, error) = parse_draft(&fields);
+    let lang = dash.lang;
+    let (draft, error) = parse_draft(&fields, lang);
     let checked = match error {
         Some(e) => Err(e),
-        None => validate(&ctx, &draft)
-            .and_then(|minutes| retention_of(&ctx, &draft).map(|days| (minutes, days))),
+        None => validate(&ctx, &draft, lang)
+            .and_then(|minutes| retention_of(&ctx, &draft, lang).map(|days| (minutes, days))),
     };
     let (phase_minutes, retention_days) = match checked {
         Ok(m) => m,
         Err(message) => {
-            let page = sessions_page(&ctx, &me, draft, Some(message)).await?;
+            let page = sessions_page(&ctx, &me, dash, draft, Some(message)).await?;
             return Ok(render(StatusCode::BAD_REQUEST, &page));
         }
     };
@@ -443,6 +439,8 @@ pub struct Card {
 #[derive(Template)]
 #[template(path = "facilitator_cards.html")]
 struct CardsPage {
+    /// The session's language: the cards are for the children.
+    lang: Lang,
     session_id: i64,
     title: String,
     address: String,
@@ -457,6 +455,7 @@ pub async fn cards(
     let session = owned_session(&ctx, &me, session_id).await?;
     let groups = ctx.store.groups_of_session(session.id).await?;
     let page = CardsPage {
+        lang: Lang::of_session(&session.language),
         session_id: session.id,
         title: activity_title(&ctx, &session),
         address: format!("{}/", ctx.public_url.trim_end_matches('/')),
@@ -635,12 +634,13 @@ pub fn language_name(code: &str) -> &str {
         .map_or(code, |(_, name)| name)
 }
 
-/// An agent role as the set-up form names it.
-pub fn role_name(role: AgentRole) -> &'static str {
-    match role {
-        AgentRole::None => "none (control)",
-        other => other.as_str(),
-    }
+/// An agent role as the set-up form names it, in the dashboard's language.
+pub fn role_name(lang: Lang, role: AgentRole) -> String {
+    lang.t(match role {
+        AgentRole::Moderator => "dash-role-moderator",
+        AgentRole::Participant => "dash-role-participant",
+        AgentRole::None => "dash-role-none",
+    })
 }
 
 pub fn activity_title(ctx: &Ctx, session: &Session) -> String {
@@ -650,6 +650,20 @@ pub fn activity_title(ctx: &Ctx, session: &Session) -> String {
 }
 
 /// "2026-11-26 09:15 UTC" from milliseconds since the epoch.
+/// An instant as ISO 8601 in UTC, for `<time datetime>` (the script shows it in the
+/// facilitator's locale).
+pub fn iso_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 pub fn format_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
@@ -695,13 +709,16 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        let (d, e) = parse_draft(&f(&[
-            ("groups", "3"),
-            ("role_1", "moderator"),
-            ("role_2", "participant"),
-            ("role_3", "none"),
-            ("role_4", "bogus"),
-        ]));
+        let (d, e) = parse_draft(
+            &f(&[
+                ("groups", "3"),
+                ("role_1", "moderator"),
+                ("role_2", "participant"),
+                ("role_3", "none"),
+                ("role_4", "bogus"),
+            ]),
+            Lang::En,
+        );
         assert_eq!(e, None);
         assert_eq!(
             d.roles,
@@ -711,10 +728,10 @@ mod tests {
                 AgentRole::None
             ]
         );
-        let (_, e) = parse_draft(&f(&[("groups", "2"), ("role_2", "teacher")]));
+        let (_, e) = parse_draft(&f(&[("groups", "2"), ("role_2", "teacher")]), Lang::En);
         assert!(e.unwrap().contains("Group 2"));
         for bad in ["0", "31", "-1", "two", ""] {
-            let (_, e) = parse_draft(&f(&[("groups", bad)]));
+            let (_, e) = parse_draft(&f(&[("groups", bad)]), Lang::En);
             assert!(e.is_some(), "{bad}");
         }
     }
