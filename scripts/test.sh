@@ -12,11 +12,14 @@ log() { printf '\n== %s\n' "$*" >&2; }
 # cmake + clang/libclang: llama.cpp's build and bindgen. postgresql: the deployment backend.
 # chromium + chromium-driver: the browser tests (npm: their axe-core). libxml2-utils: xmllint
 # for the REFI-QDA schema.
-packages=(cmake clang libclang-dev postgresql chromium chromium-driver libxml2-utils python3-pip npm)
+packages=(cmake clang libclang-dev postgresql chromium chromium-driver libxml2-utils python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm is looked for as a command, not as Debian's package: a machine whose Node.js comes from
+# elsewhere (NodeSource's nodejs ships its own npm) cannot install Debian's npm beside it.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
