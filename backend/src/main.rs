@@ -376,7 +376,9 @@ async fn create_session(args: SessionCreateArgs, file: &FileConfig) -> anyhow::R
         activity_id: args.activity.clone(),
         language: args.language.clone(),
         agent_name: name.to_string(),
-        groups: NewGroup::numbered((0..args.groups).map(|_| args.agent_role)),
+        groups: NewGroup::numbered_as((0..args.groups).map(|_| args.agent_role), |n| {
+            peerlearn::i18n::Lang::of_session(&args.language).t1("dash-group-n", "index", n)
+        }),
         created_at: store::now_ms(),
         phase_minutes: None,
         safety_level: args.safety_level.as_str().into(),

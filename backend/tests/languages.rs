@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::facilitator::{facilitator, get_text};
+use common::facilitator::{create_session, facilitator, get_text};
 use common::http::{client, cookie_of, set_cookie};
 use common::server::TestServer;
 use common::session::new_session;
@@ -253,4 +253,37 @@ async fn the_dashboard_follows_the_choice_then_the_browser() {
         "{sessions}"
     );
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_sessions_groups_are_named_in_its_language() {
+    // Children read their group's name on the chat page and on their join card.
+    let server = TestServer::start().await;
+    let fac = facilitator(&server, "frau-lange").await;
+    for (language, first, second) in [
+        ("de", "Gruppe 1", "Gruppe 2"),
+        ("fr", "Groupe 1", "Groupe 2"),
+        ("es", "Grupo 1", "Grupo 2"),
+        ("en", "Group 1", "Group 2"),
+    ] {
+        let session = create_session(
+            &server,
+            &fac,
+            &[
+                ("activity", "playground"),
+                ("groups", "2"),
+                ("language", language),
+            ],
+        )
+        .await;
+        let names: Vec<String> = server
+            .store()
+            .groups_of_session(session)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        assert_eq!(names, [first, second], "{language}");
+    }
 }

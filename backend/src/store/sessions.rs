@@ -33,13 +33,23 @@ pub struct NewGroup {
 }
 
 impl NewGroup {
-    /// "Group 1", "Group 2"... with these roles, in order: how every session names its groups.
+    /// "Group 1", "Group 2"... with these roles, in order (tests and English sessions).
     pub fn numbered(roles: impl IntoIterator<Item = AgentRole>) -> Vec<NewGroup> {
+        NewGroup::numbered_as(roles, |n| format!("Group {n}"))
+    }
+
+    /// Groups with these roles, in order, named `name_of(1)`, `name_of(2)`...: how every
+    /// session names its groups, in the session's language ("Gruppe 1"), since children read
+    /// the name on their page and their join card.
+    pub fn numbered_as(
+        roles: impl IntoIterator<Item = AgentRole>,
+        name_of: impl Fn(usize) -> String,
+    ) -> Vec<NewGroup> {
         roles
             .into_iter()
             .enumerate()
             .map(|(i, agent_role)| NewGroup {
-                name: format!("Group {}", i + 1),
+                name: name_of(i + 1),
                 agent_role,
             })
             .collect()

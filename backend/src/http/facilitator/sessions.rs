@@ -331,7 +331,9 @@ pub async fn create(
         activity_id: draft.activity.clone(),
         language: draft.language.clone(),
         agent_name: draft.agent_name.clone(),
-        groups: NewGroup::numbered(draft.roles.iter().copied()),
+        groups: NewGroup::numbered_as(draft.roles.iter().copied(), |n| {
+            crate::i18n::Lang::of_session(&draft.language).t1("dash-group-n", "index", n)
+        }),
         created_at: store::now_ms(),
         phase_minutes,
         safety_level: if draft.safety_level.is_empty() {
