@@ -105,15 +105,7 @@ async fn a_german_session_joins_and_chats_in_german() {
         serde_json::json!(["Die Zeit ist um!"])
     );
     // A child coming back to the join page is welcomed in the session's language.
-    let back = client()
-        .get(server.url("/"))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let back = get_text(&server, "/", Some(&cookie)).await;
     assert!(
         back.contains("Willkommen zurück, <strong>Mia</strong>!"),
         "{back}"
@@ -238,6 +230,17 @@ async fn the_dashboard_follows_the_choice_then_the_browser() {
         .await
         .unwrap();
     assert_eq!(elsewhere.headers()[header::LOCATION], "/facilitator");
+    // A language the pages do not speak is not remembered, and a forged cookie is ignored.
+    let unknown = client()
+        .post(server.url("/facilitator/language"))
+        .form(&[("lang", "x<script>"), ("back", "/facilitator/login")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 303);
+    assert!(set_cookie(&unknown).is_none(), "nothing is remembered");
+    let forged = login("de-DE,de;q=0.9", Some("pl_lang=x<script>")).await;
+    assert!(forged.contains("<html lang=\"de\">"), "{forged}");
 
     // Signed in, with the choice remembered: the sessions page is German.
     let fac = facilitator(&server, "ms-lee").await;
