@@ -231,6 +231,19 @@ pub struct ServeArgs {
     #[arg(long, env = "PEERLEARN_AGENT_STALE_AFTER", value_name = "MESSAGES")]
     pub agent_stale_after: Option<u32>,
 
+    /// How long a child who asked the agent something should wait at most for its first words
+    /// (milliseconds). When the model's first try is refused (a wrong language, the wrong
+    /// child, its own instructions), it is tried again only if a second try taking as long
+    /// would still come within this time; otherwise a line written by people is said at once.
+    /// [file key: agent_answer_within_ms] [default: 800]
+    #[arg(long, env = "PEERLEARN_AGENT_ANSWER_WITHIN_MS", value_name = "MS")]
+    pub agent_answer_within_ms: Option<u64>,
+
+    /// The same for the agent's other turns (ideas, questions, invitations, summaries, phase
+    /// announcements). [file key: agent_reply_within_ms] [default: 1500]
+    #[arg(long, env = "PEERLEARN_AGENT_REPLY_WITHIN_MS", value_name = "MS")]
+    pub agent_reply_within_ms: Option<u64>,
+
     #[command(flatten)]
     pub engine: EngineArgs,
 
@@ -368,6 +381,8 @@ pub struct FileConfig {
     pub safety_url: Option<String>,
     pub safety_wait_ms: Option<u64>,
     pub agent_stale_after: Option<u32>,
+    pub agent_answer_within_ms: Option<u64>,
+    pub agent_reply_within_ms: Option<u64>,
     pub join_failures_per_address: Option<u32>,
     pub join_failure_window_secs: Option<u64>,
     pub join_failures_per_minute: Option<u32>,
@@ -793,13 +808,77 @@ pub struct Settings {
     pub safety: SafetySettings,
     pub limits: LimitSettings,
     pub data: DataSettings,
-    /// Newer children's messages after which an agent reply not yet shown is dropped (0: never).
-    pub agent_stale_after: u32,
+    pub agent: AgentSettings,
 }
 
 /// The default of `agent_stale_after`: three messages on, a reply answers a conversation the
 /// children have left.
 pub const DEFAULT_AGENT_STALE_AFTER: u32 = 3;
+
+/// The default of `agent_answer_within_ms`: a child who asked should see words within a blink.
+pub const DEFAULT_AGENT_ANSWER_WITHIN_MS: u64 = 800;
+
+/// The default of `agent_reply_within_ms`: a turn nobody asked for may take a little longer.
+pub const DEFAULT_AGENT_REPLY_WITHIN_MS: u64 = 1500;
+
+/// Resolved settings of the agent's timing (see docs/configuration.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSettings {
+    /// Newer children's messages after which an agent reply not yet shown is dropped (0: never).
+    pub stale_after: u32,
+    /// The longest a child who asked should wait for the agent's first words.
+    pub answer_within: Duration,
+    /// The longest the group should wait for the agent's other turns.
+    pub reply_within: Duration,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        AgentSettings {
+            stale_after: DEFAULT_AGENT_STALE_AFTER,
+            answer_within: Duration::from_millis(DEFAULT_AGENT_ANSWER_WITHIN_MS),
+            reply_within: Duration::from_millis(DEFAULT_AGENT_REPLY_WITHIN_MS),
+        }
+    }
+}
+
+impl AgentSettings {
+    fn resolve(args: &ServeArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let stale_after = pick(&args.agent_stale_after, &file.agent_stale_after)
+            .unwrap_or(DEFAULT_AGENT_STALE_AFTER);
+        if stale_after > 50 {
+            return Err(ConfigError::new(
+                "agent_stale_after",
+                format!("is {stale_after}"),
+                "a number of messages from 0 (never drop) to 50",
+            ));
+        }
+        let within = |key: &'static str, value: Option<u64>, default: u64| {
+            let ms = value.unwrap_or(default);
+            if !(100..=60_000).contains(&ms) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("is {ms}"),
+                    "milliseconds from 100 to 60000",
+                ));
+            }
+            Ok(Duration::from_millis(ms))
+        };
+        Ok(AgentSettings {
+            stale_after,
+            answer_within: within(
+                "agent_answer_within_ms",
+                pick(&args.agent_answer_within_ms, &file.agent_answer_within_ms),
+                DEFAULT_AGENT_ANSWER_WITHIN_MS,
+            )?,
+            reply_within: within(
+                "agent_reply_within_ms",
+                pick(&args.agent_reply_within_ms, &file.agent_reply_within_ms),
+                DEFAULT_AGENT_REPLY_WITHIN_MS,
+            )?,
+        })
+    }
+}
 
 /// Resolved settings about children's data (see docs/architecture.md, "Children's data").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1085,18 +1164,7 @@ impl Settings {
             safety: SafetySettings::resolve(&args.safety, file)?,
             limits: LimitSettings::resolve(&args.limits, file)?,
             data: DataSettings::resolve(args, file)?,
-            agent_stale_after: {
-                let n = pick(&args.agent_stale_after, &file.agent_stale_after)
-                    .unwrap_or(DEFAULT_AGENT_STALE_AFTER);
-                if n > 50 {
-                    return Err(ConfigError::new(
-                        "agent_stale_after",
-                        format!("is {n}"),
-                        "a number of messages from 0 (never drop) to 50",
-                    ));
-                }
-                n
-            },
+            agent: AgentSettings::resolve(args, file)?,
         })
     }
 }
@@ -1130,13 +1198,14 @@ mod tests {
     #[test]
     fn a_stale_agent_reply_is_dropped_after_three_messages_unless_configured() {
         assert_eq!(
-            serve(ServeArgs::default(), "").unwrap().agent_stale_after,
+            serve(ServeArgs::default(), "").unwrap().agent.stale_after,
             3
         );
         assert_eq!(
             serve(ServeArgs::default(), "agent_stale_after = 0\n")
                 .unwrap()
-                .agent_stale_after,
+                .agent
+                .stale_after,
             0
         );
         let args = ServeArgs {
@@ -1146,10 +1215,33 @@ mod tests {
         assert_eq!(
             serve(args, "agent_stale_after = 1\n")
                 .unwrap()
-                .agent_stale_after,
+                .agent
+                .stale_after,
             5,
             "the flag wins over the file"
         );
+    }
+
+    #[test]
+    fn the_agents_time_budgets_default_to_a_blink_and_take_flags_and_file_keys() {
+        let s = serve(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.agent.answer_within, Duration::from_millis(800));
+        assert_eq!(s.agent.reply_within, Duration::from_millis(1500));
+        let args = ServeArgs {
+            agent_answer_within_ms: Some(2000),
+            ..ServeArgs::default()
+        };
+        let s = serve(
+            args,
+            "agent_answer_within_ms = 500\nagent_reply_within_ms = 3000\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.agent.answer_within,
+            Duration::from_millis(2000),
+            "the flag wins over the file"
+        );
+        assert_eq!(s.agent.reply_within, Duration::from_millis(3000));
     }
 
     #[test]
@@ -1442,6 +1534,9 @@ mod tests {
             ("retention_days = 3651", "retention_days"),
             ("purge_interval_minutes = 99999", "purge_interval_minutes"),
             ("agent_stale_after = 51", "agent_stale_after"),
+            ("agent_answer_within_ms = 0", "agent_answer_within_ms"),
+            ("agent_answer_within_ms = 99", "agent_answer_within_ms"),
+            ("agent_reply_within_ms = 60001", "agent_reply_within_ms"),
         ] {
             let err = serve(ServeArgs::default(), text).unwrap_err();
             assert_eq!(err.key, key, "{text}: {err}");

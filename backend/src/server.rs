@@ -123,7 +123,9 @@ pub async fn start_with(
     // typo in a template stops the start instead of reaching a classroom).
     let mut room_config = options.room_config;
     room_config.agent.templates = Arc::new(crate::agent::Templates::load(&settings.prompts_dir)?);
-    room_config.agent.stale_after = settings.agent_stale_after as usize;
+    room_config.agent.stale_after = settings.agent.stale_after as usize;
+    room_config.agent.answer_within = settings.agent.answer_within;
+    room_config.agent.reply_within = settings.agent.reply_within;
     // The safety screen's word lists and notes: the built-ins, replaced or extended by the
     // folder's, checked now like the templates.
     let screen = crate::safety::Screen::load(&settings.prompts_dir)?;

@@ -383,7 +383,7 @@ pub(super) fn bench_settings(dir: &std::path::Path) -> Settings {
             ..Default::default()
         },
         data: Default::default(),
-        agent_stale_after: crate::config::DEFAULT_AGENT_STALE_AFTER,
+        agent: Default::default(),
     }
 }
 

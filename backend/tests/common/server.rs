@@ -64,7 +64,7 @@ impl TestServer {
             safety: Default::default(),
             limits: Default::default(),
             data: Default::default(),
-            agent_stale_after: peerlearn::config::DEFAULT_AGENT_STALE_AFTER,
+            agent: Default::default(),
         };
         Builder {
             dir,

@@ -18,7 +18,7 @@ mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -51,6 +51,12 @@ pub struct AgentConfig {
     /// A reply that has not shown a word when this many newer children's messages have come is
     /// dropped, not shown late (0: never). `agent_stale_after` in the configuration.
     pub stale_after: usize,
+    /// The longest a child who asked should wait for the first words of the answer: a refused
+    /// first try is retried only when a second try as long would still come in time, else a
+    /// written line is said at once. `agent_answer_within_ms` in the configuration.
+    pub answer_within: Duration,
+    /// The same for the agent's other turns. `agent_reply_within_ms` in the configuration.
+    pub reply_within: Duration,
 }
 
 impl Default for AgentConfig {
@@ -66,6 +72,8 @@ impl Default for AgentConfig {
             },
             context_lines: 16,
             stale_after: crate::config::DEFAULT_AGENT_STALE_AFTER as usize,
+            answer_within: Duration::from_millis(crate::config::DEFAULT_AGENT_ANSWER_WITHIN_MS),
+            reply_within: Duration::from_millis(crate::config::DEFAULT_AGENT_REPLY_WITHIN_MS),
         }
     }
 }

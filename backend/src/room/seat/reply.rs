@@ -6,7 +6,7 @@
 //! replaced by a line written by people (`prompts/fallbacks/`).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{AgentSeat, RoomView, SeatRoom};
 use crate::agent::decision_log::{LogDecision, LogTrigger};
@@ -232,12 +232,24 @@ impl AgentSeat {
         // A sentence failed the safety screen: no second try (the same prompt may well say it
         // again), a written safe line at once.
         let screened_out = r.cleaner.rejection == Some(Rejection::Unsafe);
+        // The first try was refused so late that a second would keep the child waiting past
+        // the budget: it is logged as refused, and a written line is said now instead.
+        let too_late_to_retry = text.is_none()
+            && !paused
+            && r.attempt == 0
+            && !screened_out
+            && self.retry_would_be_late(&r);
+        if too_late_to_retry {
+            self.log_refused_first_try(room, &r, completion.as_ref(), now)
+                .await;
+        }
         // The retry was dropped too: say a line written by people rather than stay silent.
-        let fallback = if text.is_none() && !paused && (r.attempt > 0 || screened_out) {
-            self.fallback_line(&room.view(), &r.speech)
-        } else {
-            None
-        };
+        let fallback =
+            if text.is_none() && !paused && (r.attempt > 0 || screened_out || too_late_to_retry) {
+                self.fallback_line(&room.view(), &r.speech)
+            } else {
+                None
+            };
         if fallback.is_some() && r.started {
             // Words of the dropped reply were shown: take them back, and the line comes as a
             // stream of its own.
@@ -336,7 +348,11 @@ impl AgentSeat {
                 .as_ref()
                 .map_or(LogDecision::Silent, |s| LogDecision::Spoke(s.intent)),
         };
-        let m = completion.as_ref().map(|c| &c.metrics);
+        // The refused first try's event has its engine figures; the written line has none.
+        let m = completion
+            .as_ref()
+            .filter(|_| !too_late_to_retry)
+            .map(|c| &c.metrics);
         let event = AgentEvent {
             group_id: room.view().group_id,
             created_at: now,
@@ -351,6 +367,13 @@ impl AgentSeat {
                     } else {
                         "nothing was said"
                     }
+                ),
+                (Some(_), _) if too_late_to_retry => format!(
+                    "{}; the model's reply was refused after {} ms and a second try would have \
+                     kept the child waiting past {} ms, so a fallback line was said at once",
+                    r.decision.reason,
+                    r.trigger_at.elapsed().as_millis(),
+                    self.within(&r.speech).as_millis()
                 ),
                 (Some(_), _) => format!(
                     "{}; the model's reply was dropped twice, so a fallback line was said",
@@ -507,6 +530,56 @@ impl AgentSeat {
         };
         room.record(event).await;
         self.publish_status(room);
+    }
+
+    /// How long the agent may take to show the first words of `speech`.
+    fn within(&self, speech: &Speech) -> Duration {
+        if speech.intent == Intent::Answer {
+            self.config.answer_within
+        } else {
+            self.config.reply_within
+        }
+    }
+
+    /// Whether a second try of `r`, taking as long as the first did, would show its first
+    /// words after the budget. The first try's time is the best estimate there is: the retry
+    /// evaluates the same conversation and generates about as much.
+    fn retry_would_be_late(&self, r: &Running) -> bool {
+        r.trigger_at.elapsed() * 2 > self.within(&r.speech)
+    }
+
+    /// Logs the refused first try of a reply that a written line replaces at once (so the
+    /// refusal's reason is counted like any other, and the line gets an event of its own).
+    async fn log_refused_first_try(
+        &mut self,
+        room: &mut impl SeatRoom,
+        r: &Running,
+        completion: Option<&Completion>,
+        now: i64,
+    ) {
+        let m = completion.map(|c| &c.metrics);
+        let event = AgentEvent {
+            group_id: room.view().group_id,
+            created_at: now,
+            trigger: LogTrigger::from(r.decision.trigger),
+            decision: if r.cleaner.rejected {
+                LogDecision::Dropped(r.cleaner.rejection.unwrap_or(Rejection::Echo))
+            } else {
+                LogDecision::DroppedEmpty
+            },
+            reason: format!(
+                "{}; the model's reply was refused, and a written line replaces it at once",
+                r.decision.reason
+            ),
+            prompt_version: Some(r.prompt_version.clone()),
+            model: Some(self.engine.model_name().to_string()),
+            prompt_tokens: m.map(|m| i64::from(m.prompt_tokens)),
+            cached_tokens: m.map(|m| i64::from(m.cached_tokens)),
+            generated_tokens: m.map(|m| i64::from(m.generated_tokens)),
+            total_ms: Some(r.trigger_at.elapsed().as_millis() as i64),
+            ..AgentEvent::default()
+        };
+        room.record(event).await;
     }
 
     /// A new stream id for the agent's frames.

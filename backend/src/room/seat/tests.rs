@@ -443,6 +443,59 @@ async fn a_reply_that_echoes_is_retried_once_then_answered() {
 }
 
 #[tokio::test]
+async fn a_slow_refused_answer_is_replaced_by_a_written_line_at_once_not_retried() {
+    // The first try takes 500 ms and copies the chat: a second try as long would show the
+    // asker its first words after 1 s, past the 800 ms budget.
+    let engine = FakeEngine::new()
+        .with_first_token_delay(std::time::Duration::from_millis(500))
+        .with_replies(vec![
+            "Mia: I want slides".into(),
+            "A slide shaped like a dragon, Leo!".into(),
+        ]);
+    let (mut seat, mut rx, engine) = seat_with(engine, AgentRole::Participant);
+    let mut room = RecordingRoom::new(AgentRole::Participant);
+    seat.on_child_message(&mut room, 2, 11, "Blue what slide should we build?", 2_000)
+        .await;
+    run_reply(&mut seat, &mut room, &mut rx).await;
+
+    assert_eq!(engine.generate_requests().len(), 1, "no second try");
+    assert_eq!(
+        room.decisions(),
+        vec![
+            LogDecision::Dropped(Rejection::Echo),
+            LogDecision::Spoke(Intent::Answer)
+        ],
+        "the refusal is logged as its own decision, then the written line"
+    );
+    let (line, seq) = room.shown().last().cloned().unwrap();
+    assert_eq!(seq, Some(11));
+    assert!(line.contains("Leo"), "the line names the asker: {line}");
+    assert!(!line.contains("I want slides"), "{line}");
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_retried_when_the_budget_allows_it() {
+    let engine = FakeEngine::new()
+        .with_first_token_delay(std::time::Duration::from_millis(500))
+        .with_replies(vec![
+            "Mia: I want slides".into(),
+            "A slide shaped like a dragon, Leo!".into(),
+        ]);
+    let (mut seat, mut rx, engine) = seat_with(engine, AgentRole::Participant);
+    seat.config.answer_within = std::time::Duration::from_secs(5);
+    let mut room = RecordingRoom::new(AgentRole::Participant);
+    seat.on_child_message(&mut room, 2, 11, "Blue what slide should we build?", 2_000)
+        .await;
+    run_reply(&mut seat, &mut room, &mut rx).await;
+
+    assert_eq!(engine.generate_requests().len(), 2, "one retry");
+    assert_eq!(
+        room.shown().last(),
+        Some(&("A slide shaped like a dragon, Leo!".to_string(), Some(11)))
+    );
+}
+
+#[tokio::test]
 async fn a_reply_the_conversation_has_moved_past_is_dropped_not_shown_late() {
     let engine = FakeEngine::new()
         .with_first_token_delay(std::time::Duration::from_secs(3))
