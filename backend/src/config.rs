@@ -194,6 +194,11 @@ pub struct EngineArgs {
     /// [default: 2]
     #[arg(long, env = "PEERLEARN_RETRIES", value_name = "N")]
     pub retries: Option<u32>,
+
+    /// How often each remote replica's `/health` is probed; a replica that fails is skipped
+    /// until it answers again. [file key: health_interval_ms] [default: 5000]
+    #[arg(long, env = "PEERLEARN_HEALTH_INTERVAL_MS", value_name = "MS")]
+    pub health_interval_ms: Option<u64>,
 }
 
 /// Flags of `peerlearn serve`.
@@ -377,6 +382,7 @@ pub struct FileConfig {
     pub first_token_timeout_ms: Option<u64>,
     pub idle_timeout_ms: Option<u64>,
     pub retries: Option<u32>,
+    pub health_interval_ms: Option<u64>,
     pub safety_model: Option<PathBuf>,
     pub safety_url: Option<String>,
     pub safety_wait_ms: Option<u64>,
@@ -551,6 +557,7 @@ pub struct EngineSettings {
     pub first_token_timeout_ms: u64,
     pub idle_timeout_ms: u64,
     pub retries: u32,
+    pub health_interval_ms: u64,
 }
 
 /// Resolved settings of the optional safety classifier.
@@ -1078,6 +1085,13 @@ impl EngineSettings {
             100,
             3_600_000,
         )?;
+        let health_interval_ms = ms(
+            "health_interval_ms",
+            pick(&args.health_interval_ms, &file.health_interval_ms)
+                .unwrap_or(defaults.health_interval_ms),
+            100,
+            3_600_000,
+        )?;
         let retries = pick(&args.retries, &file.retries).unwrap_or(defaults.retries);
         if retries > 10 {
             return Err(ConfigError::new(
@@ -1103,6 +1117,7 @@ impl EngineSettings {
             first_token_timeout_ms,
             idle_timeout_ms,
             retries,
+            health_interval_ms,
         })
     }
 
@@ -1125,6 +1140,7 @@ impl EngineSettings {
             first_token_timeout_ms: self.first_token_timeout_ms,
             idle_timeout_ms: self.idle_timeout_ms,
             retries: self.retries,
+            health_interval_ms: self.health_interval_ms,
             ..EngineConfig::default()
         }
     }
@@ -1330,6 +1346,7 @@ mod tests {
             engine.first_token_timeout_ms
         );
         assert_eq!(defaults.retries, engine.retries);
+        assert_eq!(defaults.health_interval_ms, engine.health_interval_ms);
 
         let args = ServeArgs {
             engine: EngineArgs {
@@ -1341,7 +1358,8 @@ mod tests {
         };
         let file = "batch_size = 64\nprefill_chunk = 32\ngen_per_step = 0\nparked_state_mib = 10\n\
                     kv_unified = true\nllm_model = \"m\"\nconnect_timeout_ms = 700\n\
-                    first_token_timeout_ms = 800\nidle_timeout_ms = 900\nretries = 0\n";
+                    first_token_timeout_ms = 800\nidle_timeout_ms = 900\nretries = 0\n\
+                    health_interval_ms = 250\n";
         let c = serve(args, file).unwrap().engine.engine_config();
         assert_eq!(c.batch_size, 256, "the flag wins over the file");
         assert_eq!(
@@ -1356,6 +1374,7 @@ mod tests {
         assert_eq!(c.connect_timeout_ms, 700);
         assert_eq!(c.idle_timeout_ms, 900);
         assert_eq!(c.retries, 0);
+        assert_eq!(c.health_interval_ms, 250);
         assert_eq!(c.slots, DEFAULT_SLOTS);
     }
 
@@ -1515,6 +1534,7 @@ mod tests {
             ("first_token_timeout_ms = 10", "first_token_timeout_ms"),
             ("idle_timeout_ms = 99999999", "idle_timeout_ms"),
             ("retries = 11", "retries"),
+            ("health_interval_ms = 5", "health_interval_ms"),
             ("llm_url = \"ftp://x\"", "llm_url"),
             ("db_connect_timeout_secs = 99999", "db_connect_timeout_secs"),
             ("join_failures_per_address = 0", "join_failures_per_address"),

@@ -119,6 +119,33 @@ fn llm_url_lists_from_the_environment_and_flags_are_checked_entry_by_entry() {
 }
 
 #[test]
+fn bench_engine_checks_its_llm_urls_as_serve_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for (urls, needle) in [
+        ("http://127.0.0.1:9,http://127.0.0.1:9", "twice"),
+        ("http://127.0.0.1:9,ftp://b", "\"ftp://b\""),
+    ] {
+        let out = peerlearn(dir.path())
+            .args([
+                "bench",
+                "engine",
+                "--rooms",
+                "1",
+                "--turns",
+                "1",
+                "--llm-url",
+                urls,
+            ])
+            .env_remove("PEERLEARN_LLM_URL")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("llm_url") && err.contains(needle), "{err}");
+    }
+}
+
+#[test]
 fn a_missing_or_wrong_model_fails_before_the_port_opens() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.gguf"), "definitely not a model").unwrap();

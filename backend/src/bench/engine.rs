@@ -36,9 +36,16 @@ pub struct EngineBenchArgs {
     /// GGUF model of the embedded engine.
     #[arg(long, env = "PEERLEARN_MODEL", value_name = "PATH", default_value = crate::engine::config::DEFAULT_MODEL_PATH)]
     pub model: PathBuf,
-    /// Run the workload against a remote OpenAI-compatible server instead.
-    #[arg(long, env = "PEERLEARN_LLM_URL", value_name = "URL")]
-    pub llm_url: Option<String>,
+    /// Run the workload against a remote OpenAI-compatible server instead. Repeat the flag or
+    /// separate URLs with commas for replicas of one model, as `serve` takes them: each room
+    /// sticks to one replica.
+    #[arg(
+        long,
+        env = "PEERLEARN_LLM_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    pub llm_url: Vec<String>,
     /// Bearer token for the remote server.
     #[arg(
         long,
@@ -71,6 +78,9 @@ pub struct EngineBenchArgs {
     /// Use a unified KV buffer for all rooms (true/false). [default: the engine's default]
     #[arg(long)]
     pub kv_unified: Option<bool>,
+    /// Flash attention on (true) or off (false); without the flag llama.cpp decides (auto).
+    #[arg(long, value_name = "BOOL")]
+    pub flash_attention: Option<bool>,
     /// Sampling temperature (0 = greedy).
     #[arg(long, default_value_t = 0.7)]
     pub temperature: f32,
@@ -140,7 +150,7 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
         slots: args.slots.unwrap_or(args.rooms).max(1),
         context_per_slot: args.context_per_slot,
         batch_size: args.batch_size,
-        llm_urls: args.llm_url.iter().cloned().collect(),
+        llm_urls: crate::config::check_llm_urls(&args.llm_url)?,
         llm_api_key: args.llm_api_key.clone(),
         llm_model: args.llm_model.clone(),
         ..EngineConfig::default()
@@ -157,16 +167,18 @@ pub async fn run(args: EngineBenchArgs) -> anyhow::Result<serde_json::Value> {
     if let Some(u) = args.kv_unified {
         config.kv_unified = u;
     }
+    config.flash_attention = args.flash_attention;
 
     // The embedded engine also tells how many tokens each child message adds to a prompt, the
     // yardstick for prompt tokens per turn.
     let mut first_turn_tokens: Option<f64> = None;
-    let (engine, new_message_tokens): (Arc<dyn Engine>, Option<f64>) = match &args.llm_url {
-        Some(_) => (
+    let (engine, new_message_tokens): (Arc<dyn Engine>, Option<f64>) = if !args.llm_url.is_empty() {
+        (
             Arc::new(RemoteEngine::new(&config).context("remote engine")?),
             None,
-        ),
-        None => {
+        )
+    } else {
+        {
             let cfg = config.clone();
             let llama = tokio::task::spawn_blocking(move || LlamaEngine::load(&cfg))
                 .await?

@@ -44,6 +44,10 @@ pub struct EngineConfig {
     /// rooms' tokens sit in the cache (greedy replies are bit-identical alone and batched), at
     /// the price of llama.cpp splitting mixed steps into a few graph evaluations.
     pub kv_unified: bool,
+    /// Flash attention: `None` lets llama.cpp decide (its default, `auto`: on where the
+    /// backend supports it), `Some(false)` turns it off, as `-fa off` does for llama-server.
+    /// Only the benchmark sets it, to measure it (docs/engine.md).
+    pub flash_attention: Option<bool>,
 
     /// Base URLs of remote OpenAI-compatible servers (llama-server, vLLM, Ollama), replicas of
     /// one model. When any is set, the remote backend is used instead of the embedded model; a
@@ -82,6 +86,7 @@ impl Default for EngineConfig {
             parked_state_mib: 2048,
             gpu_layers: 0,
             kv_unified: false,
+            flash_attention: None,
             llm_urls: Vec::new(),
             llm_api_key: None,
             llm_model: None,

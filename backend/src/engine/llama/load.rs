@@ -120,7 +120,13 @@ pub(crate) fn new_context<'m>(
         .with_n_seq_max(config.slots)
         .with_n_threads(threads)
         .with_n_threads_batch(threads)
-        .with_kv_unified(config.kv_unified);
+        .with_kv_unified(config.kv_unified)
+        // llama.h's `llama_flash_attn_type` (a C int): AUTO -1, DISABLED 0, ENABLED 1.
+        .with_flash_attention_policy(match config.flash_attention {
+            None => -1,
+            Some(false) => 0,
+            Some(true) => 1,
+        });
     model
         .new_context(backend(), params)
         .map_err(|e| EngineError::ModelLoad {
