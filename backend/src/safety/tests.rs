@@ -536,6 +536,77 @@ fn structure_finds_closeness_beds_blades_drink_and_being_watched() {
     ]);
 }
 
+/// Issue #12, fourth round: disclosures said without an act, a person's act named, or in one
+/// clause: a bad home, euphemisms, hidden marks and told excuses, inflections, two sentences.
+#[test]
+fn structure_finds_bad_homes_euphemisms_hidden_marks_and_split_sentences() {
+    use Action::*;
+    expect(&[
+        ("things are really bad at home at the moment", "en", Urgent),
+        ("i dont like being at home anymore", "en", Urgent),
+        ("my stepdad does stuff to me that feels wrong", "en", Urgent),
+        ("i have to say i walked into a door", "en", Urgent),
+        ("i hide my arms so nobody finds out", "en", Urgent),
+        ("he hurted me again last night", "en", Urgent),
+        ("i cant go home! hes drunk again", "en", Urgent),
+        (
+            "nobody cooks at our house, i just eat crisps for tea",
+            "en",
+            Urgent,
+        ),
+        (
+            "a guy i met on roblox keeps asking what im wearing",
+            "en",
+            Urgent,
+        ),
+        ("ich halt es zuhause nicht mehr aus", "de", Urgent),
+        (
+            "mein stiefvater macht komische sachen mit mir",
+            "de",
+            Urgent,
+        ),
+        (
+            "ich soll sagen ich bin die treppe runtergefallen",
+            "de",
+            Urgent,
+        ),
+        ("c'est l'enfer a la maison", "fr", Urgent),
+        (
+            "je porte toujours un sweat pour cacher les marques",
+            "fr",
+            Urgent,
+        ),
+        ("je veux pas rentrer. il est encore bourré", "fr", Urgent),
+        ("no me gusta estar en mi casa", "es", Urgent),
+        ("mi padrastro me hace cosas raras", "es", Urgent),
+        (
+            "dije que me caí por las escaleras pero no es verdad",
+            "es",
+            Urgent,
+        ),
+        // Look-alikes.
+        ("our wifi at home is really bad today", "en", Allow),
+        ("i feel bad so im going home early", "en", Allow),
+        ("my dad does fun stuff with me at the weekend", "en", Allow),
+        ("my sister did weird things to my drawing", "en", Allow),
+        (
+            "i got a big bruise playing football and nobody noticed lol",
+            "en",
+            Allow,
+        ),
+        ("nobody cooks pancakes like my grandad", "en", Allow),
+        ("i hide my sweets so my sister cant find them", "en", Allow),
+        (
+            "mein bruder macht komische sachen, er isst pommes mit nutella",
+            "de",
+            Allow,
+        ),
+        ("je porte un sweat parce que j'ai froid", "fr", Allow),
+        ("odio ir a casa andando cuando llueve", "es", Allow),
+        ("me encuentro mal, me voy a casa", "es", Allow),
+    ]);
+}
+
 /// A school said with its street or town is hidden even in lower case, when the child says it
 /// is their school.
 #[test]
