@@ -153,6 +153,15 @@ text_enum!(
         Untrue => "untrue",
         Fall => "fall",
         Compare => "compare",
+        GoTo => "go_to",
+        MyDetails => "my_details",
+        Leak => "leak",
+        Sleep => "sleep",
+        Noise => "noise",
+        Pills => "pills",
+        Took => "took",
+        Many => "many",
+        Forget => "forget",
     }
 );
 
@@ -327,6 +336,9 @@ pub(crate) fn find(text: &str, tokens: &[Token], hits: &[Hit], settings: Setting
             unhappy_at_home,
             euphemism,
             hidden_marks,
+            avoids_an_adult,
+            kept_awake,
+            pills_taken,
         ] {
             push(Category::Disclosure, rule(clause, settings));
         }
@@ -350,7 +362,7 @@ pub(crate) fn find(text: &str, tokens: &[Token], hits: &[Hit], settings: Setting
             start: pair[0].start,
             end: pair[1].end,
         };
-        for rule in [drunk_at_home, unhappy_at_home, hidden_marks] {
+        for rule in [drunk_at_home, unhappy_at_home, hidden_marks, asks_details] {
             if let Some(r) = rule(&joined, settings) {
                 found.findings.push(Finding {
                     category: Category::Disclosure,
@@ -622,6 +634,12 @@ fn neglect(c: &Clause, _: Settings) -> Option<Range<usize>> {
             return Some(cover(&[n, k]));
         }
     }
+    // "mum forgets to pick me up", "maman oublie de venir me chercher".
+    if let (Some(f), Some(m)) = (first(Role::Forget), first(Role::Meet)) {
+        if c.has(Role::Person) && after(f, m, 3) && !c.any_of(&[Role::Benign, Role::Everyday]) {
+            return Some(cover(&[f, m]));
+        }
+    }
     if let (Some(h), Some(a)) = (first(Role::Hungry), first(Role::Always)) {
         if c.said_by_me(h) || c.said_by_me(a) {
             return Some(cover(&[h, a]));
@@ -824,6 +842,66 @@ fn hidden_marks(c: &Clause, _: Settings) -> Option<Range<usize>> {
     Some(cover(&[fall, untrue]))
 }
 
+/// Not wanting to go to an adult's place: "i dont want to go to my uncles anymore", "ich
+/// will nicht mehr zu papa", "je veux plus aller chez mon père", "dont make me go back to my
+/// dads". Not a boring visit or a party (`everyday`, `surprise`).
+fn avoids_an_adult(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    if c.any_of(&[Role::Everyday, Role::Surprise, Role::Benign]) {
+        return None;
+    }
+    let wishes = c.all_of(&[Role::Wish, Role::Cause]).filter(|w| {
+        (w.role == Role::Cause || c.said_by_me(*w))
+            && c.negation_in(w.start.saturating_sub(3), w.end + 1, &[*w])
+    });
+    for w in wishes {
+        let Some(g) = c.all(Role::GoTo).find(|g| after(w, *g, 3)) else {
+            continue;
+        };
+        if let Some(p) = c.all(Role::Person).find(|p| after(g, *p, 3)) {
+            return Some(cover(&[w, p]));
+        }
+    }
+    None
+}
+
+/// Sleep lost to fights at home: "i dont sleep much cos of the shouting downstairs", "ich kann
+/// nachts nicht schlafen weil sie sich anschreien". Not a storm, fireworks or a film.
+fn kept_awake(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    if c.any_of(&[Role::Everyday, Role::Benign, Role::Comfort]) {
+        return None;
+    }
+    let s = c.all(Role::Sleep).next()?;
+    if !c.negation_in(s.start.saturating_sub(4), s.end + 1, &[s]) {
+        return None;
+    }
+    let n = c.all(Role::Noise).next()?;
+    Some(cover(&[s, n]))
+}
+
+/// Pills the child took secretly, many, or someone else's: "i took a few of mums tablets to
+/// see what happens", "ich hab heimlich tabletten von mama genommen". Not "i took a tablet
+/// for my headache".
+fn pills_taken(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let p = c.all(Role::Pills).next()?;
+    let t = c.all(Role::Took).find(|t| gap(*t, p) <= 5)?;
+    if !c.any_of(&[Role::I, Role::Me]) {
+        return None;
+    }
+    let why = c
+        .all_of(&[Role::Many, Role::Secret, Role::Person])
+        .find(|o| !overlaps(*o, p) && !overlaps(*o, t))?;
+    Some(cover(&[p, t, why]))
+}
+
+/// Someone online who wants the child's address or school, also said over two sentences
+/// ("a man in minecraft says hes 13. he wants my address"). Only in the pair of clauses;
+/// in one clause `grooming` finds it.
+fn asks_details(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let d = c.all(Role::MyDetails).next()?;
+    let who = c.all_of(&[Role::Stranger, Role::Person]).next()?;
+    c.has(Role::Online).then(|| cover(&[who, d]))
+}
+
 /// Drinking with fear or "bad" at home: "it gets really bad when mum drinks", "wenn papa
 /// betrunken ist hab ich angst". A harming act with drink is `abuse` (drink is a marker).
 fn drunk_at_home(c: &Clause, _: Settings) -> Option<Range<usize>> {
@@ -872,6 +950,19 @@ fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
             return Some(cover(&[u, w, m]));
         }
     }
+    // "someone online said theyd share my pics if i dont send more": pictures held over the
+    // child.
+    if let (Some(p), Some(l), Some(_)) = (
+        c.all(Role::Pictures).next(),
+        c.all(Role::Leak).next(),
+        c.all(Role::If).next(),
+    ) {
+        if c.any_of(&[Role::Person, Role::Stranger, Role::Online])
+            && c.any_of(&[Role::My, Role::I, Role::Me])
+        {
+            return Some(cover(&[p, l]));
+        }
+    }
     for p in c.all(Role::Pictures) {
         // "asks me for pics", "pics of me"; or the child sends them to someone who wants
         // nudity or secrecy ("will dass ich ihm bilder schicke und es geheim halte").
@@ -888,8 +979,9 @@ fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
     }
     if let Some(s) = c.all(Role::Stranger).next() {
         let online = c.has(Role::Online);
-        // "a guy on roblox keeps asking what im wearing", "fragt was ich anhab".
-        if let (true, Some(w)) = (online, c.all(Role::Wearing).next()) {
+        // "a guy on roblox keeps asking what im wearing", "fragt was ich anhab"; or the
+        // child's address or school.
+        if let (true, Some(w)) = (online, c.all_of(&[Role::Wearing, Role::MyDetails]).next()) {
             return Some(cover(&[s, w]));
         }
         let meet = c.has(Role::Meet);

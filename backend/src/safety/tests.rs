@@ -607,6 +607,51 @@ fn structure_finds_bad_homes_euphemisms_hidden_marks_and_split_sentences() {
     ]);
 }
 
+/// Issue #12, fourth round: avoiding an adult's place, pictures held over a child, sleep lost
+/// to fights, pills taken, a child nobody collects, an adult online who wants the address.
+#[test]
+fn structure_finds_avoided_adults_sextortion_lost_sleep_and_pills() {
+    use Action::*;
+    expect(&[
+        ("i dont want to go to my uncles anymore", "en", Urgent),
+        ("ich will nicht mehr zu papa am wochenende", "de", Urgent),
+        (
+            "ya no quiero ir a casa de mi padre los findes",
+            "es",
+            Urgent,
+        ),
+        (
+            "someone online said theyd share my pics if i dont send more",
+            "en",
+            Urgent,
+        ),
+        (
+            "j'arrive pas a dormir a cause des cris en bas",
+            "fr",
+            Urgent,
+        ),
+        ("ich hab heimlich tabletten von mama genommen", "de", Urgent),
+        (
+            "mum forgets to pick me up and i wait outside till its dark",
+            "en",
+            Urgent,
+        ),
+        (
+            "theres a man in minecraft who says hes 13 but he wants my address",
+            "en",
+            Urgent,
+        ),
+        // Look-alikes.
+        ("i dont want to go to my nans its boring", "en", Allow),
+        ("i didnt sleep cos of the fireworks", "en", Allow),
+        ("i took my hayfever tablets this morning", "en", Allow),
+        ("my dad forgot to pick me up from football lol", "en", Allow),
+        ("if u want i can share the pics of our poster", "en", Allow),
+        ("no quiero ir con mi hermano al parque", "es", Allow),
+        ("my school is on roblox now, we have a server", "en", Allow),
+    ]);
+}
+
 /// A school said with its street or town is hidden even in lower case, when the child says it
 /// is their school.
 #[test]
