@@ -28,6 +28,11 @@
 //!   "peur de mon père"); an adult who said to keep a secret (not a surprise party); a parent
 //!   gone for days, no food at home, always hungry; someone in the child's bed at night,
 //!   being made to undress, pictures of the child with nudity, secrecy or a stranger online.
+//! - **said without an act** (issue #12, fourth round): a bad or disliked home, an adult
+//!   who "does stuff to me", marks hidden or explained by a told excuse, not wanting to go
+//!   to an adult's place, pictures held over the child, sleep lost to fights, pills taken,
+//!   nobody cooking or collecting the child. Some parts are also looked for across two
+//!   neighbouring clauses ("i cant go home! hes drunk again").
 //! - **harm**: a group with contempt ("ausländer sind alle kriminell"), "i hate <group>",
 //!   "<group> shouldn't be allowed"; nudity or underwear with "you", a request or pictures;
 //!   overriding "your rules", pretending to have none, "you are now" an evil AI, how-to with
@@ -791,9 +796,11 @@ fn hidden_marks(c: &Clause, _: Settings) -> Option<Range<usize>> {
     };
     // "so no one sees", "damit es keiner merkt", "pour qu'on voit pas", "para que nadie vea".
     let unseen = || {
-        c.any_of(&[Role::Nobody, Role::Negation, Role::Secret])
-            .then(|| c.all(Role::See).next())
-            .flatten()
+        if c.any_of(&[Role::Nobody, Role::Negation, Role::Secret]) {
+            c.all(Role::See).next()
+        } else {
+            None
+        }
     };
     // Clothes that cover: with marks, the child's arms or legs, or "so nobody sees".
     for cv in c.all(Role::Cover) {
