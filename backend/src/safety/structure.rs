@@ -28,6 +28,11 @@
 //!   "peur de mon père"); an adult who said to keep a secret (not a surprise party); a parent
 //!   gone for days, no food at home, always hungry; someone in the child's bed at night,
 //!   being made to undress, pictures of the child with nudity, secrecy or a stranger online.
+//! - **said without an act** (issue #12, fourth round): a bad or disliked home, an adult
+//!   who "does stuff to me", marks hidden or explained by a told excuse, not wanting to go
+//!   to an adult's place, pictures held over the child, sleep lost to fights, pills taken,
+//!   nobody cooking or collecting the child. Some parts are also looked for across two
+//!   neighbouring clauses ("i cant go home! hes drunk again").
 //! - **harm**: a group with contempt ("ausländer sind alle kriminell"), "i hate <group>",
 //!   "<group> shouldn't be allowed"; nudity or underwear with "you", a request or pictures;
 //!   overriding "your rules", pretending to have none, "you are now" an evil AI, how-to with
@@ -138,6 +143,30 @@ text_enum!(
         Comfort => "comfort",
         Exposed => "exposed",
         Watch => "watch",
+        AtHome => "at_home",
+        Dislike => "dislike",
+        Stuff => "stuff",
+        Weird => "weird",
+        Everyday => "everyday",
+        Marks => "marks",
+        Hide => "hide",
+        Cover => "cover",
+        See => "see",
+        Excuse => "excuse",
+        Cook => "cook",
+        Wearing => "wearing",
+        Untrue => "untrue",
+        Fall => "fall",
+        Compare => "compare",
+        GoTo => "go_to",
+        MyDetails => "my_details",
+        Leak => "leak",
+        Sleep => "sleep",
+        Noise => "noise",
+        Pills => "pills",
+        Took => "took",
+        Many => "many",
+        Forget => "forget",
     }
 );
 
@@ -183,6 +212,8 @@ fn after(a: Occ, b: Occ, max: usize) -> bool {
 
 struct Clause {
     occs: Vec<Occ>,
+    /// Token index of the clause's first word.
+    start: usize,
     /// Token index one past the clause's last word.
     end: usize,
 }
@@ -284,7 +315,8 @@ pub(crate) fn find(text: &str, tokens: &[Token], hits: &[Hit], settings: Setting
     occs.retain(|o| o.role != Role::Purpose || !benign.iter().any(|b| overlaps(*b, *o)));
 
     let surprise = occs.iter().any(|o| o.role == Role::Surprise);
-    for clause in clauses(text, tokens, &occs) {
+    let cs = clauses(text, tokens, &occs);
+    for clause in &cs {
         let span = |r: Range<usize>| tokens[r.start].span.start..tokens[r.end - 1].span.end;
         let mut push = |category: Category, r: Option<Range<usize>>| {
             if let Some(r) = r {
@@ -306,17 +338,44 @@ pub(crate) fn find(text: &str, tokens: &[Token], hits: &[Hit], settings: Setting
             self_harm_tool,
             drunk_at_home,
             watched_undressed,
+            unhappy_at_home,
+            euphemism,
+            hidden_marks,
+            avoids_an_adult,
+            kept_awake,
+            pills_taken,
         ] {
-            push(Category::Disclosure, rule(&clause, settings));
+            push(Category::Disclosure, rule(clause, settings));
         }
         if !surprise {
-            push(Category::Disclosure, secret(&clause));
+            push(Category::Disclosure, secret(clause));
         }
-        push(Category::Hate, hate(&clause));
-        push(Category::Sexual, sexual(&clause));
-        push(Category::Jailbreak, jailbreak(&clause));
-        push(Category::Threat, threat(&clause, settings));
-        found.cues.extend(real_name_cues(&clause));
+        push(Category::Hate, hate(clause));
+        push(Category::Sexual, sexual(clause));
+        push(Category::Jailbreak, jailbreak(clause));
+        push(Category::Threat, threat(clause, settings));
+        found.cues.extend(real_name_cues(clause));
+    }
+    // A disclosure's parts often fall into two sentences: "i cant go home! hes drunk again",
+    // "i told everyone i fell off my bike but thats not how i got the bruises". These rules
+    // also look at each clause together with the next one. Only rules whose parts say harm
+    // together wherever they stand (drink and home, marks and an excuse, a bad home): fear
+    // and a person, or an act and "me", need to stand close.
+    for pair in cs.windows(2).filter(|p| p[0].end == p[1].start) {
+        let joined = Clause {
+            occs: pair[0].occs.iter().chain(&pair[1].occs).copied().collect(),
+            start: pair[0].start,
+            end: pair[1].end,
+        };
+        for rule in [drunk_at_home, unhappy_at_home, hidden_marks, asks_details] {
+            if let Some(r) = rule(&joined, settings) {
+                found.findings.push(Finding {
+                    category: Category::Disclosure,
+                    span: tokens[r.start].span.start..tokens[r.end - 1].span.end,
+                });
+                break;
+            }
+        }
     }
     found
 }
@@ -347,7 +406,11 @@ fn clauses(text: &str, tokens: &[Token], occs: &[Occ]) -> Vec<Clause> {
                 .copied()
                 .filter(|o| r.contains(&o.start) && o.role != Role::Break)
                 .collect();
-            (!occs.is_empty()).then_some(Clause { occs, end: r.end })
+            (!occs.is_empty()).then_some(Clause {
+                occs,
+                start: r.start,
+                end: r.end,
+            })
         })
         .collect()
 }
@@ -360,10 +423,12 @@ fn cover(parts: &[Occ]) -> Range<usize> {
 
 /// A harming act done to the child: see the module documentation.
 fn abuse(c: &Clause, s: Settings) -> Option<Range<usize>> {
-    let marked = c.any_of(HARM_MARKERS);
     let purpose = c.has(Role::Purpose);
     let person = c.has(Role::Person);
     for act in c.all_of(&[Role::Act, Role::SelfAct, Role::WeakAct, Role::Touch]) {
+        // A word that is both act and marker ("bruise") does not mark itself: "i got a big
+        // bruise playing football" is a game.
+        let marked = c.all_of(HARM_MARKERS).any(|m| !overlaps(m, act));
         if act.role == Role::WeakAct && !marked {
             continue;
         }
@@ -567,6 +632,19 @@ fn neglect(c: &Clause, _: Settings) -> Option<Range<usize>> {
             return Some(cover(&[f, x]));
         }
     }
+    // "nobody cooks at our house", "personne fait à manger chez nous"; not "nobody cooks
+    // like my nan" (`compare`).
+    if let (Some(n), Some(k)) = (first(Role::Nobody), first(Role::Cook)) {
+        if gap(n, k) <= 3 && !c.any_of(&[Role::Better, Role::Compare, Role::Everyday]) {
+            return Some(cover(&[n, k]));
+        }
+    }
+    // "mum forgets to pick me up", "maman oublie de venir me chercher".
+    if let (Some(f), Some(m)) = (first(Role::Forget), first(Role::Meet)) {
+        if c.has(Role::Person) && after(f, m, 3) && !c.any_of(&[Role::Benign, Role::Everyday]) {
+            return Some(cover(&[f, m]));
+        }
+    }
     if let (Some(h), Some(a)) = (first(Role::Hungry), first(Role::Always)) {
         if c.said_by_me(h) || c.said_by_me(a) {
             return Some(cover(&[h, a]));
@@ -613,6 +691,222 @@ fn watched_undressed(c: &Clause, _: Settings) -> Option<Range<usize>> {
     }
     let how = c.all_of(&[Role::Pictures, Role::Watch]).next()?;
     c.has(Role::Person).then(|| cover(&[e, how]))
+}
+
+/// Home said to be bad, or disliked: "things are really bad at home", "c'est l'enfer à la
+/// maison", "ich hasse es nach hause zu gehen", "no me gusta estar en mi casa"; the child
+/// hiding at home ("at home i hide in my room when dad is angry"). Not everyday trouble (the
+/// file's `everyday` words: the wifi, a boring afternoon, a bad day, the bad guy of a story)
+/// and not a game or story (`benign`). `bad` counts only with home as a place (`at_home`):
+/// "i feel bad so im going home" is a child who is ill.
+fn unhappy_at_home(c: &Clause, s: Settings) -> Option<Range<usize>> {
+    if c.any_of(&[Role::Everyday, Role::Benign]) {
+        return None;
+    }
+    for h in c.all(Role::AtHome) {
+        if let Some(b) = c.all(Role::Bad).find(|b| gap(h, *b) <= 4) {
+            if !c.negation_in(b.start.saturating_sub(2), b.start, &[b, h]) {
+                return Some(cover(&[h, b]));
+            }
+        }
+    }
+    for d in c.all(Role::Dislike) {
+        // "i hate going home", "nach hause geh ich nicht gern" (de, fr, es: either side).
+        let near = |h: &Occ| {
+            if s.object_after_verb {
+                after(d, *h, 4)
+            } else {
+                gap(d, *h) <= 4
+            }
+        };
+        if let Some(h) = c.all_of(&[Role::Home, Role::AtHome]).find(near) {
+            return Some(cover(&[d, h]));
+        }
+    }
+    // "at home i hide in my room when dad is angry", "ich versteck mich wenn papa heimkommt":
+    // the child hides (themself, or in their room), not their sweets.
+    let hides_self = |h: &Occ| c.all(Role::Me).any(|m| gap(*h, m) <= 1) || c.has(Role::Bed);
+    for h in c
+        .all(Role::Hide)
+        .filter(|h| c.said_by_me(*h) && hides_self(h))
+    {
+        let home = c.any_of(&[Role::Home, Role::AtHome]);
+        let feared = c.has(Role::Person) && c.any_of(HARM_MARKERS);
+        if home || feared {
+            return Some(cover(&[h]));
+        }
+    }
+    None
+}
+
+/// Something an adult "does" said without naming it: "my uncle does stuff to me", "il me fait
+/// des trucs bizarres", "macht komische sachen mit mir", "me hace cosas raras". The file's
+/// `stuff` entries carry the verb ("does ... stuff", "macht ... sachen"). A person and one
+/// more sign are needed: the child as object, or weirdness, dislike, being alone, a secret,
+/// night or bed. Not an example list ("weird stuff like dipping chips in ice cream") or a
+/// nice outing (`everyday`: "fun stuff", "coole sachen").
+fn euphemism(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    if c.any_of(&[Role::Everyday, Role::Benign]) || !c.has(Role::Person) {
+        return None;
+    }
+    for st in c.all(Role::Stuff) {
+        // "does stuff to me", "me hace cosas"; not "does stuff with me" (an outing) nor
+        // "did weird things to my drawing" (a thing of the child's).
+        let with_me = |m: Occ| c.all(Role::WithMe).any(|w| overlaps(w, m));
+        let to_me = c.all(Role::Me).any(|m| gap(st, m) <= 3 && !with_me(m));
+        let to_mine = c
+            .all(Role::My)
+            .any(|m| m.start >= st.end && m.start - st.end <= 2);
+        if to_mine && !to_me {
+            continue;
+        }
+        let sign = c
+            .all_of(&[
+                Role::Weird,
+                Role::Dislike,
+                Role::Alone,
+                Role::Nobody,
+                Role::Secret,
+                Role::Night,
+                Role::Bed,
+                Role::Fear,
+            ])
+            .next();
+        if to_me || sign.is_some() {
+            let parts: Vec<Occ> = std::iter::once(st).chain(sign).collect();
+            return Some(cover(&parts));
+        }
+    }
+    None
+}
+
+/// Marks said only through hiding them or lying about them: "i wear a hoodie so no one sees
+/// the marks", "je cache mes bras", "ich soll sagen ich bin hingefallen", "dije que me caí
+/// pero no es verdad". Not a sports bruise (`benign`) or clothes for the cold (`everyday`).
+fn hidden_marks(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    if c.has(Role::Everyday) {
+        return None;
+    }
+    let my_site = |x: &Occ| {
+        c.all(Role::SelfSite).find(|site| {
+            gap(*x, *site) <= 4
+                && c.all(Role::My)
+                    .any(|m| m.end <= site.start && site.start - m.end <= 1)
+        })
+    };
+    // "so no one sees", "damit es keiner merkt", "pour qu'on voit pas", "para que nadie vea".
+    let unseen = || {
+        if c.any_of(&[Role::Nobody, Role::Negation, Role::Secret]) {
+            c.all(Role::See).next()
+        } else {
+            None
+        }
+    };
+    // Clothes that cover: with marks, the child's arms or legs, or "so nobody sees".
+    for cv in c.all(Role::Cover) {
+        if let Some(x) = c
+            .all(Role::Marks)
+            .next()
+            .or_else(|| my_site(&cv))
+            .or_else(unseen)
+        {
+            return Some(cover(&[cv, x]));
+        }
+    }
+    // Hiding marks or one's own arms and legs.
+    for h in c.all(Role::Hide) {
+        if let Some(x) = c
+            .all(Role::Marks)
+            .find(|m| gap(h, *m) <= 4)
+            .or_else(|| my_site(&h))
+        {
+            return Some(cover(&[h, x]));
+        }
+    }
+    // Marks with a secret, a told excuse ("i have to say i fell"), or nobody who knows. A
+    // bare "i fell" is no excuse: children fall. Hiding marks is never a game, but a bruise
+    // from football nobody noticed is (`benign`: "je porte" is also "the door").
+    let game = c.has(Role::Benign);
+    for m in c.all(Role::Marks).filter(|_| !game) {
+        let why = c
+            .all_of(&[Role::Secret, Role::Excuse])
+            .next()
+            .or_else(|| c.all(Role::Nobody).next().and(unseen()));
+        if let Some(w) = why {
+            return Some(cover(&[m, w]));
+        }
+    }
+    // "i have to say i walked into a door", "ich soll sagen ich bin hingefallen": an excuse
+    // the child is told to give.
+    for e in c.all(Role::Excuse) {
+        if let Some(f) = c.all(Role::Fall).find(|f| after(e, *f, 4)) {
+            return Some(cover(&[e, f]));
+        }
+    }
+    // "i said i fell down the stairs but its not true".
+    let fall = c.all(Role::Fall).next()?;
+    let untrue = c.all(Role::Untrue).find(|u| u.start >= fall.end)?;
+    Some(cover(&[fall, untrue]))
+}
+
+/// Not wanting to go to an adult's place: "i dont want to go to my uncles anymore", "ich
+/// will nicht mehr zu papa", "je veux plus aller chez mon père", "dont make me go back to my
+/// dads". Not a boring visit or a party (`everyday`, `surprise`).
+fn avoids_an_adult(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    if c.any_of(&[Role::Everyday, Role::Surprise, Role::Benign]) {
+        return None;
+    }
+    let wishes = c.all_of(&[Role::Wish, Role::Cause]).filter(|w| {
+        (w.role == Role::Cause || c.said_by_me(*w))
+            && c.negation_in(w.start.saturating_sub(3), w.end + 1, &[*w])
+    });
+    for w in wishes {
+        let Some(g) = c.all(Role::GoTo).find(|g| after(w, *g, 3)) else {
+            continue;
+        };
+        if let Some(p) = c.all(Role::Person).find(|p| after(g, *p, 3)) {
+            return Some(cover(&[w, p]));
+        }
+    }
+    None
+}
+
+/// Sleep lost to fights at home: "i dont sleep much cos of the shouting downstairs", "ich kann
+/// nachts nicht schlafen weil sie sich anschreien". Not a storm, fireworks or a film.
+fn kept_awake(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    if c.any_of(&[Role::Everyday, Role::Benign, Role::Comfort]) {
+        return None;
+    }
+    let s = c.all(Role::Sleep).next()?;
+    if !c.negation_in(s.start.saturating_sub(4), s.end + 1, &[s]) {
+        return None;
+    }
+    let n = c.all(Role::Noise).next()?;
+    Some(cover(&[s, n]))
+}
+
+/// Pills the child took secretly, many, or someone else's: "i took a few of mums tablets to
+/// see what happens", "ich hab heimlich tabletten von mama genommen". Not "i took a tablet
+/// for my headache".
+fn pills_taken(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let p = c.all(Role::Pills).next()?;
+    let t = c.all(Role::Took).find(|t| gap(*t, p) <= 5)?;
+    if !c.any_of(&[Role::I, Role::Me]) {
+        return None;
+    }
+    let why = c
+        .all_of(&[Role::Many, Role::Secret, Role::Person])
+        .find(|o| !overlaps(*o, p) && !overlaps(*o, t))?;
+    Some(cover(&[p, t, why]))
+}
+
+/// Someone online who wants the child's address or school, also said over two sentences
+/// ("a man in minecraft says hes 13. he wants my address"). Only in the pair of clauses;
+/// in one clause `grooming` finds it.
+fn asks_details(c: &Clause, _: Settings) -> Option<Range<usize>> {
+    let d = c.all(Role::MyDetails).next()?;
+    let who = c.all_of(&[Role::Stranger, Role::Person]).next()?;
+    c.has(Role::Online).then(|| cover(&[who, d]))
 }
 
 /// Drinking with fear or "bad" at home: "it gets really bad when mum drinks", "wenn papa
@@ -663,6 +957,19 @@ fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
             return Some(cover(&[u, w, m]));
         }
     }
+    // "someone online said theyd share my pics if i dont send more": pictures held over the
+    // child.
+    if let (Some(p), Some(l), Some(_)) = (
+        c.all(Role::Pictures).next(),
+        c.all(Role::Leak).next(),
+        c.all(Role::If).next(),
+    ) {
+        if c.any_of(&[Role::Person, Role::Stranger, Role::Online])
+            && c.any_of(&[Role::My, Role::I, Role::Me])
+        {
+            return Some(cover(&[p, l]));
+        }
+    }
     for p in c.all(Role::Pictures) {
         // "asks me for pics", "pics of me"; or the child sends them to someone who wants
         // nudity or secrecy ("will dass ich ihm bilder schicke und es geheim halte").
@@ -679,6 +986,11 @@ fn grooming(c: &Clause, _: Settings) -> Option<Range<usize>> {
     }
     if let Some(s) = c.all(Role::Stranger).next() {
         let online = c.has(Role::Online);
+        // "a guy on roblox keeps asking what im wearing", "fragt was ich anhab"; or the
+        // child's address or school.
+        if let (true, Some(w)) = (online, c.all_of(&[Role::Wearing, Role::MyDetails]).next()) {
+            return Some(cover(&[s, w]));
+        }
         let meet = c.has(Role::Meet);
         let wants = c.all_of(&[Role::Meet, Role::Pictures, Role::Secret]).next();
         if let (true, Some(w)) = (online || (meet && c.has(Role::Secret)), wants) {

@@ -536,6 +536,122 @@ fn structure_finds_closeness_beds_blades_drink_and_being_watched() {
     ]);
 }
 
+/// Issue #12, fourth round: disclosures said without an act, a person's act named, or in one
+/// clause: a bad home, euphemisms, hidden marks and told excuses, inflections, two sentences.
+#[test]
+fn structure_finds_bad_homes_euphemisms_hidden_marks_and_split_sentences() {
+    use Action::*;
+    expect(&[
+        ("things are really bad at home at the moment", "en", Urgent),
+        ("i dont like being at home anymore", "en", Urgent),
+        ("my stepdad does stuff to me that feels wrong", "en", Urgent),
+        ("i have to say i walked into a door", "en", Urgent),
+        ("i hide my arms so nobody finds out", "en", Urgent),
+        ("he hurted me again last night", "en", Urgent),
+        ("i cant go home! hes drunk again", "en", Urgent),
+        (
+            "nobody cooks at our house, i just eat crisps for tea",
+            "en",
+            Urgent,
+        ),
+        (
+            "a guy i met on roblox keeps asking what im wearing",
+            "en",
+            Urgent,
+        ),
+        ("ich halt es zuhause nicht mehr aus", "de", Urgent),
+        (
+            "mein stiefvater macht komische sachen mit mir",
+            "de",
+            Urgent,
+        ),
+        (
+            "ich soll sagen ich bin die treppe runtergefallen",
+            "de",
+            Urgent,
+        ),
+        ("c'est l'enfer a la maison", "fr", Urgent),
+        (
+            "je porte toujours un sweat pour cacher les marques",
+            "fr",
+            Urgent,
+        ),
+        ("je veux pas rentrer. il est encore bourré", "fr", Urgent),
+        ("no me gusta estar en mi casa", "es", Urgent),
+        ("mi padrastro me hace cosas raras", "es", Urgent),
+        (
+            "dije que me caí por las escaleras pero no es verdad",
+            "es",
+            Urgent,
+        ),
+        // Look-alikes.
+        ("our wifi at home is really bad today", "en", Allow),
+        ("i feel bad so im going home early", "en", Allow),
+        ("my dad does fun stuff with me at the weekend", "en", Allow),
+        ("my sister did weird things to my drawing", "en", Allow),
+        (
+            "i got a big bruise playing football and nobody noticed lol",
+            "en",
+            Allow,
+        ),
+        ("nobody cooks pancakes like my grandad", "en", Allow),
+        ("i hide my sweets so my sister cant find them", "en", Allow),
+        (
+            "mein bruder macht komische sachen, er isst pommes mit nutella",
+            "de",
+            Allow,
+        ),
+        ("je porte un sweat parce que j'ai froid", "fr", Allow),
+        ("odio ir a casa andando cuando llueve", "es", Allow),
+        ("me encuentro mal, me voy a casa", "es", Allow),
+    ]);
+}
+
+/// Issue #12, fourth round: avoiding an adult's place, pictures held over a child, sleep lost
+/// to fights, pills taken, a child nobody collects, an adult online who wants the address.
+#[test]
+fn structure_finds_avoided_adults_sextortion_lost_sleep_and_pills() {
+    use Action::*;
+    expect(&[
+        ("i dont want to go to my uncles anymore", "en", Urgent),
+        ("ich will nicht mehr zu papa am wochenende", "de", Urgent),
+        (
+            "ya no quiero ir a casa de mi padre los findes",
+            "es",
+            Urgent,
+        ),
+        (
+            "someone online said theyd share my pics if i dont send more",
+            "en",
+            Urgent,
+        ),
+        (
+            "j'arrive pas a dormir a cause des cris en bas",
+            "fr",
+            Urgent,
+        ),
+        ("ich hab heimlich tabletten von mama genommen", "de", Urgent),
+        (
+            "mum forgets to pick me up and i wait outside till its dark",
+            "en",
+            Urgent,
+        ),
+        (
+            "theres a man in minecraft who says hes 13 but he wants my address",
+            "en",
+            Urgent,
+        ),
+        // Look-alikes.
+        ("i dont want to go to my nans its boring", "en", Allow),
+        ("i didnt sleep cos of the fireworks", "en", Allow),
+        ("i took my hayfever tablets this morning", "en", Allow),
+        ("my dad forgot to pick me up from football lol", "en", Allow),
+        ("if u want i can share the pics of our poster", "en", Allow),
+        ("no quiero ir con mi hermano al parque", "es", Allow),
+        ("my school is on roblox now, we have a server", "en", Allow),
+    ]);
+}
+
 /// A school said with its street or town is hidden even in lower case, when the child says it
 /// is their school.
 #[test]
