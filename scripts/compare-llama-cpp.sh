@@ -9,7 +9,12 @@
 # rooms and then at 1 room; the medians and our ratios to llama-server are printed at the end.
 # PEERLEARN_BENCH_FLAGS adds flags to our runs; variants separated by "|" are each run after
 # llama-server in every pair (e.g. "--gen-per-step 0|--gen-per-step 4" compares two schedules
-# against the same server runs). SKIP_LLAMA_BENCH=1 skips llama-bench.
+# against the same server runs). COMMON_BENCH_FLAGS go to every run, llama-server's too (e.g.
+# "--temperature 0": greedy replies are the same text from both engines, so both generate the
+# same number of tokens and tokens/s compare like for like). SKIP_LLAMA_BENCH=1 skips llama-bench. LLAMA_CPP_BIN names a
+# folder with llama-server and llama-bench built elsewhere (see docs/engine.md for building
+# llama-server from the llama.cpp release the crate vendors); PEERLEARN_BIN a peerlearn binary
+# to measure instead of building one.
 #
 # llama-bench and llama-server are built once (about 12 minutes on 2 cores) from the llama.cpp
 # sources vendored in the llama-cpp-python sdist on PyPI (the crates do not ship llama.cpp's
@@ -22,6 +27,7 @@ rooms="${1:-8}" turns="${2:-20}" max_tokens="${3:-48}" threads="${4:-2}"
 runs="${RUNS:-3}"
 IFS='|' read -r -a variants <<<"${PEERLEARN_BENCH_FLAGS:-}"
 [ "${#variants[@]}" -gt 0 ] || variants=("")
+read -r -a common_flags <<<"${COMMON_BENCH_FLAGS:-}"
 sdist_version="0.3.36"
 sdist_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
 cache="${PEERLEARN_CACHE:-$HOME/.cache/peerlearn}/llama.cpp"
@@ -30,8 +36,8 @@ port="${PEERLEARN_COMPARE_PORT:-18080}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/peerlearn/target}"
 
 scripts/fetch-model.sh "$model"
-bin="$cache/build/bin"
-if [ ! -x "$bin/llama-server" ] || [ ! -x "$bin/llama-bench" ]; then
+bin="${LLAMA_CPP_BIN:-$cache/build/bin}"
+if [ -z "${LLAMA_CPP_BIN:-}" ] && { [ ! -x "$bin/llama-server" ] || [ ! -x "$bin/llama-bench" ]; }; then
   for tool in cmake c++; do
     command -v "$tool" >/dev/null || {
       echo "error: $tool is needed to build llama.cpp's tools (Debian: apt-get install cmake g++)" >&2
@@ -55,12 +61,16 @@ if [ ! -x "$bin/llama-server" ] || [ ! -x "$bin/llama-bench" ]; then
     -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >&2
   cmake --build "$cache/build" --target llama-server llama-bench -j"$(nproc)" >&2
 fi
-cargo build --release --locked -p peerlearn >&2
-peerlearn="$CARGO_TARGET_DIR/release/peerlearn"
+if [ -n "${PEERLEARN_BIN:-}" ]; then
+  peerlearn="$PEERLEARN_BIN"
+else
+  cargo build --release --locked -p peerlearn >&2
+  peerlearn="$CARGO_TARGET_DIR/release/peerlearn"
+fi
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 summary='import json,sys
 d = json.load(sys.stdin)
-keep = ["replies", "errors", "ttft_ms_p50", "ttft_ms_p95", "per_stream_tok_s_median", "aggregate_tok_s",
+keep = ["replies", "errors", "generated_tokens", "ttft_ms_p50", "ttft_ms_p95", "per_stream_tok_s_median", "aggregate_tok_s",
         "prompt_tokens_per_turn_mean", "cached_tokens_per_turn_mean", "wall_s"]
 row = {"label": sys.argv[1], "rooms": int(sys.argv[2]), "load_before": sys.argv[3], "load_after": sys.argv[4]}
 row.update({k: d.get(k) for k in keep})
@@ -92,11 +102,11 @@ run_one() {
       sleep 1
     done
     out="$("$peerlearn" bench engine --rooms "$n" --turns "$turns" --max-tokens "$max_tokens" \
-      --llm-url "http://127.0.0.1:$port" --json 2>/dev/null)"
+      --llm-url "http://127.0.0.1:$port" "${common_flags[@]}" --json 2>/dev/null)"
     kill "$server"; wait "$server" 2>/dev/null || true; server=""
   else
     out="$("$peerlearn" bench engine --rooms "$n" --turns "$turns" --max-tokens "$max_tokens" \
-      --threads "$threads" "${flags[@]}" --json 2>/dev/null)"
+      --threads "$threads" "${common_flags[@]}" "${flags[@]}" --json 2>/dev/null)"
   fi
   python3 -c "$summary" "$label" "$n" "$before" "$(load)" <<<"$out" | tee -a "$results"
 }

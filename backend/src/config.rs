@@ -156,8 +156,8 @@ pub struct EngineArgs {
     #[arg(long, env = "PEERLEARN_PREFILL_CHUNK", value_name = "TOKENS")]
     pub prefill_chunk: Option<u32>,
 
-    /// Most generating rooms that get their next token in one decode step (0 = all).
-    /// [file key: gen_per_step] [default: 4]
+    /// Most generating rooms that get their next token in one decode step (0 = all of them).
+    /// [file key: gen_per_step] [default: 0]
     #[arg(long, env = "PEERLEARN_GEN_PER_STEP", value_name = "N")]
     pub gen_per_step: Option<u32>,
 

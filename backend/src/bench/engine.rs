@@ -81,6 +81,12 @@ pub struct EngineBenchArgs {
     /// Flash attention on (true) or off (false); without the flag llama.cpp decides (auto).
     #[arg(long, value_name = "BOOL")]
     pub flash_attention: Option<bool>,
+    /// Repetition penalty (1 = off). With `--temperature 0 --repeat-penalty 1` both engines
+    /// reply with the same text (llama-server also puts the prompt's last tokens into the
+    /// penalty window, which we do not, so with a penalty their replies differ from the first
+    /// token on), and their tokens/s compare like for like.
+    #[arg(long, default_value_t = 1.1, value_name = "PENALTY")]
+    pub repeat_penalty: f32,
     /// Sampling temperature (0 = greedy).
     #[arg(long, default_value_t = 0.7)]
     pub temperature: f32,
@@ -277,6 +283,7 @@ async fn run_room(
         }
         let params = SamplingParams {
             temperature: args.temperature,
+            repeat_penalty: args.repeat_penalty,
             seed: args.seed.wrapping_add(room * 1000 + turn),
             max_tokens: args.max_tokens,
             ..SamplingParams::default()

@@ -28,9 +28,10 @@ pub struct EngineConfig {
     /// Most prompt tokens added to a decode step while other rooms are generating. It bounds how
     /// long one room's long prompt can stall the token streams of the others.
     pub prefill_chunk: u32,
-    /// Most generating rooms that get their next token in one decode step (0 = all). On a CPU
-    /// a token costs about the same alone or batched, so shorter steps, taken round-robin,
-    /// keep the wait of a newly arrived prompt short without slowing the streams down.
+    /// Most generating rooms that get their next token in one decode step; 0 (the default)
+    /// advances every generating room in every step that is not given to a waiting reply's
+    /// prompt. A cap (round-robin) shortens steps, which can shorten a newly arrived prompt's
+    /// wait, at the price of throughput (docs/engine.md, "Beside llama-server").
     pub gen_per_step: u32,
     /// Tokens kept free for the reply when deciding whether a conversation still fits.
     pub reply_reserve: u32,
@@ -81,7 +82,7 @@ impl Default for EngineConfig {
             context_per_slot: 2048,
             batch_size: 512,
             prefill_chunk: 128,
-            gen_per_step: 4,
+            gen_per_step: 0,
             reply_reserve: 256,
             parked_state_mib: 2048,
             gpu_layers: 0,

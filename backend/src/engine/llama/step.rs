@@ -1,13 +1,14 @@
 //! One decode step of continuous batching.
 //!
 //! A step carries the next token of generating rooms, then chunks of pending prompt tokens
-//! (replies' prompts before prefills, oldest first). On a CPU a token costs about the same
-//! whether it is decoded alone or in a small batch, so the order of work decides latency:
+//! (replies' prompts before prefills, oldest first). The schedule adapts to what is waiting:
 //! - a reply whose prompt is waiting (a child just spoke and the agent answers) gets a step
 //!   of its own, so its first token is not delayed by the other rooms' tokens; the next step
 //!   always serves the generating rooms again, so they are never starved;
-//! - at most `gen_per_step` generating rooms advance per step, round-robin, which keeps steps
-//!   short and so the wait of a newly arrived prompt short, at the same total throughput;
+//! - otherwise every generating room advances in every step, so the batch is as large as the
+//!   work there is: batched rows share each weight read, which is what brings throughput
+//!   level with llama-server's (a cap, `gen_per_step`, advances the rooms that waited
+//!   longest, round-robin; docs/engine.md has both measured);
 //! - while rooms are generating, the prompt share of a step is capped (`prefill_chunk`), so one
 //!   room's long prompt delays the others by a bounded amount.
 //!
