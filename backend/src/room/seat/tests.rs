@@ -442,17 +442,22 @@ async fn a_reply_that_echoes_is_retried_once_then_answered() {
     );
 }
 
-#[tokio::test]
-async fn a_slow_refused_answer_is_replaced_by_a_written_line_at_once_not_retried() {
-    // The first try takes 500 ms and copies the chat: a second try as long would show the
-    // asker its first words after 1 s, past the 800 ms budget.
-    let engine = FakeEngine::new()
+/// An engine whose every reply takes 500 ms to start: first a copy of the chat (refused as an
+/// echo), then a good answer.
+fn slow_echo_then_answer() -> FakeEngine {
+    FakeEngine::new()
         .with_first_token_delay(std::time::Duration::from_millis(500))
         .with_replies(vec![
             "Mia: I want slides".into(),
             "A slide shaped like a dragon, Leo!".into(),
-        ]);
-    let (mut seat, mut rx, engine) = seat_with(engine, AgentRole::Participant);
+        ])
+}
+
+#[tokio::test]
+async fn a_slow_refused_answer_is_replaced_by_a_written_line_at_once_not_retried() {
+    // The first try takes 500 ms and copies the chat: a second try as long would show the
+    // asker its first words after 1 s, past the 800 ms budget.
+    let (mut seat, mut rx, engine) = seat_with(slow_echo_then_answer(), AgentRole::Participant);
     let mut room = RecordingRoom::new(AgentRole::Participant);
     seat.on_child_message(&mut room, 2, 11, "Blue what slide should we build?", 2_000)
         .await;
@@ -475,13 +480,7 @@ async fn a_slow_refused_answer_is_replaced_by_a_written_line_at_once_not_retried
 
 #[tokio::test]
 async fn a_slow_answer_is_retried_when_the_budget_allows_it() {
-    let engine = FakeEngine::new()
-        .with_first_token_delay(std::time::Duration::from_millis(500))
-        .with_replies(vec![
-            "Mia: I want slides".into(),
-            "A slide shaped like a dragon, Leo!".into(),
-        ]);
-    let (mut seat, mut rx, engine) = seat_with(engine, AgentRole::Participant);
+    let (mut seat, mut rx, engine) = seat_with(slow_echo_then_answer(), AgentRole::Participant);
     seat.config.answer_within = std::time::Duration::from_secs(5);
     let mut room = RecordingRoom::new(AgentRole::Participant);
     seat.on_child_message(&mut room, 2, 11, "Blue what slide should we build?", 2_000)
