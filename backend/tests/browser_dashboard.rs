@@ -307,7 +307,7 @@ async fn a_childs_help_request_goes_new_seen_dealt_with_on_the_grid() {
         .await;
     for action in ["see_notice", "resolve_notice"] {
         assert!(
-            d.server.audited(|a| a.action == action).await,
+            d.server.audited_soon(|a| a.action == action).await,
             "{action} audited"
         );
     }
