@@ -860,16 +860,8 @@ impl AgentSettings {
                 "a number of messages from 0 (never drop) to 50",
             ));
         }
-        let within = |key: &'static str, value: Option<u64>, default: u64| {
-            let ms = value.unwrap_or(default);
-            if !(100..=60_000).contains(&ms) {
-                return Err(ConfigError::new(
-                    key,
-                    format!("is {ms}"),
-                    "milliseconds from 100 to 60000",
-                ));
-            }
-            Ok(Duration::from_millis(ms))
+        let within = |key: &str, value: Option<u64>, default: u64| {
+            millis_in(key, value.unwrap_or(default), 100, 60_000).map(Duration::from_millis)
         };
         Ok(AgentSettings {
             stale_after,
@@ -1054,38 +1046,27 @@ impl EngineSettings {
                 "the model name the remote server knows, e.g. llama3.2:3b",
             ));
         }
-        let ms = |key: &str, value: u64, min: u64, max: u64| {
-            if (min..=max).contains(&value) {
-                Ok(value)
-            } else {
-                Err(ConfigError::new(
-                    key,
-                    format!("is {value}"),
-                    &format!("milliseconds from {min} to {max}"),
-                ))
-            }
-        };
-        let connect_timeout_ms = ms(
+        let connect_timeout_ms = millis_in(
             "connect_timeout_ms",
             pick(&args.connect_timeout_ms, &file.connect_timeout_ms)
                 .unwrap_or(defaults.connect_timeout_ms),
             100,
             600_000,
         )?;
-        let first_token_timeout_ms = ms(
+        let first_token_timeout_ms = millis_in(
             "first_token_timeout_ms",
             pick(&args.first_token_timeout_ms, &file.first_token_timeout_ms)
                 .unwrap_or(defaults.first_token_timeout_ms),
             100,
             3_600_000,
         )?;
-        let idle_timeout_ms = ms(
+        let idle_timeout_ms = millis_in(
             "idle_timeout_ms",
             pick(&args.idle_timeout_ms, &file.idle_timeout_ms).unwrap_or(defaults.idle_timeout_ms),
             100,
             3_600_000,
         )?;
-        let health_interval_ms = ms(
+        let health_interval_ms = millis_in(
             "health_interval_ms",
             pick(&args.health_interval_ms, &file.health_interval_ms)
                 .unwrap_or(defaults.health_interval_ms),
@@ -1195,6 +1176,19 @@ fn default_public_url(listen: SocketAddr) -> String {
         listen.ip().to_string()
     };
     format!("http://{host}:{}", listen.port())
+}
+
+/// `value` if it lies in `min..=max` milliseconds, else an error naming `key`.
+fn millis_in(key: &str, value: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::new(
+            key,
+            format!("is {value}"),
+            &format!("milliseconds from {min} to {max}"),
+        ))
+    }
 }
 
 /// Flag or environment (already merged by clap) wins over the file.
