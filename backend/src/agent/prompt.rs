@@ -1,9 +1,16 @@
 //! What the agent is told: role templates with named variables, the instruction for one reply,
 //! and the conversation as the model sees it.
 //!
-//! A role template (`prompts/roles/<role>.txt`) has two parts separated by a line `### turn`:
-//! the system prompt (stable for a phase, so the engine's prefix cache survives every new
-//! message) and the instruction for one reply (its intent), appended after the conversation.
+//! A role template (`prompts/roles/<role>.txt`) has up to three parts:
+//! - the system prompt, first: what stays the same for the whole session (the role, the
+//!   activity, the rules), so it is evaluated once and shared by every group of the session;
+//! - after a line `### situation`, optionally: what changes during it (the phase, the
+//!   children). It goes into the conversation as a note at the point where it changed, so a
+//!   new phase or a child who joins adds a few tokens to evaluate instead of invalidating the
+//!   engine's cache of the whole chat (a phase in the system prompt cost the moderator a full
+//!   re-evaluation, seconds, at every phase change);
+//! - after a line `### turn`: the instruction for one reply (its intent), appended after the
+//!   conversation.
 //! Variables are written `{{name}}`; a template naming a variable that does not exist is
 //! refused at load with its file, line and variable, so a typo never reaches a classroom.
 //! Every reply records the template's version: a short hash of its text.
@@ -38,6 +45,7 @@ pub const VARIABLES: &[&str] = &[
 ];
 
 const TURN_MARKER: &str = "### turn";
+const SITUATION_MARKER: &str = "### situation";
 
 /// Why a role template was refused.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +76,8 @@ pub enum PromptError {
 pub struct Template {
     pub role: AgentRole,
     system: String,
+    /// Empty when the template keeps everything in its system prompt.
+    situation: String,
     turn: String,
     /// A short hash of the template's text, stored with every reply.
     pub version: String,
@@ -87,6 +97,13 @@ impl Template {
                 })
             }
         };
+        if turn.contains(SITUATION_MARKER) {
+            return Err(PromptError::Malformed {
+                file: file.into(),
+                line: line_of(text, text.rfind(SITUATION_MARKER).unwrap_or(0)),
+                reason: format!("`{SITUATION_MARKER}` must come before `{TURN_MARKER}`"),
+            });
+        }
         if !turn.contains("{{intent}}") {
             return Err(PromptError::Malformed {
                 file: file.into(),
@@ -94,10 +111,15 @@ impl Template {
                 reason: "the part after `### turn` must use {{intent}}".into(),
             });
         }
+        let (system, situation) = match system.find(SITUATION_MARKER) {
+            Some(at) => (&system[..at], &system[at + SITUATION_MARKER.len()..]),
+            None => (system, ""),
+        };
         let digest = Sha256::digest(text.as_bytes());
         Ok(Template {
             role,
             system: system.trim().to_string(),
+            situation: situation.trim().to_string(),
             turn: turn.trim().to_string(),
             version: format!("{}-{}", role.as_str(), &hex::encode(digest)[..10]),
         })
@@ -105,6 +127,19 @@ impl Template {
 
     pub fn render_system(&self, vars: &Vars) -> String {
         substitute(&self.system, vars, "")
+    }
+
+    /// The note on the phase and the children, None when the template has no such part.
+    pub fn render_situation(&self, vars: &Vars) -> Option<String> {
+        (!self.situation.is_empty()).then(|| substitute(&self.situation, vars, ""))
+    }
+
+    /// Everything the agent is told before the chat, as one text (what a reply must not copy).
+    pub fn render_instructions(&self, vars: &Vars) -> String {
+        match self.render_situation(vars) {
+            Some(situation) => format!("{}\n{situation}", self.render_system(vars)),
+            None => self.render_system(vars),
+        }
     }
 
     pub fn render_turn(&self, vars: &Vars, intent: &str) -> String {
@@ -253,25 +288,65 @@ pub fn intent_instruction(
     }
 }
 
+/// Who a line of the conversation is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Speaker {
+    /// A child, or the teacher, by the name the group sees.
+    Named(String),
+    /// The agent itself.
+    Agent,
+    /// The room's note to the agent on the phase and the children (never shown to anyone).
+    Room,
+}
+
 /// One line of the group's chat, as the prompt shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    /// The child's nickname, or None for the agent itself.
-    pub speaker: Option<String>,
+    pub speaker: Speaker,
     pub text: String,
 }
 
+impl Line {
+    pub fn named(name: impl Into<String>, text: impl Into<String>) -> Line {
+        Line {
+            speaker: Speaker::Named(name.into()),
+            text: text.into(),
+        }
+    }
+
+    pub fn agent(text: impl Into<String>) -> Line {
+        Line {
+            speaker: Speaker::Agent,
+            text: text.into(),
+        }
+    }
+
+    pub fn room(text: impl Into<String>) -> Line {
+        Line {
+            speaker: Speaker::Room,
+            text: text.into(),
+        }
+    }
+
+    /// Said by a child or the teacher (not the agent, not the room's note).
+    pub fn is_named(&self) -> bool {
+        matches!(self.speaker, Speaker::Named(_))
+    }
+}
+
 /// The messages for the engine: the system prompt, then the chat (children as `User`
-/// messages `Name: text`, the agent's own as `Assistant`), then, when `turn` is given, the
-/// instruction for this reply. Without `turn` it is the prefix to prefill.
+/// messages `Name: text`, the agent's own as `Assistant`, the room's notes as `System`), then,
+/// when `turn` is given, the instruction for this reply. Without `turn` it is the prefix to
+/// prefill.
 pub fn conversation(system: &str, lines: &[Line], turn: Option<&str>) -> Vec<ChatMessage> {
     let mut out = Vec::with_capacity(lines.len() + 2);
     out.push(ChatMessage::system(system));
     for l in lines {
-        match &l.speaker {
-            Some(name) => out.push(ChatMessage::user(format!("{name}: {}", l.text))),
-            None => out.push(ChatMessage::assistant(l.text.clone())),
-        }
+        out.push(match &l.speaker {
+            Speaker::Named(name) => ChatMessage::user(format!("{name}: {}", l.text)),
+            Speaker::Agent => ChatMessage::assistant(l.text.clone()),
+            Speaker::Room => ChatMessage::system(l.text.clone()),
+        });
     }
     if let Some(turn) = turn {
         out.push(ChatMessage::system(turn));
@@ -310,6 +385,17 @@ mod tests {
         let e =
             Template::parse(AgentRole::Moderator, "no turn part {{name}}", "m.txt").unwrap_err();
         assert!(e.to_string().contains("### turn"), "{e}");
+        let e = Template::parse(
+            AgentRole::Moderator,
+            "x\n### turn\n{{intent}}\n### situation\ny",
+            "m.txt",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("m.txt:4: `### situation` must come before"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -355,7 +441,7 @@ mod tests {
             .map(|v| (*v, format!("<{v}>")))
             .collect();
         for tpl in [&t.moderator, &t.participant] {
-            let s = tpl.render_system(&vars);
+            let s = tpl.render_instructions(&vars);
             assert!(!s.contains("{{"), "{s}");
             assert!(
                 s.contains("<name>") && s.contains("<language>") && s.contains("<children>"),
@@ -366,23 +452,73 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_system_prompts_stay_the_same_through_phases_and_joins() {
+        // What changes during a session lives in the situation note, so the engine's cache of
+        // the system prompt and the chat survives a new phase or a child who joins.
+        let t = Templates::built_in();
+        let vars = |phase: &str, children: &str| -> Vars {
+            [
+                ("name", "Blue".to_string()),
+                ("phase_name", phase.to_string()),
+                ("phase_goal", format!("goal of {phase}")),
+                ("phase_aim", format!("aim of {phase}")),
+                ("children", children.to_string()),
+            ]
+            .into_iter()
+            .collect()
+        };
+        for tpl in [&t.moderator, &t.participant] {
+            let (a, b) = (vars("Warm-up", "Mia"), vars("Ideas", "Leo, Mia"));
+            assert_eq!(tpl.render_system(&a), tpl.render_system(&b));
+            let note = tpl.render_situation(&b).expect("a situation part");
+            assert!(
+                note.contains("Ideas") && note.contains("Leo, Mia"),
+                "{note}"
+            );
+            assert_ne!(tpl.render_situation(&a), Some(note));
+            assert!(tpl.render_instructions(&b).contains("goal of Ideas"));
+        }
+    }
+
+    #[test]
+    fn a_template_without_a_situation_part_keeps_everything_in_its_system_prompt() {
+        let t = Template::parse(
+            AgentRole::Moderator,
+            "I am {{name}} in {{phase_name}}.\n### turn\n{{intent}}",
+            "m.txt",
+        )
+        .unwrap();
+        let vars: Vars = [("name", "Blue".into()), ("phase_name", "Ideas".into())]
+            .into_iter()
+            .collect();
+        assert_eq!(t.render_system(&vars), "I am Blue in Ideas.");
+        assert_eq!(t.render_situation(&vars), None);
+        assert_eq!(t.render_instructions(&vars), "I am Blue in Ideas.");
+        let t = Template::parse(
+            AgentRole::Moderator,
+            "I am {{name}}.\n### situation\nNow: {{phase_name}}.\n### turn\n{{intent}}",
+            "m.txt",
+        )
+        .unwrap();
+        assert_eq!(t.render_system(&vars), "I am Blue.");
+        assert_eq!(t.render_situation(&vars).as_deref(), Some("Now: Ideas."));
+        assert_eq!(t.render_instructions(&vars), "I am Blue.\nNow: Ideas.");
+    }
+
+    #[test]
     fn the_conversation_puts_children_as_users_and_the_turn_last() {
         let lines = vec![
-            Line {
-                speaker: Some("Mia".into()),
-                text: "a slide".into(),
-            },
-            Line {
-                speaker: None,
-                text: "Nice!".into(),
-            },
+            Line::room("Now: Ideas."),
+            Line::named("Mia", "a slide"),
+            Line::agent("Nice!"),
         ];
         let m = conversation("sys", &lines, Some("ask"));
-        assert_eq!(m.len(), 4);
-        assert_eq!(m[1].content, "Mia: a slide");
-        assert_eq!(m[2].role, crate::engine::Role::Assistant);
-        assert_eq!(m[3], ChatMessage::system("ask"));
+        assert_eq!(m.len(), 5);
+        assert_eq!(m[1], ChatMessage::system("Now: Ideas."));
+        assert_eq!(m[2].content, "Mia: a slide");
+        assert_eq!(m[3].role, crate::engine::Role::Assistant);
+        assert_eq!(m[4], ChatMessage::system("ask"));
         // The prefill prefix is the same conversation without the turn.
-        assert_eq!(conversation("sys", &lines, None)[..], m[..3]);
+        assert_eq!(conversation("sys", &lines, None)[..], m[..4]);
     }
 }

@@ -1198,7 +1198,7 @@ mod tests {
         .collect();
         let prompt = crate::agent::Templates::built_in()
             .moderator
-            .render_system(&vars);
+            .render_instructions(&vars);
         let not_copying = || StreamCleaner::new("").not_copying(&prompt);
         refused(
             not_copying,

@@ -142,13 +142,14 @@ impl RoomActor {
                     .into_iter()
                     .filter(|m| m.moderation != Moderation::Hidden)
                     .filter(|m| matches!(m.sender_kind, SenderKind::Child | SenderKind::Agent))
-                    .map(|m| Line {
-                        speaker: (m.sender_kind == SenderKind::Child).then(|| {
+                    .map(|m| match m.sender_kind {
+                        SenderKind::Child => Line::named(
                             m.sender_id
                                 .and_then(|id| names.get(&id).cloned())
-                                .unwrap_or_else(|| UNKNOWN_CHILD_NAME.into())
-                        }),
-                        text: m.text,
+                                .unwrap_or_else(|| UNKNOWN_CHILD_NAME.into()),
+                            m.text,
+                        ),
+                        _ => Line::agent(m.text),
                     })
                     .collect();
                 let topic = activity.map_or_else(Vec::new, |a| {

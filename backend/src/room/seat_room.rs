@@ -92,10 +92,8 @@ impl RoomActor {
     }
 
     /// Warms the engine's cache with the conversation as it is now.
-    pub(super) fn seat_prefill(&self) {
-        if let Some(seat) = &self.agent {
-            seat.prefill(&self.seat_view());
-        }
+    pub(super) fn seat_prefill(&mut self) {
+        with_seat!(self, |seat| seat.prefill(&self.seat_view()));
     }
 }
 

@@ -56,6 +56,51 @@ pub struct Report {
     pub decisions: BTreeMap<String, usize>,
     /// The agent's messages, in order, for a reader to judge.
     pub agent_texts: Vec<String>,
+    /// Every generation the agent logged, said or refused, in order: where a slow reply's time
+    /// went (a prompt evaluated again after a phase change shows as few cached tokens).
+    pub generations: Vec<Generation>,
+}
+
+/// One logged generation of the agent, with the engine's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generation {
+    pub trigger: String,
+    pub decision: String,
+    /// The message it became, when it was said (a refused first try has none).
+    pub message_seq: Option<i64>,
+    /// A written line said in place of the model's words.
+    pub fallback: bool,
+    pub ttft_ms: Option<i64>,
+    pub total_ms: Option<i64>,
+    /// Prompt tokens the engine had to evaluate, and those it found already in its cache.
+    pub prompt_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+    pub generated_tokens: Option<i64>,
+}
+
+impl Generation {
+    /// The entries of the log that are generations: they carry the engine's figures or a
+    /// message; silent decisions and directive outcomes carry neither.
+    fn from_log(events: &[AgentEvent]) -> Vec<Generation> {
+        events
+            .iter()
+            .filter(|e| e.message_seq.is_some() || e.ttft_ms.is_some() || e.prompt_tokens.is_some())
+            .map(|e| Generation {
+                trigger: e.trigger.to_string(),
+                decision: e.decision.to_string(),
+                message_seq: e.message_seq,
+                fallback: e
+                    .prompt_version
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("fallback-")),
+                ttft_ms: e.ttft_ms,
+                total_ms: e.total_ms,
+                prompt_tokens: e.prompt_tokens,
+                cached_tokens: e.cached_tokens,
+                generated_tokens: e.generated_tokens,
+            })
+            .collect()
+    }
 }
 
 pub struct Inputs<'a> {
@@ -209,6 +254,7 @@ pub fn build(i: &Inputs<'_>) -> Report {
         errors: i.run_errors + store_failures,
         decisions,
         agent_texts: agent.iter().map(|m| m.text.clone()).collect(),
+        generations: Generation::from_log(i.events),
     }
 }
 

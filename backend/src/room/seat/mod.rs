@@ -29,7 +29,7 @@ use super::watch::{AgentActivity, AgentStatus, WatchEvent};
 use crate::agent::decision_log::{LogDecision, LogTrigger};
 use crate::agent::directives::{Directive, Outcome, Tracker};
 use crate::agent::policy::{self, Event, Intent, RoomState, Trigger};
-use crate::agent::prompt::{self, Line, Templates, Vars};
+use crate::agent::prompt::{self, Line, Speaker, Templates, Vars};
 use crate::agent::runner::ReplyEvent;
 use crate::agent::text;
 use crate::agent::PolicyConfig;
@@ -110,6 +110,8 @@ pub(in crate::room) struct AgentSeat {
     state: RoomState,
     tracker: Tracker,
     lines: VecDeque<Line>,
+    /// The role whose situation notes are in `lines`.
+    situation_role: Option<AgentRole>,
     topic: Vec<String>,
     running: Option<Running>,
     next_stream: u64,
@@ -148,6 +150,7 @@ impl AgentSeat {
             state,
             tracker: Tracker::new(config.directive_window_ms),
             lines,
+            situation_role: None,
             topic: start.topic,
             running: None,
             next_stream: 1,
@@ -190,10 +193,9 @@ impl AgentSeat {
         let on_topic = text::on_topic(text, &self.topic);
         self.state
             .note_child_message(participant_id, seq, addressed, on_topic, now);
-        self.push_line(Line {
-            speaker: Some(nickname),
-            text: text.to_string(),
-        });
+        // The situation the child wrote in (a child who just joined is in it) comes first.
+        self.note_situation(&room.view());
+        self.push_line(Line::named(nickname, text));
         for (d, outcome) in self.tracker.on_child_message(participant_id) {
             self.directive_resolved(room, &d, outcome, now).await;
         }
@@ -214,10 +216,7 @@ impl AgentSeat {
     /// The facilitator wrote to the group: the agent hears the adult too, so it does not talk
     /// over them.
     pub fn hear_adult(&mut self, text: &str) {
-        self.push_line(Line {
-            speaker: Some(crate::protocol::TEACHER_NAME.into()),
-            text: text.to_string(),
-        });
+        self.push_line(Line::named(crate::protocol::TEACHER_NAME, text));
     }
 
     /// The clock (the room has moved its phases first): directives, the policy's timed
@@ -246,9 +245,8 @@ impl AgentSeat {
         }
         self.consider(room, Event::PhaseStarted { index }, now)
             .await;
-        // The phase is in the system prompt: unless a reply is already evaluating the new
-        // one, warm it now so the next child who speaks does not wait for the whole
-        // conversation to be evaluated again.
+        // The new phase's note joins the conversation: unless a reply is already evaluating
+        // it, warm it now so the next child who speaks finds it in the engine's cache.
         self.prefill(&room.view());
     }
 
@@ -337,7 +335,7 @@ impl AgentSeat {
     }
 
     /// Evaluates the conversation into the engine's cache now, so the next reply starts fast.
-    pub fn prefill(&self, view: &RoomView<'_>) {
+    pub fn prefill(&mut self, view: &RoomView<'_>) {
         if self.state.role == AgentRole::None || self.running.is_some() {
             return;
         }
@@ -351,7 +349,12 @@ impl AgentSeat {
     /// The conversation the engine sees: the system prompt, the chat lines, and the turn's
     /// instruction if there is one. The one builder for both the prefill and the reply, so the
     /// engine's prompt cache hits: a reply extends exactly what the prefill evaluated.
-    fn conversation(&self, view: &RoomView<'_>, turn: Option<&str>) -> Option<Vec<ChatMessage>> {
+    fn conversation(
+        &mut self,
+        view: &RoomView<'_>,
+        turn: Option<&str>,
+    ) -> Option<Vec<ChatMessage>> {
+        self.note_situation(view);
         let template = self.config.templates.for_role(self.state.role)?;
         let lines: Vec<Line> = self.lines.iter().cloned().collect();
         Some(prompt::conversation(
@@ -359,6 +362,36 @@ impl AgentSeat {
             &lines,
             turn,
         ))
+    }
+
+    /// Brings the room's note on the phase and the children up to date before the engine
+    /// sees the conversation. A changed note is appended, so the engine's cache of everything
+    /// before it stays; when nothing was said since the last note, that note is rewritten
+    /// instead, so children joining one after another leave one note, not one each. A note
+    /// trimmed off the front with old lines comes back at the end: the model always has one.
+    fn note_situation(&mut self, view: &RoomView<'_>) {
+        let Some(note) = self
+            .config
+            .templates
+            .for_role(self.state.role)
+            .and_then(|t| t.render_situation(&prompt_vars(view)))
+        else {
+            return;
+        };
+        if self.situation_role != Some(self.state.role) {
+            // Another role's notes speak of another job (its system prompt changed as well,
+            // so nothing cached is lost by removing them).
+            self.lines.retain(|l| l.speaker != Speaker::Room);
+            self.situation_role = Some(self.state.role);
+        }
+        let current = self.lines.iter().rev().find(|l| l.speaker == Speaker::Room);
+        if current.is_some_and(|l| l.text == note) {
+            return;
+        }
+        match self.lines.back_mut() {
+            Some(last) if last.speaker == Speaker::Room => last.text = note,
+            _ => self.push_line(Line::room(note)),
+        }
     }
 
     fn push_line(&mut self, line: Line) {
@@ -480,7 +513,7 @@ pub(in crate::room) fn instructions(templates: &Templates, view: &RoomView<'_>) 
     }
     templates
         .for_role(view.role)
-        .map(|t| t.render_system(&vars))
+        .map(|t| t.render_instructions(&vars))
         .unwrap_or_default()
 }
 

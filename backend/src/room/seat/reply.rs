@@ -13,7 +13,7 @@ use crate::agent::decision_log::{LogDecision, LogTrigger};
 use crate::agent::directives::{self, Directive, Outcome};
 use crate::agent::fallback::{Chosen, LineVars};
 use crate::agent::policy::{Decision, Intent, Speech};
-use crate::agent::prompt::{self, Line};
+use crate::agent::prompt::{self, Line, Speaker};
 use crate::agent::reply_check::{self, Rejection, SentenceCheck, StreamCleaner};
 use crate::agent::runner::{self, ReplyEvent, ReplyItem};
 use crate::agent::text;
@@ -118,7 +118,7 @@ impl AgentSeat {
         let said: Vec<String> = self
             .lines
             .iter()
-            .filter(|l| l.speaker.is_none())
+            .filter(|l| l.speaker == Speaker::Agent)
             .map(|l| l.text.clone())
             .collect();
         let mut cleaner = StreamCleaner::new(&turn)
@@ -134,7 +134,7 @@ impl AgentSeat {
             let children_said: Vec<&str> = self
                 .lines
                 .iter()
-                .filter(|l| l.speaker.is_some())
+                .filter(|l| l.is_named())
                 .map(|l| l.text.as_str())
                 .collect();
             topic.extend(text::topic_words(&children_said));
@@ -421,10 +421,7 @@ impl AgentSeat {
             return;
         };
         self.state.note_agent_message(&r.speech, now);
-        self.push_line(Line {
-            speaker: None,
-            text: text.clone(),
-        });
+        self.push_line(Line::agent(text.clone()));
         let (role, online) = {
             let view = room.view();
             (view.role, view.online)

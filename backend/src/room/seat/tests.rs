@@ -4,10 +4,7 @@
 use super::*;
 
 fn line(n: usize) -> Line {
-    Line {
-        speaker: Some("Mia".into()),
-        text: format!("idea {n}"),
-    }
+    Line::named("Mia", format!("idea {n}"))
 }
 
 #[test]
@@ -72,6 +69,7 @@ struct RecordingRoom {
     effects: Mutex<Vec<Effect>>,
     last_seq: i64,
     holds: fn(&str) -> bool,
+    phase: Option<crate::activity::Phase>,
 }
 
 impl RecordingRoom {
@@ -83,6 +81,7 @@ impl RecordingRoom {
             effects: Mutex::new(Vec::new()),
             last_seq: 10,
             holds: |_| false,
+            phase: None,
         }
     }
 
@@ -138,7 +137,7 @@ impl SeatRoom for RecordingRoom {
             online: self.children.len(),
             activity: None,
             activity_title: "Playground",
-            phase: None,
+            phase: self.phase.as_ref(),
             opening: false,
         }
     }
@@ -313,6 +312,82 @@ async fn a_child_who_asks_the_agent_is_answered_streamed_stored_and_logged() {
     assert!(asked[0].messages.starts_with(&prefilled), "{asked:?}");
     // The dashboard heard the agent start and finish.
     assert!(effects.contains(&Effect::Publish("agent".into())));
+}
+
+/// The conversations the engine was asked to prefill, in order.
+fn prefilled(engine: &FakeEngine) -> Vec<Vec<ChatMessage>> {
+    engine
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            FakeCall::Prefill { messages, .. } => Some(messages),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_phase_and_a_new_child_only_add_to_what_the_engine_has_evaluated() {
+    // The phase and the children are a note in the conversation, not in the system prompt:
+    // a phase change used to make the engine evaluate the whole chat again (seconds).
+    let (mut seat, _rx, engine) = seat_with(FakeEngine::new(), AgentRole::Moderator);
+    let mut room = RecordingRoom::new(AgentRole::Moderator);
+    room.running = false; // the agent listens only: no reply mixes into the prefills
+    let phase = |name: &str| crate::activity::Phase {
+        name: name.into(),
+        goal: format!("the goal of {name}"),
+        minutes: 5,
+        moderator: format!("get everyone talking about {name}"),
+    };
+    room.phase = Some(phase("Warm-up"));
+    seat.prefill(&room.view()); // as when the children joined
+    seat.on_child_message(&mut room, 1, 11, "hi I like slides", 2_000)
+        .await;
+    room.phase = Some(phase("Ideas"));
+    seat.on_phase(&mut room, Some(1), 3_000).await;
+    seat.on_child_message(&mut room, 2, 12, "a wide slide", 4_000)
+        .await;
+    room.children.push((3, "Sam".into()));
+    seat.on_child_message(&mut room, 1, 13, "a rope bridge", 5_000)
+        .await;
+
+    let p = prefilled(&engine);
+    assert_eq!(p.len(), 5, "{p:?}");
+    for pair in p.windows(2) {
+        assert!(pair[1].starts_with(&pair[0]), "{pair:?}");
+    }
+    let last = p.last().unwrap();
+    let notes: Vec<&str> = last[1..]
+        .iter()
+        .filter(|m| m.role == crate::engine::Role::System)
+        .map(|m| m.content.as_str())
+        .collect();
+    assert_eq!(notes.len(), 3, "{last:?}");
+    assert!(
+        notes[0].contains("Warm-up") && notes[1].contains("Ideas"),
+        "{notes:?}"
+    );
+    assert!(
+        notes[2].contains("Sam") && notes[2].contains("Ideas"),
+        "{notes:?}"
+    );
+    // The system prompt is the session's: no phase, no child's name in it.
+    assert!(!last[0].content.contains("Ideas") && !last[0].content.contains("Mia"));
+}
+
+#[tokio::test]
+async fn children_joining_before_anyone_speaks_leave_one_note_not_one_each() {
+    let (mut seat, _rx, engine) = seat_with(FakeEngine::new(), AgentRole::Participant);
+    let mut room = RecordingRoom::new(AgentRole::Participant);
+    room.children = vec![(1, "Mia".into())];
+    seat.prefill(&room.view());
+    room.children.push((2, "Leo".into()));
+    seat.prefill(&room.view());
+    let p = prefilled(&engine);
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1].len(), 2, "the system prompt and one note: {:?}", p[1]);
+    assert!(p[1][1].content.contains("Leo, Mia"), "{:?}", p[1]);
+    assert_eq!(p[0][0], p[1][0], "the system prompt did not change");
 }
 
 #[tokio::test]
