@@ -285,6 +285,35 @@ async fn a_streamed_emoji_arrives_intact() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignore_eos_runs_a_reply_to_its_length() {
+    // For benchmarks that compare engines at equal reply lengths: the end-of-turn token is
+    // banned, so a reply the model would end early runs to max_tokens.
+    let engine = LlamaEngine::load(&config(1, 512)).unwrap();
+    let messages = convo(&["Mia: hi Blue!"]);
+    let natural = reply(&engine, "n", messages.clone(), 96).await;
+    assert_eq!(
+        natural.finish_reason,
+        FinishReason::Stop,
+        "{:?}",
+        natural.text
+    );
+    assert!(natural.metrics.generated_tokens < 96);
+    let mut params = SamplingParams::greedy(96);
+    params.ignore_eos = true;
+    let (_, long) = collect(engine.generate(GenerateRequest::new("l", messages, params)))
+        .await
+        .unwrap();
+    assert_eq!(long.finish_reason, FinishReason::Length);
+    assert_eq!(long.metrics.generated_tokens, 96);
+    assert!(
+        long.text.starts_with(natural.text.trim_end()),
+        "{:?} / {:?}",
+        long.text,
+        natural.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_strings_end_the_reply_before_the_string() {
     let engine = LlamaEngine::load(&config(1, 512)).unwrap();
     let messages = convo(&["Mia: I think we need a big slide!"]);

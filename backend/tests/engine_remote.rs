@@ -257,6 +257,16 @@ async fn streams_tokens_and_reports_usage() {
     assert_eq!(body["user"], key.as_str(), "the room key for routers");
     assert_eq!(seen.room_headers.lock().unwrap()[0], (key.clone(), key));
     assert_eq!(engine.metrics().snapshot().generate_requests, 1);
+    assert!(
+        body.get("ignore_eos").is_none(),
+        "replies end when the model ends them"
+    );
+
+    // A benchmark's request asks the server to run every reply to its length.
+    let mut asked = request();
+    asked.params.ignore_eos = true;
+    collect(engine.generate(asked)).await.unwrap();
+    assert_eq!(seen.bodies.lock().unwrap()[1]["ignore_eos"], true);
 }
 
 #[tokio::test]

@@ -96,6 +96,11 @@ pub struct EngineBenchArgs {
     /// Skip the eager prefill of each child message (to measure what it saves).
     #[arg(long)]
     pub no_prefill: bool,
+    /// Every reply runs to `--max-tokens`: the end-of-turn tokens are banned (llama-server's
+    /// `ignore_eos` is sent to a remote engine). Two engines whose replies differ in length
+    /// otherwise compare per-turn costs spread over different numbers of tokens.
+    #[arg(long)]
+    pub ignore_eos: bool,
     /// Print the report as JSON (the report is always one JSON object).
     #[arg(long)]
     pub json: bool,
@@ -286,6 +291,7 @@ async fn run_room(
             repeat_penalty: args.repeat_penalty,
             seed: args.seed.wrapping_add(room * 1000 + turn),
             max_tokens: args.max_tokens,
+            ignore_eos: args.ignore_eos,
             ..SamplingParams::default()
         };
         let mut stream =
@@ -385,6 +391,7 @@ fn report(
         "threads": info.threads,
         "slots": info.slots,
         "eager_prefill": !args.no_prefill,
+        "ignore_eos": args.ignore_eos,
         "replies": replies.len(),
         "errors": errors.len(),
         "error_messages": distinct_errors.iter().take(5).collect::<Vec<_>>(),

@@ -489,6 +489,10 @@ impl Shared {
         if !p.stop.is_empty() {
             body["stop"] = json!(p.stop);
         }
+        if p.ignore_eos {
+            // llama-server and vLLM both read it.
+            body["ignore_eos"] = json!(true);
+        }
         body
     }
 

@@ -123,6 +123,10 @@ pub struct SamplingParams {
     pub max_tokens: u32,
     /// The reply stops before any of these strings; the string itself is not returned.
     pub stop: Vec<String>,
+    /// Never end early: the model's end-of-turn tokens are banned, so the reply runs to
+    /// `max_tokens` (or a stop string). For benchmarks only, which compare engines at equal
+    /// reply lengths (llama-server's `ignore_eos` does the same); never for children.
+    pub ignore_eos: bool,
 }
 
 impl Default for SamplingParams {
@@ -137,6 +141,7 @@ impl Default for SamplingParams {
             seed: 42,
             max_tokens: 128,
             stop: Vec::new(),
+            ignore_eos: false,
         }
     }
 }

@@ -5,13 +5,27 @@
 //! on what the others generated.
 
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::logit_bias::LlamaLogitBias;
+use llama_cpp_2::token::LlamaToken;
 
 use crate::engine::types::SamplingParams;
 
 /// Builds the chain in llama.cpp's usual order: penalties, truncation (top-k, top-p, min-p),
-/// temperature, then the final choice (greedy or seeded random).
-pub(crate) fn build_sampler(params: &SamplingParams, n_vocab: i32) -> LlamaSampler {
+/// temperature, then the final choice (greedy or seeded random). With `ignore_eos` the
+/// model's end-of-generation tokens (`eog`) are banned first, as llama-server does.
+pub(crate) fn build_sampler(
+    params: &SamplingParams,
+    n_vocab: i32,
+    eog: &[LlamaToken],
+) -> LlamaSampler {
     let mut chain = Vec::new();
+    if params.ignore_eos && !eog.is_empty() {
+        let banned: Vec<LlamaLogitBias> = eog
+            .iter()
+            .map(|t| LlamaLogitBias::new(*t, f32::NEG_INFINITY))
+            .collect();
+        chain.push(LlamaSampler::logit_bias(n_vocab, &banned));
+    }
     if params.repeat_last_n > 0 && (params.repeat_penalty - 1.0).abs() > f32::EPSILON {
         chain.push(LlamaSampler::penalties(
             n_vocab,

@@ -96,6 +96,13 @@ pub(super) fn run(
         ctx,
         batch: LlamaBatch::new(config.batch_size as usize, 1),
         n_vocab: model.n_vocab(),
+        eog_tokens: {
+            let vocab = model.vocab();
+            (0..model.n_vocab())
+                .map(LlamaToken)
+                .filter(|t| vocab.is_eog(*t))
+                .collect()
+        },
         format,
         slots: (0..config.slots as i32).map(Slot::new).collect(),
         parked: ParkedRooms::new((config.parked_state_mib as usize).saturating_mul(1 << 20)),
@@ -127,6 +134,8 @@ pub(super) struct Worker<'m> {
     pub ctx: LlamaContext<'m>,
     pub batch: LlamaBatch<'static>,
     pub n_vocab: i32,
+    /// The tokens that end a reply, banned for a request with `ignore_eos`.
+    pub eog_tokens: Vec<LlamaToken>,
     pub format: ChatFormat,
     pub slots: Vec<Slot>,
     pub parked: ParkedRooms,
@@ -576,9 +585,17 @@ impl Worker<'_> {
             slot.tokens.truncate(keep);
         }
         let pending = target[keep..].to_vec();
+        // Where a slow first token comes from: a prompt that found little in the cache.
+        tracing::debug!(
+            room = %job.room,
+            kind = if add_assistant { "reply" } else { "prefill" },
+            cached = keep,
+            to_evaluate = pending.len(),
+            "request admitted"
+        );
         let gen = match &job.kind {
             JobKind::Generate { params, .. } => Some(GenState {
-                sampler: build_sampler(params, self.n_vocab),
+                sampler: build_sampler(params, self.n_vocab, &self.eog_tokens),
                 decoder: TextDecoder::new(&params.stop),
                 next: None,
                 generated: 0,
@@ -607,18 +624,17 @@ impl Worker<'_> {
         }
     }
 
-    /// The tokens of the conversation's leading system messages, when they are worth sharing
-    /// with other rooms and the prompt starts with exactly them (a template that merges the
-    /// system prompt into the first user turn gives no such prefix).
+    /// The tokens of the conversation's system prompt (its first message), when they are worth
+    /// sharing with other rooms and the prompt starts with exactly them (a template that merges
+    /// the system prompt into the first user turn gives no such prefix). Only the first: the
+    /// room's note on its phase and children may follow it before any child spoke, and is the
+    /// room's own.
     fn system_prefix(
         &self,
         messages: &[ChatMessage],
         target: &[LlamaToken],
     ) -> Option<Vec<LlamaToken>> {
-        let n = messages
-            .iter()
-            .take_while(|m| m.role == Role::System)
-            .count();
+        let n = usize::from(messages.first().is_some_and(|m| m.role == Role::System));
         if n == 0 || n == messages.len() {
             return None;
         }
