@@ -550,6 +550,13 @@ async fn a_mute_survives_hellos_reconnects_and_resyncs() {
             peerlearn::room::FacilitatorCommand::Mute {
                 participant_id: mia.id,
                 until_ms: Some(until),
+                audit: peerlearn::store::NewAudit {
+                    facilitator_id: None,
+                    action: "mute".into(),
+                    target: format!("group {g}"),
+                    detail: String::new(),
+                    created_at: until,
+                },
             },
         )
         .await

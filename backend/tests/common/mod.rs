@@ -105,6 +105,32 @@ pub async fn postgres() -> TestDb {
     }
 }
 
+/// Makes the database refuse every new audit log entry from now on (a trigger that raises),
+/// for the tests that an action whose entry cannot be written does not happen at all.
+pub async fn refuse_audit_entries(database: &DatabaseSettings) {
+    sqlx::any::install_default_drivers();
+    let statements: &[&str] = match database.kind {
+        DatabaseKind::Sqlite => &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'audit entries refused by the test'); END"],
+        DatabaseKind::Postgres => &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit entries refused by the test'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ],
+    };
+    let mut conn = sqlx::AnyConnection::connect(&database.url)
+        .await
+        .expect("connect to the test database");
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("install the trigger");
+    }
+    conn.close().await.ok();
+}
+
 fn uuid_like() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();

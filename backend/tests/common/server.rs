@@ -25,6 +25,7 @@ pub struct TestServer {
     /// The server's own address (`http://127.0.0.1:PORT`), never through the proxy.
     pub base: String,
     proxy: Option<FlakyProxy>,
+    database: DatabaseSettings,
     _dir: tempfile::TempDir,
 }
 
@@ -79,6 +80,11 @@ impl TestServer {
 
     pub fn store(&self) -> &Store {
         &self.server.context.store
+    }
+
+    /// The database the server stores in (a test can break it under the server).
+    pub fn database(&self) -> &DatabaseSettings {
+        &self.database
     }
 
     /// A URL on the server as a browser opens it: through the proxy when there is one.
@@ -179,6 +185,7 @@ impl Builder {
             server,
             base,
             proxy,
+            database: self.settings.database,
             _dir: self.dir,
         }
     }
