@@ -67,6 +67,8 @@ macro_rules! conformance_db {
 
 conformance_db!(a_refused_audit_entry_undoes_the_facilitators_write);
 
+use common::audit_entry as entry;
+
 async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
     let (session, groups) = store
         .create_session(&NewSession {
@@ -90,17 +92,6 @@ fn child_message(group_id: i64, client_msg_id: &str, text: &str) -> NewMessage {
         reply_to: None,
         screening: Default::default(),
         audit: None,
-    }
-}
-
-/// A facilitator's audit entry for `action` on group `group`.
-fn entry(by: i64, action: &str, group: i64, at: i64) -> NewAudit {
-    NewAudit {
-        facilitator_id: Some(by),
-        action: action.into(),
-        target: format!("group {group}"),
-        detail: format!("by the test at {at}"),
-        created_at: at,
     }
 }
 

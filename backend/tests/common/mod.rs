@@ -25,7 +25,7 @@ pub mod socket;
 use std::time::Duration;
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
-use peerlearn::store::Store;
+use peerlearn::store::{NewAudit, Store};
 use sqlx::Connection;
 
 /// How long a test waits for anything it expects (a frame, an element, a page).
@@ -102,6 +102,18 @@ pub async fn postgres() -> TestDb {
             connect_timeout: Duration::from_secs(10),
         },
         _dir: None,
+    }
+}
+
+/// Facilitator `by`'s audit entry for `action` on group `group` at `at`, as the dashboard's
+/// actions make it (the room's commands carry one).
+pub fn audit_entry(by: i64, action: &str, group: i64, at: i64) -> NewAudit {
+    NewAudit {
+        facilitator_id: Some(by),
+        action: action.into(),
+        target: format!("group {group}"),
+        detail: format!("by the test at {at}"),
+        created_at: at,
     }
 }
 

@@ -105,22 +105,6 @@ impl TestServer {
         self.audit().await.iter().any(matches)
     }
 
-    /// Whether an audit entry matching `matches` is stored within 5 s. A facilitator's action
-    /// reaches the pages before its request writes the entry, so a test that has just seen the
-    /// action's effect on a page waits for the entry rather than race the request.
-    pub async fn audited_soon(&self, matches: impl Fn(&AuditEntry) -> bool) -> bool {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            if self.audited(&matches).await {
-                return true;
-            }
-            if std::time::Instant::now() > deadline {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-
     /// The proxy of a server started [`Builder::behind_proxy`].
     pub fn proxy(&self) -> &FlakyProxy {
         self.proxy
