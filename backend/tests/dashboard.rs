@@ -745,11 +745,9 @@ async fn a_bad_action_gets_a_clear_error_and_does_nothing() {
     );
 }
 
-#[tokio::test]
-async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
-    let c = classroom().await;
-    let flag = c
-        .srv
+/// A notice about the classroom's group, raised as the agent raises one.
+async fn notice(c: &Classroom) -> peerlearn::store::Flag {
+    c.srv
         .store()
         .raise_flag(
             c.group,
@@ -759,7 +757,13 @@ async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
             peerlearn::store::now_ms(),
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
+    let c = classroom().await;
+    let flag = notice(&c).await;
     let body = json!({"action":"resolve_notice","flag_id": flag.id});
     assert_eq!(c.act(&body).await.status(), 200);
     assert!(c.srv.store().flags(c.group).await.unwrap()[0]
@@ -842,18 +846,7 @@ async fn audited_before_shown_and_undone_without_entry(srv: TestServer) {
     let seq = say(&mut c.mia, "a2", "a tunnel too").await["seq"]
         .as_i64()
         .unwrap();
-    let other = c
-        .srv
-        .store()
-        .raise_flag(
-            c.group,
-            None,
-            "directive_ignored",
-            "Leo was invited twice",
-            1,
-        )
-        .await
-        .unwrap();
+    let other = notice(&c).await;
     let r = c.act(json!({"action":"hide","seq": seq})).await;
     assert_eq!(r.status(), 500, "hide without its entry");
     let r = c

@@ -1238,27 +1238,15 @@ async fn help_requests_go_new_seen_dealt_with(store: Store) {
     );
     assert_eq!(store.open_help_request(group, 8).await.unwrap(), None);
 
-    let seen = store
-        .see_flag(
-            group,
-            flag.id,
-            3,
-            6_000,
-            &entry(3, "see_notice", group, 6_000),
-        )
-        .await
-        .unwrap();
+    let (first, second) = (
+        entry(3, "see_notice", group, 6_000),
+        entry(4, "see_notice", group, 7_000),
+    );
+    let seen = store.see_flag(group, flag.id, 3, 6_000, &first).await;
+    let seen = seen.unwrap();
     assert_eq!((seen.seen_at, seen.seen_by), (Some(6_000), Some(3)));
-    let again = store
-        .see_flag(
-            group,
-            flag.id,
-            4,
-            7_000,
-            &entry(4, "see_notice", group, 7_000),
-        )
-        .await
-        .unwrap();
+    let again = store.see_flag(group, flag.id, 4, 7_000, &second).await;
+    let again = again.unwrap();
     assert_eq!(
         (again.seen_at, again.seen_by),
         (Some(6_000), Some(3)),
