@@ -213,6 +213,11 @@ text = "Blue are you there?"
 }
 
 /// A room over a fresh SQLite store with `engine`, and one running group with two children.
+/// The entry a facilitator's command for group `g` carries.
+fn audited(action: &str, g: i64) -> store::NewAudit {
+    common::audit_entry(1, action, g, store::now_ms())
+}
+
 async fn room(
     engine: Arc<FakeEngine>,
     role: AgentRole,
@@ -381,7 +386,12 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     say(&rooms, g, &kids[0], "m1", "Blue, help!").await;
     next_frame(&mut rx, "agent_start").await;
     rooms
-        .facilitator(g, FacilitatorCommand::PauseAgent)
+        .facilitator(
+            g,
+            FacilitatorCommand::PauseAgent {
+                audit: audited("pause_agent", g),
+            },
+        )
         .await
         .unwrap();
     let end = next_frame(&mut rx, "agent_end").await;
@@ -413,12 +423,23 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     );
     // Resumed, a whisper makes the agent act on it; the whisper's words reach only the model.
     rooms
-        .facilitator(g, FacilitatorCommand::ResumeAgent)
+        .facilitator(
+            g,
+            FacilitatorCommand::ResumeAgent {
+                audit: audited("resume_agent", g),
+            },
+        )
         .await
         .unwrap();
     let secret = "ask them about colours for the ramp";
     rooms
-        .facilitator(g, FacilitatorCommand::Whisper(secret.into()))
+        .facilitator(
+            g,
+            FacilitatorCommand::Whisper {
+                text: secret.into(),
+                audit: audited("whisper", g),
+            },
+        )
         .await
         .unwrap();
     // The question asked while paused ("Blue?") may be answered first, once resumed; the
@@ -446,6 +467,14 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     assert_eq!(msg["text"], REPLY);
     assert!(frames.iter().all(|f| !f.contains(secret)), "{frames:?}");
     assert!(whispered(&engine), "the whisper reached the model");
+    let audit: Vec<String> = store
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(audit, ["pause_agent", "resume_agent", "whisper"]);
 }
 
 #[tokio::test]
@@ -455,7 +484,13 @@ async fn the_facilitator_extends_and_skips_phases() {
     let mut rx = w.events;
     let first = next_frame(&mut rx, "phase").await;
     rooms
-        .facilitator(g, FacilitatorCommand::ExtendPhase { minutes: 2 })
+        .facilitator(
+            g,
+            FacilitatorCommand::ExtendPhase {
+                minutes: 2,
+                audit: audited("extend_phase", g),
+            },
+        )
         .await
         .unwrap();
     let extended = next_frame(&mut rx, "phase").await;
@@ -465,7 +500,12 @@ async fn the_facilitator_extends_and_skips_phases() {
         120_000
     );
     rooms
-        .facilitator(g, FacilitatorCommand::SkipPhase)
+        .facilitator(
+            g,
+            FacilitatorCommand::SkipPhase {
+                audit: audited("skip_phase", g),
+            },
+        )
         .await
         .unwrap();
     let next = next_frame(&mut rx, "phase").await;
@@ -610,7 +650,12 @@ async fn the_phase_clock_survives_a_restart() {
     let mut rx = w.events;
     assert_eq!(next_frame(&mut rx, "phase").await["index"], 0);
     rooms
-        .facilitator(g, FacilitatorCommand::SkipPhase)
+        .facilitator(
+            g,
+            FacilitatorCommand::SkipPhase {
+                audit: audited("skip_phase", g),
+            },
+        )
         .await
         .unwrap();
     let second = next_frame(&mut rx, "phase").await;

@@ -550,6 +550,7 @@ async fn a_mute_survives_hellos_reconnects_and_resyncs() {
             peerlearn::room::FacilitatorCommand::Mute {
                 participant_id: mia.id,
                 until_ms: Some(until),
+                audit: common::audit_entry(1, "mute", g, until),
             },
         )
         .await

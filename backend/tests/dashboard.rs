@@ -745,11 +745,9 @@ async fn a_bad_action_gets_a_clear_error_and_does_nothing() {
     );
 }
 
-#[tokio::test]
-async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
-    let c = classroom().await;
-    let flag = c
-        .srv
+/// A notice about the classroom's group, raised as the agent raises one.
+async fn notice(c: &Classroom) -> peerlearn::store::Flag {
+    c.srv
         .store()
         .raise_flag(
             c.group,
@@ -759,7 +757,13 @@ async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
             peerlearn::store::now_ms(),
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
+    let c = classroom().await;
+    let flag = notice(&c).await;
     let body = json!({"action":"resolve_notice","flag_id": flag.id});
     assert_eq!(c.act(&body).await.status(), 200);
     assert!(c.srv.store().flags(c.group).await.unwrap()[0]
@@ -771,6 +775,118 @@ async fn a_notice_is_resolved_from_the_dashboard_for_its_own_group_only() {
         404,
         "a notice of another group"
     );
+}
+
+/// Whether, the moment `ws` gets a `frame`, the audit log holds `action` on `target`.
+async fn audited_once_shown(
+    srv: &TestServer,
+    ws: &mut common::socket::Ws,
+    frame: &str,
+    action: &str,
+    target: &str,
+) -> bool {
+    next_of(ws, frame, &mut Vec::new()).await;
+    srv.audited(|a| a.action == action && a.target == target)
+        .await
+}
+
+/// A facilitator's action is audited before anyone can see it, and not done at all when its
+/// entry cannot be written: a room's command (hide) and a store action (see a notice).
+async fn audited_before_shown_and_undone_without_entry(srv: TestServer) {
+    let mut c = Classroom::open(srv, &[("activity", "playground"), ("groups", "1")]).await;
+    let target = format!("group {}", c.group);
+    let seq = say(&mut c.mia, "a1", "a slide for everyone").await["seq"]
+        .as_i64()
+        .unwrap();
+    let flag = c
+        .srv
+        .store()
+        .raise_flag(
+            c.group,
+            Some(seq),
+            "held",
+            "held",
+            peerlearn::store::now_ms(),
+        )
+        .await
+        .unwrap();
+
+    // The moment a page shows the action, its entry is there, whether or not the request
+    // has answered yet.
+    let (srv, fac, group) = (&c.srv, &c.fac, c.group);
+    let act = |body: Value| async move {
+        action(
+            srv,
+            group,
+            Some(&fac.cookie),
+            Some(&fac.csrf),
+            &body.to_string(),
+        )
+        .await
+    };
+    let (hid, audited_when_hidden) = tokio::join!(
+        act(json!({"action":"hide","seq": seq})),
+        audited_once_shown(srv, &mut c.leo, "hidden", "hide", &target),
+    );
+    assert_eq!(hid.status(), 200);
+    assert!(audited_when_hidden, "hide audited once Leo is told");
+    let (saw, audited_when_seen) = tokio::join!(
+        act(json!({"action":"see_notice","flag_id": flag.id})),
+        audited_once_shown(srv, &mut c.dash, "notice_seen", "see_notice", &target),
+    );
+    assert_eq!(saw.status(), 200);
+    assert!(
+        audited_when_seen,
+        "see_notice audited once the grid shows it"
+    );
+
+    // The database refuses audit entries from now on: the action fails and nothing changes.
+    common::refuse_audit_entries(c.srv.database()).await;
+    let entries = c.srv.audit().await.len();
+    let seq = say(&mut c.mia, "a2", "a tunnel too").await["seq"]
+        .as_i64()
+        .unwrap();
+    let other = notice(&c).await;
+    let r = c.act(json!({"action":"hide","seq": seq})).await;
+    assert_eq!(r.status(), 500, "hide without its entry");
+    let r = c
+        .act(json!({"action":"see_notice","flag_id": other.id}))
+        .await;
+    assert_eq!(r.status(), 500, "see_notice without its entry");
+    let store = c.srv.store();
+    assert_eq!(
+        store.message(c.group, seq).await.unwrap().moderation,
+        peerlearn::store::Moderation::Visible
+    );
+    assert_eq!(store.flag(c.group, other.id).await.unwrap().seen_at, None);
+    assert_eq!(c.srv.audit().await.len(), entries);
+    let shown: Vec<Value> = drain(&mut c.leo).await;
+    assert!(
+        !shown.iter().any(|f| f["type"] == "hidden"),
+        "Leo is told nothing: {shown:?}"
+    );
+    let grid = drain(&mut c.dash).await;
+    assert!(
+        !grid
+            .iter()
+            .any(|f| f["type"] == "notice_seen" || f["type"] == "moderation"),
+        "the grid shows nothing: {grid:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_action_is_audited_before_it_shows_and_undone_without_its_entry_sqlite() {
+    audited_before_shown_and_undone_without_entry(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn an_action_is_audited_before_it_shows_and_undone_without_its_entry_postgres() {
+    let db = common::postgres().await;
+    let srv = TestServer::builder()
+        .database(db.settings.clone())
+        .start()
+        .await;
+    audited_before_shown_and_undone_without_entry(srv).await;
 }
 
 #[tokio::test]

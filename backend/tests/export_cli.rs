@@ -365,6 +365,7 @@ async fn exports_hide_facilitators_coders_and_ids() {
                 created_at: 4_000 + n,
                 reply_to: None,
                 screening: Default::default(),
+                audit: None,
             })
             .await
             .unwrap();
@@ -380,6 +381,7 @@ async fn exports_hide_facilitators_coders_and_ids() {
             created_at: 4_100,
             reply_to: None,
             screening: Default::default(),
+            audit: None,
         })
         .await
         .unwrap();

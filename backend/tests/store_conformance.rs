@@ -11,8 +11,9 @@ use peerlearn::agent::{Intent, Trigger};
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
 use peerlearn::store::{
     AddFacilitatorError, AgentEvent, AgentRole, CodeFields, CodingError, ConsentKind, Deleter,
-    JoinError, LogDecision, Moderation, NewCoding, NewConsent, NewHelpRequest, NewMessage,
-    NewSession, SenderKind, SessionRows, SessionStatus, Severity, Store, StoreError, HELP_REQUEST,
+    JoinError, LogDecision, Moderation, NewAudit, NewCoding, NewConsent, NewHelpRequest,
+    NewMessage, NewSession, SenderKind, SessionRows, SessionStatus, Severity, Store, StoreError,
+    HELP_REQUEST,
 };
 
 /// Declares one test per backend for an `async fn(Store)`.
@@ -46,7 +47,27 @@ conformance!(
     consent_records_round_trip,
     the_purge_timer_deletes_in_the_background,
     help_requests_go_new_seen_dealt_with,
+    facilitator_writes_commit_their_audit_entry,
 );
+
+/// Like `conformance!`, for an `async fn(TestDb)`: a test that also changes the database
+/// under the store (a trigger).
+macro_rules! conformance_db {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite_db { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(crate::common::sqlite().await).await }
+        )+ }
+        mod postgres_db { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(crate::common::postgres().await).await }
+        )+ }
+    };
+}
+
+conformance_db!(a_refused_audit_entry_undoes_the_facilitators_write);
+
+use common::audit_entry as entry;
 
 async fn new_session(store: &Store, groups: usize) -> (i64, Vec<i64>) {
     let (session, groups) = store
@@ -70,6 +91,7 @@ fn child_message(group_id: i64, client_msg_id: &str, text: &str) -> NewMessage {
         created_at: 2_000,
         reply_to: None,
         screening: Default::default(),
+        audit: None,
     }
 }
 
@@ -259,7 +281,10 @@ async fn nicknames_are_unique_per_group(store: Store) {
         store.participant_by_credential("nope").await,
         Err(StoreError::NotFound(_))
     ));
-    store.set_muted_until(mia.id, Some(99)).await.unwrap();
+    store
+        .set_muted_until(mia.id, Some(99), &entry(3, "mute", groups[0], 99))
+        .await
+        .unwrap();
     assert_eq!(
         store.participants(groups[0]).await.unwrap()[0].muted_until,
         Some(99)
@@ -275,7 +300,7 @@ async fn moderation_keeps_the_message(store: Store) {
         .message;
     assert_eq!(m.moderation, Moderation::Visible);
     let hidden = store
-        .set_moderation(groups[0], m.seq, Moderation::Hidden, Some(7), 3_000)
+        .set_moderation(groups[0], m.seq, Moderation::Hidden, Some(7), 3_000, None)
         .await
         .unwrap();
     assert_eq!(
@@ -425,13 +450,20 @@ async fn facilitators_and_their_sign_ins(store: Store) {
     assert!(!groups[0].agent_paused);
     assert!(
         store
-            .set_agent_paused(groups[0].id, true)
+            .set_agent_paused(
+                groups[0].id,
+                true,
+                &entry(lee.id, "pause_agent", groups[0].id, 1)
+            )
             .await
             .unwrap()
             .agent_paused
     );
     assert!(store.group(groups[0].id).await.unwrap().agent_paused);
-    assert!(store.set_agent_paused(999_999, true).await.is_err());
+    assert!(store
+        .set_agent_paused(999_999, true, &entry(lee.id, "pause_agent", 999_999, 1))
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -1206,23 +1238,254 @@ async fn help_requests_go_new_seen_dealt_with(store: Store) {
     );
     assert_eq!(store.open_help_request(group, 8).await.unwrap(), None);
 
-    let seen = store.see_flag(group, flag.id, 3, 6_000).await.unwrap();
+    let (first, second) = (
+        entry(3, "see_notice", group, 6_000),
+        entry(4, "see_notice", group, 7_000),
+    );
+    let seen = store.see_flag(group, flag.id, 3, 6_000, &first).await;
+    let seen = seen.unwrap();
     assert_eq!((seen.seen_at, seen.seen_by), (Some(6_000), Some(3)));
-    let again = store.see_flag(group, flag.id, 4, 7_000).await.unwrap();
+    let again = store.see_flag(group, flag.id, 4, 7_000, &second).await;
+    let again = again.unwrap();
     assert_eq!(
         (again.seen_at, again.seen_by),
         (Some(6_000), Some(3)),
         "the first sighting"
     );
     assert!(matches!(
-        store.see_flag(group + 1, flag.id, 3, 6_000).await,
+        store
+            .see_flag(
+                group + 1,
+                flag.id,
+                3,
+                6_000,
+                &entry(3, "see_notice", group, 6_000)
+            )
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
     store
-        .resolve_flag(group, flag.id, "dealt_with", Some(3), 8_000)
+        .resolve_flag(group, flag.id, "dealt_with", Some(3), 8_000, None)
         .await
         .unwrap();
     assert_eq!(store.open_help_request(group, 7).await.unwrap(), None);
     assert_eq!(store.flags(group).await.unwrap().len(), 1);
+}
+
+/// A group with Mia, her visible message and a held-message notice on it: what the
+/// facilitator's actions below act on.
+async fn group_to_steer(store: &Store) -> (i64, i64, i64, i64) {
+    let (_, groups) = new_session(store, 1).await;
+    let g = groups[0];
+    let mia = store
+        .add_participant(g, "Mia", "🦊", "hash-mia", 1_500)
+        .await
+        .unwrap();
+    let seq = store
+        .append_message(&child_message(g, "c-1", "a slide"))
+        .await
+        .unwrap()
+        .message
+        .seq;
+    let flag = store
+        .raise_flag(g, Some(seq), "held", "the screen held it", 2_500)
+        .await
+        .unwrap();
+    (g, mia.id, seq, flag.id)
+}
+
+/// The teacher's post as the adult, audited with it.
+fn facilitators_post(g: i64, audit: NewAudit) -> NewMessage {
+    NewMessage {
+        client_msg_id: format!("facilitator-{}", audit.created_at),
+        sender_kind: SenderKind::Facilitator,
+        sender_id: audit.facilitator_id,
+        audit: Some(audit),
+        ..child_message(g, "", "Try the ramp")
+    }
+}
+
+/// Every write behind a facilitator's action stores the action's audit entry with it: when
+/// the write returns (and its effect can be shown), the entry is in the log, once. The
+/// system's own writes carry none.
+async fn facilitator_writes_commit_their_audit_entry(store: Store) {
+    let (g, mia, seq, flag) = group_to_steer(&store).await;
+    let e = |action: &str, at: i64| entry(7, action, g, at);
+    let mut expected = Vec::new();
+    let mut audited = |entry: NewAudit| expected.push(entry);
+
+    let a = e("see_notice", 3_000);
+    store.see_flag(g, flag, 7, 3_000, &a).await.unwrap();
+    audited(a);
+    let a = e("hide", 3_100);
+    let hidden = store
+        .set_moderation(g, seq, Moderation::Hidden, Some(7), 3_100, Some(&a))
+        .await
+        .unwrap();
+    assert_eq!(hidden.moderation, Moderation::Hidden);
+    audited(a);
+    let a = e("keep_held", 3_200);
+    store
+        .resolve_flag(g, flag, "kept", Some(7), 3_200, Some(&a))
+        .await
+        .unwrap();
+    audited(a);
+    let a = e("mute", 3_300);
+    store.set_muted_until(mia, Some(9_000), &a).await.unwrap();
+    audited(a);
+    let a = e("pause_agent", 3_400);
+    assert!(
+        store
+            .set_agent_paused(g, true, &a)
+            .await
+            .unwrap()
+            .agent_paused
+    );
+    audited(a);
+    let a = e("switch_role", 3_500);
+    let switched = store
+        .set_group_role(g, AgentRole::Participant, &a)
+        .await
+        .unwrap();
+    assert_eq!(switched.agent_role, AgentRole::Participant);
+    audited(a);
+    let a = e("skip_phase", 3_600);
+    store
+        .set_group_phase(g, Some(1), Some(99_000), 1, false, Some(&a))
+        .await
+        .unwrap();
+    audited(a);
+    let a = e("post", 3_700);
+    let posted = store
+        .append_message(&facilitators_post(g, a.clone()))
+        .await
+        .unwrap();
+    assert_eq!(posted.message.seq, seq + 1);
+    audited(a);
+    // The clock's own phase change and a child's message: no entry.
+    store
+        .set_group_phase(g, Some(2), Some(120_000), 2, false, None)
+        .await
+        .unwrap();
+    store
+        .append_message(&child_message(g, "c-2", "ok"))
+        .await
+        .unwrap();
+
+    let log: Vec<NewAudit> = store
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| NewAudit {
+            facilitator_id: a.facilitator_id,
+            action: a.action,
+            target: a.target,
+            detail: a.detail,
+            created_at: a.created_at,
+        })
+        .collect();
+    assert_eq!(log, expected);
+}
+
+/// When the database refuses the audit entry, the facilitator's write goes with it: the call
+/// fails (the dashboard answers the teacher with an error) and nothing changed, not even a
+/// `seq` used up. Writes that carry no entry go on as before.
+async fn a_refused_audit_entry_undoes_the_facilitators_write(db: common::TestDb) {
+    let store = db.store().await;
+    let (g, mia, seq, flag) = group_to_steer(&store).await;
+    common::refuse_audit_entries(&db.settings).await;
+    let e = |action: &str| entry(7, action, g, 3_000);
+    let refused = |result: Result<(), StoreError>, what: &str| {
+        assert!(
+            matches!(result, Err(StoreError::Database(_))),
+            "{what}: {result:?}"
+        );
+    };
+
+    refused(
+        store
+            .see_flag(g, flag, 7, 3_000, &e("see_notice"))
+            .await
+            .map(drop),
+        "see_flag",
+    );
+    let a = e("resolve_notice");
+    refused(
+        store
+            .resolve_flag(g, flag, "dealt_with", Some(7), 3_000, Some(&a))
+            .await
+            .map(drop),
+        "resolve_flag",
+    );
+    let a = e("hide");
+    refused(
+        store
+            .set_moderation(g, seq, Moderation::Hidden, Some(7), 3_000, Some(&a))
+            .await
+            .map(drop),
+        "set_moderation",
+    );
+    refused(
+        store.set_muted_until(mia, Some(9_000), &e("mute")).await,
+        "set_muted_until",
+    );
+    refused(
+        store
+            .set_agent_paused(g, true, &e("pause_agent"))
+            .await
+            .map(drop),
+        "set_agent_paused",
+    );
+    refused(
+        store
+            .set_group_role(g, AgentRole::None, &e("switch_role"))
+            .await
+            .map(drop),
+        "set_group_role",
+    );
+    let a = e("extend_phase");
+    refused(
+        store
+            .set_group_phase(g, Some(0), Some(99_000), 0, false, Some(&a))
+            .await,
+        "set_group_phase",
+    );
+    refused(
+        store
+            .append_message(&facilitators_post(g, e("post")))
+            .await
+            .map(drop),
+        "append_message",
+    );
+    refused(
+        store.record_audit(&e("whisper")).await.map(drop),
+        "record_audit",
+    );
+
+    let notice = store.flag(g, flag).await.unwrap();
+    assert_eq!((notice.seen_at, notice.resolved_at), (None, None));
+    assert_eq!(
+        store.message(g, seq).await.unwrap().moderation,
+        Moderation::Visible
+    );
+    assert_eq!(store.participants(g).await.unwrap()[0].muted_until, None);
+    let group = store.group(g).await.unwrap();
+    assert_eq!(
+        (group.agent_paused, group.agent_role, group.phase_index),
+        (false, AgentRole::Moderator, None)
+    );
+    assert_eq!(store.message_count(g).await.unwrap(), 1, "no post stored");
+    assert!(store.audit_log().await.unwrap().is_empty());
+    // A child's message needs no entry: stored, with the seq the refused post did not use.
+    let next = store
+        .append_message(&child_message(g, "c-2", "still here"))
+        .await
+        .unwrap();
+    assert_eq!(next.message.seq, seq + 1);
+    store
+        .set_group_phase(g, Some(0), Some(99_000), 0, false, None)
+        .await
+        .unwrap();
 }

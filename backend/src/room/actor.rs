@@ -527,6 +527,7 @@ impl RoomActor {
             text,
             reply_to: req.reply_to,
             created_at: now,
+            audit: None,
         };
         let posted = self.post(draft).await.map_err(|e| {
             let mut f = internal(self.lang, "store", e);

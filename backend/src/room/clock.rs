@@ -3,12 +3,12 @@
 //! store (so a restarted room carries on where it was) and told to the agent.
 
 use super::actor::RoomActor;
-use super::phases::Change;
+use super::phases::{Change, PhaseClock};
 use super::seat_room::with_seat;
 use super::steer::SteerError;
 use super::watch::WatchEvent;
 use crate::protocol::ServerFrame;
-use crate::store::{self, SessionStatus};
+use crate::store::{self, NewAudit, SessionStatus, StoreError};
 
 impl RoomActor {
     /// One beat of the clock.
@@ -41,29 +41,57 @@ impl RoomActor {
     }
 
     /// The facilitator gives the phase running now more minutes.
-    pub(super) async fn extend_phase(&mut self, minutes: u32) -> Result<(), SteerError> {
+    pub(super) async fn extend_phase(
+        &mut self,
+        minutes: u32,
+        audit: &NewAudit,
+    ) -> Result<(), SteerError> {
+        let before = self.phases.clone();
         if !self.phases.extend(minutes) {
             return Err(SteerError::BadRequest("no phase is running".into()));
         }
+        self.save_facilitators_phase(before, audit).await?;
         if let Some(info) = self.phases.info() {
             self.broadcast(&ServerFrame::Phase(info), None, None);
         }
-        self.save_phase().await;
         self.publish_phase();
         Ok(())
     }
 
     /// The facilitator moves the group on to the next phase now.
-    pub(super) async fn skip_phase(&mut self) -> Result<(), SteerError> {
+    pub(super) async fn skip_phase(&mut self, audit: &NewAudit) -> Result<(), SteerError> {
         let now = store::now_ms();
+        let before = self.phases.clone();
         let Some(change) = self.phases.skip(now) else {
             return Err(SteerError::BadRequest("no phase is running".into()));
         };
-        self.phase_changed(change, now).await;
+        self.save_facilitators_phase(before, audit).await?;
+        self.show_phase_change(change, now).await;
+        Ok(())
+    }
+
+    /// Stores a phase clock a facilitator changed, with their audit entry, before anyone is
+    /// shown the change; when the store refuses, the clock goes back to `before` (the change
+    /// did not happen, and the facilitator is told).
+    async fn save_facilitators_phase(
+        &mut self,
+        before: PhaseClock,
+        audit: &NewAudit,
+    ) -> Result<(), SteerError> {
+        if let Err(e) = self.store_phase(Some(audit)).await {
+            self.phases = before;
+            return Err(e.into());
+        }
         Ok(())
     }
 
     async fn phase_changed(&mut self, change: Change, now: i64) {
+        self.save_phase().await;
+        self.show_phase_change(change, now).await;
+    }
+
+    /// Shows a stored phase change to the group and the dashboards, and tells the agent.
+    async fn show_phase_change(&mut self, change: Change, now: i64) {
         let index = match change {
             Change::Started(i) => {
                 if let Some(info) = self.phases.info() {
@@ -73,16 +101,20 @@ impl RoomActor {
             }
             Change::Finished => None,
         };
-        self.save_phase().await;
         self.publish_phase();
         with_seat!(self, |seat| seat.on_phase(self, index, now).await);
     }
 
     /// Keeps the phase clock in the store, so a restarted room carries on where it was.
     pub(super) async fn save_phase(&self) {
+        if let Err(e) = self.store_phase(None).await {
+            tracing::warn!(group = self.group.id, error = %e, "cannot keep the phase clock");
+        }
+    }
+
+    async fn store_phase(&self, audit: Option<&NewAudit>) -> Result<(), StoreError> {
         let p = &self.phases;
-        let saved = self
-            .deps
+        self.deps
             .store
             .set_group_phase(
                 self.group.id,
@@ -90,11 +122,9 @@ impl RoomActor {
                 p.index.map(|_| p.ends_at_ms),
                 p.completed as i64,
                 p.finished,
+                audit,
             )
-            .await;
-        if let Err(e) = saved {
-            tracing::warn!(group = self.group.id, error = %e, "cannot keep the phase clock");
-        }
+            .await
     }
 
     fn publish_phase(&self) {

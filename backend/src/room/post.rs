@@ -14,7 +14,9 @@ use super::watch::{WatchEvent, WatchedMessage};
 use crate::protocol::ServerFrame;
 use crate::safety::classifier::Turn;
 use crate::safety::{Action, Category, Level, ScreenInput, Verdict};
-use crate::store::{Message, NewMessage, NewNotice, Screening, SenderKind, Severity, StoreError};
+use crate::store::{
+    Message, NewAudit, NewMessage, NewNotice, Screening, SenderKind, Severity, StoreError,
+};
 
 /// Who is posting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,8 @@ pub(super) struct Draft {
     pub text: String,
     pub reply_to: Option<i64>,
     pub created_at: i64,
+    /// A facilitator's post's audit entry, stored with it (`NewMessage::audit`).
+    pub audit: Option<NewAudit>,
 }
 
 /// A stored message and what the screen decided about it.
@@ -104,6 +108,7 @@ impl RoomActor {
             created_at: draft.created_at,
             reply_to: draft.reply_to,
             screening,
+            audit: draft.audit,
         };
         let appended = self.deps.store.append_message(&new).await?;
         self.remember(&appended.message);

@@ -11,7 +11,7 @@ use super::steer::SteerError;
 use super::watch::{AgentStatus, WatchEvent};
 use crate::agent::directives::{Directive, Kind, Outcome};
 use crate::protocol::ServerFrame;
-use crate::store::{self, AgentEvent, Message, SessionStatus};
+use crate::store::{self, AgentEvent, Message, NewAudit, SessionStatus};
 
 /// Runs one call of the seat with the seat out of the room (see the module's doc). Nothing
 /// happens without a seat.
@@ -63,23 +63,31 @@ impl RoomActor {
             .await);
     }
 
-    /// The agent's commands from the facilitator: what they change is stored first (so a
-    /// restarted room keeps it), then the seat acts on it.
-    pub(super) async fn steer_seat(&mut self, command: AgentCommand) -> Result<(), SteerError> {
+    /// The agent's commands from the facilitator: what they change is stored first, with the
+    /// facilitator's `audit` entry in the same transaction (so a restarted room keeps it, and
+    /// nothing changes unaudited), then the seat acts on it.
+    pub(super) async fn steer_seat(
+        &mut self,
+        command: AgentCommand,
+        audit: &NewAudit,
+    ) -> Result<(), SteerError> {
+        let db = &self.deps.store;
         match &command {
             AgentCommand::Pause | AgentCommand::Resume => {
                 let paused = command == AgentCommand::Pause;
-                self.deps
-                    .store
-                    .set_agent_paused(self.group.id, paused)
-                    .await?;
+                db.set_agent_paused(self.group.id, paused, audit).await?;
                 self.group.agent_paused = paused;
             }
             AgentCommand::SwitchRole(role) => {
-                self.deps.store.set_group_role(self.group.id, *role).await?;
+                db.set_group_role(self.group.id, *role, audit).await?;
                 self.group.agent_role = *role;
             }
-            AgentCommand::Whisper(_) => {}
+            // A whisper changes nothing in the store (the seat keeps it in memory), so its
+            // entry is written alone, but before the seat hears it: an entry that cannot be
+            // written stops the whisper.
+            AgentCommand::Whisper(_) => {
+                db.record_audit(audit).await?;
+            }
         }
         let now = store::now_ms();
         with_seat!(self, |seat| seat.command(self, command, now).await);
@@ -121,6 +129,7 @@ impl SeatRoom for RoomActor {
             text: text.to_string(),
             reply_to,
             created_at: now_ms,
+            audit: None,
         };
         match RoomActor::post(self, draft).await {
             Ok(posted) => Some(posted),

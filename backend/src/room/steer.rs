@@ -8,7 +8,7 @@ use super::post::{Author, Draft, PostError};
 use super::seat::AgentCommand;
 use super::watch::WatchEvent;
 use crate::protocol::{ServerFrame, MAX_TEXT_CHARS};
-use crate::store::{self, AgentRole, Moderation, StoreError};
+use crate::store::{self, AgentRole, Moderation, NewAudit, StoreError};
 
 /// Longest a child can be muted for, in minutes.
 pub const MAX_MUTE_MINUTES: u32 = 60;
@@ -17,36 +17,56 @@ pub const MAX_EXTEND_MINUTES: u32 = 60;
 /// Longest whisper, in characters.
 pub const MAX_WHISPER_CHARS: usize = 500;
 
-/// The facilitator's commands for a group (the dashboard sends them).
+/// The facilitator's commands for a group (the dashboard sends them). Each of the
+/// facilitator's own actions carries its audit entry, which goes into the same transaction
+/// as the store write the command makes (see `crate::store`'s durability contract), so
+/// nobody sees the effect of an action that has no entry.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FacilitatorCommand {
     ExtendPhase {
         minutes: u32,
+        audit: NewAudit,
     },
-    SkipPhase,
-    PauseAgent,
-    ResumeAgent,
-    SwitchRole(AgentRole),
+    SkipPhase {
+        audit: NewAudit,
+    },
+    PauseAgent {
+        audit: NewAudit,
+    },
+    ResumeAgent {
+        audit: NewAudit,
+    },
+    SwitchRole {
+        role: AgentRole,
+        audit: NewAudit,
+    },
     /// Private guidance: the agent acts on it; children never see the text.
-    Whisper(String),
+    Whisper {
+        text: String,
+        audit: NewAudit,
+    },
     /// A message to the group, shown as the adult's.
     Post {
         facilitator_id: i64,
         text: String,
+        audit: NewAudit,
     },
     /// Hides a message from the group (it stays in the database), or shows it again.
     SetHidden {
         seq: i64,
         hidden: bool,
         facilitator_id: i64,
+        audit: NewAudit,
     },
     /// Stops a child from sending until the given time (None lifts it).
     Mute {
         participant_id: i64,
         until_ms: Option<i64>,
+        audit: NewAudit,
     },
     /// Tells a child where their help request stands now that a facilitator marked it seen
-    /// or dealt with (room/help.rs).
+    /// or dealt with (room/help.rs). No audit entry of its own: the notice's store write
+    /// that this follows was audited.
     HelpAnswered {
         participant_id: i64,
         asked_at_ms: i64,
@@ -89,16 +109,19 @@ impl RoomActor {
             FacilitatorCommand::Post {
                 facilitator_id,
                 text,
-            } => self.facilitator_post(facilitator_id, text).await,
+                audit,
+            } => self.facilitator_post(facilitator_id, text, audit).await,
             FacilitatorCommand::SetHidden {
                 seq,
                 hidden,
                 facilitator_id,
-            } => self.set_hidden(seq, hidden, facilitator_id).await,
+                audit,
+            } => self.set_hidden(seq, hidden, facilitator_id, &audit).await,
             FacilitatorCommand::Mute {
                 participant_id,
                 until_ms,
-            } => self.mute(participant_id, until_ms).await,
+                audit,
+            } => self.mute(participant_id, until_ms, &audit).await,
             FacilitatorCommand::HelpAnswered {
                 participant_id,
                 asked_at_ms,
@@ -107,28 +130,37 @@ impl RoomActor {
                 self.tell_help(participant_id, asked_at_ms, state);
                 Ok(())
             }
-            FacilitatorCommand::ExtendPhase { minutes }
+            FacilitatorCommand::ExtendPhase { minutes, .. }
                 if minutes == 0 || minutes > MAX_EXTEND_MINUTES =>
             {
                 Err(SteerError::BadRequest(format!(
                     "a phase can be extended by 1 to {MAX_EXTEND_MINUTES} minutes"
                 )))
             }
-            FacilitatorCommand::Whisper(text)
+            FacilitatorCommand::Whisper { text, .. }
                 if text.trim().is_empty() || text.chars().count() > MAX_WHISPER_CHARS =>
             {
                 Err(SteerError::BadRequest(format!(
                     "a whisper must be 1 to {MAX_WHISPER_CHARS} characters"
                 )))
             }
-            FacilitatorCommand::ExtendPhase { minutes } => self.extend_phase(minutes).await,
-            FacilitatorCommand::SkipPhase => self.skip_phase().await,
-            FacilitatorCommand::PauseAgent => self.steer_seat(AgentCommand::Pause).await,
-            FacilitatorCommand::ResumeAgent => self.steer_seat(AgentCommand::Resume).await,
-            FacilitatorCommand::SwitchRole(role) => {
-                self.steer_seat(AgentCommand::SwitchRole(role)).await
+            FacilitatorCommand::ExtendPhase { minutes, audit } => {
+                self.extend_phase(minutes, &audit).await
             }
-            FacilitatorCommand::Whisper(text) => self.steer_seat(AgentCommand::Whisper(text)).await,
+            FacilitatorCommand::SkipPhase { audit } => self.skip_phase(&audit).await,
+            FacilitatorCommand::PauseAgent { audit } => {
+                self.steer_seat(AgentCommand::Pause, &audit).await
+            }
+            FacilitatorCommand::ResumeAgent { audit } => {
+                self.steer_seat(AgentCommand::Resume, &audit).await
+            }
+            FacilitatorCommand::SwitchRole { role, audit } => {
+                self.steer_seat(AgentCommand::SwitchRole(role), &audit)
+                    .await
+            }
+            FacilitatorCommand::Whisper { text, audit } => {
+                self.steer_seat(AgentCommand::Whisper(text), &audit).await
+            }
         }
     }
 
@@ -136,6 +168,7 @@ impl RoomActor {
         &mut self,
         facilitator_id: i64,
         text: String,
+        audit: NewAudit,
     ) -> Result<(), SteerError> {
         let text = text.trim().to_string();
         if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
@@ -150,6 +183,7 @@ impl RoomActor {
             text,
             reply_to: None,
             created_at: now,
+            audit: Some(audit),
         };
         let posted = match self.post(draft).await {
             Ok(posted) => posted,
@@ -160,7 +194,13 @@ impl RoomActor {
         Ok(())
     }
 
-    async fn set_hidden(&mut self, seq: i64, hidden: bool, by: i64) -> Result<(), SteerError> {
+    async fn set_hidden(
+        &mut self,
+        seq: i64,
+        hidden: bool,
+        by: i64,
+        audit: &NewAudit,
+    ) -> Result<(), SteerError> {
         let state = if hidden {
             Moderation::Hidden
         } else {
@@ -169,7 +209,14 @@ impl RoomActor {
         let message = match self
             .deps
             .store
-            .set_moderation(self.group.id, seq, state, Some(by), store::now_ms())
+            .set_moderation(
+                self.group.id,
+                seq,
+                state,
+                Some(by),
+                store::now_ms(),
+                Some(audit),
+            )
             .await
         {
             Ok(m) => m,
@@ -190,7 +237,12 @@ impl RoomActor {
         Ok(())
     }
 
-    async fn mute(&mut self, participant_id: i64, until_ms: Option<i64>) -> Result<(), SteerError> {
+    async fn mute(
+        &mut self,
+        participant_id: i64,
+        until_ms: Option<i64>,
+        audit: &NewAudit,
+    ) -> Result<(), SteerError> {
         if !self.participants.contains_key(&participant_id) {
             // The room knows the children who said hello; one who only joined is in the store.
             match self.deps.store.participants(self.group.id).await {
@@ -207,7 +259,7 @@ impl RoomActor {
         };
         self.deps
             .store
-            .set_muted_until(participant_id, until_ms)
+            .set_muted_until(participant_id, until_ms, audit)
             .await?;
         p.muted_until = until_ms;
         let participant = p.clone();

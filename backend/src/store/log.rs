@@ -1,7 +1,9 @@
 //! The logs researchers and facilitators read: the agent's decisions, flags that need a
 //! facilitator, and the audit log of facilitator actions.
 
-use super::{AgentEvent, AuditEntry, Flag, NewHelpRequest, Result, Store};
+use sqlx::{Any, AnyConnection, Transaction};
+
+use super::{AgentEvent, AuditEntry, Flag, NewAudit, NewHelpRequest, Result, Store, StoreError};
 
 const EVENT_COLUMNS: &str = "id, group_id, created_at, trigger, decision, reason, message_seq, prompt_version, \
                              model, prompt_tokens, cached_tokens, generated_tokens, ttft_ms, total_ms";
@@ -103,9 +105,18 @@ impl Store {
         .await?)
     }
 
-    /// Marks a notice as seen by `by` (still open). Seeing one twice keeps the first sighting.
-    pub async fn see_flag(&self, group_id: i64, flag_id: i64, by: i64, at: i64) -> Result<Flag> {
-        sqlx::query_as(&format!(
+    /// Marks a notice as seen by `by` (still open), with the facilitator's audit entry in the
+    /// same transaction. Seeing one twice keeps the first sighting.
+    pub async fn see_flag(
+        &self,
+        group_id: i64,
+        flag_id: i64,
+        by: i64,
+        at: i64,
+        audit: &NewAudit,
+    ) -> Result<Flag> {
+        let mut tx = self.writer().begin().await?;
+        let flag = sqlx::query_as(&format!(
             "UPDATE flags SET seen_at = COALESCE(seen_at, $1), seen_by = COALESCE(seen_by, $2) \
              WHERE id = $3 AND group_id = $4 RETURNING {FLAG_COLUMNS}"
         ))
@@ -113,9 +124,11 @@ impl Store {
         .bind(by)
         .bind(flag_id)
         .bind(group_id)
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await?
-        .ok_or(super::StoreError::NotFound("notice"))
+        .ok_or(StoreError::NotFound("notice"))?;
+        commit_audited(tx, Some(audit)).await?;
+        Ok(flag)
     }
 
     pub async fn flags(&self, group_id: i64) -> Result<Vec<Flag>> {
@@ -139,7 +152,9 @@ impl Store {
     }
 
     /// Marks a flag as dealt with: `resolution` says how (dealt_with, released, kept), `by`
-    /// who. Resolving one twice keeps the first resolution.
+    /// who, with `audit` in the same transaction (None when the action was audited with an
+    /// earlier write of its own: a release, with the message it shows again). Resolving one
+    /// twice keeps the first resolution.
     pub async fn resolve_flag(
         &self,
         group_id: i64,
@@ -147,8 +162,10 @@ impl Store {
         resolution: &str,
         by: Option<i64>,
         at: i64,
+        audit: Option<&NewAudit>,
     ) -> Result<Flag> {
-        sqlx::query_as(&format!(
+        let mut tx = self.writer().begin().await?;
+        let flag = sqlx::query_as(&format!(
             "UPDATE flags SET resolved_at = COALESCE(resolved_at, $1), \
                               resolution = COALESCE(resolution, $2), \
                               resolved_by = COALESCE(resolved_by, $3) \
@@ -159,11 +176,16 @@ impl Store {
         .bind(by)
         .bind(flag_id)
         .bind(group_id)
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await?
-        .ok_or(super::StoreError::NotFound("notice"))
+        .ok_or(StoreError::NotFound("notice"))?;
+        commit_audited(tx, audit).await?;
+        Ok(flag)
     }
 
+    /// Writes an audit entry on its own: for what has no write of its own to share a
+    /// transaction with (a read, a download, a whisper). Callers write it before the data
+    /// leaves or the effect is shown.
     pub async fn audit(
         &self,
         facilitator_id: Option<i64>,
@@ -172,17 +194,20 @@ impl Store {
         detail: &str,
         at: i64,
     ) -> Result<AuditEntry> {
-        Ok(sqlx::query_as(&format!(
-            "INSERT INTO audit_log (facilitator_id, action, target, detail, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {AUDIT_COLUMNS}"
-        ))
-        .bind(facilitator_id)
-        .bind(action)
-        .bind(target)
-        .bind(detail)
-        .bind(at)
-        .fetch_one(self.writer())
-        .await?)
+        self.record_audit(&NewAudit {
+            facilitator_id,
+            action: action.to_string(),
+            target: target.to_string(),
+            detail: detail.to_string(),
+            created_at: at,
+        })
+        .await
+    }
+
+    /// [`Store::audit`] for an entry already made.
+    pub async fn record_audit(&self, entry: &NewAudit) -> Result<AuditEntry> {
+        let mut conn = self.writer().acquire().await?;
+        insert_audit(&mut conn, entry).await
     }
 
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
@@ -192,4 +217,32 @@ impl Store {
         .fetch_all(self.pool())
         .await?)
     }
+}
+
+/// Inserts an audit entry on `conn` (a transaction's, for an action audited with its write).
+pub(super) async fn insert_audit(conn: &mut AnyConnection, entry: &NewAudit) -> Result<AuditEntry> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO audit_log (facilitator_id, action, target, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING {AUDIT_COLUMNS}"
+    ))
+    .bind(entry.facilitator_id)
+    .bind(&entry.action)
+    .bind(&entry.target)
+    .bind(&entry.detail)
+    .bind(entry.created_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Commits a write with its audit entry: both are stored, or (the insert failing) neither,
+/// since dropping the transaction rolls the write back.
+pub(super) async fn commit_audited(
+    mut tx: Transaction<'static, Any>,
+    audit: Option<&NewAudit>,
+) -> Result<()> {
+    if let Some(entry) = audit {
+        insert_audit(&mut tx, entry).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Messages: the transcript of each group, numbered by `seq` (1, 2, 3 ... per group, no gaps).
 
-use super::log::FLAG_COLUMNS;
-use super::{Flag, Message, Moderation, NewMessage, Result, Store, StoreError};
+use super::log::{commit_audited, FLAG_COLUMNS};
+use super::{Flag, Message, Moderation, NewAudit, NewMessage, Result, Store, StoreError};
 
 const MESSAGE_COLUMNS: &str =
     "id, group_id, seq, client_msg_id, sender_kind, sender_id, text, phase, \
@@ -41,7 +41,7 @@ impl Store {
     ///
     /// The screen's decision is part of the same transaction: a held message is inserted
     /// hidden (never visible for a moment), and its notice for the facilitator is committed
-    /// with it or not at all.
+    /// with it or not at all; so is a facilitator's post's audit entry (`NewMessage::audit`).
     ///
     /// The group row's counter is bumped first: that takes the write lock (SQLite) or the row
     /// lock (PostgreSQL) before anything is read, so concurrent writers to one group queue up
@@ -123,7 +123,7 @@ impl Store {
             ),
             None => None,
         };
-        tx.commit().await?;
+        commit_audited(tx, new.audit.as_ref()).await?;
         Ok(Appended {
             message,
             duplicate: false,
@@ -191,7 +191,8 @@ impl Store {
     }
 
     /// Hides, flags or shows a message again; the message itself is never deleted, and who
-    /// changed it and when is kept.
+    /// changed it and when is kept. A facilitator's change has its `audit` entry in the same
+    /// transaction.
     pub async fn set_moderation(
         &self,
         group_id: i64,
@@ -199,8 +200,10 @@ impl Store {
         state: Moderation,
         by: Option<i64>,
         at: i64,
+        audit: Option<&NewAudit>,
     ) -> Result<Message> {
-        sqlx::query_as(&format!(
+        let mut tx = self.writer().begin().await?;
+        let message = sqlx::query_as(&format!(
             "UPDATE messages SET moderation = $1, moderated_by = $2, moderated_at = $3 \
              WHERE group_id = $4 AND seq = $5 RETURNING {MESSAGE_COLUMNS}"
         ))
@@ -209,9 +212,11 @@ impl Store {
         .bind(at)
         .bind(group_id)
         .bind(seq)
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await?
-        .ok_or(StoreError::NotFound("message"))
+        .ok_or(StoreError::NotFound("message"))?;
+        commit_audited(tx, audit).await?;
+        Ok(message)
     }
 
     /// Number of messages in a group (for the dashboard and tests).

@@ -6,7 +6,9 @@
 //! (SQLite pragmas, pool sizes). Queries use `$N` placeholders, which both databases accept.
 //!
 //! Durability contract: [`Store::append_message`] returns only after its transaction has
-//! committed, so whoever acknowledges a message after it can promise it is stored.
+//! committed, so whoever acknowledges a message after it can promise it is stored. A
+//! facilitator's action is audited the same way: the write behind it takes its [`NewAudit`]
+//! entry and commits both in one transaction, so an action is audited or did not happen.
 
 mod coding;
 mod directives;

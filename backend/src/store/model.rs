@@ -169,6 +169,9 @@ pub struct NewMessage {
     pub reply_to: Option<i64>,
     /// What the screen decided; `Screening::default()` for a message it let through unchanged.
     pub screening: Screening,
+    /// The audit entry of the facilitator's action this message is (a post as the adult),
+    /// committed with the message or not at all; None for children's and the agent's.
+    pub audit: Option<NewAudit>,
 }
 
 /// The screen's decision about a message, stored with it in the same transaction (a held
@@ -251,6 +254,18 @@ pub struct NewHelpRequest {
     pub severity: Severity,
     pub note: Option<String>,
     pub original_note: Option<String>,
+    pub created_at: i64,
+}
+
+/// An audit log entry about to be written. The store operations behind a facilitator's
+/// action take one and insert it in the action's own transaction: the action is audited or
+/// did not happen, and whoever sees its effect can find its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAudit {
+    pub facilitator_id: Option<i64>,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
     pub created_at: i64,
 }
 

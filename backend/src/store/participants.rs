@@ -1,7 +1,8 @@
 //! Participants: pseudonymous children in one group. No real name, no email, no account; a
 //! child is known by a credential (a random token whose hash is kept here) scoped to one group.
 
-use super::{Participant, Result, Store, StoreError};
+use super::log::commit_audited;
+use super::{NewAudit, Participant, Result, Store, StoreError};
 
 const PARTICIPANT_COLUMNS: &str = "id, group_id, nickname, avatar, created_at, muted_until";
 
@@ -71,15 +72,23 @@ impl Store {
         .await?)
     }
 
-    pub async fn set_muted_until(&self, participant_id: i64, until: Option<i64>) -> Result<()> {
+    /// Mutes a child until `until` (None lifts it), with the facilitator's audit entry in the
+    /// same transaction.
+    pub async fn set_muted_until(
+        &self,
+        participant_id: i64,
+        until: Option<i64>,
+        audit: &NewAudit,
+    ) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
         let done = sqlx::query("UPDATE participants SET muted_until = $1 WHERE id = $2")
             .bind(until)
             .bind(participant_id)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("participant"));
         }
-        Ok(())
+        commit_audited(tx, Some(audit)).await
     }
 }

@@ -20,7 +20,8 @@
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use super::{ConsentKind, Result, Store, StoreError};
+use super::log::commit_audited;
+use super::{ConsentKind, NewAudit, Result, Store, StoreError};
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 180;
 pub const MAX_RETENTION_DAYS: u32 = 3650;
@@ -339,18 +340,14 @@ impl Store {
             Deleter::CommandLine => (None, "delete_session", "command line".to_string()),
             Deleter::Facilitator { id, name } => (Some(id), "delete_session", name.to_string()),
         };
-        sqlx::query(
-            "INSERT INTO audit_log (facilitator_id, action, target, detail, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(facilitator_id)
-        .bind(action)
-        .bind(format!("session {session_id}"))
-        .bind(format!("by={who} {reason} {}", rows.detail()))
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let audit = NewAudit {
+            facilitator_id,
+            action: action.to_string(),
+            target: format!("session {session_id}"),
+            detail: format!("by={who} {reason} {}", rows.detail()),
+            created_at: at,
+        };
+        commit_audited(tx, Some(&audit)).await?;
         Ok(rows)
     }
 

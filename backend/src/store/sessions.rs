@@ -1,6 +1,7 @@
 //! Sessions and their groups, with join codes.
 
-use super::{Group, Result, Session, SessionStatus, Store, StoreError};
+use super::log::commit_audited;
+use super::{Group, NewAudit, Result, Session, SessionStatus, Store, StoreError};
 use crate::join_code;
 use crate::store::AgentRole;
 
@@ -219,30 +220,65 @@ impl Store {
         .ok_or(StoreError::NotFound("group"))
     }
 
-    pub async fn set_group_role(&self, group_id: i64, role: AgentRole) -> Result<Group> {
-        sqlx::query_as(&format!(
-            "UPDATE groups SET agent_role = $1 WHERE id = $2 RETURNING {GROUP_COLUMNS}"
-        ))
-        .bind(role.as_str())
-        .bind(group_id)
-        .fetch_optional(self.writer())
-        .await?
-        .ok_or(StoreError::NotFound("group"))
+    /// Switches a group's agent to another role, with the facilitator's audit entry in the
+    /// same transaction.
+    pub async fn set_group_role(
+        &self,
+        group_id: i64,
+        role: AgentRole,
+        audit: &NewAudit,
+    ) -> Result<Group> {
+        self.update_group_audited(
+            &format!("UPDATE groups SET agent_role = $1 WHERE id = $2 RETURNING {GROUP_COLUMNS}"),
+            role.as_str().to_string(),
+            group_id,
+            audit,
+        )
+        .await
     }
 
-    /// Pauses (or resumes) a group's agent; the room reads it when it starts.
-    pub async fn set_agent_paused(&self, group_id: i64, paused: bool) -> Result<Group> {
-        sqlx::query_as(&format!(
-            "UPDATE groups SET agent_paused = $1 WHERE id = $2 RETURNING {GROUP_COLUMNS}"
-        ))
-        .bind(i64::from(paused))
-        .bind(group_id)
-        .fetch_optional(self.writer())
-        .await?
-        .ok_or(StoreError::NotFound("group"))
+    /// Pauses (or resumes) a group's agent, with the facilitator's audit entry in the same
+    /// transaction; the room reads it when it starts.
+    pub async fn set_agent_paused(
+        &self,
+        group_id: i64,
+        paused: bool,
+        audit: &NewAudit,
+    ) -> Result<Group> {
+        self.update_group_audited(
+            &format!("UPDATE groups SET agent_paused = $1 WHERE id = $2 RETURNING {GROUP_COLUMNS}"),
+            i64::from(paused),
+            group_id,
+            audit,
+        )
+        .await
     }
 
-    /// Records where the group is in its activity (see [`Group::phase_index`]).
+    /// One `UPDATE groups ... RETURNING` of a facilitator's, `$1` the new value, `$2` the group.
+    async fn update_group_audited<T>(
+        &self,
+        sql: &str,
+        value: T,
+        group_id: i64,
+        audit: &NewAudit,
+    ) -> Result<Group>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+    {
+        let mut tx = self.writer().begin().await?;
+        let group = sqlx::query_as(sql)
+            .bind(value)
+            .bind(group_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("group"))?;
+        commit_audited(tx, Some(audit)).await?;
+        Ok(group)
+    }
+
+    /// Records where the group is in its activity (see [`Group::phase_index`]); when a
+    /// facilitator moved it (extended or skipped a phase), with their `audit` entry in the
+    /// same transaction.
     pub async fn set_group_phase(
         &self,
         group_id: i64,
@@ -250,7 +286,9 @@ impl Store {
         ends_at: Option<i64>,
         completed: i64,
         finished: bool,
+        audit: Option<&NewAudit>,
     ) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
         let done = sqlx::query(
             "UPDATE groups SET phase_index = $1, phase_ends_at = $2, phases_completed = $3, \
                phases_finished = $4 WHERE id = $5",
@@ -260,11 +298,11 @@ impl Store {
         .bind(completed)
         .bind(i64::from(finished))
         .bind(group_id)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("group"));
         }
-        Ok(())
+        commit_audited(tx, audit).await
     }
 }

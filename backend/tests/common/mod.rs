@@ -25,7 +25,7 @@ pub mod socket;
 use std::time::Duration;
 
 use peerlearn::config::{DatabaseKind, DatabaseSettings};
-use peerlearn::store::Store;
+use peerlearn::store::{NewAudit, Store};
 use sqlx::Connection;
 
 /// How long a test waits for anything it expects (a frame, an element, a page).
@@ -103,6 +103,44 @@ pub async fn postgres() -> TestDb {
         },
         _dir: None,
     }
+}
+
+/// Facilitator `by`'s audit entry for `action` on group `group` at `at`, as the dashboard's
+/// actions make it (the room's commands carry one).
+pub fn audit_entry(by: i64, action: &str, group: i64, at: i64) -> NewAudit {
+    NewAudit {
+        facilitator_id: Some(by),
+        action: action.into(),
+        target: format!("group {group}"),
+        detail: format!("by the test at {at}"),
+        created_at: at,
+    }
+}
+
+/// Makes the database refuse every new audit log entry from now on (a trigger that raises),
+/// for the tests that an action whose entry cannot be written does not happen at all.
+pub async fn refuse_audit_entries(database: &DatabaseSettings) {
+    sqlx::any::install_default_drivers();
+    let statements: &[&str] = match database.kind {
+        DatabaseKind::Sqlite => &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'audit entries refused by the test'); END"],
+        DatabaseKind::Postgres => &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit entries refused by the test'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ],
+    };
+    let mut conn = sqlx::AnyConnection::connect(&database.url)
+        .await
+        .expect("connect to the test database");
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("install the trigger");
+    }
+    conn.close().await.ok();
 }
 
 fn uuid_like() -> String {

@@ -91,6 +91,7 @@ pub async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
         created_at: 3_000 + seq as i64,
         reply_to: None,
         screening: Default::default(),
+        audit: None,
     };
     store
         .append_message(&say(
@@ -124,7 +125,7 @@ pub async fn stored_session(store: &Store) -> (i64, Vec<i64>) {
         .await
         .unwrap();
     store
-        .set_moderation(g, 4, Moderation::Hidden, None, 9_000)
+        .set_moderation(g, 4, Moderation::Hidden, None, 9_000, None)
         .await
         .unwrap();
     store

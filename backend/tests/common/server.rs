@@ -25,6 +25,7 @@ pub struct TestServer {
     /// The server's own address (`http://127.0.0.1:PORT`), never through the proxy.
     pub base: String,
     proxy: Option<FlakyProxy>,
+    database: DatabaseSettings,
     _dir: tempfile::TempDir,
 }
 
@@ -81,6 +82,11 @@ impl TestServer {
         &self.server.context.store
     }
 
+    /// The database the server stores in (a test can break it under the server).
+    pub fn database(&self) -> &DatabaseSettings {
+        &self.database
+    }
+
     /// A URL on the server as a browser opens it: through the proxy when there is one.
     pub fn url(&self, path: &str) -> String {
         match &self.proxy {
@@ -97,22 +103,6 @@ impl TestServer {
     /// Whether the audit log holds an entry that `matches`.
     pub async fn audited(&self, matches: impl Fn(&AuditEntry) -> bool) -> bool {
         self.audit().await.iter().any(matches)
-    }
-
-    /// Whether an audit entry matching `matches` is stored within 5 s. A facilitator's action
-    /// reaches the pages before its request writes the entry, so a test that has just seen the
-    /// action's effect on a page waits for the entry rather than race the request.
-    pub async fn audited_soon(&self, matches: impl Fn(&AuditEntry) -> bool) -> bool {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            if self.audited(&matches).await {
-                return true;
-            }
-            if std::time::Instant::now() > deadline {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
     }
 
     /// The proxy of a server started [`Builder::behind_proxy`].
@@ -179,6 +169,7 @@ impl Builder {
             server,
             base,
             proxy,
+            database: self.settings.database,
             _dir: self.dir,
         }
     }

@@ -21,8 +21,8 @@ use crate::room::steer::MAX_MUTE_MINUTES;
 use crate::room::watch::{AgentActivity, NoticeView, WatchedMessage};
 use crate::room::{AgentStatus, FacilitatorCommand, HelpState, WatchEvent};
 use crate::store::{
-    self, AgentEvent, AgentRole, Flag, Group, LogDecision, LogTrigger, Message, Participant,
-    SenderKind, Session, SessionStatus,
+    self, AgentEvent, AgentRole, Flag, Group, LogDecision, LogTrigger, Message, NewAudit,
+    Participant, SenderKind, Session, SessionStatus,
 };
 
 /// Messages per group in the grid's snapshot (the group page loads the whole transcript).
@@ -529,18 +529,29 @@ impl Action {
         }
     }
 
-    fn command(self, me: &SignedIn, now: i64) -> Result<FacilitatorCommand, ApiError> {
+    /// The room's command for it, carrying its audit entry (written with the command's own
+    /// store write, see [`FacilitatorCommand`]).
+    fn command(
+        self,
+        me: &SignedIn,
+        now: i64,
+        audit: NewAudit,
+    ) -> Result<FacilitatorCommand, ApiError> {
         Ok(match self {
-            Action::PauseAgent {} => FacilitatorCommand::PauseAgent,
-            Action::ResumeAgent {} => FacilitatorCommand::ResumeAgent,
-            Action::SwitchRole { role } => FacilitatorCommand::SwitchRole(role),
-            Action::Whisper { text } => FacilitatorCommand::Whisper(text.trim().to_string()),
+            Action::PauseAgent {} => FacilitatorCommand::PauseAgent { audit },
+            Action::ResumeAgent {} => FacilitatorCommand::ResumeAgent { audit },
+            Action::SwitchRole { role } => FacilitatorCommand::SwitchRole { role, audit },
+            Action::Whisper { text } => FacilitatorCommand::Whisper {
+                text: text.trim().to_string(),
+                audit,
+            },
             Action::Post { text } => FacilitatorCommand::Post {
                 facilitator_id: me.id(),
                 text,
+                audit,
             },
-            Action::SkipPhase {} => FacilitatorCommand::SkipPhase,
-            Action::ExtendPhase { minutes } => FacilitatorCommand::ExtendPhase { minutes },
+            Action::SkipPhase {} => FacilitatorCommand::SkipPhase { audit },
+            Action::ExtendPhase { minutes } => FacilitatorCommand::ExtendPhase { minutes, audit },
             Action::Mute {
                 participant_id,
                 minutes,
@@ -553,21 +564,25 @@ impl Action {
                 FacilitatorCommand::Mute {
                     participant_id,
                     until_ms: Some(now + i64::from(minutes) * 60_000),
+                    audit,
                 }
             }
             Action::Unmute { participant_id } => FacilitatorCommand::Mute {
                 participant_id,
                 until_ms: None,
+                audit,
             },
             Action::Hide { seq } => FacilitatorCommand::SetHidden {
                 seq,
                 hidden: true,
                 facilitator_id: me.id(),
+                audit,
             },
             Action::Unhide { seq } => FacilitatorCommand::SetHidden {
                 seq,
                 hidden: false,
                 facilitator_id: me.id(),
+                audit,
             },
             Action::ResolveNotice { .. }
             | Action::SeeNotice { .. }
@@ -579,6 +594,10 @@ impl Action {
     }
 }
 
+/// Carries out a facilitator's action. Its audit entry is written in the same transaction as
+/// the action's own store write (by the store here, or by the group's room for a command), so
+/// a page that shows the effect can find the entry, and an entry that cannot be written
+/// leaves the action undone and answers with an error.
 pub async fn action(
     State(ctx): State<Ctx>,
     Path(id): Path<i64>,
@@ -596,11 +615,20 @@ pub async fn action(
             return Ok(Json(serde_json::json!({ "ok": true })));
         }
     }
-    let (name, detail) = (action.name(), action.detail());
     let now = store::now_ms();
+    let audit = NewAudit {
+        facilitator_id: Some(me.id()),
+        action: action.name().to_string(),
+        target: format!("group {}", group.id),
+        detail: action.detail(),
+        created_at: now,
+    };
     match action {
         Action::SeeNotice { flag_id } => {
-            let flag = ctx.store.see_flag(group.id, flag_id, me.id(), now).await?;
+            let flag = ctx
+                .store
+                .see_flag(group.id, flag_id, me.id(), now, &audit)
+                .await?;
             ctx.rooms.watch().publish(
                 session.id,
                 &WatchEvent::NoticeSeen {
@@ -612,11 +640,13 @@ pub async fn action(
             tell_child(&ctx, &flag, HelpState::Seen).await?;
         }
         Action::ResolveNotice { flag_id } => {
-            let flag = resolve_notice(&ctx, &me, &session, &group, flag_id, "dealt_with").await?;
+            let how = "dealt_with";
+            let flag =
+                resolve_notice(&ctx, &me, &session, &group, flag_id, how, Some(&audit)).await?;
             tell_child(&ctx, &flag, HelpState::DealtWith).await?;
         }
         Action::KeepHidden { flag_id } => {
-            resolve_notice(&ctx, &me, &session, &group, flag_id, "kept").await?;
+            resolve_notice(&ctx, &me, &session, &group, flag_id, "kept", Some(&audit)).await?;
         }
         Action::Release { flag_id } => {
             let flag = ctx.store.flag(group.id, flag_id).await?;
@@ -625,25 +655,19 @@ pub async fn action(
                     "Only a held message can be released to the group.".into(),
                 ));
             };
+            // Audited with the message shown again, the release's effect the group sees; the
+            // notice is then resolved without an entry of its own.
             let command = FacilitatorCommand::SetHidden {
                 seq,
                 hidden: false,
                 facilitator_id: me.id(),
+                audit,
             };
             steer(&ctx, group.id, command).await?;
-            resolve_notice(&ctx, &me, &session, &group, flag_id, "released").await?;
+            resolve_notice(&ctx, &me, &session, &group, flag_id, "released", None).await?;
         }
-        other => steer(&ctx, group.id, other.command(&me, now)?).await?,
+        other => steer(&ctx, group.id, other.command(&me, now, audit)?).await?,
     }
-    ctx.store
-        .audit(
-            Some(me.id()),
-            name,
-            &format!("group {}", group.id),
-            &detail,
-            now,
-        )
-        .await?;
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
@@ -667,8 +691,8 @@ async fn tell_child(ctx: &Ctx, flag: &Flag, state: HelpState) -> Result<(), ApiE
     steer(ctx, flag.group_id, command).await
 }
 
-/// Marks a notice as dealt with (`how`: dealt_with, kept, released) and takes it off every
-/// dashboard of the session.
+/// Marks a notice as dealt with (`how`: dealt_with, kept, released), with `audit` in the same
+/// transaction, and takes it off every dashboard of the session.
 async fn resolve_notice(
     ctx: &Ctx,
     me: &SignedIn,
@@ -676,10 +700,12 @@ async fn resolve_notice(
     group: &Group,
     flag_id: i64,
     how: &str,
+    audit: Option<&NewAudit>,
 ) -> Result<Flag, ApiError> {
+    let at = store::now_ms();
     let flag = ctx
         .store
-        .resolve_flag(group.id, flag_id, how, Some(me.id()), store::now_ms())
+        .resolve_flag(group.id, flag_id, how, Some(me.id()), at, audit)
         .await?;
     ctx.rooms.watch().publish(
         session.id,
