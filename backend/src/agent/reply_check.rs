@@ -38,6 +38,10 @@ pub fn ensure_named(reply: String, nickname: &str) -> String {
 /// Most sentences a reply may have.
 pub const MAX_SENTENCES: usize = 3;
 
+/// Complete sentences of a reply for the group that may miss the problem before the reply is
+/// refused as off topic (a greeting, then one more).
+const OFF_TOPIC_AFTER_SENTENCES: usize = 2;
+
 /// Cleans a model's reply for children: drops role prefixes (`Blue:`, `Assistant:`), stops
 /// where the model starts writing someone else's line, keeps at most three sentences. `None`
 /// when nothing worth showing is left. Returns whether the reply is complete (the model can
@@ -670,9 +674,24 @@ impl StreamCleaner {
             return String::new();
         };
         let ready = &clean[..end];
+        if let Some(topic) = &self.topic {
+            if !on_topic(ready, topic) {
+                // Replies are one to three short sentences: when the first two have not
+                // touched the problem, neither will the reply, and the children get the
+                // written line now instead of after the rest is generated.
+                let sentences = sentence_ends(&clean, 0)
+                    .iter()
+                    .filter(|e| **e <= end)
+                    .count();
+                if sentences >= OFF_TOPIC_AFTER_SENTENCES {
+                    self.reject(Rejection::OffTopic);
+                }
+                return String::new();
+            }
+        }
         // A start that calls another child waits until the child it is for is named too (or
         // the reply ends, and is refused).
-        if self.topic.as_ref().is_some_and(|t| !on_topic(ready, t)) || self.misaddressed(ready) {
+        if self.misaddressed(ready) {
             return String::new();
         }
         self.advance(ready.to_string())
@@ -977,6 +996,40 @@ mod tests {
         assert_eq!(c.finish("Blue").0, None);
         assert_eq!(c.rejection, Some(Rejection::OffTopic));
         assert_eq!(Rejection::OffTopic.decision(), "dropped_off_topic");
+    }
+
+    #[test]
+    fn two_sentences_off_the_problem_end_a_reply_for_the_group_before_it_is_finished() {
+        let topic = crate::agent::text::topic_words(&["A playground everyone can play on"]);
+        // Judged by sentence, as every reply in a room is (the screen checks each one).
+        let cleaner = |topic: &[String]| {
+            StreamCleaner::new("Announce the phase")
+                .in_language("en")
+                .on_topic_only(topic.to_vec())
+        };
+        let mut c = cleaner(&topic);
+        stream(
+            &mut c,
+            "Hello, friends! Today is a new day to have fun together.",
+        );
+        assert_eq!(
+            c.rejection, None,
+            "the second sentence may still be unfinished"
+        );
+        stream(&mut c, " We");
+        assert_eq!(
+            c.rejection,
+            Some(Rejection::OffTopic),
+            "refused without the rest"
+        );
+        // One sentence off the problem, then the problem: shown whole at the end.
+        let mut c = cleaner(&topic);
+        stream(&mut c, "Hello, friends! What should our playground have? ");
+        let (text, _) = c.finish("Blue");
+        assert_eq!(
+            text.as_deref(),
+            Some("Hello, friends! What should our playground have?")
+        );
     }
 
     #[test]

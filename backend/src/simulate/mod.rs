@@ -52,10 +52,13 @@ pub async fn run(
             safety_level: "standard".into(),
         })
         .await?;
-    // The scenario plays a session the facilitator has started.
-    store
-        .set_session_status(session.id, store::SessionStatus::Running, store::now_ms())
-        .await?;
+    // Without a lobby the scenario plays a session the facilitator started before anyone
+    // joined; with one, the children join first and Start comes after (below).
+    if scenario.lobby_s <= 0.0 {
+        store
+            .set_session_status(session.id, store::SessionStatus::Running, store::now_ms())
+            .await?;
+    }
     let group = groups
         .into_iter()
         .next()
@@ -117,6 +120,16 @@ pub async fn run(
         children.insert(c.nickname.clone(), p);
     }
     let mut observer = observer.context("no children")?;
+    if scenario.lobby_s > 0.0 {
+        // The facilitator's Start, as the dashboard does it: the store, then the live room.
+        tokio::time::sleep(Duration::from_secs_f64(scenario.lobby_s)).await;
+        store
+            .set_session_status(session.id, store::SessionStatus::Running, store::now_ms())
+            .await?;
+        rooms
+            .session_status(group.id, store::SessionStatus::Running)
+            .await;
+    }
 
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(scenario.duration_s);

@@ -34,6 +34,10 @@ pub struct Scenario {
     /// Real seconds in one activity minute (the phase timers).
     pub minute_s: f64,
     pub directive_window_s: f64,
+    /// Real seconds the children wait in the lobby before the facilitator presses Start (as in
+    /// a classroom, where the join prefill warms the agent's prompt meanwhile); 0 plays a
+    /// session that was already running when the first child joined.
+    pub lobby_s: f64,
     pub policy: PolicyConfig,
     pub children: Vec<ChildScript>,
     pub timeline: Vec<Line>,
@@ -156,6 +160,8 @@ struct Raw {
     minute_s: f64,
     #[serde(default = "sixty")]
     directive_window_s: f64,
+    #[serde(default = "five")]
+    lobby_s: f64,
     #[serde(default)]
     policy: PolicyConfig,
     children: Vec<ChildScript>,
@@ -170,6 +176,9 @@ fn blue() -> String {
 }
 fn en() -> String {
     "en".into()
+}
+fn five() -> f64 {
+    5.0
 }
 fn one() -> f64 {
     1.0
@@ -261,6 +270,13 @@ pub fn parse(
             ));
         }
     }
+    if !(raw.lobby_s.is_finite() && (0.0..=600.0).contains(&raw.lobby_s)) {
+        return Err(err(
+            key_line("lobby_s", 0),
+            "lobby_s",
+            format!("is {}; expected seconds from 0 to 600", raw.lobby_s),
+        ));
+    }
     if raw.children.is_empty() {
         return Err(err(
             None,
@@ -328,6 +344,7 @@ pub fn parse(
         speedup: raw.speedup,
         minute_s: raw.minute_s,
         directive_window_s: raw.directive_window_s,
+        lobby_s: raw.lobby_s,
         policy: raw.policy,
         children: raw.children,
         timeline,
@@ -387,7 +404,10 @@ mod tests {
         assert_eq!(s.agent_role, AgentRole::Moderator);
         assert_eq!(s.agent_name, "Blue");
         assert_eq!(s.speedup, 1.0);
+        assert_eq!(s.lobby_s, 5.0, "the children join before Start");
         assert_eq!(s.policy, PolicyConfig::default());
+        let s = p(&GOOD.replace("duration_s = 10", "duration_s = 10\nlobby_s = 0")).unwrap();
+        assert_eq!(s.lobby_s, 0.0, "a session already running when they join");
     }
 
     #[test]
@@ -399,6 +419,14 @@ mod tests {
         assert_eq!((e.field.as_str(), e.line), ("timeline[0].child", Some(10)));
         let e = p(&GOOD.replace("duration_s = 10", "duration_s = -1")).unwrap_err();
         assert_eq!((e.field.as_str(), e.line), ("duration_s", Some(3)));
+        for bad in ["-1", "601", "nan"] {
+            let e = p(&GOOD.replace(
+                "duration_s = 10",
+                &format!("duration_s = 10\nlobby_s = {bad}"),
+            ))
+            .unwrap_err();
+            assert_eq!((e.field.as_str(), e.line), ("lobby_s", Some(4)), "{e}");
+        }
         let e = p(&GOOD.replace("\"playground\"", "\"moon\"")).unwrap_err();
         assert_eq!(e.field, "activity");
         let e = p(&GOOD.replace("nickname =", "nick =")).unwrap_err();
