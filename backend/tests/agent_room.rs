@@ -30,6 +30,10 @@ const OPENING: &str = "Hi everyone, I'm Blue, an AI helper. Today we design: A p
                        everyone can play on. First, Warm-up: Everyone says hello and one thing \
                        they love doing at a playground.";
 
+/// The facilitator's whisper in the pause test, and the fake model's reply to it.
+const SECRET: &str = "ask them about colours for the ramp";
+const WHISPERED: &str = "Which colours would make our ramp easy to see?";
+
 fn fake() -> FakeEngine {
     FakeEngine::new().with_reply(|_| REPLY.to_string())
 }
@@ -379,7 +383,20 @@ async fn the_moderator_opens_with_the_phase_and_a_stored_streamed_reply() {
 
 #[tokio::test]
 async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
-    let engine = Arc::new(fake().with_token_delay(Duration::from_millis(150)));
+    // The whisper's reply differs from the others: the agent refuses to say the same thing
+    // twice, and an answer to the "Blue?" asked while paused may come first (with no written
+    // line for following guidance, a repeat would leave the agent silent).
+    let engine = Arc::new(
+        FakeEngine::new()
+            .with_reply(|r| {
+                if r.messages.iter().any(|m| m.content.contains(SECRET)) {
+                    WHISPERED.to_string()
+                } else {
+                    REPLY.to_string()
+                }
+            })
+            .with_token_delay(Duration::from_millis(150)),
+    );
     let (rooms, store, g, kids, _dir) = room(engine.clone(), AgentRole::Participant).await;
     let w = hello(&rooms, g, &kids[0]).await;
     let mut rx = w.events;
@@ -431,7 +448,7 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
         )
         .await
         .unwrap();
-    let secret = "ask them about colours for the ramp";
+    let secret = SECRET;
     rooms
         .facilitator(
             g,
@@ -464,7 +481,7 @@ async fn pausing_cancels_a_running_reply_and_whispers_stay_private() {
     })
     .await
     .expect("the agent follows the whisper");
-    assert_eq!(msg["text"], REPLY);
+    assert_eq!(msg["text"], WHISPERED);
     assert!(frames.iter().all(|f| !f.contains(secret)), "{frames:?}");
     assert!(whispered(&engine), "the whisper reached the model");
     let audit: Vec<String> = store

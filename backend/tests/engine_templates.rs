@@ -114,23 +114,18 @@ fn one_bos_first(p: &PromptTokens, bos: i32) {
     );
 }
 
-/// The agent's own conversation shape (system prompt, the chat, the turn's instruction as a
-/// system message): the reply's prompt extends the eager prefill's prompt token for token, and
+/// The agent's own conversation shape (system prompt, the room's notes and the chat, the turn's
+/// instruction as a system message): the reply's prompt extends the eager prefill's prompt token for token, and
 /// every message's content is in it.
 async fn the_agents_conversation_extends_its_prefill(engine: &LlamaEngine) {
     let lines = [
-        Line {
-            speaker: Some("Mia".into()),
-            text: "a slide!".into(),
-        },
-        Line {
-            speaker: None,
-            text: "Nice idea, Mia.".into(),
-        },
-        Line {
-            speaker: Some("Leo".into()),
-            text: "and swings".into(),
-        },
+        Line::room("Now: Warm-up. The children in the group: Leo, Mia."),
+        Line::named("Mia", "a slide!"),
+        Line::agent("Nice idea, Mia."),
+        // The room's note on a new phase, inside the chat (a system message mid-conversation,
+        // which a template without a system role gets as a user turn).
+        Line::room("Now: Ideas. Goal: many ideas."),
+        Line::named("Leo", "and swings"),
     ];
     let prefill = conversation("You are Blue.", &lines, None);
     let turn = conversation("You are Blue.", &lines, Some("Answer Leo kindly."));

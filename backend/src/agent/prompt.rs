@@ -11,6 +11,7 @@
 //!   re-evaluation, seconds, at every phase change);
 //! - after a line `### turn`: the instruction for one reply (its intent), appended after the
 //!   conversation.
+//!
 //! Variables are written `{{name}}`; a template naming a variable that does not exist is
 //! refused at load with its file, line and variable, so a typo never reaches a classroom.
 //! Every reply records the template's version: a short hash of its text.
