@@ -10,8 +10,8 @@
 # PEERLEARN_BENCH_FLAGS adds flags to our runs; variants separated by "|" are each run after
 # llama-server in every pair (e.g. "--gen-per-step 0|--gen-per-step 4" compares two schedules
 # against the same server runs). COMMON_BENCH_FLAGS go to every run, llama-server's too (e.g.
-# "--temperature 0": greedy replies are the same text from both engines, so both generate the
-# same number of tokens and tokens/s compare like for like). SKIP_LLAMA_BENCH=1 skips llama-bench. LLAMA_CPP_BIN names a
+# "--ignore-eos": every reply of both engines runs to MAX_TOKENS, so both do the same generation
+# work and tokens/s compare like for like; docs/engine.md says what it does to ttft). SKIP_LLAMA_BENCH=1 skips llama-bench. LLAMA_CPP_BIN names a
 # folder with llama-server and llama-bench built elsewhere (see docs/engine.md for building
 # llama-server from the llama.cpp release the crate vendors); PEERLEARN_BIN a peerlearn binary
 # to measure instead of building one.
