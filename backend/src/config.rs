@@ -683,24 +683,13 @@ impl std::fmt::Debug for LimitSettings {
 impl LimitSettings {
     pub fn resolve(args: &LimitArgs, file: &FileConfig) -> Result<Self, ConfigError> {
         let d = LimitSettings::default();
-        let range = |key: &str, value: u64, min: u64, max: u64, unit: &str| {
-            if (min..=max).contains(&value) {
-                Ok(value)
-            } else {
-                Err(ConfigError::new(
-                    key,
-                    format!("is {value}"),
-                    &format!("{unit} from {min} to {max}"),
-                ))
-            }
-        };
         let n = |key: &str, a: &Option<u32>, f: &Option<u32>, default: u32, min: u64, max: u64| {
             let v = pick(a, f).unwrap_or(default);
-            range(key, v.into(), min, max, "a whole number").map(|v| v as u32)
+            in_range(key, v.into(), min, max, "a whole number").map(|v| v as u32)
         };
         let secs = |key: &str, a: &Option<u64>, f: &Option<u64>, default: Duration, max: u64| {
             let v = pick(a, f).unwrap_or(default.as_secs());
-            range(key, v, 1, max, "a number of seconds").map(Duration::from_secs)
+            in_range(key, v, 1, max, "a number of seconds").map(Duration::from_secs)
         };
         let metrics_token = pick(&args.metrics_token, &file.metrics_token);
         if let Some(t) = &metrics_token {
@@ -1178,17 +1167,23 @@ fn default_public_url(listen: SocketAddr) -> String {
     format!("http://{host}:{}", listen.port())
 }
 
-/// `value` if it lies in `min..=max` milliseconds, else an error naming `key`.
-fn millis_in(key: &str, value: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+/// `value` if it lies in `min..=max`, else an error naming `key` and what was expected
+/// (`unit`: "a whole number", "milliseconds" ...).
+fn in_range(key: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<u64, ConfigError> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
         Err(ConfigError::new(
             key,
             format!("is {value}"),
-            &format!("milliseconds from {min} to {max}"),
+            &format!("{unit} from {min} to {max}"),
         ))
     }
+}
+
+/// `value` if it lies in `min..=max` milliseconds, else an error naming `key`.
+fn millis_in(key: &str, value: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    in_range(key, value, min, max, "milliseconds")
 }
 
 /// Flag or environment (already merged by clap) wins over the file.

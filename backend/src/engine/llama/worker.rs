@@ -96,13 +96,7 @@ pub(super) fn run(
         ctx,
         batch: LlamaBatch::new(config.batch_size as usize, 1),
         n_vocab: model.n_vocab(),
-        eog_tokens: {
-            let vocab = model.vocab();
-            (0..model.n_vocab())
-                .map(LlamaToken)
-                .filter(|t| vocab.is_eog(*t))
-                .collect()
-        },
+        eog_tokens: None,
         format,
         slots: (0..config.slots as i32).map(Slot::new).collect(),
         parked: ParkedRooms::new((config.parked_state_mib as usize).saturating_mul(1 << 20)),
@@ -134,8 +128,9 @@ pub(super) struct Worker<'m> {
     pub ctx: LlamaContext<'m>,
     pub batch: LlamaBatch<'static>,
     pub n_vocab: i32,
-    /// The tokens that end a reply, banned for a request with `ignore_eos`.
-    pub eog_tokens: Vec<LlamaToken>,
+    /// The tokens that end a reply, banned for a request with `ignore_eos`: read from the
+    /// vocabulary by the first such request (benchmarks only), not at every start.
+    pub eog_tokens: Option<Vec<LlamaToken>>,
     pub format: ChatFormat,
     pub slots: Vec<Slot>,
     pub parked: ParkedRooms,
@@ -565,6 +560,15 @@ impl Worker<'_> {
                 }
             }
         }
+        if matches!(&job.kind, JobKind::Generate { params, .. } if params.ignore_eos) {
+            self.eog_tokens.get_or_insert_with(|| {
+                let vocab = self.model.vocab();
+                (0..self.model.n_vocab())
+                    .map(LlamaToken)
+                    .filter(|t| vocab.is_eog(*t))
+                    .collect()
+            });
+        }
         let slot = &mut self.slots[s];
         let mut keep = common_prefix(&slot.tokens, &target);
         if add_assistant && keep == target.len() {
@@ -595,7 +599,11 @@ impl Worker<'_> {
         );
         let gen = match &job.kind {
             JobKind::Generate { params, .. } => Some(GenState {
-                sampler: build_sampler(params, self.n_vocab, &self.eog_tokens),
+                sampler: build_sampler(
+                    params,
+                    self.n_vocab,
+                    self.eog_tokens.as_deref().unwrap_or_default(),
+                ),
                 decoder: TextDecoder::new(&params.stop),
                 next: None,
                 generated: 0,
